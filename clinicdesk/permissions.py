@@ -1,0 +1,96 @@
+"""Roles, named permissions and the acting user every service call receives.
+
+Permissions are checked in the services; the UI only hides what a role cannot use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from clinicdesk.errors import PermissionDenied
+
+
+class Role(StrEnum):
+    SUPER_ADMIN = "super-admin"
+    ADMIN = "admin"
+    APPOINTMENT_MANAGER = "appointment-manager"
+    BILLING = "billing"
+    DOCTOR = "doctor"
+    RECEPTIONIST = "receptionist"
+    PHARMACIST = "pharmacist"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.SUPER_ADMIN: "Super admin",
+    Role.ADMIN: "Admin",
+    Role.APPOINTMENT_MANAGER: "Admin: appointments",
+    Role.BILLING: "Admin: billing",
+    Role.DOCTOR: "Doctor",
+    Role.RECEPTIONIST: "Receptionist",
+    Role.PHARMACIST: "Pharmacist",
+}
+
+
+class P(StrEnum):
+    """Permission names, ``area.action``."""
+
+    PATIENT_READ = "patients.read"
+    PATIENT_WRITE = "patients.write"
+    CLINICAL_READ = "clinical.read"
+    USERS_MANAGE = "users.manage"
+    CLINIC_CONFIGURE = "clinic.configure"
+    AUDIT_READ = "audit.read"
+    BACKUP = "data.backup"
+    APPOINTMENTS_MANAGE = "appointments.manage"
+    BILLING_MANAGE = "billing.manage"
+    PRESCRIBE = "prescriptions.write"
+    DISPENSE = "prescriptions.dispense"
+
+
+_FRONT_DESK = {P.PATIENT_READ, P.PATIENT_WRITE}
+ROLE_PERMISSIONS: dict[Role, frozenset[P]] = {
+    Role.SUPER_ADMIN: frozenset(P),
+    Role.ADMIN: frozenset(
+        {P.USERS_MANAGE, P.CLINIC_CONFIGURE, P.AUDIT_READ, P.BACKUP, *_FRONT_DESK}
+    ),
+    Role.APPOINTMENT_MANAGER: frozenset({P.APPOINTMENTS_MANAGE, *_FRONT_DESK}),
+    Role.BILLING: frozenset({P.BILLING_MANAGE, P.PATIENT_READ}),
+    Role.DOCTOR: frozenset({P.CLINICAL_READ, P.PRESCRIBE, *_FRONT_DESK}),
+    Role.RECEPTIONIST: frozenset({P.APPOINTMENTS_MANAGE, *_FRONT_DESK}),
+    Role.PHARMACIST: frozenset({P.DISPENSE, P.PATIENT_READ}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or the system (scheduled jobs)."""
+
+    user_id: str | None
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+
+    @property
+    def permissions(self) -> frozenset[P]:
+        return frozenset().union(*(ROLE_PERMISSIONS[r] for r in self.roles))
+
+    def can(self, permission: P) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: P) -> None:
+        if not self.can(permission):
+            raise PermissionDenied(self.display_name, permission.value)
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None
+
+
+SYSTEM = Actor(
+    user_id=None, username="system", display_name="ClinicDesk", roles=frozenset({Role.SUPER_ADMIN})
+)

@@ -1,0 +1,324 @@
+"""Setting up a clinic, signing in, locking, passwords, backup and restore.
+
+Signing in unwraps the database key from the user's key slot, opens the encrypted database
+(migrating it after an automatic backup) and returns a ClinicSession with the services.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from clinicdesk.errors import AccountInactive, StoreError, ValidationError, WrongPassword
+from clinicdesk.ids import new_id, utcnow
+from clinicdesk.permissions import SYSTEM, Actor, Role
+from clinicdesk.services import validation as check
+from clinicdesk.services.audit_log import AuditService
+from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
+from clinicdesk.services.patients import PatientService
+from clinicdesk.services.users import ACTIVE, PENDING, REMOVED, UserService, parse_roles
+from clinicdesk.store import audit, backup, migrate
+from clinicdesk.store.database import DB_FILE, Store, connect
+from clinicdesk.store.files import storage_errors
+from clinicdesk.store.keyslots import (
+    KdfParams,
+    KeySlotFile,
+    Slot,
+    calibrate,
+    new_database_key,
+    new_recovery_key,
+    normalize_recovery_key,
+)
+from clinicdesk.store.models import ClinicProfile, Meta, User
+from clinicdesk.store.signin_guard import SigninGuard
+
+
+class FolderState(Enum):
+    NEW = "new"  # no clinic yet: run the set-up
+    READY = "ready"  # a clinic: sign in
+
+
+def folder_state(folder: Path) -> FolderState:
+    if KeySlotFile.exists(folder):
+        return FolderState.READY
+    if (folder / DB_FILE).exists():
+        raise StoreError(
+            f"{folder} holds a clinic database but not its key file; restore the "
+            "key file or a whole backup."
+        )
+    return FolderState.NEW
+
+
+@dataclass(frozen=True)
+class AdminAccount:
+    username: str
+    display_name: str
+    password: str
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    clinic_id: str
+    recovery_key: str
+
+
+def create_clinic(
+    folder: Path, details: ClinicDetails, admin: AdminAccount, kdf: KdfParams | None = None
+) -> SetupResult:
+    """First-run set-up. The recovery key is returned once and never stored in the clear."""
+    details = validate_details(details)
+    _validate_admin(admin)
+    with storage_errors(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    if folder_state(folder) is not FolderState.NEW:
+        raise StoreError(f"{folder} already holds a clinic; it was not changed.")
+    kdf = kdf or calibrate()
+    db_key, clinic_id, admin_id = new_database_key(), new_id(), new_id()
+    recovery = new_recovery_key()
+    slots = KeySlotFile(folder, clinic_id, [])
+    slots.add("user", admin.password, db_key, kdf, user_id=admin_id, username=admin.username)
+    slots.add("recovery", recovery, db_key, kdf)
+    store = connect(folder, db_key, must_exist=False)
+    try:
+        migrate.upgrade(store)
+        with store.write(SYSTEM) as s:
+            s.add(Meta(key="clinic_id", value=clinic_id))
+            s.add(Meta(key="kdf", value=f"{kdf.time_cost},{kdf.memory_kib},{kdf.parallelism}"))
+            s.add(ClinicProfile(mrn_prefix=mrn_prefix(details.name), **details.__dict__))
+            s.add(
+                User(
+                    id=admin_id,
+                    username=admin.username,
+                    username_key=admin.username.casefold(),
+                    display_name=admin.display_name,
+                    roles=Role.SUPER_ADMIN.value,
+                    status=ACTIVE,
+                    password_changed_at=utcnow(),
+                )
+            )
+            audit.append(s, SYSTEM, "clinic.create", "clinic", clinic_id, name=details.name)
+        slots.save()
+    except BaseException:
+        store.close()
+        for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm"):
+            (folder / name).unlink(missing_ok=True)
+        raise
+    store.close()
+    return SetupResult(clinic_id, recovery)
+
+
+def _validate_admin(admin: AdminAccount) -> None:
+    from clinicdesk.services.users import validate_account
+
+    validate_account(
+        admin.username.strip(), admin.display_name.strip(), {Role.SUPER_ADMIN}, admin.password
+    )
+
+
+def _kdf_for_new_slots(store: Store) -> KdfParams:
+    """New and changed slots use the cost tuned for this clinic at set-up."""
+    with store.read() as s:
+        value = s.get(Meta, "kdf")
+    if value is None:
+        return calibrate()
+    t, m, p = (int(x) for x in value.value.split(","))
+    return KdfParams(t, m, p)
+
+
+def open_store(folder: Path, slots: KeySlotFile, db_key: bytes) -> Store:
+    """Open and migrate; an automatic backup is taken before any migration runs."""
+    store = connect(folder, db_key, expect_clinic_id=slots.clinic_id)
+    try:
+        migrate.upgrade(
+            store,
+            backup=lambda rev: backup.create_backup(
+                store,
+                db_key,
+                _auto_backup_dir(folder) / f"before-migration-from-{rev}"
+                f"-{utcnow():%Y%m%d-%H%M%S}{backup.SUFFIX}",
+            ),
+        )
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _auto_backup_dir(folder: Path) -> Path:
+    target = folder / "backups"
+    target.mkdir(exist_ok=True)
+    return target
+
+
+def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
+    guard = SigninGuard(folder)
+    guard.check(username)
+    slots = KeySlotFile.load(folder)
+    slot = slots.user_slot(username)
+    try:
+        if slot is None:
+            raise WrongPassword()
+        db_key = slots.unwrap(slot, password)
+    except WrongPassword:
+        left = guard.record_failure(username)
+        raise WrongPassword(attempts_left=left) from None
+    store = open_store(folder, slots, db_key)
+    try:
+        with store.write(SYSTEM) as s:
+            user = s.get(User, slot.user_id)
+            if user is None or user.status == REMOVED:
+                raise AccountInactive("This account has been removed; ask an administrator.")
+            user.last_login_at = utcnow()
+            actor = Actor(user.id, user.username, user.display_name, parse_roles(user.roles))
+            audit.append(s, actor, "user.sign_in", "users", user.id)
+            must_change = user.status == PENDING
+    except BaseException:
+        store.close()
+        raise
+    guard.record_success(username)
+    return ClinicSession(folder, store, slots, db_key, actor, must_change)
+
+
+@dataclass
+class ClinicSession:
+    """A signed-in user with the open clinic and its services."""
+
+    folder: Path
+    store: Store
+    slots: KeySlotFile
+    _db_key: bytes = field(repr=False)
+    actor: Actor
+    must_change_password: bool = False
+
+    def __post_init__(self) -> None:
+        kdf = _kdf_for_new_slots(self.store)
+        self.clinic = ClinicService(self.store)
+        self.patients = PatientService(self.store)
+        self.users = UserService(self.store, self.slots, self._db_key, kdf)
+        self.audit = AuditService(self.store)
+        self._kdf = kdf
+
+    def _own_slot(self) -> Slot:
+        slot = self.slots.slot_for_user_id(self.actor.user_id or "")
+        if slot is None:
+            raise AccountInactive("This account has been removed; ask an administrator.")
+        return slot
+
+    def unlock(self, password: str) -> None:
+        """Check the password after an idle lock; counts towards the lockout like sign-in."""
+        guard = SigninGuard(self.folder)
+        guard.check(self.actor.username)
+        self.slots = KeySlotFile.load(self.folder)
+        self.users.slots = self.slots
+        try:
+            self.slots.unwrap(self._own_slot(), password)
+        except WrongPassword:
+            left = guard.record_failure(self.actor.username)
+            raise WrongPassword(attempts_left=left) from None
+        guard.record_success(self.actor.username)
+        with self.store.write(self.actor) as s:
+            audit.append(s, self.actor, "user.unlock", "users", self.actor.user_id)
+
+    def change_password(self, old: str, new: str) -> None:
+        """Rewraps only this user's slot; the database key itself never changes."""
+        problem = check.password(new, self.actor.username)
+        if problem:
+            raise ValidationError({"new_password": problem})
+        if new == old:
+            raise ValidationError({"new_password": "must differ from the current password"})
+        slot = self._own_slot()
+        self.slots.unwrap(slot, old)  # raises WrongPassword
+        with self.store.write(self.actor) as s:
+            user = s.get(User, self.actor.user_id)
+            assert user is not None
+            user.password_changed_at = utcnow()
+            if user.status == PENDING:
+                user.status = ACTIVE
+            audit.append(s, self.actor, "user.password", "users", user.id)
+            self.slots.rewrap(slot, new, self._db_key, self._kdf)
+            self.slots.save()
+        self.must_change_password = False
+
+    def backup(self, dest: Path) -> backup.BackupInfo:
+        from clinicdesk.permissions import P
+
+        self.actor.require(P.BACKUP)
+        info = backup.create_backup(self.store, self._db_key, dest)
+        with self.store.write(self.actor) as s:
+            audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
+        return info
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def restore(src: Path, folder: Path, username: str | None, secret: str) -> Path | None:
+    """Restore a backup into ``folder`` after checking it completely.
+
+    ``secret`` is the password of ``username`` as it was in the backup, or the recovery key when
+    ``username`` is None. Returns where the replaced data was kept, if there was any.
+    """
+    manifest = backup.read_manifest(src)
+    if KeySlotFile.exists(folder):
+        current = KeySlotFile.load(folder)
+        if current.clinic_id != manifest["clinic_id"]:
+            raise StoreError(f"{src.name} is a backup of another clinic; nothing was changed.")
+    with storage_errors(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=folder))
+    try:
+        backup.extract(src, staging)
+        slots = KeySlotFile.load(staging)
+        if username is None:
+            slot = slots.recovery_slot()
+            secret = normalize_recovery_key(secret)
+        else:
+            slot = slots.user_slot(username)
+        if slot is None:
+            raise WrongPassword()
+        db_key = slots.unwrap(slot, secret)
+        backup.check_database(staging / DB_FILE, db_key)
+        store = connect(staging, db_key, expect_clinic_id=manifest["clinic_id"])
+        try:
+            with store.read() as s:
+                report = audit.verify(s)
+        finally:
+            store.close()
+        if not report.intact:
+            raise StoreError("The backup's audit log does not verify: " + report.problems[0])
+        return backup.swap_in(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def reset_password_with_recovery_key(
+    folder: Path, recovery_key: str, username: str, new_password: str
+) -> None:
+    """For a forgotten password: the recovery key opens the database and rewraps one user slot."""
+    slots = KeySlotFile.load(folder)
+    recovery = slots.recovery_slot()
+    if recovery is None:
+        raise StoreError("This clinic has no recovery key.")
+    db_key = slots.unwrap(recovery, normalize_recovery_key(recovery_key))
+    slot = slots.user_slot(username)
+    if slot is None:
+        raise ValidationError({"username": "no active account has this user name"})
+    problem = check.password(new_password, username)
+    if problem:
+        raise ValidationError({"new_password": problem})
+    store = open_store(folder, slots, db_key)
+    try:
+        kdf = _kdf_for_new_slots(store)
+        with store.write(SYSTEM) as s:
+            user = s.get(User, slot.user_id)
+            assert user is not None
+            user.password_changed_at = utcnow()
+            audit.append(s, SYSTEM, "user.password_reset", "users", user.id, method="recovery key")
+            slots.rewrap(slot, new_password, db_key, kdf)
+            slots.save()
+    finally:
+        store.close()
+    SigninGuard(folder).record_success(username)

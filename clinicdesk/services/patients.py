@@ -1,0 +1,372 @@
+"""Patients: registration with duplicate check, edits with history, search as you type."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+
+from rapidfuzz import fuzz
+from sqlalchemy import Select, and_, delete, func, intersect, or_, select
+from sqlalchemy.orm import Session
+
+from clinicdesk.errors import ClinicDeskError, Conflict, NotFound, ValidationError
+from clinicdesk.permissions import Actor, P
+from clinicdesk.services import validation as check
+from clinicdesk.store import audit
+from clinicdesk.store.database import Store
+from clinicdesk.store.models import (
+    ClinicProfile,
+    Counter,
+    Patient,
+    PatientSearchTerm,
+    PatientVersion,
+)
+from clinicdesk.text import digits, fold, words
+
+SEXES = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Unknown"}
+SEARCH_LIMIT = 50
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
+_DIGIT_QUERY = re.compile(r"^[+0-9 ()./-]+$")
+
+
+@dataclass(frozen=True)
+class PatientInput:
+    given_name: str
+    family_name: str
+    date_of_birth: date | None
+    sex: str
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    national_id: str = ""
+    emergency_contact_name: str = ""
+    emergency_contact_phone: str = ""
+
+    def cleaned(self) -> PatientInput:
+        return PatientInput(
+            **{
+                f.name: (v.strip() if isinstance(v := getattr(self, f.name), str) else v)
+                for f in fields(self)
+            }
+        )
+
+
+@dataclass(frozen=True)
+class PatientRecord(PatientInput):
+    id: str = ""
+    mrn: str = ""
+    version: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def age(self, today: date | None = None) -> int | None:
+        return age_on(self.date_of_birth, today or date.today())
+
+    def as_input(self) -> PatientInput:
+        return PatientInput(**{f.name: getattr(self, f.name) for f in fields(PatientInput)})
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    patient: PatientRecord
+    score: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PatientChange:
+    version: int
+    changed_at: datetime
+    changed_by: str
+    changes: dict[str, tuple[object, object]]
+
+
+class PossibleDuplicate(ClinicDeskError):
+    def __init__(self, candidates: list[DuplicateCandidate]) -> None:
+        self.candidates = candidates
+        names = ", ".join(f"{c.patient.full_name} ({c.patient.mrn})" for c in candidates[:3])
+        super().__init__(
+            f"This may be a patient who is already registered: {names}. Open the existing record, "
+            "or confirm that this is a different person."
+        )
+
+
+def age_on(born: date | None, today: date) -> int | None:
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def validate(data: PatientInput, today: date | None = None) -> PatientInput:
+    data = data.cleaned()
+    problems = {
+        "given_name": check.required(data.given_name, 100),
+        "family_name": check.required(data.family_name, 100),
+        "date_of_birth": check.birth_date(data.date_of_birth, today or date.today()),
+        "sex": None if data.sex in SEXES else "must be one of " + ", ".join(SEXES.values()),
+        "phone": check.phone(data.phone),
+        "email": check.email(data.email),
+        "national_id": (
+            None
+            if re.fullmatch(r"[A-Za-z0-9 ./-]{0,40}", data.national_id)
+            else "may contain only letters, digits, spaces, . / and -"
+        ),
+        "emergency_contact_phone": check.phone(data.emergency_contact_phone),
+        "address": None if len(data.address) <= 500 else "is too long (at most 500 characters)",
+    }
+    problems = {k: v for k, v in problems.items() if v}
+    if problems:
+        raise ValidationError(problems)
+    return data
+
+
+def to_record(row: Patient) -> PatientRecord:
+    return PatientRecord(
+        **{f.name: getattr(row, f.name) for f in fields(PatientInput)},
+        id=row.id,
+        mrn=row.mrn,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def parse_date(text: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def search_terms(row: Patient) -> set[str]:
+    terms = {f"n:{w}" for w in words(f"{row.given_name} {row.family_name}")}
+    if row.phone_digits:
+        terms |= {f"p:{row.phone_digits}", f"q:{row.phone_digits[::-1]}"}
+    number = row.mrn.rsplit("-", 1)[-1]
+    terms |= {f"m:{fold(row.mrn).replace(' ', '')}", f"m:{int(number)}"}
+    if row.national_id:
+        terms.add(f"i:{fold(row.national_id).replace(' ', '')}")
+    return terms
+
+
+def _prefix(term: str):
+    return and_(PatientSearchTerm.term >= term, PatientSearchTerm.term < term + "\uffff")
+
+
+def _token_query(token: str) -> Select:
+    """Patient ids matching one typed token: name word, phone, MRN, national id or birth date."""
+    born = parse_date(token)
+    if born is not None:
+        return select(Patient.id).where(Patient.date_of_birth == born)
+    ids = select(PatientSearchTerm.patient_id)
+    if _DIGIT_QUERY.match(token) and len(number := digits(token)) >= 3:
+        conditions = [
+            _prefix(f"p:{number}"),
+            PatientSearchTerm.term == f"m:{int(number)}",
+            _prefix(f"i:{number}"),
+        ]
+        if len(number) >= 4:
+            conditions.append(_prefix(f"q:{number[::-1]}"))
+        return ids.where(or_(*conditions))
+    folded = fold(token).replace(" ", "")
+    return ids.where(
+        or_(_prefix(f"n:{folded}"), _prefix(f"i:{folded}"), PatientSearchTerm.term == f"m:{folded}")
+    )
+
+
+def _tokens(query: str) -> list[str]:
+    query = query.strip()
+    if _DIGIT_QUERY.match(query) and parse_date(query) is None:
+        return [query]  # a phone number typed with spaces is one number
+    return query.split()
+
+
+class PatientService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def search(self, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> list[PatientRecord]:
+        """Prefix search over name words, phone (start or end), MRN, national id, birth date."""
+        actor.require(P.PATIENT_READ)
+        tokens = _tokens(query)
+        if not tokens or len(query.strip()) < 2:
+            return []
+        queries = [_token_query(t) for t in tokens]
+        matching = queries[0] if len(queries) == 1 else intersect(*queries)
+        stmt = (
+            select(Patient)
+            .where(Patient.id.in_(matching), Patient.deleted_at.is_(None))
+            .order_by(Patient.sort_name, Patient.date_of_birth)
+            .limit(limit)
+        )
+        with self.store.read() as s:
+            return [to_record(p) for p in s.scalars(stmt)]
+
+    def get(self, actor: Actor, patient_id: str) -> PatientRecord:
+        actor.require(P.PATIENT_READ)
+        with self.store.write(actor) as s:
+            row = _load(s, patient_id)
+            audit.append(s, actor, "patient.view", "patients", patient_id)
+            return to_record(row)
+
+    def find_duplicates(
+        self, actor: Actor, data: PatientInput, exclude_id: str | None = None
+    ) -> list[DuplicateCandidate]:
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            return _duplicates(s, data.cleaned(), exclude_id)
+
+    def register(
+        self, actor: Actor, data: PatientInput, *, not_a_duplicate: bool = False
+    ) -> PatientRecord:
+        """Register a patient; likely duplicates stop it unless staff confirm it is someone else."""
+        actor.require(P.PATIENT_WRITE)
+        data = validate(data)
+        with self.store.write(actor) as s:
+            candidates = _duplicates(s, data, None)
+            if candidates and not not_a_duplicate:
+                raise PossibleDuplicate(candidates)
+            row = Patient(mrn=_next_mrn(s))
+            _apply(row, data)
+            s.add(row)
+            s.flush()
+            _index(s, row)
+            audit.append(
+                s,
+                actor,
+                "patient.register",
+                "patients",
+                row.id,
+                duplicates_confirmed=[c.patient.id for c in candidates],
+            )
+            return to_record(row)
+
+    def update(
+        self, actor: Actor, patient_id: str, data: PatientInput, expected_version: int
+    ) -> PatientRecord:
+        """Save an edit; refused if someone else saved the record since it was opened."""
+        actor.require(P.PATIENT_WRITE)
+        data = validate(data)
+        with self.store.write(actor) as s:
+            row = _load(s, patient_id)
+            if row.version != expected_version:
+                raise Conflict(
+                    f"{row.given_name} {row.family_name}'s record was changed by someone else "
+                    "while you were editing. Nothing was saved; reopen it to see their changes."
+                )
+            before = _snapshot(row)
+            _apply(row, data)
+            after = _snapshot(row)
+            changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+            if not changes:
+                return to_record(row)
+            s.flush()
+            s.add(
+                PatientVersion(
+                    patient_id=row.id,
+                    patient_version=row.version,
+                    changed_by=actor.user_id,
+                    changed_by_name=actor.display_name,
+                    changes=json.dumps(changes, default=str),
+                )
+            )
+            _index(s, row)
+            audit.append(s, actor, "patient.update", "patients", row.id, fields=sorted(changes))
+            return to_record(row)
+
+    def history(self, actor: Actor, patient_id: str) -> list[PatientChange]:
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            rows = s.scalars(
+                select(PatientVersion)
+                .where(PatientVersion.patient_id == patient_id)
+                .order_by(PatientVersion.patient_version.desc())
+            )
+            return [
+                PatientChange(
+                    r.patient_version,
+                    r.created_at,
+                    r.changed_by_name,
+                    {k: tuple(v) for k, v in json.loads(r.changes).items()},
+                )
+                for r in rows
+            ]
+
+    def count(self, actor: Actor) -> int:
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            return (
+                s.scalar(
+                    select(func.count()).select_from(Patient).where(Patient.deleted_at.is_(None))
+                )
+                or 0
+            )
+
+
+def _load(s: Session, patient_id: str) -> Patient:
+    row = s.get(Patient, patient_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFound("That patient record does not exist or was removed.")
+    return row
+
+
+def _snapshot(row: Patient) -> dict[str, object]:
+    return {f.name: getattr(row, f.name) for f in fields(PatientInput)}
+
+
+def _apply(row: Patient, data: PatientInput) -> None:
+    for key, value in asdict(data).items():
+        setattr(row, key, value)
+    row.phone_digits = digits(data.phone)
+    row.sort_name = fold(f"{data.family_name} {data.given_name}")
+
+
+def _index(s: Session, row: Patient) -> None:
+    s.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == row.id))
+    s.add_all(PatientSearchTerm(term=t, patient_id=row.id) for t in search_terms(row))
+
+
+def _next_mrn(s: Session) -> str:
+    counter = s.get(Counter, "mrn")
+    if counter is None:
+        counter = Counter(name="mrn", value=0)
+        s.add(counter)
+    counter.value += 1
+    prefix = s.scalar(select(ClinicProfile.mrn_prefix)) or "MRN"
+    return f"{prefix}-{counter.value:06d}"
+
+
+def _duplicates(s: Session, data: PatientInput, exclude_id: str | None) -> list[DuplicateCandidate]:
+    phone = digits(data.phone)
+    matches = [Patient.date_of_birth == data.date_of_birth] if data.date_of_birth else []
+    if len(phone) >= 6:
+        matches.append(Patient.phone_digits == phone)
+    if data.national_id:
+        matches.append(Patient.national_id == data.national_id)
+    if not matches:
+        return []
+    stmt = select(Patient).where(or_(*matches), Patient.deleted_at.is_(None))
+    if exclude_id:
+        stmt = stmt.where(Patient.id != exclude_id)
+    name = fold(f"{data.given_name} {data.family_name}")
+    found: list[DuplicateCandidate] = []
+    for row in s.scalars(stmt.limit(500)):
+        score = round(fuzz.token_sort_ratio(name, fold(f"{row.given_name} {row.family_name}")))
+        reasons = []
+        if data.national_id and row.national_id == data.national_id:
+            reasons.append("same national id")
+        if score >= 80 and row.date_of_birth == data.date_of_birth:
+            reasons.append("similar name and same date of birth")
+        if score >= 70 and len(phone) >= 6 and row.phone_digits == phone:
+            reasons.append("similar name and same phone")
+        if reasons:
+            found.append(DuplicateCandidate(to_record(row), score, tuple(reasons)))
+    return sorted(found, key=lambda c: -c.score)

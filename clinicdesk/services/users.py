@@ -1,0 +1,194 @@
+"""Staff accounts: create, roles, deactivate, reinstate. Each account has its own key slot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from clinicdesk.errors import Conflict, NotFound, ValidationError
+from clinicdesk.permissions import Actor, P, Role
+from clinicdesk.services import validation as check
+from clinicdesk.store import audit
+from clinicdesk.store.database import Store
+from clinicdesk.store.keyslots import KdfParams, KeySlotFile
+from clinicdesk.store.models import User
+
+ACTIVE, PENDING, REMOVED = "active", "pending", "removed"
+STATUS_LABELS = {ACTIVE: "Active", PENDING: "Pending first sign-in", REMOVED: "Removed"}
+ADMIN_ROLES = {Role.SUPER_ADMIN, Role.ADMIN}
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: str
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+    status: str
+    last_login_at: datetime | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.username, self.display_name, self.roles)
+
+
+def parse_roles(text: str) -> frozenset[Role]:
+    return frozenset(Role(r) for r in text.split(",") if r)
+
+
+def to_info(row: User) -> UserInfo:
+    return UserInfo(
+        row.id,
+        row.username,
+        row.display_name,
+        parse_roles(row.roles),
+        row.status,
+        row.last_login_at,
+    )
+
+
+def validate_account(
+    username: str, display_name: str, roles: set[Role], password: str | None
+) -> None:
+    problems = {
+        "username": (
+            check.required(username, 64)
+            or (
+                None
+                if username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+                else "may contain only letters, digits, '.', '-' and '_'"
+            )
+        ),
+        "display_name": check.required(display_name, 200),
+        "roles": None if roles else "choose at least one role",
+        "password": check.password(password, username) if password is not None else None,
+    }
+    problems = {k: v for k, v in problems.items() if v}
+    if problems:
+        raise ValidationError(problems)
+
+
+class UserService:
+    def __init__(self, store: Store, slots: KeySlotFile, db_key: bytes, kdf: KdfParams) -> None:
+        self.store = store
+        self.slots = slots
+        self._db_key = db_key
+        self.kdf = kdf
+
+    def list(self, actor: Actor) -> list[UserInfo]:
+        actor.require(P.USERS_MANAGE)
+        with self.store.read() as s:
+            return [to_info(u) for u in s.scalars(select(User).order_by(User.display_name))]
+
+    def create(
+        self,
+        actor: Actor,
+        username: str,
+        display_name: str,
+        roles: set[Role],
+        temporary_password: str,
+    ) -> UserInfo:
+        """A new account is pending until its owner signs in and sets a password of their own."""
+        actor.require(P.USERS_MANAGE)
+        username, display_name = username.strip(), display_name.strip()
+        validate_account(username, display_name, roles, temporary_password)
+        self._check_may_grant(actor, roles)
+        with self.store.write(actor) as s:
+            if s.scalar(select(User).where(User.username_key == username.casefold())):
+                raise Conflict(f"The user name {username!r} is already taken.")
+            row = User(
+                username=username,
+                username_key=username.casefold(),
+                display_name=display_name,
+                roles=",".join(sorted(roles)),
+                status=PENDING,
+            )
+            s.add(row)
+            s.flush()
+            audit.append(
+                s, actor, "user.create", "users", row.id, username=username, roles=sorted(roles)
+            )
+            self.slots.add(
+                "user",
+                temporary_password,
+                self._db_key,
+                self.kdf,
+                user_id=row.id,
+                username=username,
+            )
+            self.slots.save()
+            return to_info(row)
+
+    def set_roles(self, actor: Actor, user_id: str, roles: set[Role]) -> UserInfo:
+        actor.require(P.USERS_MANAGE)
+        if not roles:
+            raise ValidationError({"roles": "choose at least one role"})
+        self._check_may_grant(actor, roles)
+        with self.store.write(actor) as s:
+            row = _get(s, user_id)
+            if parse_roles(row.roles) & ADMIN_ROLES and not roles & ADMIN_ROLES:
+                _ensure_other_admin(s, user_id)
+            row.roles = ",".join(sorted(roles))
+            audit.append(s, actor, "user.roles", "users", user_id, roles=sorted(roles))
+            return to_info(row)
+
+    def deactivate(self, actor: Actor, user_id: str) -> UserInfo:
+        """Remove an account: its key slot is deleted, so it can no longer unlock the database."""
+        actor.require(P.USERS_MANAGE)
+        if user_id == actor.user_id:
+            raise Conflict("You cannot remove your own account while signed in with it.")
+        with self.store.write(actor) as s:
+            row = _get(s, user_id)
+            if parse_roles(row.roles) & ADMIN_ROLES:
+                _ensure_other_admin(s, user_id)
+            row.status = REMOVED
+            audit.append(s, actor, "user.remove", "users", user_id)
+            self.slots.remove_user(user_id)
+            self.slots.save()
+            return to_info(row)
+
+    def reinstate(self, actor: Actor, user_id: str, temporary_password: str) -> UserInfo:
+        actor.require(P.USERS_MANAGE)
+        with self.store.write(actor) as s:
+            row = _get(s, user_id)
+            validate_account(
+                row.username, row.display_name, parse_roles(row.roles), temporary_password
+            )
+            row.status = PENDING
+            audit.append(s, actor, "user.reinstate", "users", user_id)
+            self.slots.remove_user(user_id)
+            self.slots.add(
+                "user",
+                temporary_password,
+                self._db_key,
+                self.kdf,
+                user_id=row.id,
+                username=row.username,
+            )
+            self.slots.save()
+            return to_info(row)
+
+    def _check_may_grant(self, actor: Actor, roles: set[Role]) -> None:
+        if Role.SUPER_ADMIN in roles and Role.SUPER_ADMIN not in actor.roles:
+            raise ValidationError({"roles": "only a super admin may grant the super admin role"})
+
+
+def _get(s, user_id: str) -> User:
+    row = s.get(User, user_id)
+    if row is None:
+        raise NotFound("That user account does not exist.")
+    return row
+
+
+def _ensure_other_admin(s, user_id: str) -> None:
+    others = [
+        u
+        for u in s.scalars(select(User).where(User.status != REMOVED, User.id != user_id))
+        if parse_roles(u.roles) & ADMIN_ROLES
+    ]
+    if not others:
+        raise Conflict(
+            "This is the clinic's last administrator; make someone else an administrator first."
+        )

@@ -1,0 +1,54 @@
+"""Field checks shared by the services; each returns the reason in words, or None."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from clinicdesk.text import digits
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]+$")
+MIN_PASSWORD = 10
+
+
+def required(value: str, max_len: int) -> str | None:
+    if not value.strip():
+        return "is required"
+    if len(value) > max_len:
+        return f"is too long (at most {max_len} characters)"
+    return None
+
+
+def phone(value: str, *, optional: bool = True) -> str | None:
+    if not value.strip():
+        return None if optional else "is required"
+    if not PHONE_CHARS.match(value.strip()):
+        return "may contain only digits, spaces, + ( ) - . and /"
+    if not 6 <= len(digits(value)) <= 15:
+        return "must have between 6 and 15 digits"
+    return None
+
+
+def email(value: str) -> str | None:
+    if value.strip() and not EMAIL.match(value.strip()):
+        return "is not a valid e-mail address (it needs a name, @ and a domain)"
+    return None
+
+
+def birth_date(value: date | None, today: date) -> str | None:
+    if value is None:
+        return "is required"
+    if value > today:
+        return "is in the future"
+    if today.year - value.year > 130:
+        return "is more than 130 years ago"
+    return None
+
+
+def password(value: str, username: str) -> str | None:
+    if len(value) < MIN_PASSWORD:
+        return f"must be at least {MIN_PASSWORD} characters long"
+    if value.strip().casefold() == username.strip().casefold():
+        return "must not be the same as the user name"
+    return None

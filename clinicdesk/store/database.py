@@ -1,0 +1,117 @@
+"""Opening a clinic's database: key check, clinic check, migrations, units of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinicdesk.errors import DatabaseMismatch, StorageFull, StorageReadOnly, StoreError
+from clinicdesk.permissions import Actor
+from clinicdesk.store import outbox
+from clinicdesk.store.engine import make_engine
+from clinicdesk.store.models import Meta
+
+DB_FILE = "clinic.db"
+CLINIC_ID_KEY = "clinic_id"
+
+
+class Store:
+    """One clinic's open database."""
+
+    def __init__(self, folder: Path, engine: Engine) -> None:
+        self.folder = folder
+        self.engine = engine
+        self._writer = sessionmaker(
+            engine.execution_options(begin="IMMEDIATE"), expire_on_commit=False
+        )
+        self._reader = sessionmaker(engine, expire_on_commit=False)
+        outbox.install(self._writer)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / DB_FILE
+
+    @contextmanager
+    def write(self, actor: Actor | None = None) -> Iterator[Session]:
+        """A unit of work: all of it commits, or none of it (any exception rolls back).
+
+        BEGIN IMMEDIATE takes the write lock up front, so two desks writing at once queue on the
+        busy timeout instead of failing half-way.
+        """
+        with translate_db_errors(self.folder), self._writer() as session, session.begin():
+            session.info["actor"] = actor
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with translate_db_errors(self.folder), self._reader() as session, session.begin():
+            yield session
+
+    def clinic_id(self) -> str:
+        with self.read() as s:
+            return s.scalar(select(Meta.value).where(Meta.key == CLINIC_ID_KEY)) or ""
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def translate_db_errors(folder: Path) -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        raise _translate(exc, folder) from exc
+
+
+def _translate(exc: DBAPIError, folder: Path) -> Exception:
+    text = str(exc.orig).lower()
+    if "disk is full" in text or "disk full" in text:
+        return StorageFull()
+    if "readonly" in text or "read-only" in text or "unable to open database" in text:
+        return StorageReadOnly(str(folder))
+    if "file is not a database" in text or "malformed" in text:
+        return DatabaseMismatch()
+    if "database is locked" in text:
+        return StoreError(
+            "Another workstation is saving at this moment and did not finish in "
+            "time. Nothing was saved; please try again."
+        )
+    return exc
+
+
+def connect(
+    folder: Path, key: bytes, *, expect_clinic_id: str | None = None, must_exist: bool = True
+) -> Store:
+    """Open the database with ``key`` and make sure it is this clinic's."""
+    path = folder / DB_FILE
+    if must_exist and not path.exists():
+        raise StoreError(f"There is no clinic database in {folder}.")
+    engine = make_engine(path, key)
+    try:
+        with translate_db_errors(folder), engine.connect():
+            pass
+    except Exception:
+        engine.dispose()
+        raise
+    store = Store(folder, engine)
+    if expect_clinic_id is not None and must_exist:
+        found = _stored_clinic_id(store)
+        if found is not None and found != expect_clinic_id:
+            store.close()
+            raise DatabaseMismatch()
+    return store
+
+
+def _stored_clinic_id(store: Store) -> str | None:
+    with store.engine.connect() as conn:
+        has_meta = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).scalar()
+        if not has_meta:
+            return None
+        return conn.exec_driver_sql("SELECT value FROM meta WHERE key=?", (CLINIC_ID_KEY,)).scalar()

@@ -1,0 +1,198 @@
+"""Key slots: the database key wrapped once per user and once for the recovery key.
+
+The database key is 32 random bytes. Each slot holds it encrypted with AES-256-GCM under a key
+derived from a password (or the recovery key) with Argon2id. Unlocking unwraps one slot; changing a
+password rewraps only that slot. The slots live in ``keyslots.json`` beside the database; the file
+holds no patient data, only user ids, user names and ciphertext.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from clinicdesk.errors import StoreError, WrongPassword
+from clinicdesk.ids import new_id
+from clinicdesk.store.files import read_json, write_json_atomic
+
+FORMAT = "clinicdesk-keyslots/1"
+SLOTS_FILE = "keyslots.json"
+MIN_MEMORY_KIB = 64 * 1024
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    time_cost: int = 3
+    memory_kib: int = MIN_MEMORY_KIB
+    parallelism: int = 2
+
+    def derive(self, secret: str, salt: bytes) -> bytes:
+        return hash_secret_raw(
+            secret.encode(),
+            salt,
+            time_cost=self.time_cost,
+            memory_cost=self.memory_kib,
+            parallelism=self.parallelism,
+            hash_len=32,
+            type=Type.ID,
+        )
+
+
+def calibrate(target_seconds: float = 0.5, memory_kib: int = MIN_MEMORY_KIB) -> KdfParams:
+    """Pick the Argon2id time cost that takes about ``target_seconds`` on this machine."""
+    probe = KdfParams(time_cost=1, memory_kib=memory_kib)
+    start = time.perf_counter()
+    probe.derive("calibration", os.urandom(16))
+    one_pass = max(time.perf_counter() - start, 1e-3)
+    return KdfParams(
+        time_cost=max(1, min(12, round(target_seconds / one_pass))), memory_kib=memory_kib
+    )
+
+
+@dataclass
+class Slot:
+    slot_id: str
+    kind: str  # "user" or "recovery"
+    user_id: str | None
+    username: str | None
+    kdf: KdfParams
+    salt: str
+    nonce: str
+    wrapped_key: str
+
+    def aad(self, clinic_id: str) -> bytes:
+        return f"{clinic_id}|{self.slot_id}|{self.kind}|{self.user_id or ''}".encode()
+
+
+def new_database_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+def new_recovery_key() -> str:
+    """20 random bytes as 32 base32 letters and digits, shown in groups of four."""
+    raw = base64.b32encode(secrets.token_bytes(20)).decode()
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def normalize_recovery_key(text: str) -> str:
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    return "-".join(cleaned[i : i + 4] for i in range(0, len(cleaned), 4))
+
+
+class KeySlotFile:
+    """The slot file of one clinic's data folder."""
+
+    def __init__(self, folder: Path, clinic_id: str, slots: list[Slot]) -> None:
+        self.folder = folder
+        self.clinic_id = clinic_id
+        self.slots = slots
+
+    @property
+    def path(self) -> Path:
+        return self.folder / SLOTS_FILE
+
+    @classmethod
+    def exists(cls, folder: Path) -> bool:
+        return (folder / SLOTS_FILE).exists()
+
+    @classmethod
+    def load(cls, folder: Path) -> KeySlotFile:
+        try:
+            data = read_json(folder / SLOTS_FILE)
+            if data.get("format") != FORMAT:
+                raise ValueError(data.get("format"))
+            slots = [Slot(**{**s, "kdf": KdfParams(**s["kdf"])}) for s in data["slots"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"The clinic's key file {folder / SLOTS_FILE} is missing or damaged; nobody can "
+                "sign in until it is restored from a backup."
+            ) from exc
+        return cls(folder, data["clinic_id"], slots)
+
+    def save(self) -> None:
+        write_json_atomic(
+            self.path,
+            {
+                "format": FORMAT,
+                "clinic_id": self.clinic_id,
+                "slots": [{**asdict(s), "kdf": asdict(s.kdf)} for s in self.slots],
+            },
+        )
+
+    def add(
+        self,
+        kind: str,
+        secret: str,
+        db_key: bytes,
+        kdf: KdfParams,
+        user_id: str | None = None,
+        username: str | None = None,
+    ) -> Slot:
+        slot = Slot(
+            slot_id=new_id(),
+            kind=kind,
+            user_id=user_id,
+            username=username,
+            kdf=kdf,
+            salt="",
+            nonce="",
+            wrapped_key="",
+        )
+        self._wrap(slot, secret, db_key)
+        self.slots.append(slot)
+        return slot
+
+    def _wrap(self, slot: Slot, secret: str, db_key: bytes) -> None:
+        salt, nonce = os.urandom(16), os.urandom(12)
+        kek = slot.kdf.derive(secret, salt)
+        wrapped = AESGCM(kek).encrypt(nonce, db_key, slot.aad(self.clinic_id))
+        slot.salt, slot.nonce = _b64(salt), _b64(nonce)
+        slot.wrapped_key = _b64(wrapped)
+
+    def unwrap(self, slot: Slot, secret: str) -> bytes:
+        kek = slot.kdf.derive(secret, _unb64(slot.salt))
+        try:
+            return AESGCM(kek).decrypt(
+                _unb64(slot.nonce), _unb64(slot.wrapped_key), slot.aad(self.clinic_id)
+            )
+        except InvalidTag:
+            raise WrongPassword() from None
+
+    def rewrap(
+        self, slot: Slot, new_secret: str, db_key: bytes, kdf: KdfParams | None = None
+    ) -> None:
+        if kdf is not None:
+            slot.kdf = kdf
+        self._wrap(slot, new_secret, db_key)
+
+    def user_slot(self, username: str) -> Slot | None:
+        wanted = username.strip().casefold()
+        return next(
+            (s for s in self.slots if s.kind == "user" and (s.username or "").casefold() == wanted),
+            None,
+        )
+
+    def slot_for_user_id(self, user_id: str) -> Slot | None:
+        return next((s for s in self.slots if s.kind == "user" and s.user_id == user_id), None)
+
+    def recovery_slot(self) -> Slot | None:
+        return next((s for s in self.slots if s.kind == "recovery"), None)
+
+    def remove_user(self, user_id: str) -> None:
+        self.slots = [s for s in self.slots if not (s.kind == "user" and s.user_id == user_id)]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text)

@@ -1,0 +1,70 @@
+"""Sync capture: every change of a synced row sets its sync columns and appends an outbox row.
+
+Hooked once into the session (``before_flush``), so no service has to remember it, and the
+outbox row commits or rolls back with the change itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from clinicdesk.ids import new_id, utcnow
+from clinicdesk.store.models import OutboxEntry, Synced
+
+
+def row_payload(obj: Synced) -> str:
+    mapper = inspect(obj).mapper
+    data: dict[str, Any] = {}
+    for attr in mapper.column_attrs:
+        value = getattr(obj, attr.key)
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        data[attr.key] = value
+    return json.dumps(data, sort_keys=True)
+
+
+def _capture(session: Session, flush_context, instances) -> None:
+    now = utcnow()
+    for obj in list(session.deleted):
+        if isinstance(obj, Synced):
+            raise RuntimeError(
+                f"{type(obj).__name__} rows are synced: set deleted_at (a tombstone), never delete"
+            )
+    for obj in list(session.new):
+        if isinstance(obj, Synced):
+            obj.id = obj.id or new_id()
+            obj.created_at = obj.updated_at = now
+            obj.version = 1
+            _append(session, obj, "insert")
+    for obj in list(session.dirty):
+        if isinstance(obj, Synced) and session.is_modified(obj, include_collections=False):
+            obj.version = (obj.version or 0) + 1
+            obj.updated_at = now
+            _append(session, obj, "delete" if obj.deleted_at and _tombstoned_now(obj) else "update")
+
+
+def _tombstoned_now(obj: Synced) -> bool:
+    return bool(inspect(obj).attrs.deleted_at.history.added)
+
+
+def _append(session: Session, obj: Synced, op: str) -> None:
+    session.add(
+        OutboxEntry(
+            op_id=new_id(),
+            entity=type(obj).__tablename__,
+            entity_id=obj.id,
+            op=op,
+            row_version=obj.version,
+            payload=row_payload(obj),
+            created_at=utcnow(),
+        )
+    )
+
+
+def install(session_class: type[Session] | Session) -> None:
+    event.listen(session_class, "before_flush", _capture)

@@ -1,0 +1,68 @@
+"""Lockout after repeated wrong passwords, kept on disk so a restart does not reset it.
+
+The database cannot be read before sign-in, so the count lives in ``signin.json`` beside it. The
+Argon2id cost of every attempt is the real protection against guessing; this file stops guessing
+at the sign-in window and tells staff how long to wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from clinicdesk.errors import AccountLocked
+from clinicdesk.ids import utcnow
+from clinicdesk.store.files import read_json, write_json_atomic
+
+GUARD_FILE = "signin.json"
+FREE_ATTEMPTS = 4
+FIRST_PAUSE = timedelta(seconds=30)
+LONGEST_PAUSE = timedelta(minutes=30)
+
+
+@dataclass
+class SigninGuard:
+    folder: Path
+
+    @property
+    def path(self) -> Path:
+        return self.folder / GUARD_FILE
+
+    def _load(self) -> dict[str, dict]:
+        try:
+            return read_json(self.path)
+        except (OSError, ValueError):
+            return {}
+
+    def check(self, username: str, now: datetime | None = None) -> None:
+        """Raise AccountLocked while a pause from earlier failures is running."""
+        now = now or utcnow()
+        entry = self._load().get(_key(username))
+        if not entry or not entry.get("locked_until"):
+            return
+        until = datetime.fromisoformat(entry["locked_until"])
+        if until > now:
+            raise AccountLocked(until, int((until - now).total_seconds()) + 1)
+
+    def record_failure(self, username: str, now: datetime | None = None) -> int:
+        """Count a wrong password; return how many attempts remain before the next pause."""
+        now = now or utcnow()
+        data = self._load()
+        entry = data.setdefault(_key(username), {"failures": 0, "locked_until": None})
+        entry["failures"] += 1
+        over = entry["failures"] - FREE_ATTEMPTS
+        if over > 0:
+            pause = min(FIRST_PAUSE * (2 ** (over - 1)), LONGEST_PAUSE)
+            entry["locked_until"] = (now + pause).isoformat()
+        write_json_atomic(self.path, data)
+        return max(0, FREE_ATTEMPTS - entry["failures"])
+
+    def record_success(self, username: str) -> None:
+        data = self._load()
+        if data.pop(_key(username), None) is not None:
+            write_json_atomic(self.path, data)
+
+
+def _key(username: str) -> str:
+    return username.strip().casefold()
