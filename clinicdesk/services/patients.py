@@ -6,15 +6,18 @@ import json
 import re
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, and_, delete, func, intersect, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from clinicdesk.errors import ClinicDeskError, Conflict, NotFound, ValidationError
+from clinicdesk.ids import new_id
 from clinicdesk.permissions import Actor, P
+from clinicdesk.services import patient_search
 from clinicdesk.services import validation as check
-from clinicdesk.store import audit
+from clinicdesk.store import audit, outbox
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
     ClinicProfile,
@@ -23,12 +26,10 @@ from clinicdesk.store.models import (
     PatientSearchTerm,
     PatientVersion,
 )
-from clinicdesk.text import digits, fold, words
+from clinicdesk.text import digits, fold
 
 SEXES = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Unknown"}
 SEARCH_LIMIT = 50
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
-_DIGIT_QUERY = re.compile(r"^[+0-9 ()./-]+$")
 
 
 @dataclass(frozen=True)
@@ -137,58 +138,6 @@ def to_record(row: Patient) -> PatientRecord:
     )
 
 
-def parse_date(text: str) -> date | None:
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text.strip(), fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def search_terms(row: Patient) -> set[str]:
-    terms = {f"n:{w}" for w in words(f"{row.given_name} {row.family_name}")}
-    if row.phone_digits:
-        terms |= {f"p:{row.phone_digits}", f"q:{row.phone_digits[::-1]}"}
-    number = row.mrn.rsplit("-", 1)[-1]
-    terms |= {f"m:{fold(row.mrn).replace(' ', '')}", f"m:{int(number)}"}
-    if row.national_id:
-        terms.add(f"i:{fold(row.national_id).replace(' ', '')}")
-    return terms
-
-
-def _prefix(term: str):
-    return and_(PatientSearchTerm.term >= term, PatientSearchTerm.term < term + "\uffff")
-
-
-def _token_query(token: str) -> Select:
-    """Patient ids matching one typed token: name word, phone, MRN, national id or birth date."""
-    born = parse_date(token)
-    if born is not None:
-        return select(Patient.id).where(Patient.date_of_birth == born)
-    ids = select(PatientSearchTerm.patient_id)
-    if _DIGIT_QUERY.match(token) and len(number := digits(token)) >= 3:
-        conditions = [
-            _prefix(f"p:{number}"),
-            PatientSearchTerm.term == f"m:{int(number)}",
-            _prefix(f"i:{number}"),
-        ]
-        if len(number) >= 4:
-            conditions.append(_prefix(f"q:{number[::-1]}"))
-        return ids.where(or_(*conditions))
-    folded = fold(token).replace(" ", "")
-    return ids.where(
-        or_(_prefix(f"n:{folded}"), _prefix(f"i:{folded}"), PatientSearchTerm.term == f"m:{folded}")
-    )
-
-
-def _tokens(query: str) -> list[str]:
-    query = query.strip()
-    if _DIGIT_QUERY.match(query) and parse_date(query) is None:
-        return [query]  # a phone number typed with spaces is one number
-    return query.split()
-
-
 class PatientService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -196,19 +145,8 @@ class PatientService:
     def search(self, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> list[PatientRecord]:
         """Prefix search over name words, phone (start or end), MRN, national id, birth date."""
         actor.require(P.PATIENT_READ)
-        tokens = _tokens(query)
-        if not tokens or len(query.strip()) < 2:
-            return []
-        queries = [_token_query(t) for t in tokens]
-        matching = queries[0] if len(queries) == 1 else intersect(*queries)
-        stmt = (
-            select(Patient)
-            .where(Patient.id.in_(matching), Patient.deleted_at.is_(None))
-            .order_by(Patient.sort_name, Patient.date_of_birth)
-            .limit(limit)
-        )
         with self.store.read() as s:
-            return [to_record(p) for p in s.scalars(stmt)]
+            return [to_record(p) for p in patient_search.find(s, query, limit)]
 
     def get(self, actor: Actor, patient_id: str) -> PatientRecord:
         actor.require(P.PATIENT_READ)
@@ -248,6 +186,43 @@ class PatientService:
                 duplicates_confirmed=[c.patient.id for c in candidates],
             )
             return to_record(row)
+
+    def import_many(self, actor: Actor, records: list[PatientInput]) -> int:
+        """Register many patients in one transaction (a practice's existing list, demo data).
+
+        Every record is validated first; one invalid record rejects the whole import, naming it.
+        No duplicate check: the source list is taken as it is.
+        """
+        actor.require(P.PATIENT_WRITE)
+        cleaned = []
+        for number, data in enumerate(records, start=1):
+            try:
+                cleaned.append(validate(data))
+            except ValidationError as exc:
+                raise ValidationError({f"record {number}": exc.message}) from None
+        with self.store.write(actor) as s:
+            first = _reserve_mrns(s, len(cleaned))
+            prefix = _mrn_prefix(s)
+            rows = []
+            for offset, data in enumerate(cleaned):
+                row = {
+                    **asdict(data),
+                    "id": new_id(),
+                    "mrn": f"{prefix}-{first + offset:06d}",
+                    "phone_digits": digits(data.phone),
+                    "sort_name": fold(f"{data.family_name} {data.given_name}"),
+                }
+                rows.append(row)
+            outbox.bulk_insert(s, Patient, rows)
+            views = [SimpleNamespace(**row) for row in rows]
+            terms = [
+                {"term": term, "patient_id": v.id, "sort_key": _sort_key(v)}
+                for v in views
+                for term in _terms(v)
+            ]
+            s.execute(insert(PatientSearchTerm), terms)
+            audit.append(s, actor, "patient.import", "patients", None, count=len(rows))
+        return len(rows)
 
     def update(
         self, actor: Actor, patient_id: str, data: PatientInput, expected_version: int
@@ -311,6 +286,16 @@ class PatientService:
             )
 
 
+def _terms(row) -> set[str]:
+    return patient_search.terms_of(
+        row.given_name, row.family_name, row.phone_digits, row.mrn, row.national_id
+    )
+
+
+def _sort_key(row) -> str:
+    return patient_search.sort_key(row.sort_name, row.date_of_birth)
+
+
 def _load(s: Session, patient_id: str) -> Patient:
     row = s.get(Patient, patient_id)
     if row is None or row.deleted_at is not None:
@@ -331,17 +316,28 @@ def _apply(row: Patient, data: PatientInput) -> None:
 
 def _index(s: Session, row: Patient) -> None:
     s.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == row.id))
-    s.add_all(PatientSearchTerm(term=t, patient_id=row.id) for t in search_terms(row))
+    s.add_all(
+        PatientSearchTerm(term=t, patient_id=row.id, sort_key=_sort_key(row)) for t in _terms(row)
+    )
 
 
-def _next_mrn(s: Session) -> str:
+def _reserve_mrns(s: Session, count: int) -> int:
+    """Take ``count`` numbers from the clinic's MRN counter; returns the first."""
     counter = s.get(Counter, "mrn")
     if counter is None:
         counter = Counter(name="mrn", value=0)
         s.add(counter)
-    counter.value += 1
-    prefix = s.scalar(select(ClinicProfile.mrn_prefix)) or "MRN"
-    return f"{prefix}-{counter.value:06d}"
+    first = counter.value + 1
+    counter.value += count
+    return first
+
+
+def _mrn_prefix(s: Session) -> str:
+    return s.scalar(select(ClinicProfile.mrn_prefix)) or "MRN"
+
+
+def _next_mrn(s: Session) -> str:
+    return f"{_mrn_prefix(s)}-{_reserve_mrns(s, 1):06d}"
 
 
 def _duplicates(s: Session, data: PatientInput, exclude_id: str | None) -> list[DuplicateCandidate]:

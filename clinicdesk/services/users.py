@@ -89,8 +89,13 @@ class UserService:
         display_name: str,
         roles: set[Role],
         temporary_password: str,
+        *,
+        must_change_password: bool = True,
     ) -> UserInfo:
-        """A new account is pending until its owner signs in and sets a password of their own."""
+        """A new account is pending until its owner signs in and sets a password of their own.
+
+        ``must_change_password=False`` makes it active at once (the owner chose the password).
+        """
         actor.require(P.USERS_MANAGE)
         username, display_name = username.strip(), display_name.strip()
         validate_account(username, display_name, roles, temporary_password)
@@ -103,7 +108,7 @@ class UserService:
                 username_key=username.casefold(),
                 display_name=display_name,
                 roles=",".join(sorted(roles)),
-                status=PENDING,
+                status=PENDING if must_change_password else ACTIVE,
             )
             s.add(row)
             s.flush()

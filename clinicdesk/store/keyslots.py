@@ -105,6 +105,8 @@ class KeySlotFile:
 
     @classmethod
     def load(cls, folder: Path) -> KeySlotFile:
+        if not (folder / SLOTS_FILE).exists() and not (folder / "clinic.db").exists():
+            raise StoreError(f"No clinic has been set up in {folder} yet.")
         try:
             data = read_json(folder / SLOTS_FILE)
             if data.get("format") != FORMAT:

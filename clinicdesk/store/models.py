@@ -94,16 +94,26 @@ class Patient(Synced, Base):
     national_id: Mapped[str] = mapped_column(String(40), default="", index=True)
     emergency_contact_name: Mapped[str] = mapped_column(String(200), default="")
     emergency_contact_phone: Mapped[str] = mapped_column(String(40), default="")
-    sort_name: Mapped[str] = mapped_column(String(220), index=True)
+    sort_name: Mapped[str] = mapped_column(String(220))
+    __table_args__ = (Index("ix_patients_sort", "sort_name", "date_of_birth", "id"),)
 
 
 class PatientSearchTerm(Base):
-    """Normalised words and numbers of a patient, for prefix search through an index."""
+    """Normalised words and numbers of a patient, for prefix search through an index.
+
+    ``sort_key`` repeats the patient's sort name so that a rare prefix is answered in name order
+    from the index alone, without reading each matching patient row.
+    """
 
     __tablename__ = "patient_search_terms"
     term: Mapped[str] = mapped_column(String(120), primary_key=True)
     patient_id: Mapped[str] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    sort_key: Mapped[str] = mapped_column(String(220))
+    __table_args__ = (
+        Index("ix_patient_search_terms_ordered", "term", "sort_key", "patient_id"),
+        Index("ix_patient_search_terms_patient", "patient_id", "term"),
     )
 
 

@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:49:34.614504
+Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 import clinicdesk.store.types
+
 
 revision = "0001"
 down_revision = None
@@ -111,7 +112,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_patients_phone_digits"), ["phone_digits"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_patients_sort_name"), ["sort_name"], unique=False)
+        batch_op.create_index(
+            "ix_patients_sort", ["sort_name", "date_of_birth", "id"], unique=False
+        )
 
     op.create_table(
         "users",
@@ -138,6 +141,7 @@ def upgrade() -> None:
         "patient_search_terms",
         sa.Column("term", sa.String(length=120), nullable=False),
         sa.Column("patient_id", sa.String(length=36), nullable=False),
+        sa.Column("sort_key", sa.String(length=220), nullable=False),
         sa.ForeignKeyConstraint(
             ["patient_id"],
             ["patients.id"],
@@ -148,7 +152,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("patient_search_terms", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_patient_search_terms_patient_id"), ["patient_id"], unique=False
+            "ix_patient_search_terms_ordered", ["term", "sort_key", "patient_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_patient_search_terms_patient", ["patient_id", "term"], unique=False
         )
 
     op.create_table(
@@ -191,12 +198,13 @@ def downgrade() -> None:
 
     op.drop_table("patient_versions")
     with op.batch_alter_table("patient_search_terms", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_patient_search_terms_patient_id"))
+        batch_op.drop_index("ix_patient_search_terms_patient")
+        batch_op.drop_index("ix_patient_search_terms_ordered")
 
     op.drop_table("patient_search_terms")
     op.drop_table("users")
     with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_patients_sort_name"))
+        batch_op.drop_index("ix_patients_sort")
         batch_op.drop_index(batch_op.f("ix_patients_phone_digits"))
         batch_op.drop_index(batch_op.f("ix_patients_national_id"))
         batch_op.drop_index(batch_op.f("ix_patients_date_of_birth"))

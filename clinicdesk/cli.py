@@ -1,0 +1,164 @@
+"""Command line: open the app, the demo clinic, backup, restore, audit check, password reset.
+
+Passwords are asked for on the terminal, or read one per line from standard input when it is not
+a terminal (for scheduled backups).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from clinicdesk.errors import ClinicDeskError
+from clinicdesk.paths import default_data_dir, demo_data_dir
+
+
+def _secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        raise ClinicDeskError(f"{prompt.rstrip(': ')} was not given on standard input.")
+    return line.rstrip("\n")
+
+
+def _folder(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+
+
+def _open_app(folder: Path, demo_logins=None) -> int:
+    from ui.app import run
+
+    return run(folder, demo_logins=demo_logins)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    return _open_app(_folder(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from clinicdesk.demo import create_demo_clinic
+
+    folder = Path(args.data_dir).expanduser() if args.data_dir else demo_data_dir()
+    if args.patients < 0:
+        raise ClinicDeskError("--patients must be zero or more.")
+    print(f"Demo clinic in {folder} …", flush=True)
+    demo = create_demo_clinic(folder, patients=args.patients, seed=args.seed)
+    print("Created." if demo.created else "Reusing the demo clinic already there.")
+    print("Sign in with one of these (role, user name, password):")
+    for role, username, password in demo.logins:
+        print(f"  {role:<22} {username:<14} {password}")
+    if args.no_gui:
+        return 0
+    return _open_app(folder, demo_logins=demo.logins)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from clinicdesk.services.access import sign_in
+
+    session = sign_in(_folder(args), args.user, _secret(f"Password for {args.user}: "))
+    try:
+        info = session.backup(Path(args.dest).expanduser())
+    finally:
+        session.close()
+    print(f"Encrypted backup written and verified: {info.path} ({info.size // 1024} KiB)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from clinicdesk.services.access import restore
+
+    if args.user:
+        secret = _secret(f"Password of {args.user} at the time of the backup: ")
+    else:
+        secret = _secret("Recovery key: ")
+    aside = restore(Path(args.src).expanduser(), _folder(args), args.user, secret)
+    print("Backup verified and restored.")
+    if aside:
+        print(f"The data it replaced is kept in {aside}.")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from clinicdesk.services.access import sign_in
+
+    session = sign_in(_folder(args), args.user, _secret(f"Password for {args.user}: "))
+    try:
+        report = session.audit.verify(session.actor)
+    finally:
+        session.close()
+    if report.intact:
+        print(f"Audit log intact: {report.entries} entries, every hash checks out.")
+        return 0
+    print(f"Audit log damaged ({report.entries} entries read):")
+    for problem in report.problems:
+        print(f"  - {problem}")
+    return 1
+
+
+def cmd_reset_password(args: argparse.Namespace) -> int:
+    from clinicdesk.services.access import reset_password_with_recovery_key
+
+    key = _secret("Recovery key: ")
+    new = _secret(f"New password for {args.user}: ")
+    reset_password_with_recovery_key(_folder(args), key, args.user, new)
+    print(f"Password of {args.user} changed; sign in with the new password.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clinicdesk", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data-dir",
+        help="the clinic's data folder (default: CLINICDESK_DATA_DIR "
+        "or the platform's user data folder)",
+    )
+    parser.set_defaults(func=cmd_open)
+    sub = parser.add_subparsers(title="commands")
+
+    demo = sub.add_parser("demo", help="create or reuse a demo clinic and open it")
+    demo.add_argument("--data-dir", default=argparse.SUPPRESS, help="where the demo clinic lives")
+    demo.add_argument("--patients", type=int, default=2000, help="how many patients (2000)")
+    demo.add_argument("--seed", type=int, default=2026, help="the same seed gives the same clinic")
+    demo.add_argument("--no-gui", action="store_true", help="only create it and print the logins")
+    demo.set_defaults(func=cmd_demo)
+
+    backup = sub.add_parser("backup", help="write an encrypted, verified backup")
+    backup.add_argument("dest", help="a backup file, or a folder to put a dated one in")
+    backup.add_argument("--user", default="admin", help="an account allowed to back up")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="check a backup completely, then restore it")
+    restore.add_argument("src", help="the .cdbak file")
+    restore.add_argument(
+        "--user", help="unlock with this account's password (default: the recovery key)"
+    )
+    restore.set_defaults(func=cmd_restore)
+
+    verify = sub.add_parser("audit-verify", help="check the audit log's hash chain")
+    verify.add_argument("--user", default="admin", help="an account allowed to read the audit")
+    verify.set_defaults(func=cmd_audit_verify)
+
+    reset = sub.add_parser("reset-password", help="set a new password with the recovery key")
+    reset.add_argument("--user", required=True)
+    reset.set_defaults(func=cmd_reset_password)
+    for p in (backup, restore, verify, reset):
+        p.add_argument("--data-dir", default=argparse.SUPPRESS, help="the clinic's data folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ClinicDeskError as exc:
+        print(f"clinicdesk: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
