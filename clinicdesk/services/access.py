@@ -73,6 +73,7 @@ def create_clinic(
     _validate_admin(admin)
     with storage_errors(folder):
         folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)  # other accounts on the PC cannot even list it
     if folder_state(folder) is not FolderState.NEW:
         raise StoreError(f"{folder} already holds a clinic; it was not changed.")
     kdf = kdf or calibrate()

@@ -199,7 +199,9 @@ class PatientService:
             try:
                 cleaned.append(validate(data))
             except ValidationError as exc:
-                raise ValidationError({f"record {number}": exc.message}) from None
+                raise ValidationError(
+                    {f"record {number} {name}": why for name, why in exc.fields.items()}
+                ) from None
         with self.store.write(actor) as s:
             first = _reserve_mrns(s, len(cleaned))
             prefix = _mrn_prefix(s)
