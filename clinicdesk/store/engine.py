@@ -16,6 +16,7 @@ PRAGMAS = (
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=FULL",
     "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",  # 64 MiB of decrypted pages: search walks indexes at random
 )
 
 

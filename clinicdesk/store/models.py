@@ -101,19 +101,20 @@ class Patient(Synced, Base):
 class PatientSearchTerm(Base):
     """Normalised words and numbers of a patient, for prefix search through an index.
 
-    ``sort_key`` repeats the patient's sort name so that a rare prefix is answered in name order
-    from the index alone, without reading each matching patient row.
+    ``sort_key`` repeats the patient's sort name and birth date so that the primary key (a
+    clustered index: the table has no rowid) answers a prefix in name order without reading
+    each matching patient row.
     """
 
     __tablename__ = "patient_search_terms"
     term: Mapped[str] = mapped_column(String(120), primary_key=True)
+    sort_key: Mapped[str] = mapped_column(String(240), primary_key=True)
     patient_id: Mapped[str] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
     )
-    sort_key: Mapped[str] = mapped_column(String(220))
     __table_args__ = (
-        Index("ix_patient_search_terms_ordered", "term", "sort_key", "patient_id"),
         Index("ix_patient_search_terms_patient", "patient_id", "term"),
+        {"sqlite_with_rowid": False},
     )
 
 

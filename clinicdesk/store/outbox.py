@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from clinicdesk.ids import new_id, utcnow
@@ -38,9 +38,10 @@ def bulk_insert(session: Session, model: type[Synced], rows: list[dict[str, Any]
     for row in rows:
         row.setdefault("id", new_id())
         row.update(created_at=now, updated_at=now, version=1, deleted_at=None)
-    session.execute(insert(model), rows)
-    session.execute(
-        insert(OutboxEntry),
+    conn = session.connection()
+    conn.execute(model.__table__.insert(), rows)
+    conn.execute(
+        OutboxEntry.__table__.insert(),
         [
             {
                 "op_id": new_id(),

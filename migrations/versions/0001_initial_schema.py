@@ -140,20 +140,20 @@ def upgrade() -> None:
     op.create_table(
         "patient_search_terms",
         sa.Column("term", sa.String(length=120), nullable=False),
+        sa.Column("sort_key", sa.String(length=240), nullable=False),
         sa.Column("patient_id", sa.String(length=36), nullable=False),
-        sa.Column("sort_key", sa.String(length=220), nullable=False),
         sa.ForeignKeyConstraint(
             ["patient_id"],
             ["patients.id"],
             name=op.f("fk_patient_search_terms_patient_id_patients"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("term", "patient_id", name=op.f("pk_patient_search_terms")),
+        sa.PrimaryKeyConstraint(
+            "term", "sort_key", "patient_id", name=op.f("pk_patient_search_terms")
+        ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("patient_search_terms", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_patient_search_terms_ordered", ["term", "sort_key", "patient_id"], unique=False
-        )
         batch_op.create_index(
             "ix_patient_search_terms_patient", ["patient_id", "term"], unique=False
         )
@@ -199,7 +199,6 @@ def downgrade() -> None:
     op.drop_table("patient_versions")
     with op.batch_alter_table("patient_search_terms", schema=None) as batch_op:
         batch_op.drop_index("ix_patient_search_terms_patient")
-        batch_op.drop_index("ix_patient_search_terms_ordered")
 
     op.drop_table("patient_search_terms")
     op.drop_table("users")
