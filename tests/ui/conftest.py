@@ -1,0 +1,71 @@
+"""Fixtures for driving the real widgets: the style sheet applied, a main window signed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from ui.context import AppContext
+from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
+from ui.theme import stylesheet
+
+
+@pytest.fixture(autouse=True)
+def styled(qapp: QApplication) -> None:
+    qapp.setStyleSheet(stylesheet())
+
+
+@pytest.fixture
+def shared(request: pytest.FixtureRequest) -> ModuleType:
+    """tests/conftest.py itself, for its constants (ADMIN_PASSWORD, STAFF_PASSWORD, ...).
+
+    ``import conftest`` here would find this file, not that one.
+    """
+    root = Path(__file__).resolve().parent.parent / "conftest.py"
+    for plugin in request.config.pluginmanager.get_plugins():
+        if Path(getattr(plugin, "__file__", "") or "").resolve() == root:
+            return plugin
+    raise LookupError("tests/conftest.py is not loaded")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "ui-settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def tasks(qtbot) -> Iterator[TaskRunner]:
+    runner = TaskRunner()
+    yield runner
+    runner.wait()
+
+
+@pytest.fixture
+def make_main(qtbot, tasks: TaskRunner):
+    """``make_main(session, idle_ms=None)``: a shown main window for a signed-in session."""
+    windows: list[MainWindow] = []
+
+    def make(session, idle_ms: int | None = None) -> MainWindow:
+        ctx = AppContext(session, tasks, session.clinic.details())
+        window = MainWindow(ctx, idle_ms=idle_ms)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    tasks.wait()
+    for window in windows:
+        window.idle.detach()
+
+
+def wait_idle(qtbot, tasks: TaskRunner, timeout: int = 5000) -> None:
+    """Until every background call has finished and delivered its result."""
+    qtbot.waitUntil(lambda: not tasks.busy, timeout=timeout)

@@ -1,0 +1,1 @@
+"""Admin: users, the audit log, clinic settings."""

@@ -1,0 +1,189 @@
+"""Dialogs for managing accounts: create, change roles, reinstate."""
+
+from __future__ import annotations
+
+import secrets
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.errors import Conflict, ValidationError
+from clinicdesk.permissions import Role
+from clinicdesk.services.users import UserInfo
+from ui.context import AppContext
+from ui.errors import describe
+from ui.theme import set_kind
+from ui.widgets.forms import FieldForm
+
+
+def suggest_password() -> str:
+    """A temporary password that is easy to read out: 3 groups of 4 letters and digits."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
+
+
+class RoleChecks(QWidget):
+    """One checkbox per role the acting admin may grant."""
+
+    def __init__(self, may_grant_super_admin: bool) -> None:
+        super().__init__()
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.boxes: dict[Role, QCheckBox] = {}
+        roles = [r for r in Role if may_grant_super_admin or r is not Role.SUPER_ADMIN]
+        for i, role in enumerate(roles):
+            box = QCheckBox(role.label)
+            grid.addWidget(box, i // 2, i % 2)
+            self.boxes[role] = box
+
+    def roles(self) -> set[Role]:
+        return {role for role, box in self.boxes.items() if box.isChecked()}
+
+    def set_roles(self, roles: frozenset[Role]) -> None:
+        for role, box in self.boxes.items():
+            box.setChecked(role in roles)
+
+
+class _FormDialog(QDialog):
+    """A form, a message line and Save/Cancel; the service call runs off the UI thread."""
+
+    def __init__(self, ctx: AppContext, title: str, save_text: str, parent: QWidget | None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.result_info: UserInfo | None = None
+        self.setWindowTitle(title)
+        self.setMinimumWidth(500)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(24, 20, 24, 18)
+        self.layout_.setSpacing(12)
+        heading = QLabel(title)
+        set_kind(heading, "title")
+        self.layout_.addWidget(heading)
+        self.form = FieldForm(columns=2)
+        self.layout_.addWidget(self.form)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        set_kind(self.message, "banner")
+        self.message.hide()
+        self.layout_.addWidget(self.message)
+        buttons = QDialogButtonBox()
+        self.save = buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
+        set_kind(self.save, "primary")
+        self.save.setDefault(True)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+
+    def finish_layout(self) -> None:
+        self.layout_.addWidget(self.buttons)
+
+    def call(self):  # the service call, returning UserInfo
+        raise NotImplementedError
+
+    def submit(self) -> None:
+        if not self.save.isEnabled():
+            return
+        self.message.hide()
+        self.form.clear_errors()
+        self.save.setEnabled(False)
+        self.ctx.tasks.submit(self.call, on_result=self._done, on_error=self._failed, owner=self)
+
+    def _done(self, info: UserInfo) -> None:
+        self.save.setEnabled(True)
+        self.result_info = info
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.save.setEnabled(True)
+        if isinstance(error, ValidationError):
+            leftover = self.form.show_errors(error.fields)
+            if not leftover:
+                return
+        elif isinstance(error, Conflict) and "username" in self.form.fields:
+            self.form.set_error("username", error.message)
+            return
+        self.message.setText(describe(error))
+        self.message.show()
+
+
+class CreateUserDialog(_FormDialog):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Create user", "Create user", parent)
+        self.username = QLineEdit(placeholderText="e.g. maria.lopez")
+        self.display_name = QLineEdit(placeholderText="e.g. Maria López")
+        self.roles = RoleChecks(Role.SUPER_ADMIN in ctx.actor.roles)
+        self.password = QLineEdit(suggest_password())
+        new = QPushButton("New suggestion")
+        new.setAutoDefault(False)
+        new.clicked.connect(lambda: self.password.setText(suggest_password()))
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.password, 1)
+        line.addWidget(new)
+        self.form.add("username", "&User name *", self.username, 0, 0)
+        self.form.add("display_name", "&Full name *", self.display_name, 0, 1)
+        self.form.add("roles", "Roles *", self.roles, 1, 0, 2)
+        self.form.add(
+            "password",
+            "&Temporary password *",
+            row,
+            2,
+            0,
+            2,
+            hint="Give it to the person; they must choose their own when they first sign in.",
+        )
+        self.finish_layout()
+
+    def call(self) -> UserInfo:
+        return self.ctx.session.users.create(
+            self.ctx.actor,
+            self.username.text(),
+            self.display_name.text(),
+            self.roles.roles(),
+            self.password.text(),
+        )
+
+
+class RolesDialog(_FormDialog):
+    def __init__(self, ctx: AppContext, user: UserInfo, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, f"Roles of {user.display_name}", "Save roles", parent)
+        self.user = user
+        self.roles = RoleChecks(Role.SUPER_ADMIN in ctx.actor.roles)
+        self.roles.set_roles(user.roles)
+        self.form.add("roles", "Roles *", self.roles, 0, 0, 2)
+        self.finish_layout()
+
+    def call(self) -> UserInfo:
+        return self.ctx.session.users.set_roles(self.ctx.actor, self.user.id, self.roles.roles())
+
+
+class ReinstateDialog(_FormDialog):
+    def __init__(self, ctx: AppContext, user: UserInfo, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, f"Reinstate {user.display_name}", "Reinstate", parent)
+        self.user = user
+        self.password = QLineEdit(suggest_password())
+        self.form.add(
+            "password",
+            "&Temporary password *",
+            self.password,
+            0,
+            0,
+            2,
+            hint="They choose their own password when they next sign in.",
+        )
+        self.finish_layout()
+
+    def call(self) -> UserInfo:
+        return self.ctx.session.users.reinstate(self.ctx.actor, self.user.id, self.password.text())

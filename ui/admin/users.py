@@ -1,0 +1,191 @@
+"""The users screen: every account with its roles and status, and what an admin can do to it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.services.users import REMOVED, STATUS_LABELS, UserInfo
+from ui.admin.user_dialogs import CreateUserDialog, ReinstateDialog, RolesDialog
+from ui.context import AppContext
+from ui.errors import describe
+from ui.theme import icon, set_kind
+from ui.widgets.dates import format_moment
+from ui.widgets.table import RowsModel
+
+
+class UserTableModel(RowsModel[UserInfo]):
+    HEADERS = ("Name", "User name", "Roles", "Status", "Last sign-in")
+
+    def __init__(self, time_zone: str) -> None:
+        super().__init__()
+        self.time_zone = time_zone
+
+    def cells(self, u: UserInfo) -> tuple[str, ...]:
+        return (
+            u.display_name,
+            u.username,
+            ", ".join(sorted(r.label for r in u.roles)),
+            STATUS_LABELS.get(u.status, u.status),
+            format_moment(u.last_login_at, self.time_zone) or "never",
+        )
+
+    def extra(self, u: UserInfo, column: int, role: int) -> object:
+        if role == Qt.ItemDataRole.ForegroundRole and u.status == REMOVED:
+            return QColor("#8d9aa5")
+        return None
+
+
+class UsersScreen(QWidget):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.model = UserTableModel(ctx.details.time_zone)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(32)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
+        self.table.doubleClicked.connect(self.change_roles)
+
+        self.create_button = QPushButton(icon("plus", "#ffffff"), "Create user…")
+        set_kind(self.create_button, "primary")
+        self.roles_button = QPushButton("Change roles…")
+        self.remove_button = QPushButton("Remove")
+        set_kind(self.remove_button, "danger")
+        self.remove_button.setToolTip("The account can no longer sign in or unlock.")
+        self.reinstate_button = QPushButton("Reinstate…")
+        self.create_button.clicked.connect(self.create_user)
+        self.roles_button.clicked.connect(self.change_roles)
+        self.remove_button.clicked.connect(self.remove)
+        self.reinstate_button.clicked.connect(self.reinstate)
+        bar = QHBoxLayout()
+        for button in (
+            self.create_button,
+            self.roles_button,
+            self.remove_button,
+            self.reinstate_button,
+        ):
+            bar.addWidget(button)
+        bar.addStretch(1)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+        self._update_buttons()
+        self.refresh()
+
+    def selected(self) -> UserInfo | None:
+        return self.model.row(self.table.currentIndex().row())
+
+    def _update_buttons(self, *_args) -> None:
+        user = self.selected()
+        self.roles_button.setEnabled(user is not None and user.status != REMOVED)
+        self.remove_button.setEnabled(
+            user is not None and user.status != REMOVED and user.id != self.ctx.actor.user_id
+        )
+        self.reinstate_button.setEnabled(user is not None and user.status == REMOVED)
+
+    def refresh(self, select_id: str | None = None) -> None:
+        def loaded(rows: list[UserInfo]) -> None:
+            self.model.set_rows(rows)
+            ids = [u.id for u in rows]
+            if rows:
+                self.table.selectRow(ids.index(select_id) if select_id in ids else 0)
+            self._update_buttons()
+
+        self.ctx.tasks.submit(
+            self.ctx.session.users.list,
+            self.ctx.actor,
+            on_result=loaded,
+            on_error=self._failed,
+            owner=self,
+        )
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        set_kind(self.message, "banner" if error else "success")
+        self.message.show()
+
+    def _failed(self, error: BaseException) -> None:
+        self._say(describe(error), error=True)
+
+    def _after(self, dialog, verb: str) -> None:
+        def done() -> None:
+            info = dialog.result_info
+            if info is not None:
+                self._say(f"{info.display_name}: {verb}.")
+                self.refresh(info.id)
+
+        dialog.accepted.connect(done)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def create_user(self) -> None:
+        self._after(
+            CreateUserDialog(self.ctx, self),
+            "account created; it is pending until they sign in and choose their own password",
+        )
+
+    def change_roles(self) -> None:
+        user = self.selected()
+        if user is not None and user.status != REMOVED:
+            self._after(RolesDialog(self.ctx, user, self), "roles saved")
+
+    def reinstate(self) -> None:
+        user = self.selected()
+        if user is not None and user.status == REMOVED:
+            self._after(
+                ReinstateDialog(self.ctx, user, self), "reinstated with a temporary password"
+            )
+
+    def remove(self) -> None:
+        user = self.selected()
+        if user is None or user.status == REMOVED:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove user",
+            f"Remove {user.display_name} ({user.username})? They will no longer be able to "
+            "sign in or unlock ClinicDesk. Their past work stays in the records.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.ctx.tasks.submit(
+            self.ctx.session.users.deactivate,
+            self.ctx.actor,
+            user.id,
+            on_result=lambda info: (
+                self._say(f"{info.display_name}: removed."),
+                self.refresh(info.id),
+            ),
+            on_error=self._failed,
+            owner=self,
+        )

@@ -1,0 +1,180 @@
+"""Starting the desktop app: set-up wizard or sign-in, then the main window.
+
+The path to a shown sign-in window imports only Qt and the light UI modules; the services
+(SQLAlchemy, SQLCipher, Argon2) are imported on a worker thread once the window is up.
+Set CLINICDESK_QUIT_WHEN_SHOWN=1 to quit as soon as the first window is shown (cold-start
+benchmark).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from ui.login import DemoLogin, LoginWindow
+from ui.tasks import TaskRunner
+from ui.theme import PRIMARY, icon, stylesheet
+
+QUIT_WHEN_SHOWN = "CLINICDESK_QUIT_WHEN_SHOWN"
+
+
+def _check_folder(folder: Path) -> str:
+    """Imports the services (the warm-up) and returns 'new' or 'ready'; raises StoreError."""
+    from clinicdesk.services.access import folder_state
+
+    return folder_state(folder).value
+
+
+def _looks_new(folder: Path) -> bool:
+    return not folder.exists() or not any(folder.iterdir())
+
+
+class Controller(QObject):
+    """Moves between the windows: set-up, sign-in, main window, and back on sign-out.
+
+    ``settings`` remembers per data folder the clinic's name and the last user name, so the
+    sign-in window can greet with the clinic's name before the encrypted database is open.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        demo_logins: list[DemoLogin] | None = None,
+        settings: QSettings | None = None,
+        kdf=None,
+        idle_ms: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.folder = folder
+        self.demo_logins = demo_logins
+        self.settings = settings or QSettings("ClinicDesk", "ClinicDesk")
+        self.kdf = kdf
+        self.idle_ms = idle_ms
+        self.tasks = TaskRunner(self)
+        self.window: QWidget | None = None
+        self.session = None
+        self._key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+
+    # ---- remembered per folder ----
+
+    def _remembered(self, name: str) -> str:
+        return str(self.settings.value(f"clinics/{self._key}/{name}", "") or "")
+
+    def _remember(self, name: str, value: str) -> None:
+        self.settings.setValue(f"clinics/{self._key}/{name}", value)
+        self.settings.sync()
+
+    # ---- windows ----
+
+    def start(self) -> None:
+        if _looks_new(self.folder):
+            self.show_setup()
+        else:
+            self.show_login()
+
+    def _replace_window(self, window: QWidget) -> None:
+        old, self.window = self.window, window
+        window.setWindowIcon(icon("logo", PRIMARY))
+        window.show()
+        if old is not None:
+            old.close()
+            old.deleteLater()
+
+    def show_setup(self) -> None:
+        from ui.setup_wizard import SetupWizard
+
+        wizard = SetupWizard(self.folder, self.tasks, kdf=self.kdf)
+        wizard.completed.connect(self._set_up)
+        self._replace_window(wizard)
+
+    def _set_up(self, username: str, clinic_name: str) -> None:
+        self._remember("name", clinic_name)
+        self._remember("user", username)
+        self.show_login()
+
+    def show_login(self) -> LoginWindow:
+        login = LoginWindow(
+            self.folder,
+            self.tasks,
+            clinic_name=self._remembered("name") or None,
+            username=self._remembered("user"),
+            demo_logins=self.demo_logins,
+        )
+        login.signed_in.connect(self._signed_in)
+        self._replace_window(login)
+        self.tasks.submit(
+            _check_folder,
+            self.folder,
+            on_result=self._folder_checked,
+            on_error=lambda e: self._folder_problem(login, e),
+            owner=login,
+        )
+        return login
+
+    def _folder_checked(self, state: str) -> None:
+        if state == "new" and isinstance(self.window, LoginWindow):
+            self.show_setup()
+
+    def _folder_problem(self, login: LoginWindow, error: BaseException) -> None:
+        from ui.errors import describe
+
+        login.show_message(describe(error))
+
+    def _signed_in(self, session) -> None:
+        self.session = session
+        self._remember("user", session.actor.username)
+        self.tasks.submit(
+            session.clinic.details,
+            on_result=lambda details: self._open_main(session, details),
+            on_error=self._fatal,
+        )
+
+    def _open_main(self, session, details) -> None:
+        from ui.context import AppContext
+        from ui.main_window import MainWindow
+
+        self._remember("name", details.name)
+        main = MainWindow(AppContext(session, self.tasks, details), idle_ms=self.idle_ms)
+        main.sign_out_requested.connect(self.sign_out)
+        main.closing.connect(self._close_session)
+        self._replace_window(main)
+        if session.must_change_password:
+            main.change_password(forced=True)
+
+    def _fatal(self, error: BaseException) -> None:
+        from ui.errors import describe
+
+        self._close_session()
+        login = self.show_login()
+        login.show_message(describe(error))
+
+    def sign_out(self) -> None:
+        self._close_session()
+        self.show_login()
+
+    def _close_session(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            self.tasks.wait()
+            session.close()
+
+
+def run(folder: Path, demo_logins: list[DemoLogin] | None = None) -> int:
+    """Open ClinicDesk on ``folder``; ``demo_logins`` are (role label, user name, password)."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("ClinicDesk")
+    app.setOrganizationName("ClinicDesk")
+    app.setApplicationDisplayName("ClinicDesk")
+    app.setStyleSheet(stylesheet())
+    controller = Controller(Path(folder), demo_logins)
+    controller.start()
+    if os.environ.get(QUIT_WHEN_SHOWN):
+        QTimer.singleShot(0, app.quit)
+    code = app.exec()
+    controller._close_session()
+    return code

@@ -1,0 +1,27 @@
+"""What every workspace gets: the signed-in session, the task runner and the clinic's details."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from clinicdesk.permissions import Actor
+    from clinicdesk.services.access import ClinicSession
+    from clinicdesk.services.clinic import ClinicDetails
+
+
+@dataclass
+class AppContext:
+    session: ClinicSession
+    tasks: TaskRunner
+    details: ClinicDetails
+    notify: Callable[[str], None] = field(default=lambda _message: None)
+    """Shows a short confirmation in the main window's status bar."""
+
+    @property
+    def actor(self) -> Actor:
+        return self.session.actor

@@ -1,0 +1,1 @@
+"""Front desk: find, register and edit patients."""

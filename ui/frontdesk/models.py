@@ -1,0 +1,31 @@
+"""The Qt model behind the patient search results."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from clinicdesk.services.patients import SEXES, PatientRecord
+from ui.frontdesk.fields import born_text, list_name
+from ui.widgets.table import RowsModel
+
+
+class PatientTableModel(RowsModel[PatientRecord]):
+    HEADERS = ("MRN", "Name", "Date of birth", "Sex", "Phone")
+
+    def cells(self, p: PatientRecord) -> tuple[str, ...]:
+        return (p.mrn, list_name(p), born_text(p), SEXES.get(p.sex, p.sex), p.phone)
+
+    def extra(self, p: PatientRecord, column: int, role: int) -> object:
+        if role == Qt.ItemDataRole.ToolTipRole and column == 1:
+            return p.full_name
+        return None
+
+    def patient(self, row: int) -> PatientRecord | None:
+        return self.row(row)
+
+    def replace(self, record: PatientRecord) -> None:
+        """Show a saved record in place of its older version, if it is listed."""
+        for row, old in enumerate(self.rows):
+            if old.id == record.id:
+                self.rows[row] = record
+                self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))

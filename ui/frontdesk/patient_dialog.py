@@ -1,0 +1,253 @@
+"""Registering a new patient or editing one: every field, errors shown under each field."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.errors import ValidationError
+from clinicdesk.services.patients import (
+    SEXES,
+    PatientInput,
+    PatientRecord,
+    PossibleDuplicate,
+    age_on,
+    validate,
+)
+from ui.context import AppContext
+from ui.errors import describe
+from ui.frontdesk.duplicates import DuplicatesDialog
+from ui.theme import set_kind
+from ui.widgets.date_field import DateField
+from ui.widgets.dates import format_day
+from ui.widgets.forms import FieldForm
+
+
+class PatientDialog(QDialog):
+    """Emits ``saved(record)`` after a save, or ``use_existing(record)`` when staff pick a
+    likely duplicate instead of registering again."""
+
+    saved = Signal(object)
+    use_existing = Signal(object)
+
+    def __init__(
+        self, ctx: AppContext, patient: PatientRecord | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.patient = patient
+        self.duplicates: DuplicatesDialog | None = None
+        editing = patient is not None
+        self.setWindowTitle(f"Edit {patient.full_name}" if editing else "Register a new patient")
+        self.setMinimumWidth(640)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 18)
+        layout.setSpacing(12)
+        title = QLabel(f"{patient.full_name} · {patient.mrn}" if editing else "New patient")
+        set_kind(title, "title")
+        layout.addWidget(title)
+
+        self.form = FieldForm(columns=2)
+        f = self.form
+        self.given_name = QLineEdit()
+        self.family_name = QLineEdit()
+        self.date_of_birth = DateField()
+        self.sex = QComboBox()
+        self.sex.addItem("Choose…", "")
+        for key, label in SEXES.items():
+            self.sex.addItem(label, key)
+        self.phone = QLineEdit()
+        self.email = QLineEdit()
+        self.address = QLineEdit()
+        self.national_id = QLineEdit()
+        self.emergency_contact_name = QLineEdit()
+        self.emergency_contact_phone = QLineEdit()
+        f.add("given_name", "&Given name *", self.given_name, 0, 0)
+        f.add("family_name", "&Family name *", self.family_name, 0, 1)
+        f.add("date_of_birth", "Date of &birth *", self.date_of_birth, 1, 0, hint=" ")
+        f.add("sex", "&Sex *", self.sex, 1, 1)
+        f.add("phone", "&Phone", self.phone, 2, 0)
+        f.add("email", "E&mail", self.email, 2, 1)
+        f.add("address", "&Address", self.address, 3, 0, 2)
+        f.add("national_id", "National &ID", self.national_id, 4, 0)
+        f.add("emergency_contact_name", "Emergency &contact", self.emergency_contact_name, 5, 0)
+        f.add(
+            "emergency_contact_phone",
+            "Emergency contact p&hone",
+            self.emergency_contact_phone,
+            5,
+            1,
+        )
+        self.dob_hint = self.form.fields["date_of_birth"].hint
+        self.date_of_birth.textChanged.connect(self._update_dob_hint)
+        layout.addWidget(self.form)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        set_kind(self.message, "banner")
+        self.message.hide()
+        layout.addWidget(self.message)
+
+        buttons = QDialogButtonBox()
+        self.save_button = buttons.addButton(
+            "Save changes" if editing else "Register patient",
+            QDialogButtonBox.ButtonRole.AcceptRole,
+        )
+        set_kind(self.save_button, "primary")
+        self.save_button.setDefault(True)
+        self.save_button.setToolTip("Save (Enter)")
+        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAutoDefault(False)
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        QWidget.setTabOrder(self.emergency_contact_phone, self.save_button)
+        QWidget.setTabOrder(self.save_button, cancel)
+
+        if patient is not None:
+            self._fill(patient)
+        self._initial = self._raw()
+        self._update_dob_hint()
+        self.given_name.setFocus()
+
+    def _fill(self, p: PatientRecord) -> None:
+        self.given_name.setText(p.given_name)
+        self.family_name.setText(p.family_name)
+        self.date_of_birth.setText(format_day(p.date_of_birth))
+        self.sex.setCurrentIndex(max(self.sex.findData(p.sex), 0))
+        for name in (
+            "phone",
+            "email",
+            "address",
+            "national_id",
+            "emergency_contact_name",
+            "emergency_contact_phone",
+        ):
+            getattr(self, name).setText(getattr(p, name))
+
+    def _raw(self) -> tuple[str, ...]:
+        fields = self.form.fields.values()
+        texts = [f.widget.text() for f in fields if isinstance(f.widget, QLineEdit)]
+        return (*texts, self.sex.currentData())
+
+    def is_modified(self) -> bool:
+        return self._raw() != self._initial
+
+    def _update_dob_hint(self) -> None:
+        day = self.date_of_birth.value()
+        self.dob_hint.setText(
+            self.date_of_birth.spelled_out(age_on(day, date.today()) if day else None)
+        )
+
+    def patient_input(self) -> PatientInput:
+        return PatientInput(
+            given_name=self.given_name.text(),
+            family_name=self.family_name.text(),
+            date_of_birth=self.date_of_birth.value(),
+            sex=self.sex.currentData() or "",
+            phone=self.phone.text(),
+            email=self.email.text(),
+            address=self.address.text(),
+            national_id=self.national_id.text(),
+            emergency_contact_name=self.emergency_contact_name.text(),
+            emergency_contact_phone=self.emergency_contact_phone.text(),
+        )
+
+    def _check(self, data: PatientInput) -> dict[str, str]:
+        """The same field checks the service makes, at once, plus whether the date parsed."""
+        problems: dict[str, str] = {}
+        try:
+            validate(data)
+        except ValidationError as exc:
+            problems.update(exc.fields)
+        if data.date_of_birth is None and not self.date_of_birth.is_blank():
+            problems["date_of_birth"] = "is not a date; type it as dd/mm/yyyy, e.g. 12/03/1985"
+        if not data.sex:
+            problems["sex"] = "is required"
+        return problems
+
+    def submit(self, not_a_duplicate: bool = False) -> None:
+        if not self.save_button.isEnabled():
+            return
+        data = self.patient_input()
+        self.message.hide()
+        problems = self._check(data)
+        if problems:
+            self._show_problems(problems)
+            return
+        self.form.clear_errors()
+        self._set_busy(True)
+        service, actor = self.ctx.session.patients, self.ctx.actor
+        if self.patient is None:
+            call = lambda: service.register(actor, data, not_a_duplicate=not_a_duplicate)  # noqa: E731
+        else:
+            p = self.patient
+            call = lambda: service.update(actor, p.id, data, p.version)  # noqa: E731
+        self.ctx.tasks.submit(call, on_result=self._saved, on_error=self._failed, owner=self)
+
+    def _saved(self, record: PatientRecord) -> None:
+        self._set_busy(False)
+        self._initial = self._raw()
+        self.accept()
+        self.saved.emit(record)
+
+    def _failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        if isinstance(error, PossibleDuplicate):
+            self._ask_about_duplicates(error)
+        elif isinstance(error, ValidationError):
+            self._show_problems(error.fields)
+        else:
+            self._show_message(describe(error))
+
+    def _ask_about_duplicates(self, error: PossibleDuplicate) -> None:
+        dialog = DuplicatesDialog(error.candidates, self)
+        dialog.use_existing.connect(self._use_existing)
+        dialog.register_anyway.connect(lambda: self.submit(not_a_duplicate=True))
+        self.duplicates = dialog
+        dialog.open()
+
+    def _use_existing(self, record: PatientRecord) -> None:
+        self._initial = self._raw()
+        self.accept()
+        self.use_existing.emit(record)
+
+    def _show_problems(self, problems: dict[str, str]) -> None:
+        leftover = self.form.show_errors(problems)
+        if leftover:
+            self._show_message(ValidationError(leftover).message)
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.save_button.setEnabled(not busy)
+        self.save_button.setText(
+            "Saving…" if busy else ("Save changes" if self.patient else "Register patient")
+        )
+
+    def reject(self) -> None:
+        if self.is_modified():
+            answer = QMessageBox.question(
+                self,
+                "Discard changes?",
+                "You have typed details that are not saved. Discard them?",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        super().reject()

@@ -1,0 +1,33 @@
+"""A date of birth typed as text (dd/mm/yyyy), with the date spelled out beneath as a check."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtWidgets import QLineEdit
+
+from ui.widgets.dates import DATE_HINT, format_day, format_long_day, parse_day
+
+
+class DateField(QLineEdit):
+    """Accepts 12/03/1985, 12.3.1985, 12031985 or 1985-03-12."""
+
+    def __init__(self, value: date | None = None) -> None:
+        super().__init__(format_day(value))
+        self.setPlaceholderText(DATE_HINT)
+        self.setMaxLength(10)
+
+    def value(self) -> date | None:
+        return parse_day(self.text())
+
+    def is_blank(self) -> bool:
+        return not self.text().strip()
+
+    def spelled_out(self, age: int | None) -> str:
+        """'12 March 1985 · 40 years' for a valid date, the expected form otherwise."""
+        day = self.value()
+        if day is None:
+            return f"Type as {DATE_HINT}" if self.is_blank() else f"Not a date yet ({DATE_HINT})"
+        if age is None:
+            return format_long_day(day)
+        return f"{format_long_day(day)} · {age} year{'s' if age != 1 else ''}"

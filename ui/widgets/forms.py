@@ -1,0 +1,108 @@
+"""Forms whose fields show their own error in red under the field.
+
+``FieldForm`` lays fields out on a grid (label above the input, reason below it), keeps the tab
+order in the order fields were added, and maps ``ValidationError.fields`` onto the fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ui.theme import set_invalid, set_kind
+
+_PREDICATES = ("is ", "are ", "must ", "may ", "has ", "does ", "should ", "contains ")
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    widget: QWidget
+    error: QLabel
+    hint: QLabel | None = None
+
+
+def sentence(label: str, reason: str) -> str:
+    """'Phone' + 'must have 6 digits' -> 'Phone must have 6 digits'."""
+    if reason.startswith(_PREDICATES):
+        return f"{label} {reason}"
+    return reason[:1].upper() + reason[1:]
+
+
+class FieldForm(QWidget):
+    def __init__(self, parent: QWidget | None = None, columns: int = 1) -> None:
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(16)
+        self.grid.setVerticalSpacing(10)
+        for col in range(columns):
+            self.grid.setColumnStretch(col, 1)
+        self.fields: dict[str, Field] = {}
+        self._order: list[QWidget] = []
+
+    def add(
+        self,
+        name: str,
+        label: str,
+        widget: QWidget,
+        row: int,
+        col: int = 0,
+        span: int = 1,
+        hint: str | None = None,
+    ) -> QWidget:
+        cell = QVBoxLayout()
+        cell.setSpacing(3)
+        title = QLabel(label)
+        title.setBuddy(widget)
+        cell.addWidget(title)
+        cell.addWidget(widget)
+        note = None
+        if hint is not None:
+            note = QLabel(hint)
+            set_kind(note, "hint")
+            note.setWordWrap(True)
+            cell.addWidget(note)
+        error = QLabel()
+        set_kind(error, "fieldError")
+        error.setWordWrap(True)
+        error.hide()
+        cell.addWidget(error)
+        cell.addStretch(1)
+        self.grid.addLayout(cell, row, col, 1, span)
+        plain = label.replace("&", "").rstrip(" *")
+        self.fields[name] = Field(name, plain, widget, error, note)
+        if self._order:
+            QWidget.setTabOrder(self._order[-1], widget)
+        self._order.append(widget)
+        return widget
+
+    def show_errors(self, problems: dict[str, str], focus: bool = True) -> dict[str, str]:
+        """Show each reason under its field; returns the problems that match no field here."""
+        self.clear_errors()
+        first: Field | None = None
+        for field in self.fields.values():  # form order, so the first bad field gets focus
+            reason = problems.get(field.name)
+            if reason is None:
+                continue
+            self.set_error(field.name, reason)
+            first = first or field
+        if focus and first is not None:
+            first.widget.setFocus()
+        return {k: v for k, v in problems.items() if k not in self.fields}
+
+    def set_error(self, name: str, reason: str | None) -> None:
+        field = self.fields[name]
+        field.error.setText(sentence(field.label, reason) if reason else "")
+        field.error.setVisible(bool(reason))
+        field.error.setAccessibleName(f"{field.label} error")
+        set_invalid(field.widget, bool(reason))
+
+    def clear_errors(self) -> None:
+        for name in self.fields:
+            self.set_error(name, None)
+
+    def error_text(self, name: str) -> str:
+        return self.fields[name].error.text()

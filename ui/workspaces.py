@@ -1,0 +1,52 @@
+"""The workspaces of the main window, in navigation order: the one place to register a new one.
+
+A workspace appears for a user when ``allowed(actor)`` is true; its widget is built on first use
+of the main window. Doctor and Pharmacy will be added here as entries like the two below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QWidget
+
+from clinicdesk.permissions import Actor, P
+from ui.context import AppContext
+
+
+@dataclass(frozen=True)
+class Workspace:
+    key: str
+    title: str
+    icon: str  # name of an SVG in resources/icons
+    allowed: Callable[[Actor], bool]
+    build: Callable[[AppContext], QWidget]
+
+
+def _front_desk(ctx: AppContext) -> QWidget:
+    from ui.frontdesk.workspace import FrontDeskWorkspace
+
+    return FrontDeskWorkspace(ctx)
+
+
+def _admin(ctx: AppContext) -> QWidget:
+    from ui.admin.workspace import AdminWorkspace
+
+    return AdminWorkspace(ctx)
+
+
+WORKSPACES: tuple[Workspace, ...] = (
+    Workspace("frontdesk", "Front desk", "frontdesk", lambda a: a.can(P.PATIENT_READ), _front_desk),
+    Workspace(
+        "admin",
+        "Admin",
+        "admin",
+        lambda a: a.can(P.USERS_MANAGE) or a.can(P.AUDIT_READ),
+        _admin,
+    ),
+)
+
+
+def available(actor: Actor) -> list[Workspace]:
+    return [w for w in WORKSPACES if w.allowed(actor)]
