@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from clinicdesk.errors import ClinicDeskError
+from clinicdesk.logs import configure as configure_log
 from clinicdesk.paths import default_data_dir, demo_data_dir
 
 
@@ -25,7 +26,11 @@ def _secret(prompt: str) -> str:
 
 
 def _folder(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+    """The clinic's data folder; its log records what the command did (never patient data)."""
+    folder = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+    if folder.is_dir():
+        configure_log(folder)
+    return folder
 
 
 def _open_app(folder: Path, demo_logins=None) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from clinicdesk.errors import AccountInactive, StoreError, ValidationError, WrongPassword
 from clinicdesk.ids import new_id, utcnow
+from clinicdesk.logs import log
 from clinicdesk.permissions import SYSTEM, Actor, Role
 from clinicdesk.services import validation as check
 from clinicdesk.services.audit_log import AuditService
@@ -133,19 +134,17 @@ def open_store(folder: Path, slots: KeySlotFile, db_key: bytes) -> Store:
     """Open and migrate; an automatic backup is taken before any migration runs."""
     store = connect(folder, db_key, expect_clinic_id=slots.clinic_id)
     try:
-        migrate.upgrade(
-            store,
-            backup=lambda rev: backup.create_backup(
-                store,
-                db_key,
-                _auto_backup_dir(folder) / f"before-migration-from-{rev}"
-                f"-{utcnow():%Y%m%d-%H%M%S}{backup.SUFFIX}",
-            ),
-        )
+        migrate.upgrade(store, backup=lambda rev: _backup_before_migration(store, db_key, rev))
     except BaseException:
         store.close()
         raise
     return store
+
+
+def _backup_before_migration(store: Store, db_key: bytes, revision: str) -> None:
+    name = f"before-migration-from-{revision}-{utcnow():%Y%m%d-%H%M%S}{backup.SUFFIX}"
+    info = backup.create_backup(store, db_key, _auto_backup_dir(store.folder) / name)
+    log.info("schema at %s: backed up to %s before migrating", revision, info.path.name)
 
 
 def _auto_backup_dir(folder: Path) -> Path:
@@ -165,6 +164,7 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
         db_key = slots.unwrap(slot, password)
     except WrongPassword:
         left = guard.record_failure(username)
+        log.info("sign-in refused for %r: wrong password (%d tries before a pause)", username, left)
         raise WrongPassword(attempts_left=left) from None
     store = open_store(folder, slots, db_key)
     try:
@@ -180,6 +180,7 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
         store.close()
         raise
     guard.record_success(username)
+    log.info("signed in: user %s", actor.user_id)
     return ClinicSession(folder, store, slots, db_key, actor, must_change)
 
 
