@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -196,6 +196,11 @@ class ClinicSession:
     must_change_password: bool = False
 
     def __post_init__(self) -> None:
+        # Until the owner of a new account sets their own password, the account acts with no
+        # permissions: whoever knows the temporary password cannot read anything.
+        self._roles = self.actor.roles
+        if self.must_change_password:
+            self.actor = replace(self.actor, roles=frozenset())
         kdf = _kdf_for_new_slots(self.store)
         self.clinic = ClinicService(self.store)
         self.patients = PatientService(self.store)
@@ -243,6 +248,7 @@ class ClinicSession:
             self.slots.rewrap(slot, new, self._db_key, self._kdf)
             self.slots.save()
         self.must_change_password = False
+        self.actor = replace(self.actor, roles=self._roles)
 
     def backup(self, dest: Path) -> backup.BackupInfo:
         from clinicdesk.permissions import P
