@@ -57,12 +57,19 @@ def admin(clinic_dir) -> Iterator[ClinicSession]:
 
 @pytest.fixture
 def staff(admin: ClinicSession):
-    """``staff(Role.DOCTOR)`` signs in a new active account with that role."""
+    """``staff(Role.DOCTOR)`` signs in a new active account with that role (password chosen)."""
     opened: list[ClinicSession] = []
 
     def make(*roles: Role, username: str | None = None) -> ClinicSession:
         name = username or "-".join(r.value for r in roles)
-        admin.users.create(admin.actor, name, name.title(), set(roles), STAFF_PASSWORD)
+        admin.users.create(
+            admin.actor,
+            name,
+            name.title(),
+            set(roles),
+            STAFF_PASSWORD,
+            must_change_password=False,
+        )
         session = sign_in(admin.folder, name, STAFF_PASSWORD)
         opened.append(session)
         return session
