@@ -128,6 +128,22 @@ class Controller(QObject):
     def _signed_in(self, session) -> None:
         self.session = session
         self._remember("user", session.actor.username)
+        if session.must_change_password:
+            self._choose_password(session)
+        else:
+            self._load_details(session)
+
+    def _choose_password(self, session) -> None:
+        """A temporary password gives no access until its owner chooses their own."""
+        from ui.password_dialog import ChangePasswordDialog
+
+        dialog = ChangePasswordDialog(session, self.tasks, forced=True, parent=self.window)
+        dialog.accepted.connect(lambda: self._load_details(session))
+        dialog.rejected.connect(self._close_session)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _load_details(self, session) -> None:
         self.tasks.submit(
             session.clinic.details,
             on_result=lambda details: self._open_main(session, details),
@@ -143,8 +159,6 @@ class Controller(QObject):
         main.sign_out_requested.connect(self.sign_out)
         main.closing.connect(self._close_session)
         self._replace_window(main)
-        if session.must_change_password:
-            main.change_password(forced=True)
 
     def _fatal(self, error: BaseException) -> None:
         from ui.errors import describe

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.change_password_action = self._action("Change &password…", self.change_password)
         self.lock_action = self._action("&Lock now", lambda: self.lock(idle=False), "Ctrl+L")
         self.sign_out_action = self._action("&Sign out", self.sign_out_requested.emit)
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         app_menu.addActions([self.change_password_action, self.lock_action])
         app_menu.addSeparator()
         app_menu.addActions([self.sign_out_action, self.quit_action])
@@ -211,10 +211,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{details.name} – ClinicDesk")
         self.idle.set_timeout_ms(details.idle_lock_minutes * 60_000)
 
-    def change_password(self, forced: bool = False) -> ChangePasswordDialog:
-        dialog = ChangePasswordDialog(self.ctx.session, self.ctx.tasks, forced, self)
-        if forced:
-            dialog.rejected.connect(self.sign_out_requested)
+    def change_password(self) -> ChangePasswordDialog:
+        dialog = ChangePasswordDialog(self.ctx.session, self.ctx.tasks, False, self)
         dialog.accepted.connect(lambda: self.notify("Your password was changed."))
         dialog.open()
         return dialog

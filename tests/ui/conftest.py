@@ -47,8 +47,12 @@ def tasks(qtbot) -> Iterator[TaskRunner]:
 
 
 @pytest.fixture
-def make_main(qtbot, tasks: TaskRunner):
-    """``make_main(session, idle_ms=None)``: a shown main window for a signed-in session."""
+def make_main(qtbot, admin, tasks: TaskRunner):
+    """``make_main(session, idle_ms=None)``: a shown main window for a signed-in session.
+
+    Depends on ``admin`` so that its teardown (waiting for background calls) runs before the
+    sessions are closed.
+    """
     windows: list[MainWindow] = []
 
     def make(session, idle_ms: int | None = None) -> MainWindow:
@@ -57,6 +61,8 @@ def make_main(qtbot, tasks: TaskRunner):
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
         windows.append(window)
         return window
 

@@ -86,15 +86,21 @@ def test_new_account_must_choose_a_password(qtbot, clinic_dir, admin, settings, 
     qtbot.keyClicks(login.username, "rita")
     qtbot.keyClicks(login.password, "temporary pw1")
     qtbot.keyClick(login.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: login.findChild(ChangePasswordDialog) is not None, timeout=5000)
+    dialog = login.findChild(ChangePasswordDialog)
+    assert dialog.isVisible() and controller.window is login
+    qtbot.keyClicks(dialog.current, "temporary pw1")
+    qtbot.keyClicks(dialog.new, "rita")
+    qtbot.keyClicks(dialog.repeat, "rita")
+    qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.form.error_text("new_password") != "", timeout=5000)
+    assert "at least 10 characters" in dialog.form.error_text("new_password")
+    for field in (dialog.new, dialog.repeat):
+        field.clear()
+        qtbot.keyClicks(field, "rita's own pass")
+    qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: isinstance(controller.window, MainWindow), timeout=5000)
     main = controller.window
-    dialog = main.findChild(ChangePasswordDialog)
-    assert dialog is not None and dialog.isVisible()
-    qtbot.keyClicks(dialog.current, "temporary pw1")
-    qtbot.keyClicks(dialog.new, "rita's own pass")
-    qtbot.keyClicks(dialog.repeat, "rita's own pass")
-    qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
     assert controller.session.must_change_password is False
     assert [main.nav.item(i).text() for i in range(main.nav.count())] == ["Front desk"]
     finish(qtbot, controller)

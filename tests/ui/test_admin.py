@@ -1,0 +1,58 @@
+"""The admin workspace: users and the audit log."""
+
+from __future__ import annotations
+
+import shiboken6
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from clinicdesk.permissions import Role
+from ui.admin.user_dialogs import CreateUserDialog
+
+
+def test_create_user_and_change_roles(qtbot, make_main, admin, tasks):
+    main = make_main(admin)
+    qtbot.keyClick(main, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    workspace = main.stack.currentWidget()
+    assert workspace is main.pages["admin"]
+    users = workspace.users
+    wait_idle(qtbot, tasks)
+    assert [u.username for u in users.model.rows] == ["admin"]
+
+    qtbot.mouseClick(users.create_button, Qt.MouseButton.LeftButton)
+    dialog = users.findChild(CreateUserDialog)
+    qtbot.keyClicks(dialog.username, "maria")
+    qtbot.keyClicks(dialog.display_name, "Maria Lopez")
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form.error_text("roles") != "", timeout=5000)
+    assert dialog.form.error_text("roles") == "Choose at least one role"
+
+    dialog.roles.boxes[Role.RECEPTIONIST].setChecked(True)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=5000)
+    wait_idle(qtbot, tasks)
+    maria = next(u for u in users.model.rows if u.username == "maria")
+    assert maria.status == "pending"
+    assert users.model.cells(maria)[2:4] == ("Receptionist", "Pending first sign-in")
+    assert "account created" in users.message.text()
+
+
+def test_verify_chain_reports_intact(qtbot, make_main, admin, tasks):
+    main = make_main(admin)
+    main.show_workspace("admin")
+    workspace = main.pages["admin"]
+    audit = workspace.audit
+    workspace.tabs.setCurrentWidget(audit)
+    wait_idle(qtbot, tasks)
+    assert audit.model.rowCount() > 0
+    qtbot.mouseClick(audit.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: audit.result.isVisible(), timeout=5000)
+    assert audit.result.text().startswith("The audit chain is intact:")
+    wait_idle(qtbot, tasks)
+    QApplication.processEvents()
+
+
+def test_receptionist_sees_no_admin(qtbot, make_main, staff):
+    main = make_main(staff(Role.RECEPTIONIST))
+    assert list(main.pages) == ["frontdesk"]
