@@ -133,10 +133,11 @@ class LoginWindow(QWidget):
         box.setSpacing(2)
         title = QLabel("DEMO CLINIC LOGINS")
         set_kind(title, "section")
-        box.addWidget(title)
         note = QLabel("Click one to fill in the form. Demo data only.")
         set_kind(note, "hint")
-        box.addWidget(note)
+        for label in (title, note):
+            label.setContentsMargins(4, 0, 0, 0)  # in line with the links' text
+            box.addWidget(label)
         for role, user, password in logins:
             link = QPushButton(f"{role}:  {user}")
             set_kind(link, "link")

@@ -63,6 +63,25 @@ def currency_combo(current: str) -> QComboBox:
     return combo
 
 
+def page_header(step: int, title: str, subtitle: str) -> QWidget:
+    """Step, title and a sentence of explanation, in the app's own type scale."""
+    header = QWidget()
+    row = QHBoxLayout(header)
+    row.setContentsMargins(0, 0, 0, 8)
+    text = QVBoxLayout()
+    text.setSpacing(4)
+    for content, kind in ((f"STEP {step} OF 3", "step"), (title, "title"), (subtitle, "muted")):
+        label = QLabel(content)
+        label.setWordWrap(True)
+        set_kind(label, kind)
+        text.addWidget(label)
+    row.addLayout(text, 1)
+    logo = QLabel()
+    logo.setPixmap(pixmap("logo", 44, PRIMARY))
+    row.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
+    return header
+
+
 def banner() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
@@ -81,11 +100,6 @@ def currency_for_locale() -> str:
 class ClinicPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Set up your clinic")
-        self.setSubTitle(
-            "These details appear on the sign-in screen, letters and receipts. "
-            "An administrator can change them later."
-        )
         self.form = FieldForm(columns=2)
         self.name = QLineEdit(placeholderText="e.g. Sunrise Family Clinic")
         self.address = QLineEdit(placeholderText="Street, town, postcode")
@@ -98,6 +112,14 @@ class ClinicPage(QWizardPage):
         self.form.add("time_zone", "&Time zone *", self.time_zone, 3, 0, hint="Type to search")
         self.form.add("currency", "&Currency *", self.currency, 3, 1, hint="ISO code, e.g. EUR")
         layout = QVBoxLayout(self)
+        layout.addWidget(
+            page_header(
+                1,
+                "Set up your clinic",
+                "These details appear on the sign-in screen, letters and receipts. "
+                "An administrator can change them later.",
+            )
+        )
         layout.addWidget(self.form)
         layout.addStretch(1)
 
@@ -124,10 +146,6 @@ class AdminPage(QWizardPage):
     def __init__(self, wizard: SetupWizard) -> None:
         super().__init__()
         self._wizard = wizard
-        self.setTitle("First administrator")
-        self.setSubTitle(
-            "This account manages users and settings. Everyone else gets their own account later."
-        )
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, "Create clinic")
         self.form = FieldForm(columns=2)
@@ -144,6 +162,14 @@ class AdminPage(QWizardPage):
         set_kind(self.progress, "muted")
         self.progress.hide()
         layout = QVBoxLayout(self)
+        layout.addWidget(
+            page_header(
+                2,
+                "First administrator",
+                "This account manages staff accounts and settings. Everyone else gets an "
+                "account of their own later, from Admin.",
+            )
+        )
         layout.addWidget(self.form)
         layout.addWidget(self.message)
         layout.addWidget(self.progress)
@@ -194,11 +220,6 @@ class AdminPage(QWizardPage):
 class RecoveryPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Your recovery key")
-        self.setSubTitle(
-            "The only way back in if every administrator forgets their password. "
-            "It is shown once and never stored on this computer."
-        )
         self.key = ""
         self.key_label = QLabel(objectName="RecoveryKey")
         self.key_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -226,6 +247,14 @@ class RecoveryPage(QWizardPage):
         row.addWidget(self.key_label, 1)
         row.addWidget(self.copy, 0, Qt.AlignmentFlag.AlignVCenter)
         layout = QVBoxLayout(self)
+        layout.addWidget(
+            page_header(
+                3,
+                "Your recovery key",
+                "The only way back in if every administrator forgets their password. It is "
+                "shown once, now, and never stored on this computer.",
+            )
+        )
         layout.addLayout(row)
         layout.addSpacing(6)
         layout.addWidget(advice)
@@ -274,8 +303,7 @@ class SetupWizard(QWizard):
         self.result_: SetupResult | None = None
         self.creating = False
         self.setWindowTitle("Set up ClinicDesk")
-        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
-        self.setPixmap(QWizard.WizardPixmap.LogoPixmap, pixmap("logo", 48, PRIMARY))
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setMinimumSize(760, 600)
         self.clinic_page = ClinicPage()

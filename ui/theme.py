@@ -58,4 +58,5 @@ def repolish(widget: QWidget) -> None:
     style = widget.style()
     style.unpolish(widget)
     style.polish(widget)
+    widget.updateGeometry()  # padding may have changed with the new style
     widget.update()

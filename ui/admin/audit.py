@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +26,21 @@ from ui.widgets.table import RowsModel
 RECENT = 500
 
 
+def readable_detail(detail: str | None) -> str:
+    """'{"entries": 20, "intact": true}' -> 'entries: 20, intact: true'."""
+    try:
+        values = json.loads(detail or "{}")
+    except ValueError:
+        return detail or ""
+    if not isinstance(values, dict):
+        return str(values)
+    return ", ".join(
+        f"{key.replace('_', ' ')}: {json.dumps(value, ensure_ascii=False).strip(chr(34))}"
+        for key, value in values.items()
+        if value not in (None, "", [], {})
+    )
+
+
 class AuditTableModel(RowsModel[AuditRow]):
     HEADERS = ("#", "When", "Who", "Action", "Record", "Details")
 
@@ -39,7 +56,7 @@ class AuditTableModel(RowsModel[AuditRow]):
             r.actor_name,
             r.action,
             record,
-            r.detail or "",
+            readable_detail(r.detail),
         )
 
     def extra(self, r: AuditRow, column: int, role: int) -> object:
@@ -79,6 +96,7 @@ class AuditScreen(QWidget):
         self.result = QLabel()
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_kind(self.result, "success")
         self.result.hide()
         note = QLabel(f"The most recent {RECENT} entries, newest first.")
         set_kind(note, "hint")

@@ -57,6 +57,7 @@ class SettingsScreen(QWidget):
         self.save_button.clicked.connect(self.submit)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        set_kind(self.message, "success")
         self.message.hide()
         row = QHBoxLayout()
         row.addWidget(self.save_button)

@@ -90,6 +90,7 @@ class UsersScreen(QWidget):
         bar.addStretch(1)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        set_kind(self.message, "success")
         self.message.hide()
 
         layout = QVBoxLayout(self)

@@ -52,7 +52,7 @@ class HistoryDialog(QDialog):
             )
             for c in changes
         ]
-        rows.append(("Version 1", format_moment(patient.created_at, time_zone), "", "Registered"))
+        rows.append(("Version 1", format_moment(patient.created_at, time_zone), "—", "Registered"))
         table = QTableWidget(len(rows), 4)
         table.setHorizontalHeaderLabels(("Version", "When", "By", "What changed"))
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -50,7 +50,7 @@ class PatientDialog(QDialog):
         self.duplicates: DuplicatesDialog | None = None
         editing = patient is not None
         self.setWindowTitle(f"Edit {patient.full_name}" if editing else "Register a new patient")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(760)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 18)
@@ -173,7 +173,7 @@ class PatientDialog(QDialog):
         except ValidationError as exc:
             problems.update(exc.fields)
         if data.date_of_birth is None and not self.date_of_birth.is_blank():
-            problems["date_of_birth"] = "is not a date; type it as dd/mm/yyyy, e.g. 12/03/1985"
+            problems["date_of_birth"] = "is not a date (type it as dd/mm/yyyy)"
         if not data.sex:
             problems["sex"] = "is required"
         return problems
@@ -228,6 +228,7 @@ class PatientDialog(QDialog):
         leftover = self.form.show_errors(problems)
         if leftover:
             self._show_message(ValidationError(leftover).message)
+        self.adjustSize()  # make room for the messages
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)

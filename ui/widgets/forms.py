@@ -1,14 +1,15 @@
 """Forms whose fields show their own error in red under the field.
 
 ``FieldForm`` lays fields out on a grid (label above the input, reason below it), keeps the tab
-order in the order fields were added, and maps ``ValidationError.fields`` onto the fields.
+order in the order fields were added, and maps ``ValidationError.fields`` onto the fields. A
+field's error goes away as soon as that field is edited.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ui.theme import set_invalid, set_kind
 
@@ -74,6 +75,10 @@ class FieldForm(QWidget):
         self.grid.addLayout(cell, row, col, 1, span)
         plain = label.replace("&", "").rstrip(" *")
         self.fields[name] = Field(name, plain, widget, error, note)
+        if isinstance(widget, QLineEdit):
+            widget.textEdited.connect(lambda _text: self.set_error(name, None))
+        elif isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(lambda _index: self.set_error(name, None))
         if self._order:
             QWidget.setTabOrder(self._order[-1], widget)
         self._order.append(widget)
@@ -98,6 +103,8 @@ class FieldForm(QWidget):
         field.error.setText(sentence(field.label, reason) if reason else "")
         field.error.setVisible(bool(reason))
         field.error.setAccessibleName(f"{field.label} error")
+        if field.hint is not None:
+            field.hint.setVisible(not reason)
         set_invalid(field.widget, bool(reason))
 
     def clear_errors(self) -> None:
