@@ -2,8 +2,8 @@
 
 The path to a shown sign-in window imports only Qt and the light UI modules; the services
 (SQLAlchemy, SQLCipher, Argon2) are imported on a worker thread once the window is up.
-Set CLINICDESK_QUIT_WHEN_SHOWN=1 to quit as soon as the first window is shown (cold-start
-benchmark).
+Set CLINICDESK_QUIT_WHEN_SHOWN=1 to quit as soon as the first window is shown, without starting
+the background warm-up (cold-start benchmark).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ui.theme import PRIMARY, icon, stylesheet
 QUIT_WHEN_SHOWN = "CLINICDESK_QUIT_WHEN_SHOWN"
 
 
-def _check_folder(folder: Path) -> str:
+def _folder_state(folder: Path) -> str:
     """Imports the services (the warm-up) and returns 'new' or 'ready'; raises StoreError."""
     from clinicdesk.services.access import folder_state
 
@@ -48,8 +48,10 @@ class Controller(QObject):
         settings: QSettings | None = None,
         kdf=None,
         idle_ms: int | None = None,
+        warm_up: bool = True,
     ) -> None:
         super().__init__()
+        self.warm_up = warm_up
         self.folder = folder
         self.demo_logins = demo_logins
         self.settings = settings or QSettings("ClinicDesk", "ClinicDesk")
@@ -107,14 +109,19 @@ class Controller(QObject):
         )
         login.signed_in.connect(self._signed_in)
         self._replace_window(login)
+        if self.warm_up:
+            self._check_folder(login)
+        return login
+
+    def _check_folder(self, login: LoginWindow) -> None:
+        """Imports the services in the background and asks the core about the folder."""
         self.tasks.submit(
-            _check_folder,
+            _folder_state,
             self.folder,
             on_result=self._folder_checked,
             on_error=lambda e: self._folder_problem(login, e),
             owner=login,
         )
-        return login
 
     def _folder_checked(self, state: str) -> None:
         if state == "new" and isinstance(self.window, LoginWindow):
@@ -185,9 +192,10 @@ def run(folder: Path, demo_logins: list[DemoLogin] | None = None) -> int:
     app.setOrganizationName("ClinicDesk")
     app.setApplicationDisplayName("ClinicDesk")
     app.setStyleSheet(stylesheet())
-    controller = Controller(Path(folder), demo_logins)
+    quit_when_shown = bool(os.environ.get(QUIT_WHEN_SHOWN))
+    controller = Controller(Path(folder), demo_logins, warm_up=not quit_when_shown)
     controller.start()
-    if os.environ.get(QUIT_WHEN_SHOWN):
+    if quit_when_shown:
         QTimer.singleShot(0, app.quit)
     code = app.exec()
     controller._close_session()
