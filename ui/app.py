@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
+from clinicdesk.logs import configure as configure_log
+from clinicdesk.logs import log_unexpected
 from ui.login import DemoLogin, LoginWindow
 from ui.tasks import TaskRunner
 from ui.theme import PRIMARY, icon, stylesheet
@@ -185,6 +187,11 @@ class Controller(QObject):
             session.close()
 
 
+def _log_and_carry_on(kind, error, tb) -> None:
+    """An unexpected error in a Qt slot is logged (type and place only) instead of quitting."""
+    log_unexpected(error.with_traceback(tb))
+
+
 def run(folder: Path, demo_logins: list[DemoLogin] | None = None) -> int:
     """Open ClinicDesk on ``folder``; ``demo_logins`` are (role label, user name, password)."""
     app = QApplication.instance() or QApplication(sys.argv)
@@ -192,6 +199,9 @@ def run(folder: Path, demo_logins: list[DemoLogin] | None = None) -> int:
     app.setOrganizationName("ClinicDesk")
     app.setApplicationDisplayName("ClinicDesk")
     app.setStyleSheet(stylesheet())
+    if Path(folder).is_dir():
+        configure_log(Path(folder))
+    sys.excepthook = _log_and_carry_on
     quit_when_shown = bool(os.environ.get(QUIT_WHEN_SHOWN))
     controller = Controller(Path(folder), demo_logins, warm_up=not quit_when_shown)
     controller.start()

@@ -8,14 +8,13 @@ keeps one connection per worker thread (the store's pool is per thread). While a
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-log = logging.getLogger(__name__)
+from clinicdesk.logs import log_unexpected
 
 ResultCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
@@ -82,7 +81,7 @@ class _Job(QRunnable):
             value = self._fn()
         except BaseException as exc:  # delivered to the UI thread, never lost
             if not _is_expected(exc):
-                log.exception("Background task failed")
+                log_unexpected(exc)
             self._task.failed.emit(exc)
         else:
             self._task.succeeded.emit(value)
