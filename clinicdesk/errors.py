@@ -41,12 +41,21 @@ class Conflict(ClinicDeskError):
 
 
 class WrongPassword(ClinicDeskError):
-    def __init__(self, attempts_left: int | None = None) -> None:
+    def __init__(self, attempts_left: int | None = None, paused_seconds: int = 0) -> None:
         msg = "The user name or password is not correct."
-        if attempts_left is not None and attempts_left <= 2:
-            msg += f" {attempts_left} more wrong attempt(s) and sign-in will pause for a while."
+        if paused_seconds:
+            msg += (
+                f" After too many wrong attempts, sign-in for this name is paused for "
+                f"{_duration(paused_seconds)}."
+            )
+        elif attempts_left is not None and attempts_left <= 2:
+            msg += (
+                f" {attempts_left} more wrong attempt{'s' if attempts_left != 1 else ''} "
+                "and sign-in will pause for a while."
+            )
         super().__init__(msg)
         self.attempts_left = attempts_left
+        self.paused_seconds = paused_seconds
 
 
 class AccountLocked(ClinicDeskError):
@@ -73,6 +82,16 @@ class DatabaseMismatch(StoreError):
             "The database file could not be opened with this clinic's keys: it belongs to another "
             "clinic or it is damaged. It has not been changed. Restore a backup or ask your "
             "administrator."
+        )
+
+
+class DatabaseDamaged(StoreError):
+    def __init__(self, problems: int) -> None:
+        self.problems = problems
+        super().__init__(
+            f"The clinic's database is damaged ({problems} part{'s' if problems != 1 else ''} "
+            "failed the integrity check). It has not been changed and nothing was saved. Restore "
+            "the latest backup (clinicdesk restore) or ask your administrator."
         )
 
 

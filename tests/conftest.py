@@ -10,16 +10,16 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from clinicdesk.permissions import Role  # noqa: E402
-from clinicdesk.services.access import (  # noqa: E402
+from clinicdesk.permissions import Role
+from clinicdesk.services.access import (
     AdminAccount,
     ClinicSession,
     SetupResult,
     create_clinic,
     sign_in,
 )
-from clinicdesk.services.clinic import ClinicDetails  # noqa: E402
-from clinicdesk.store.keyslots import KdfParams  # noqa: E402
+from clinicdesk.services.clinic import ClinicDetails
+from clinicdesk.store.keyslots import KdfParams
 
 # 64 MiB as in production, one pass: keeps each unlock near 0.1 s in tests.
 FAST_KDF = KdfParams(time_cost=1)

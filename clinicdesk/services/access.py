@@ -12,9 +12,15 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from clinicdesk.errors import AccountInactive, StoreError, ValidationError, WrongPassword
+from clinicdesk.errors import (
+    AccountInactive,
+    ClinicDeskError,
+    StoreError,
+    ValidationError,
+    WrongPassword,
+)
 from clinicdesk.ids import new_id, utcnow
-from clinicdesk.logs import log
+from clinicdesk.logs import log, log_unexpected
 from clinicdesk.permissions import SYSTEM, Actor, Role
 from clinicdesk.services import validation as check
 from clinicdesk.services.audit_log import AuditService
@@ -80,7 +86,7 @@ def create_clinic(
     kdf = kdf or calibrate()
     db_key, clinic_id, admin_id = new_database_key(), new_id(), new_id()
     recovery = new_recovery_key()
-    slots = KeySlotFile(folder, clinic_id, [])
+    slots = KeySlotFile(folder, clinic_id, [], clinic_name=details.name)
     slots.add("user", admin.password, db_key, kdf, user_id=admin_id, username=admin.username)
     slots.add("recovery", recovery, db_key, kdf)
     store = connect(folder, db_key, must_exist=False)
@@ -135,9 +141,17 @@ def open_store(folder: Path, slots: KeySlotFile, db_key: bytes) -> Store:
     store = connect(folder, db_key, expect_clinic_id=slots.clinic_id)
     try:
         migrate.upgrade(store, backup=lambda rev: _backup_before_migration(store, db_key, rev))
-    except BaseException:
+    except ClinicDeskError:
         store.close()
         raise
+    except Exception as exc:
+        store.close()
+        log_unexpected(exc)
+        raise StoreError(
+            "Updating the clinic's database for this version of ClinicDesk failed, so it was left "
+            f"as it was; a backup taken just before is in {folder / 'backups'}. Please contact "
+            "support before trying again."
+        ) from exc
     return store
 
 
@@ -153,19 +167,28 @@ def _auto_backup_dir(folder: Path) -> Path:
     return target
 
 
-def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
+def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: str) -> bytes:
+    """The database key from ``username``'s slot, with the lockout pause checked and counted."""
     guard = SigninGuard(folder)
     guard.check(username)
-    slots = KeySlotFile.load(folder)
     slot = slots.user_slot(username)
     try:
         if slot is None:
             raise WrongPassword()
-        db_key = slots.unwrap(slot, password)
+        key = slots.unwrap(slot, password)
     except WrongPassword:
-        left = guard.record_failure(username)
-        log.info("sign-in refused for %r: wrong password (%d tries before a pause)", username, left)
-        raise WrongPassword(attempts_left=left) from None
+        refusal = guard.record_failure(username)
+        log.info("sign-in refused for %r: wrong password", username)
+        raise refusal from None
+    guard.record_success(username)
+    return key
+
+
+def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
+    slots = KeySlotFile.load(folder)
+    db_key = _unwrap_checked(folder, slots, username, password)
+    slot = slots.user_slot(username)
+    assert slot is not None
     store = open_store(folder, slots, db_key)
     try:
         with store.write(SYSTEM) as s:
@@ -179,7 +202,6 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
     except BaseException:
         store.close()
         raise
-    guard.record_success(username)
     log.info("signed in: user %s", actor.user_id)
     return ClinicSession(folder, store, slots, db_key, actor, must_change)
 
@@ -202,7 +224,7 @@ class ClinicSession:
         if self.must_change_password:
             self.actor = replace(self.actor, roles=frozenset())
         kdf = _kdf_for_new_slots(self.store)
-        self.clinic = ClinicService(self.store)
+        self.clinic = ClinicService(self.store, self.slots)
         self.patients = PatientService(self.store)
         self.users = UserService(self.store, self.slots, self._db_key, kdf)
         self.audit = AuditService(self.store)
@@ -216,16 +238,9 @@ class ClinicSession:
 
     def unlock(self, password: str) -> None:
         """Check the password after an idle lock; counts towards the lockout like sign-in."""
-        guard = SigninGuard(self.folder)
-        guard.check(self.actor.username)
-        self.slots = KeySlotFile.load(self.folder)
-        self.users.slots = self.slots
-        try:
-            self.slots.unwrap(self._own_slot(), password)
-        except WrongPassword:
-            left = guard.record_failure(self.actor.username)
-            raise WrongPassword(attempts_left=left) from None
-        guard.record_success(self.actor.username)
+        self.slots.reload()  # an admin elsewhere may have removed this account meanwhile
+        self._own_slot()
+        _unwrap_checked(self.folder, self.slots, self.actor.username, password)
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "user.unlock", "users", self.actor.user_id)
 
@@ -276,7 +291,7 @@ def restore(src: Path, folder: Path, username: str | None, secret: str) -> Path 
             raise StoreError(f"{src.name} is a backup of another clinic; nothing was changed.")
     with storage_errors(folder):
         folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=folder))
+        staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=folder))
     try:
         backup.extract(src, staging)
         slots = KeySlotFile.load(staging)

@@ -13,6 +13,7 @@ from clinicdesk.permissions import Actor, P
 from clinicdesk.services import validation as check
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
+from clinicdesk.store.keyslots import KeySlotFile
 from clinicdesk.store.models import ClinicProfile
 
 COMMON_CURRENCIES = ("EUR", "USD", "GBP", "CHF", "INR", "PKR", "NGN", "KES", "ZAR", "AUD", "CAD")
@@ -67,8 +68,9 @@ def mrn_prefix(name: str) -> str:
 
 
 class ClinicService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, slots: KeySlotFile) -> None:
         self.store = store
+        self.slots = slots
 
     def details(self) -> ClinicDetails:
         """Readable by every signed-in user: the letterhead and status bar need it."""
@@ -84,4 +86,7 @@ class ClinicService:
             for f in fields(ClinicDetails):
                 setattr(row, f.name, getattr(details, f.name))
             audit.append(s, actor, "clinic.update", "clinic", row.id)
+            if self.slots.clinic_name != details.name:
+                self.slots.clinic_name = details.name
+                self.slots.save()
         return details

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from clinicdesk.store.models import Patient, PatientSearchTerm
 from clinicdesk.text import digits, fold, words
 
+COUNT_CAP = 1000  # past this, which word is rarer hardly changes the work
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
 _DIGIT_QUERY = re.compile(r"^[+0-9 ()./-]+$")
 
@@ -75,6 +76,8 @@ def _condition(token: str, table) -> ColumnElement[bool]:
             conditions.append(_prefix(table, f"q:{number[::-1]}"))
         return or_(*conditions)
     folded = fold(token).replace(" ", "")
+    if folded.isalpha():  # a name word; ids and MRNs always have digits in them
+        return _prefix(table, f"n:{folded}")
     return or_(
         _prefix(table, f"n:{folded}"), _prefix(table, f"i:{folded}"), table.term == f"m:{folded}"
     )
@@ -83,6 +86,13 @@ def _condition(token: str, table) -> ColumnElement[bool]:
 def _also_matches(token: str, patient_id) -> ColumnElement[bool]:
     t = aliased(PatientSearchTerm)
     return select(t.patient_id).where(t.patient_id == patient_id, _condition(token, t)).exists()
+
+
+def _count_upto(s: Session, token: str, cap: int) -> int:
+    """How many index entries a token matches, counting no further than ``cap``."""
+    t = aliased(PatientSearchTerm)
+    matches = select(t.term).where(_condition(token, t)).limit(cap).subquery()
+    return s.scalar(select(func.count()).select_from(matches)) or 0
 
 
 def find(s: Session, query: str, limit: int) -> list[Patient]:
@@ -102,10 +112,9 @@ def find(s: Session, query: str, limit: int) -> list[Patient]:
             *[_also_matches(w, Patient.id) for w in words_],
         )
         return list(s.scalars(stmt.order_by(*order).limit(limit)))
-    counts = [
-        s.scalar(select(func.count()).where(_condition(w, PatientSearchTerm))) or 0 for w in words_
-    ]
-    rarest = min(range(len(words_)), key=counts.__getitem__)
+    counts = [_count_upto(s, w, COUNT_CAP) for w in words_]
+    # the rarest word drives; among words past the cap, the longest is likely the rarest
+    rarest = min(range(len(words_)), key=lambda i: (counts[i], -len(words_[i])))
     if counts[rarest] == 0:
         return []
     t = aliased(PatientSearchTerm)

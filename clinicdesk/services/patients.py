@@ -205,6 +205,8 @@ class PatientService:
                 raise ValidationError(
                     {f"record {number} {name}": why for name, why in exc.fields.items()}
                 ) from None
+        if not cleaned:
+            return 0
         with self.store.write(actor) as s:
             first = _reserve_mrns(s, len(cleaned))
             prefix = _mrn_prefix(s)

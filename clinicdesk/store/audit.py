@@ -116,9 +116,12 @@ def verify(session: Session) -> ChainReport:
     if head is not None:
         head_seq, head_hash = _parse_head(head.value)
         if head_seq > expected_seq - 1:
-            problems.append(
-                f"Audit entries {expected_seq} to {head_seq} were removed from the end of the log."
+            removed = (
+                f"entry {head_seq} was"
+                if head_seq == expected_seq
+                else f"entries {expected_seq} to {head_seq} were"
             )
+            problems.append(f"Audit {removed} removed from the end of the log.")
         elif head_seq == expected_seq - 1 and head_hash != prev_hash:
             problems.append(f"Audit entry {head_seq}, the newest, was replaced.")
     return ChainReport(entries=count, problems=problems)

@@ -14,6 +14,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import sqlcipher3
 
 from clinicdesk.errors import StoreError
 from clinicdesk.ids import utcnow
-from clinicdesk.store.database import DB_FILE, Store
+from clinicdesk.store.database import DB_FILE, Store, translate_db_errors
 from clinicdesk.store.files import storage_errors
 from clinicdesk.store.keyslots import SLOTS_FILE
 
@@ -43,7 +44,11 @@ def create_backup(store: Store, key: bytes, dest: Path) -> BackupInfo:
     if dest.is_dir():
         dest = dest / f"clinicdesk-{utcnow():%Y%m%d-%H%M%S}{SUFFIX}"
     clinic_id = store.clinic_id()
-    with storage_errors(dest.parent), tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+    with (
+        storage_errors(dest.parent),
+        translate_db_errors(dest.parent),
+        tempfile.TemporaryDirectory(dir=dest.parent) as tmp,
+    ):
         copy = Path(tmp) / DB_FILE
         target = _open(copy, key)
         raw = store.engine.raw_connection()
@@ -82,9 +87,12 @@ def read_manifest(src: Path) -> dict:
 def extract(src: Path, into: Path) -> dict:
     """Unpack a backup into the folder ``into`` and check its checksum."""
     manifest = read_manifest(src)
-    with zipfile.ZipFile(src) as zf, storage_errors(into):
-        zf.extract(DB_FILE, into)
-        zf.extract(SLOTS_FILE, into)
+    try:
+        with zipfile.ZipFile(src) as zf, storage_errors(into):
+            zf.extract(DB_FILE, into)
+            zf.extract(SLOTS_FILE, into)
+    except (zipfile.BadZipFile, KeyError, zlib.error) as exc:
+        raise StoreError(f"{src.name} is damaged and cannot be read; it was not used.") from exc
     if _sha256(into / DB_FILE) != manifest["sha256"]:
         raise StoreError(f"{src.name} is damaged: its database does not match its checksum.")
     return manifest

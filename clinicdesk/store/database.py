@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlcipher3
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinicdesk.errors import DatabaseMismatch, StorageFull, StorageReadOnly, StoreError
+from clinicdesk.errors import (
+    DatabaseDamaged,
+    DatabaseMismatch,
+    StorageFull,
+    StorageReadOnly,
+    StoreError,
+)
 from clinicdesk.permissions import Actor
 from clinicdesk.store import outbox
 from clinicdesk.store.engine import make_engine
@@ -62,16 +70,27 @@ class Store:
 
 @contextmanager
 def translate_db_errors(folder: Path) -> Iterator[None]:
+    """Turn SQLite's errors into ones staff can act on (raw sqlcipher3 ones too, as in backup)."""
     try:
         yield
-    except (OperationalError, DBAPIError) as exc:
-        raise _translate(exc, folder) from exc
+    except (DBAPIError, sqlcipher3.Error) as exc:
+        translated = _translate(exc, folder)
+        if translated is exc:
+            raise
+        raise translated from exc
 
 
-def _translate(exc: DBAPIError, folder: Path) -> Exception:
-    text = str(exc.orig).lower()
+def _translate(exc: Exception, folder: Path) -> Exception:
+    text = str(getattr(exc, "orig", exc)).lower()
     if "disk is full" in text or "disk full" in text:
         return StorageFull()
+    if "disk i/o error" in text:  # SQLite says this when the WAL cannot grow on a full disk
+        if shutil.disk_usage(folder).free < 1 << 20:
+            return StorageFull()
+        return StoreError(
+            "The clinic's data could not be read or written (a disk error). Nothing was saved; "
+            "check the drive, then try again."
+        )
     if "readonly" in text or "read-only" in text or "unable to open database" in text:
         return StorageReadOnly(str(folder))
     if "file is not a database" in text or "malformed" in text:
@@ -92,26 +111,34 @@ def connect(
     if must_exist and not path.exists():
         raise StoreError(f"There is no clinic database in {folder}.")
     engine = make_engine(path, key)
-    try:
-        with translate_db_errors(folder), engine.connect():
-            pass
-    except Exception:
-        engine.dispose()
-        raise
     store = Store(folder, engine)
-    if expect_clinic_id is not None and must_exist:
-        found = _stored_clinic_id(store)
-        if found is not None and found != expect_clinic_id:
-            store.close()
-            raise DatabaseMismatch()
+    try:
+        with translate_db_errors(folder), engine.connect() as conn:
+            if must_exist:
+                _check_pages(conn)
+                found = _stored_clinic_id(conn)
+                if expect_clinic_id is not None and found not in (None, expect_clinic_id):
+                    raise DatabaseMismatch()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
-def _stored_clinic_id(store: Store) -> str | None:
-    with store.engine.connect() as conn:
-        has_meta = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).scalar()
-        if not has_meta:
-            return None
-        return conn.exec_driver_sql("SELECT value FROM meta WHERE key=?", (CLINIC_ID_KEY,)).scalar()
+def _check_pages(conn) -> None:
+    """Every page's HMAC, before anything is written: a damaged file is refused untouched.
+
+    Reads the whole file once (about 0.3 s per 100 MB here); sign-in already waits for Argon2.
+    """
+    failures = conn.exec_driver_sql("PRAGMA cipher_integrity_check").fetchall()
+    if failures:
+        raise DatabaseDamaged(len(failures))
+
+
+def _stored_clinic_id(conn) -> str | None:
+    has_meta = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+    ).scalar()
+    if not has_meta:
+        return None
+    return conn.exec_driver_sql("SELECT value FROM meta WHERE key=?", (CLINIC_ID_KEY,)).scalar()

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from clinicdesk.errors import StorageFull, StorageReadOnly
+from clinicdesk.errors import StorageFull, StorageReadOnly, StoreError
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -51,6 +51,8 @@ def translate_os_error(exc: OSError, folder: Path) -> Exception:
         return StorageFull()
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return StorageReadOnly(str(folder))
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return StoreError(f"The folder {folder} does not exist (is the drive connected?).")
     return exc
 
 

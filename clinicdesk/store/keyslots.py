@@ -72,6 +72,14 @@ class Slot:
         return f"{clinic_id}|{self.slot_id}|{self.kind}|{self.user_id or ''}".encode()
 
 
+def clinic_name(folder: Path) -> str:
+    """The clinic's name as the sign-in window shows it, before anything is unlocked."""
+    try:
+        return str(read_json(folder / SLOTS_FILE).get("clinic_name", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
 def new_database_key() -> bytes:
     return secrets.token_bytes(32)
 
@@ -90,10 +98,13 @@ def normalize_recovery_key(text: str) -> str:
 class KeySlotFile:
     """The slot file of one clinic's data folder."""
 
-    def __init__(self, folder: Path, clinic_id: str, slots: list[Slot]) -> None:
+    def __init__(
+        self, folder: Path, clinic_id: str, slots: list[Slot], clinic_name: str = ""
+    ) -> None:
         self.folder = folder
         self.clinic_id = clinic_id
         self.slots = slots
+        self.clinic_name = clinic_name  # not secret: the sign-in window greets with it
 
     @property
     def path(self) -> Path:
@@ -117,17 +128,35 @@ class KeySlotFile:
                 f"The clinic's key file {folder / SLOTS_FILE} is missing or damaged; nobody can "
                 "sign in until it is restored from a backup."
             ) from exc
-        return cls(folder, data["clinic_id"], slots)
+        return cls(folder, data["clinic_id"], slots, data.get("clinic_name", ""))
+
+    def reload(self) -> None:
+        """Read the file again in place (other workstations may have changed it)."""
+        fresh = KeySlotFile.load(self.folder)
+        self.clinic_id, self.slots, self.clinic_name = (
+            fresh.clinic_id,
+            fresh.slots,
+            fresh.clinic_name,
+        )
 
     def save(self) -> None:
-        write_json_atomic(
-            self.path,
-            {
-                "format": FORMAT,
-                "clinic_id": self.clinic_id,
-                "slots": [{**asdict(s), "kdf": asdict(s.kdf)} for s in self.slots],
-            },
-        )
+        """Write the file; if that fails, the slots in memory go back to what the file holds."""
+        try:
+            write_json_atomic(
+                self.path,
+                {
+                    "format": FORMAT,
+                    "clinic_id": self.clinic_id,
+                    "clinic_name": self.clinic_name,
+                    "slots": [{**asdict(s), "kdf": asdict(s.kdf)} for s in self.slots],
+                },
+            )
+        except BaseException:
+            if self.path.exists():
+                self.reload()
+            else:
+                self.slots = []
+            raise
 
     def add(
         self,
@@ -149,6 +178,16 @@ class KeySlotFile:
             wrapped_key="",
         )
         self._wrap(slot, secret, db_key)
+        if kind == "user":  # one slot per account and per user name, never a stale twin
+            wanted = (username or "").casefold()
+            self.slots = [
+                s
+                for s in self.slots
+                if not (
+                    s.kind == "user"
+                    and (s.user_id == user_id or (s.username or "").casefold() == wanted)
+                )
+            ]
         self.slots.append(slot)
         return slot
 

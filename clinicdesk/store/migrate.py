@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from clinicdesk.store.database import Store
+from clinicdesk.store.database import Store, translate_db_errors
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -28,7 +28,7 @@ def head_revision() -> str:
 
 
 def current_revision(store: Store) -> str | None:
-    with store.engine.connect() as conn:
+    with translate_db_errors(store.folder), store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -43,7 +43,7 @@ def upgrade(store: Store, backup: Callable[[str], object] | None = None) -> bool
     if current is not None and backup is not None:
         backup(current)
     cfg = alembic_config()
-    with store.engine.begin() as conn:
+    with translate_db_errors(store.folder), store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from clinicdesk.errors import AccountLocked
+from clinicdesk.errors import AccountLocked, WrongPassword
 from clinicdesk.ids import utcnow
 from clinicdesk.store.files import read_json, write_json_atomic
 
@@ -45,18 +45,26 @@ class SigninGuard:
         if until > now:
             raise AccountLocked(until, int((until - now).total_seconds()) + 1)
 
-    def record_failure(self, username: str, now: datetime | None = None) -> int:
-        """Count a wrong password; return how many attempts remain before the next pause."""
+    def record_failure(self, username: str, now: datetime | None = None) -> WrongPassword:
+        """Count a wrong password; the error says how many tries are left, or how long the pause.
+
+        The first FREE_ATTEMPTS - 1 failures are free; the next one starts a pause of 30 s, and
+        every failure after a pause doubles it, up to 30 minutes.
+        """
         now = now or utcnow()
         data = self._load()
         entry = data.setdefault(_key(username), {"failures": 0, "locked_until": None})
         entry["failures"] += 1
-        over = entry["failures"] - FREE_ATTEMPTS
+        over = entry["failures"] - FREE_ATTEMPTS + 1
+        pause = timedelta(0)
         if over > 0:
             pause = min(FIRST_PAUSE * (2 ** (over - 1)), LONGEST_PAUSE)
             entry["locked_until"] = (now + pause).isoformat()
         write_json_atomic(self.path, data)
-        return max(0, FREE_ATTEMPTS - entry["failures"])
+        return WrongPassword(
+            attempts_left=max(0, FREE_ATTEMPTS - entry["failures"]),
+            paused_seconds=int(pause.total_seconds()),
+        )
 
     def record_success(self, username: str) -> None:
         data = self._load()

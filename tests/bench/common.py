@@ -22,7 +22,7 @@ from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, DEMO_STAFF, _demo_edits
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import SYSTEM, Actor
 from clinicdesk.services.access import AdminAccount, create_clinic, sign_in
-from clinicdesk.services.clinic import ClinicService, mrn_prefix
+from clinicdesk.services.clinic import mrn_prefix
 from clinicdesk.services.patients import PatientService
 from clinicdesk.services.users import ACTIVE
 from clinicdesk.store import audit, migrate
@@ -238,7 +238,6 @@ class _PlainSession:
     def __init__(self, clinic: PlainClinic) -> None:
         self.actor = clinic.owner
         self.patients = clinic.patients
-        self.clinic = ClinicService(clinic.store)
 
 
 def fill_plain_clinic(clinic: PlainClinic, people, records) -> None:

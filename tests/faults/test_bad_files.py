@@ -160,23 +160,11 @@ def damaged_page_outcomes(tmp_path_factory) -> dict[int, tuple[str, bool]]:
     return outcomes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a damaged page read while opening (e.g. the alembic_version page) escapes as a raw "
-    "sqlalchemy DatabaseError from migrate.current_revision / database._stored_clinic_id, "
-    "which run outside translate_db_errors",
-)
 def test_a_damaged_page_never_gives_a_raw_error(damaged_page_outcomes):
     raw = {n: o for n, (o, _) in damaged_page_outcomes.items() if o.startswith("raw")}
     assert raw == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the database is not integrity-checked on open: with most pages damaged sign-in "
-    "succeeds, the damage goes unnoticed or shows only on reading, and the session writes "
-    "(last login, audit) and checkpoints into the damaged file",
-)
 def test_a_damaged_page_is_refused_at_sign_in_and_the_file_never_written(damaged_page_outcomes):
     let_through = {
         n: o for n, (o, same) in damaged_page_outcomes.items() if o != "refused" or not same
@@ -259,11 +247,6 @@ def _rezip(src: Path, dest: Path, db: bytes, manifest: dict | None = None) -> Pa
     return dest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backup.extract lets zipfile.BadZipFile ('Bad CRC-32') escape raw: it is neither "
-    "an OSError nor caught; a damaged backup should be a StoreError naming the file",
-)
 def test_restoring_a_backup_with_flipped_bytes_is_refused(clinic_a, backup_a, tmp_path: Path):
     data = bytearray(backup_a.read_bytes())
     mid = len(data) // 2
@@ -333,11 +316,6 @@ def test_a_good_restore_brings_back_the_data_and_keeps_the_replaced_data(
     _assert_a_intact(clinic_a, patients=25)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session.backup into a folder that does not exist raises a raw FileNotFoundError "
-    "(files.translate_os_error passes ENOENT through)",
-)
 def test_backup_into_a_missing_folder_is_a_clear_error(admin, tmp_path: Path):
     with pytest.raises(StoreError):
         admin.backup(tmp_path / "no such stick" / "a.cdbak")

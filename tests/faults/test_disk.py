@@ -152,11 +152,6 @@ def test_disk_full_at_sign_in_harms_nothing(tmpfs):
     _sign_in_on_a_full_disk(tmpfs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="opening the database on a full disk fails with SQLite's 'disk I/O error' (creating "
-    "the -shm/-wal), which database._translate does not map, so a raw OperationalError escapes",
-)
 def test_disk_full_at_sign_in_is_a_clear_error(tmpfs):
     error = _sign_in_on_a_full_disk(tmpfs)
     assert isinstance(error, StorageFull), repr(error)
@@ -179,11 +174,6 @@ def test_disk_full_during_setup_leaves_no_half_clinic(tmpfs):
     _setup_on_a_full_disk(tmpfs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="create_clinic: migrate.upgrade commits outside translate_db_errors, so 'database or "
-    "disk is full' escapes as a raw sqlalchemy OperationalError instead of StorageFull",
-)
 def test_disk_full_during_setup_is_a_clear_error(tmpfs):
     error = _setup_on_a_full_disk(tmpfs)
     assert isinstance(error, StorageFull), repr(error)
@@ -194,12 +184,6 @@ def _slot_users(folder: Path) -> dict[str, str]:
     return {s["user_id"]: s["username"] for s in data["slots"] if s["kind"] == "user"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="UserService.create adds the key slot to the in-memory KeySlotFile before saving it; "
-    "when the save fails (disk full) the transaction rolls back but the slot stays in memory, "
-    "and the next successful save writes a slot for a user that does not exist",
-)
 def test_disk_full_while_creating_a_user_leaves_no_stray_key_slot(tmpfs):
     folder = tmpfs.path / "clinic"
     _new_clinic(folder)
@@ -259,11 +243,6 @@ def test_backup_into_a_read_only_place_is_a_clear_error(tmpfs, admin):
     assert admin.patients.count(admin.actor) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="access.restore creates its staging folder with tempfile.mkdtemp outside "
-    "storage_errors, so a read-only target raises a raw OSError (EROFS)",
-)
 def test_restore_into_a_read_only_folder_is_a_clear_error(tmpfs, admin, tmp_path: Path):
     good = admin.backup(tmp_path / "good.cdbak").path
     (tmpfs.path / "clinic").mkdir()

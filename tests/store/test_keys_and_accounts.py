@@ -84,11 +84,6 @@ def test_user_name_is_not_case_sensitive(clinic_dir):
 # --- lockout --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signin_guard.record_failure pauses only from the 5th failure (over > 0), so the 5th "
-    "attempt is still let through although the 4th refusal said '0 more wrong attempt(s)'",
-)
 def test_fifth_wrong_password_pauses_sign_in_even_for_the_right_password(clinic_dir):
     """Four free attempts; the fifth sign-in attempt is refused with a pause (issue 2)."""
     folder, _ = clinic_dir

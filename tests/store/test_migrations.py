@@ -12,6 +12,7 @@ import sqlcipher3
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from clinicdesk.errors import StoreError
 from clinicdesk.services.access import sign_in
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store import backup, migrate
@@ -148,7 +149,7 @@ def test_a_failing_migration_leaves_the_clinic_as_it_was(clinic_dir, tmp_path: P
         '    raise RuntimeError("migration step failed")',
     )
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", migrations)
-    with pytest.raises(Exception, match="migration step failed"):
+    with pytest.raises(StoreError, match="left as it was"):
         sign_in(folder, "admin", ADMIN_PASSWORD)
     assert list((folder / "backups").glob(f"before-migration-from-{first_head}-*.cdbak"))
 

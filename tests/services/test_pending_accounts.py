@@ -21,9 +21,7 @@ def test_a_pending_account_can_do_nothing_until_its_password_is_changed(admin):
             nina.patients.search(nina.actor, "anyone")
         nina.change_password("temporary pw 1", "nina's own password")
         assert not nina.must_change_password
-        nina.patients.register(
-            nina.actor, PatientInput("Ivo", "Horvat", date(1991, 4, 2), "male")
-        )
+        nina.patients.register(nina.actor, PatientInput("Ivo", "Horvat", date(1991, 4, 2), "male"))
     finally:
         nina.close()
     (account,) = [u for u in admin.users.list(admin.actor) if u.username == "nina"]
