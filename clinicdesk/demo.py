@@ -200,6 +200,7 @@ class PeopleGenerator:
             f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
         )
         ascii_name = given.isascii() and family.isascii()
+        has_contact = rng.random() < 0.7
         email = (
             f"{given}.{family}{rng.randint(1, 99)}@{rng.choice(_MAIL)}".lower()
             .replace("'", "")
@@ -216,8 +217,8 @@ class PeopleGenerator:
             email=email,
             address=address,
             national_id=self.nhs_number() if rng.random() < 0.85 else "",
-            emergency_contact_name=f"{contact_given} {family}" if rng.random() < 0.7 else "",
-            emergency_contact_phone=self.phone() if rng.random() < 0.7 else "",
+            emergency_contact_name=f"{contact_given} {family}" if has_contact else "",
+            emergency_contact_phone=self.phone() if has_contact else "",
         )
 
     def patients(self, count: int) -> list[PatientInput]:

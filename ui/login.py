@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +56,8 @@ class LoginWindow(QWidget):
 
         card = QFrame(objectName="LoginCard")
         card.setFixedWidth(420)
+        # never squeeze the fields when a message appears: the window grows instead
+        card.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Minimum)
         box = QVBoxLayout(card)
         box.setContentsMargins(36, 32, 36, 32)
         box.setSpacing(8)
@@ -128,6 +131,7 @@ class LoginWindow(QWidget):
     def _demo_box(self, logins: list[DemoLogin]) -> QFrame:
         frame = QFrame(objectName="DemoBox")
         frame.setFixedWidth(420)
+        frame.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Minimum)
         box = QVBoxLayout(frame)
         box.setContentsMargins(16, 12, 16, 12)
         box.setSpacing(2)

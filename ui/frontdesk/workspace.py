@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -53,7 +53,8 @@ class FrontDeskWorkspace(QWidget):
         self.detail.edit_requested.connect(self.edit_selected)
         self.detail.history_requested.connect(self.show_history)
         self.detail.new_requested.connect(self.new_patient)
-        self.detail.setMinimumWidth(360)
+        self.detail.setMinimumWidth(340)
+        self.detail.setMaximumWidth(480)
 
         split = QSplitter()
         split.setChildrenCollapsible(False)
@@ -69,6 +70,11 @@ class FrontDeskWorkspace(QWidget):
         layout.addLayout(head)
         layout.addWidget(split, 1)
         self.refresh_count()
+
+    def showEvent(self, event) -> None:
+        """Reception starts typing a name the moment the workspace appears."""
+        super().showEvent(event)
+        QTimer.singleShot(0, self.focus_search)
 
     def refresh_count(self) -> None:
         self.ctx.tasks.submit(
