@@ -6,6 +6,7 @@ Signing in unwraps the database key from the user's key slot, opens the encrypte
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -174,6 +175,8 @@ def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: s
     slot = slots.user_slot(username)
     try:
         if slot is None:
+            # as slow as a real attempt, so timing does not tell which user names exist
+            slots.slots[0].kdf.derive(password, os.urandom(16))
             raise WrongPassword()
         key = slots.unwrap(slot, password)
     except WrongPassword:
