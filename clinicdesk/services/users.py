@@ -163,7 +163,6 @@ class UserService:
             )
             row.status = PENDING
             audit.append(s, actor, "user.reinstate", "users", user_id)
-            self.slots.remove_user(user_id)
             self.slots.add(
                 "user",
                 temporary_password,

@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
+    BENCH_KDF,
     PASSWORD,
     RECEPTION,
     bench_root,
-    create_empty_cipher_clinic,
     create_plain_clinic,
     machine_note,
     median,
@@ -35,7 +35,7 @@ from common import (
     verdict,
 )
 
-from clinicdesk.demo import PeopleGenerator
+from clinicdesk.demo import PeopleGenerator, create_demo_clinic
 from clinicdesk.services.access import sign_in
 
 TARGET_RATIO = 1.5
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(machine_note())
     work = bench_root() / f"register-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        create_empty_cipher_clinic(work / "cipher")
+        create_demo_clinic(work / "cipher", patients=0, kdf=BENCH_KDF)
         session = sign_in(work / "cipher", RECEPTION, PASSWORD)
         create_plain_clinic(work / "plain")
         plain = open_plain_clinic(work / "plain")

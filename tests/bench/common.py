@@ -21,7 +21,6 @@ from pathlib import Path
 from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, DEMO_STAFF, _demo_edits
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import SYSTEM, Actor
-from clinicdesk.services.access import AdminAccount, create_clinic, sign_in
 from clinicdesk.services.clinic import mrn_prefix
 from clinicdesk.services.patients import PatientService
 from clinicdesk.services.users import ACTIVE
@@ -178,20 +177,6 @@ def _staff_actor(user: User) -> Actor:
     from clinicdesk.services.users import parse_roles
 
     return Actor(user.id, user.username, user.display_name, parse_roles(user.roles))
-
-
-def create_empty_cipher_clinic(folder: Path) -> None:
-    """``create_demo_clinic`` without patients (it cannot take 0: ``import_many([])`` fails)."""
-    _, owner, owner_name = DEMO_STAFF[0]
-    create_clinic(folder, DEMO_CLINIC, AdminAccount(owner, owner_name, PASSWORD), kdf=BENCH_KDF)
-    session = sign_in(folder, owner, PASSWORD)
-    try:
-        for role, username, name in DEMO_STAFF[1:]:
-            session.users.create(
-                session.actor, username, name, {role}, PASSWORD, must_change_password=False
-            )
-    finally:
-        session.close()
 
 
 def create_plain_clinic(folder: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
 from ui.context import AppContext
@@ -17,8 +17,18 @@ from ui.theme import stylesheet
 
 
 @pytest.fixture(autouse=True)
-def styled(qapp: QApplication) -> None:
+def styled(qapp: QApplication) -> Iterator[None]:
+    """The style sheet on; afterwards every window of the test is closed and really deleted.
+
+    Windows left for the interpreter's exit are torn down in no safe order and crash it.
+    """
     qapp.setStyleSheet(stylesheet())
+    yield
+    for widget in QApplication.topLevelWidgets():
+        widget.hide()  # not close(): a dialog with typed input would ask to discard it
+        widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qapp.processEvents()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -21,7 +20,7 @@ from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import icon, set_kind
 from ui.widgets.dates import format_moment
-from ui.widgets.table import RowsModel
+from ui.widgets.table import RowsModel, read_only_rows
 
 RECENT = 500
 
@@ -72,12 +71,7 @@ class AuditScreen(QWidget):
         self.model = AuditTableModel(ctx.details.time_zone)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        read_only_rows(self.table)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

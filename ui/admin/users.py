@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -22,7 +21,7 @@ from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import icon, set_kind
 from ui.widgets.dates import format_moment
-from ui.widgets.table import RowsModel
+from ui.widgets.table import RowsModel, read_only_rows
 
 
 class UserTableModel(RowsModel[UserInfo]):
@@ -54,12 +53,7 @@ class UsersScreen(QWidget):
         self.model = UserTableModel(ctx.details.time_zone)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.verticalHeader().hide()
+        read_only_rows(self.table)
         self.table.verticalHeader().setDefaultSectionSize(32)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

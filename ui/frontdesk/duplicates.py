@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 from clinicdesk.services.patients import SEXES, DuplicateCandidate, PatientRecord
 from ui.frontdesk.fields import born_text, list_name
 from ui.theme import set_kind
+from ui.widgets.table import read_only_rows
 
 
 class DuplicatesDialog(QDialog):
@@ -44,12 +44,7 @@ class DuplicatesDialog(QDialog):
 
         self.table = QTableWidget(len(candidates), 5)
         self.table.setHorizontalHeaderLabels(("MRN", "Name", "Date of birth", "Phone", "Why"))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        read_only_rows(self.table)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

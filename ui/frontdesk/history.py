@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -18,6 +17,7 @@ from clinicdesk.services.patients import PatientChange, PatientRecord
 from ui.frontdesk.fields import FIELD_LABELS, shown_value
 from ui.theme import set_kind
 from ui.widgets.dates import format_moment
+from ui.widgets.table import read_only_rows
 
 
 def describe_changes(change: PatientChange) -> str:
@@ -55,10 +55,7 @@ class HistoryDialog(QDialog):
         rows.append(("Version 1", format_moment(patient.created_at, time_zone), "—", "Registered"))
         table = QTableWidget(len(rows), 4)
         table.setHorizontalHeaderLabels(("Version", "When", "By", "What changed"))
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.verticalHeader().hide()
-        table.setAlternatingRowColors(True)
+        read_only_rows(table)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
