@@ -47,14 +47,20 @@ class KdfParams:
 
 
 def calibrate(target_seconds: float = 0.5, memory_kib: int = MIN_MEMORY_KIB) -> KdfParams:
-    """Pick the Argon2id time cost that takes about ``target_seconds`` on this machine."""
-    probe = KdfParams(time_cost=1, memory_kib=memory_kib)
-    start = time.perf_counter()
-    probe.derive("calibration", os.urandom(16))
-    one_pass = max(time.perf_counter() - start, 1e-3)
-    return KdfParams(
-        time_cost=max(1, min(12, round(target_seconds / one_pass))), memory_kib=memory_kib
-    )
+    """Pick the Argon2id time cost that takes about ``target_seconds`` on this machine.
+
+    A first estimate from one pass, then one correction from a timed run at that cost (the
+    first passes are slowed by the memory being touched for the first time).
+    """
+    time_cost = 1
+    for _ in range(2):
+        params = KdfParams(time_cost=time_cost, memory_kib=memory_kib)
+        params.derive("calibration", os.urandom(16))  # warm the allocator
+        start = time.perf_counter()
+        params.derive("calibration", os.urandom(16))
+        per_pass = max(time.perf_counter() - start, 1e-3) / time_cost
+        time_cost = max(1, min(16, round(target_seconds / per_pass)))
+    return KdfParams(time_cost=time_cost, memory_kib=memory_kib)
 
 
 @dataclass
