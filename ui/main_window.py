@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
             item = QListWidgetItem(icon(ws.icon, ON_DARK), ws.title)
             if number <= 4:
-                item.setToolTip(f"{ws.title} (Alt+{number})")
+                item.setToolTip(f"{ws.title} (Ctrl+{number})")
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self._show_page)
 
@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         self.workspace_actions: list[QAction] = []
         for row, ws in enumerate(self.workspaces[:4]):
             action = self._action(
-                ws.title, lambda _=False, r=row: self.nav.setCurrentRow(r), f"Alt+{row + 1}"
+                ws.title, lambda _=False, r=row: self.nav.setCurrentRow(r), f"Ctrl+{row + 1}"
             )
             go.addAction(action)
             self.workspace_actions.append(action)

@@ -1,4 +1,4 @@
-"""The admin workspace: users and the audit log."""
+"""The admin workspace: users, the audit log, clinic settings and backups."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from ui.admin.user_dialogs import CreateUserDialog
 
 def test_create_user_and_change_roles(qtbot, make_main, admin, tasks):
     main = make_main(admin)
-    qtbot.keyClick(main, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    typing_in = QApplication.focusWidget()  # the patient search box, where reception types
+    assert typing_in is main.pages["frontdesk"].search.box
+    qtbot.keyClick(typing_in, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     workspace = main.stack.currentWidget()
     assert workspace is main.pages["admin"]
     users = workspace.users
@@ -56,3 +58,23 @@ def test_verify_chain_reports_intact(qtbot, make_main, admin, tasks):
 def test_receptionist_sees_no_admin(qtbot, make_main, staff):
     main = make_main(staff(Role.RECEPTIONIST))
     assert list(main.pages) == ["frontdesk"]
+
+
+def test_back_up_from_the_admin_screen(qtbot, make_main, admin, tasks, tmp_path):
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.backups
+    workspace.tabs.setCurrentWidget(screen)
+    target = tmp_path / "usb drive" / "backups"
+    screen.folder.setText(str(target))
+    qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.message.isVisible(), timeout=10_000)
+    (written,) = target.glob("*.cdbak")
+    assert screen.message.text().startswith("Backup written and verified:")
+    assert str(written) in screen.message.text()
+    assert admin.audit.recent(admin.actor, 1)[0].action == "data.backup"
+
+    screen.folder.clear()
+    qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
+    assert screen.form.error_text("folder") == "Backup folder is required"
+    assert list(target.glob("*.cdbak")) == [written]

@@ -1,1 +1,1 @@
-"""Admin: users, the audit log, clinic settings."""
+"""Admin: users, the audit log, clinic settings, backups."""

@@ -50,9 +50,10 @@ class PatientDetail(QFrame):
         art.setAlignment(Qt.AlignmentFlag.AlignCenter)
         box.addWidget(art)
         text = QLabel(
-            "Find a patient by name, phone, date of birth or MRN,\n"
+            "Find a patient by name, phone, date of birth or MRN, "
             "then press Enter to open their record."
         )
+        text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         set_kind(text, "muted")
         box.addWidget(text)

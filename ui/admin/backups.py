@@ -1,0 +1,136 @@
+"""Backups: an encrypted, verified copy of the clinic's data, into a folder the admin chooses.
+
+Restoring replaces the open database, so it is done with ClinicDesk closed, from the command
+line (``clinicdesk restore FILE``); this screen says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.context import AppContext
+from ui.errors import describe
+from ui.theme import set_kind
+from ui.widgets.forms import FieldForm
+
+
+def default_folder() -> str:
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return str(Path(documents or Path.home()) / "ClinicDesk backups")
+
+
+class BackupScreen(QWidget):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        lead = QLabel(
+            "A backup holds everything: patients, accounts and the audit log, encrypted with the "
+            "clinic's key, so only a user of this clinic (or the recovery key) can open it. Keep "
+            "one on a drive that does not stay next to this computer."
+        )
+        lead.setWordWrap(True)
+        set_kind(lead, "muted")
+
+        self.form = FieldForm()
+        self.folder = QLineEdit(default_folder())
+        self.folder.setAccessibleName("Backup folder")
+        browse = QPushButton("Choose folder…")
+        browse.clicked.connect(self.choose_folder)
+        self.form.add("folder", "Backup &folder", self.folder, 0)
+
+        self.button = QPushButton("Back up now")
+        set_kind(self.button, "primary")
+        self.button.clicked.connect(self.back_up)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.hide()
+        restore = QLabel(
+            "To restore a backup, close ClinicDesk and run \u201cclinicdesk restore\u201d with the "
+            "backup file. The backup is checked completely first, and the data it replaces is "
+            "kept aside."
+        )
+        restore.setWordWrap(True)
+        set_kind(restore, "hint")
+
+        row = QHBoxLayout()
+        row.addWidget(self.form, 1)
+        row.addWidget(browse, 0, Qt.AlignmentFlag.AlignBottom)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(lead)
+        layout.addLayout(row)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addWidget(restore)
+        layout.addStretch(1)
+
+    def choose_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Back up into", self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+    def back_up(self) -> None:
+        text = self.folder.text().strip()
+        if not text:
+            self.form.show_errors({"folder": "is required"})
+            return
+        self.form.clear_errors()
+        self.message.hide()
+        self.button.setEnabled(False)
+        self.button.setText("Backing up…")
+        folder = Path(text).expanduser()
+        self.ctx.tasks.submit(
+            _back_up,
+            self.ctx.session,
+            folder,
+            on_result=self._done,
+            on_error=self._failed,
+            owner=self,
+        )
+
+    def _done(self, info) -> None:
+        self._idle()
+        self._say(
+            f"Backup written and verified: {info.path} ({max(1, info.size // 1024):,} KiB).",
+            ok=True,
+        )
+
+    def _failed(self, error: BaseException) -> None:
+        self._idle()
+        self._say(describe(error), ok=False)
+
+    def _idle(self) -> None:
+        self.button.setEnabled(True)
+        self.button.setText("Back up now")
+        self.button.setFocus()  # disabling it while busy had moved the focus away
+
+    def _say(self, text: str, ok: bool) -> None:
+        self.message.setText(text)
+        set_kind(self.message, "success" if ok else "banner")
+        self.message.show()
+
+
+def _back_up(session, folder: Path):
+    """On a worker thread: create the chosen folder if needed, then back up into it."""
+    from clinicdesk.errors import StoreError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"The folder {folder} cannot be created: {exc.strerror}.") from exc
+    return session.backup(folder)
