@@ -47,6 +47,8 @@ class P(StrEnum):
     AUDIT_READ = "audit.read"
     BACKUP = "data.backup"
     APPOINTMENTS_MANAGE = "appointments.manage"
+    APPOINTMENTS_OVERRIDE = "appointments.override"
+    SCHEDULE_CONFIGURE = "schedule.configure"
     BILLING_MANAGE = "billing.manage"
     PRESCRIBE = "prescriptions.write"
     DISPENSE = "prescriptions.dispense"
@@ -56,9 +58,20 @@ _FRONT_DESK = {P.PATIENT_READ, P.PATIENT_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[P]] = {
     Role.SUPER_ADMIN: frozenset(P),
     Role.ADMIN: frozenset(
-        {P.USERS_MANAGE, P.CLINIC_CONFIGURE, P.AUDIT_READ, P.BACKUP, *_FRONT_DESK}
+        {
+            P.USERS_MANAGE,
+            P.CLINIC_CONFIGURE,
+            P.SCHEDULE_CONFIGURE,
+            P.AUDIT_READ,
+            P.BACKUP,
+            P.APPOINTMENTS_MANAGE,
+            P.APPOINTMENTS_OVERRIDE,
+            *_FRONT_DESK,
+        }
     ),
-    Role.APPOINTMENT_MANAGER: frozenset({P.APPOINTMENTS_MANAGE, *_FRONT_DESK}),
+    Role.APPOINTMENT_MANAGER: frozenset(
+        {P.APPOINTMENTS_MANAGE, P.APPOINTMENTS_OVERRIDE, P.SCHEDULE_CONFIGURE, *_FRONT_DESK}
+    ),
     Role.BILLING: frozenset({P.BILLING_MANAGE, P.PATIENT_READ}),
     Role.DOCTOR: frozenset({P.CLINICAL_READ, P.PRESCRIBE, *_FRONT_DESK}),
     Role.RECEPTIONIST: frozenset({P.APPOINTMENTS_MANAGE, *_FRONT_DESK}),

@@ -24,9 +24,11 @@ from clinicdesk.ids import new_id, utcnow
 from clinicdesk.logs import log, log_unexpected
 from clinicdesk.permissions import SYSTEM, Actor, Role
 from clinicdesk.services import validation as check
+from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.audit_log import AuditService
 from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
 from clinicdesk.services.patients import PatientService
+from clinicdesk.services.schedule_setup import ScheduleSetup
 from clinicdesk.services.users import ACTIVE, PENDING, REMOVED, UserService, parse_roles
 from clinicdesk.store import audit, backup, migrate
 from clinicdesk.store.database import DB_FILE, Store, connect
@@ -231,6 +233,8 @@ class ClinicSession:
         self.patients = PatientService(self.store)
         self.users = UserService(self.store, self.slots, self._db_key, kdf)
         self.audit = AuditService(self.store)
+        self.schedule = ScheduleSetup(self.store)
+        self.appointments = AppointmentService(self.store)
         self._kdf = kdf
 
     def _own_slot(self) -> Slot:

@@ -67,6 +67,10 @@ class ClinicProfile(Synced, Base):
     currency: Mapped[str] = mapped_column(String(3))
     mrn_prefix: Mapped[str] = mapped_column(String(8))
     idle_lock_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    # scheduling: see clinicdesk.services.scheduling
+    booking_needs_approval: Mapped[bool] = mapped_column(default=False, server_default="0")
+    no_show_after_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    cancellation_policy: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class User(Synced, Base):
@@ -160,3 +164,146 @@ class OutboxEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     pushed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+
+
+# ---- scheduling ----
+
+
+class Specialization(Synced, Base):
+    __tablename__ = "specializations"
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class DoctorProfile(Synced, Base):
+    """A doctor who sees patients: the account, what they practise, where."""
+
+    __tablename__ = "doctors"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), unique=True)
+    specialization_id: Mapped[str] = mapped_column(ForeignKey("specializations.id"))
+    licence_number: Mapped[str] = mapped_column(String(60))
+    languages: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+    room: Mapped[str] = mapped_column(String(40), default="")
+
+
+class CareService(Synced, Base):
+    """Something the clinic books time for: a consultation, a vaccination, a dressing."""
+
+    __tablename__ = "care_services"
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    fee_minor: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DoctorService(Synced, Base):
+    __tablename__ = "doctor_services"
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"))
+    service_id: Mapped[str] = mapped_column(ForeignKey("care_services.id"))
+    __table_args__ = (UniqueConstraint("doctor_id", "service_id"),)
+
+
+class VisitingHours(Synced, Base):
+    """A weekly window in the clinic's local time (minutes after midnight)."""
+
+    __tablename__ = "visiting_hours"
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+    service_ids: Mapped[str] = mapped_column(Text, default="")  # empty: every service
+
+
+class ClinicHoliday(Synced, Base):
+    __tablename__ = "clinic_holidays"
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class DoctorLeave(Synced, Base):
+    __tablename__ = "doctor_leave"
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"), index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class DoctorAbsence(Synced, Base):
+    """Unavailable between two moments, e.g. called away in an emergency."""
+
+    __tablename__ = "doctor_absences"
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Appointment(Synced, Base):
+    __tablename__ = "appointments"
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"))
+    service_id: Mapped[str] = mapped_column(ForeignKey("care_services.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    blocked_until: Mapped[datetime]  # ends_at plus the service's buffer
+    status: Mapped[str] = mapped_column(String(20))
+    fee_minor: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    booked_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    overlap_reason: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    __table_args__ = (Index("ix_appointments_doctor_time", "doctor_id", "starts_at"),)
+
+
+class AppointmentEvent(Synced, Base):
+    """One step of an appointment's life: who moved it from what to what, and why."""
+
+    __tablename__ = "appointment_events"
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id"), index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str] = mapped_column(String(20), default="")
+    to_status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class SlotHold(Base):
+    """Reception keeps a time for a patient on the phone; it lapses at ``expires_at``."""
+
+    __tablename__ = "slot_holds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    held_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    held_by_name: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DoctorTimeClaim(Base):
+    """One 5-minute cell of a doctor's time, taken by an appointment or a hold.
+
+    The primary key is what makes a double booking impossible: two bookings that overlap by
+    even one cell cannot both be written, whichever process writes second.
+    """
+
+    __tablename__ = "doctor_time_claims"
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"), primary_key=True)
+    cell: Mapped[datetime] = mapped_column(primary_key=True)
+    appointment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    hold_id: Mapped[str | None] = mapped_column(
+        ForeignKey("slot_holds.id", ondelete="CASCADE"), index=True
+    )
+
+
+class PatientTimeClaim(Base):
+    """The patient's side: one person cannot be in two appointments at once (unless overridden)."""
+
+    __tablename__ = "patient_time_claims"
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    cell: Mapped[datetime] = mapped_column(primary_key=True)
+    appointment_id: Mapped[str] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )

@@ -1,0 +1,1 @@
+"""Time arithmetic for booking: visiting hours in local time, slots in UTC, DST-safe."""
