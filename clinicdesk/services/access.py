@@ -28,6 +28,7 @@ from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.audit_log import AuditService
 from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
 from clinicdesk.services.patients import PatientService
+from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import ScheduleSetup
 from clinicdesk.services.users import ACTIVE, PENDING, REMOVED, UserService, parse_roles
 from clinicdesk.store import audit, backup, migrate
@@ -235,6 +236,7 @@ class ClinicSession:
         self.audit = AuditService(self.store)
         self.schedule = ScheduleSetup(self.store)
         self.appointments = AppointmentService(self.store)
+        self.queue = QueueService(self.store)
         self._kdf = kdf
 
     def _own_slot(self) -> Slot:

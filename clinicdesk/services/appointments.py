@@ -9,6 +9,7 @@ process; the checks before the insert only turn the refusal into a clear sentenc
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -122,8 +123,9 @@ class SlotUnavailable(Conflict):
 
 
 class AppointmentService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
+        self.clock = clock  # tests set the time of day
 
     # ---- finding time ----
 
@@ -137,7 +139,7 @@ class AppointmentService:
         now: datetime | None = None,
     ) -> list[datetime]:
         actor.require(P.PATIENT_READ)
-        now = now or utcnow()
+        now = now or self.clock()
         with self.store.read() as s:
             tz = _zone(s)
             service = _service(s, service_id)
@@ -168,7 +170,7 @@ class AppointmentService:
     ) -> SlotOffer | None:
         """The earliest free slot: for one doctor, a specialization, or any doctor offering it."""
         actor.require(P.PATIENT_READ)
-        after = after or utcnow()
+        after = after or self.clock()
         with self.store.read() as s:
             tz = _zone(s)
             service = _service(s, service_id)
@@ -224,7 +226,7 @@ class AppointmentService:
         """Keep a slot for a few minutes while reception talks to the patient."""
         actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.write(actor) as s:
-            now = utcnow()
+            now = self.clock()
             _drop_expired_holds(s, now)
             service = _check_bookable(s, doctor_id, service_id, starts_at, now)
             ends_at = starts_at + _minutes(service.duration_minutes + service.buffer_minutes)
@@ -276,7 +278,7 @@ class AppointmentService:
         if overlap_reason.strip():
             actor.require(P.APPOINTMENTS_OVERRIDE)
         with self.store.write(actor) as s:
-            now = utcnow()
+            now = self.clock()
             _drop_expired_holds(s, now)
             service = _check_bookable(s, doctor_id, service_id, starts_at, now)
             patient = s.get(Patient, patient_id)
@@ -316,7 +318,7 @@ class AppointmentService:
         """Move an appointment; if the new time is not free, nothing changes."""
         actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.write(actor) as s:
-            now = utcnow()
+            now = self.clock()
             _drop_expired_holds(s, now)
             row = _appointment(s, appointment_id)
             if row.status not in ("pending", "awaiting_payment", "confirmed"):
@@ -362,9 +364,9 @@ class AppointmentService:
                 )
             _check_move(row, "cancelled")
             policy = CancellationPolicy.from_json(_profile(s).cancellation_policy)
-            refund = policy.refund(row.fee_minor, row.starts_at, now or utcnow())
+            refund = policy.refund(row.fee_minor, row.starts_at, now or self.clock())
             row.cancel_reason, row.cancelled_by = reason.strip(), actor.user_id
-            self._move(s, actor, row, "cancelled", reason=reason.strip(), refund_minor=refund)
+            change_status(s, actor, row, "cancelled", reason=reason.strip(), refund_minor=refund)
             return refund
 
     def set_status(
@@ -379,13 +381,13 @@ class AppointmentService:
         with self.store.write(actor) as s:
             row = _appointment(s, appointment_id)
             _check_move(row, status)
-            self._move(s, actor, row, status, reason=reason.strip())
+            change_status(s, actor, row, status, reason=reason.strip())
             return _view(s, row)
 
     def flag_no_shows(self, actor: Actor, now: datetime | None = None) -> int:
         """Confirmed appointments whose grace period has passed become no-shows (idempotent)."""
         actor.require(P.APPOINTMENTS_MANAGE)
-        now = now or utcnow()
+        now = now or self.clock()
         with self.store.write(actor) as s:
             grace = timedelta(minutes=_profile(s).no_show_after_minutes)
             late = s.scalars(
@@ -395,7 +397,7 @@ class AppointmentService:
             )
             count = 0
             for row in late:
-                self._move(s, actor, row, "no_show")
+                change_status(s, actor, row, "no_show")
                 count += 1
             return count
 
@@ -429,16 +431,18 @@ class AppointmentService:
                 stmt = stmt.where(Appointment.doctor_id.in_(doctor_ids))
             return [_view(s, r) for r in s.scalars(stmt.order_by(Appointment.starts_at))]
 
-    def _move(self, s: Session, actor: Actor, row: Appointment, status: str, **detail) -> None:
-        before = row.status
-        row.status = status
-        if status in FREES_TIME:
-            _free_time(s, row)
-        _event(s, actor, row, before, status, **detail)
-        audit.append(s, actor, f"appointment.{status}", "appointments", row.id)
-
 
 # ---- helpers (all inside the caller's transaction) ----
+
+
+def change_status(s: Session, actor: Actor, row: Appointment, status: str, **detail) -> None:
+    """Move an appointment on (the caller checked the move is allowed), with its history."""
+    before = row.status
+    row.status = status
+    if status in FREES_TIME:
+        _free_time(s, row)
+    _event(s, actor, row, before, status, **detail)
+    audit.append(s, actor, f"appointment.{status}", "appointments", row.id)
 
 
 def _minutes(n: int) -> timedelta:

@@ -307,3 +307,25 @@ class PatientTimeClaim(Base):
     appointment_id: Mapped[str] = mapped_column(
         ForeignKey("appointments.id", ondelete="CASCADE"), index=True
     )
+
+
+class QueueEntry(Synced, Base):
+    """A patient waiting today: a walk-in, or a booked patient who has checked in."""
+
+    __tablename__ = "queue_entries"
+    day: Mapped[date] = mapped_column(Date)  # the clinic's local date
+    token: Mapped[int] = mapped_column(Integer)  # called out and shown on the waiting-room screen
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # 0 normal, 1 urgent, 2 emergency
+    doctor_id: Mapped[str | None] = mapped_column(ForeignKey("doctors.id"))  # None: next free
+    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
+    due_at: Mapped[datetime]  # arrival, or the booked time for a checked-in appointment
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    called_at: Mapped[datetime | None] = mapped_column(default=None)
+    called_doctor_id: Mapped[str | None] = mapped_column(ForeignKey("doctors.id"))
+    room: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        UniqueConstraint("day", "token"),
+        Index("ix_queue_day_status", "day", "status"),
+    )

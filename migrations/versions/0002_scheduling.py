@@ -306,6 +306,50 @@ def upgrade() -> None:
             batch_op.f("ix_patient_time_claims_appointment_id"), ["appointment_id"], unique=False
         )
 
+    op.create_table(
+        "queue_entries",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("token", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.String(length=36), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("doctor_id", sa.String(length=36), nullable=True),
+        sa.Column("appointment_id", sa.String(length=36), nullable=True),
+        sa.Column("due_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("called_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("called_doctor_id", sa.String(length=36), nullable=True),
+        sa.Column("room", sa.String(length=40), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("deleted_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["appointment_id"],
+            ["appointments.id"],
+            name=op.f("fk_queue_entries_appointment_id_appointments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["called_doctor_id"],
+            ["doctors.id"],
+            name=op.f("fk_queue_entries_called_doctor_id_doctors"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["doctor_id"], ["doctors.id"], name=op.f("fk_queue_entries_doctor_id_doctors")
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_queue_entries_patient_id_patients")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_entries")),
+        sa.UniqueConstraint("day", "token", name=op.f("uq_queue_entries_day_token")),
+    )
+    with op.batch_alter_table("queue_entries", schema=None) as batch_op:
+        batch_op.create_index("ix_queue_day_status", ["day", "status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_queue_entries_patient_id"), ["patient_id"], unique=False
+        )
+
     with op.batch_alter_table("clinic", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("booking_needs_approval", sa.Boolean(), server_default="0", nullable=False)
@@ -327,6 +371,11 @@ def downgrade() -> None:
         batch_op.drop_column("no_show_after_minutes")
         batch_op.drop_column("booking_needs_approval")
 
+    with op.batch_alter_table("queue_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_queue_entries_patient_id"))
+        batch_op.drop_index("ix_queue_day_status")
+
+    op.drop_table("queue_entries")
     with op.batch_alter_table("patient_time_claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patient_time_claims_appointment_id"))
 
