@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+from clinicdesk.demo_schedule import add_schedule
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import (
     AdminAccount,
@@ -240,8 +241,10 @@ def create_demo_clinic(
                 session.actor, username, name, {role}, DEMO_PASSWORD, must_change_password=False
             )
         people = PeopleGenerator(seed)
-        session.patients.import_many(session.actor, people.patients(patients))
+        patient_ids = session.patients.import_many(session.actor, people.patients(patients))
         _demo_edits(session, people)
+        if patient_ids:
+            add_schedule(session, seed, patient_ids)
     finally:
         session.close()
     return DemoClinic(folder, demo_logins(), created=True)

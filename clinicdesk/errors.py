@@ -27,9 +27,11 @@ class ValidationError(ClinicDeskError):
 
 
 class PermissionDenied(ClinicDeskError):
-    def __init__(self, who: str, permission: str) -> None:
+    def __init__(self, who: str, permission: str, action: str) -> None:
         self.permission = permission
-        super().__init__(f"{who} is not allowed to {permission.replace('.', ' ')}.")
+        super().__init__(
+            f"{who} is not allowed to {action}. Ask an administrator if this is part of your work."
+        )
 
 
 class NotFound(ClinicDeskError):

@@ -54,6 +54,22 @@ class P(StrEnum):
     DISPENSE = "prescriptions.dispense"
 
 
+PERMISSION_PHRASES = {
+    P.PATIENT_READ: "look up patients",
+    P.PATIENT_WRITE: "register or change patients",
+    P.CLINICAL_READ: "read clinical records",
+    P.USERS_MANAGE: "manage staff accounts",
+    P.CLINIC_CONFIGURE: "change the clinic's settings",
+    P.AUDIT_READ: "read the audit log",
+    P.BACKUP: "back up the clinic's data",
+    P.APPOINTMENTS_MANAGE: "book or change appointments",
+    P.APPOINTMENTS_OVERRIDE: "double-book a patient",
+    P.SCHEDULE_CONFIGURE: "set up doctors, services and hours",
+    P.BILLING_MANAGE: "manage billing",
+    P.PRESCRIBE: "write prescriptions",
+    P.DISPENSE: "dispense prescriptions",
+}
+
 _FRONT_DESK = {P.PATIENT_READ, P.PATIENT_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[P]] = {
     Role.SUPER_ADMIN: frozenset(P),
@@ -97,7 +113,9 @@ class Actor:
 
     def require(self, permission: P) -> None:
         if not self.can(permission):
-            raise PermissionDenied(self.display_name, permission.value)
+            raise PermissionDenied(
+                self.display_name, permission.value, PERMISSION_PHRASES[permission]
+            )
 
     @property
     def is_system(self) -> bool:

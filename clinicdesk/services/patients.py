@@ -190,8 +190,9 @@ class PatientService:
             )
             return to_record(row)
 
-    def import_many(self, actor: Actor, records: list[PatientInput]) -> int:
-        """Register many patients in one transaction (a practice's existing list, demo data).
+    def import_many(self, actor: Actor, records: list[PatientInput]) -> list[str]:
+        """Register many patients in one transaction (a practice's existing list, demo data);
+        returns their ids in the order given.
 
         Every record is validated first; one invalid record rejects the whole import, naming it.
         No duplicate check: the source list is taken as it is.
@@ -206,7 +207,7 @@ class PatientService:
                     {f"record {number} {name}": why for name, why in exc.fields.items()}
                 ) from None
         if not cleaned:
-            return 0
+            return []
         with self.store.write(actor) as s:
             first = _reserve_mrns(s, len(cleaned))
             prefix = _mrn_prefix(s)
@@ -229,7 +230,7 @@ class PatientService:
             ]
             s.connection().execute(PatientSearchTerm.__table__.insert(), terms)
             audit.append(s, actor, "patient.import", "patients", None, count=len(rows))
-        return len(rows)
+        return [row["id"] for row in rows]
 
     def update(
         self, actor: Actor, patient_id: str, data: PatientInput, expected_version: int

@@ -179,7 +179,7 @@ def test_bulk_import_writes_one_outbox_row_per_patient(admin):
         PatientInput(f"Given{i}", f"Family{i}", date(1980, 1, 1 + i), "other") for i in range(20)
     ]
     outbox = _count(admin, OutboxEntry)
-    assert admin.patients.import_many(admin.actor, people) == 20
+    assert len(admin.patients.import_many(admin.actor, people)) == 20
     rows = _outbox(admin)[outbox:]
     assert len(rows) == 20
     assert {(r.entity, r.op, r.row_version) for r in rows} == {("patients", "insert", 1)}
