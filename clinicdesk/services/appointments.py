@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,7 @@ from clinicdesk.store.models import (
     SlotHold,
     User,
     VisitingHours,
+    WaitlistEntry,
 )
 
 HOLD_MINUTES = 5
@@ -72,6 +73,7 @@ NEXT = {
     "in_consultation": {"completed"},
 }
 FREES_TIME = {"cancelled", "rejected"}  # these give the slot back
+MOVABLE = ("pending", "awaiting_payment", "confirmed")  # not yet started
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,16 @@ class StatusChange:
     from_status: str
     to_status: str
     detail: dict
+
+
+@dataclass(frozen=True)
+class Affected:
+    """A booking hit by a change of hours or days off, with two ways to rebook it."""
+
+    appointment: AppointmentView
+    reason: str
+    same_doctor: SlotOffer | None
+    other_doctor: SlotOffer | None
 
 
 class SlotUnavailable(Conflict):
@@ -268,6 +280,7 @@ class AppointmentService:
         hold_id: str | None = None,
         overlap_reason: str = "",
         note: str = "",
+        follow_up_of: str | None = None,
     ) -> AppointmentView:
         """Book a slot once and for all; the patient may not be double-booked either.
 
@@ -298,6 +311,7 @@ class AppointmentService:
                 note=note.strip(),
                 booked_by=actor.user_id,
                 overlap_reason=overlap_reason.strip(),
+                follow_up_of=follow_up_of,
             )
             _take_time(s, row, hold_id)
             _event(s, actor, row, "", row.status, service=service.name)
@@ -321,7 +335,7 @@ class AppointmentService:
             now = self.clock()
             _drop_expired_holds(s, now)
             row = _appointment(s, appointment_id)
-            if row.status not in ("pending", "awaiting_payment", "confirmed"):
+            if row.status not in MOVABLE:
                 raise Conflict(
                     f"An appointment that is {STATUS_LABELS[row.status].lower()} cannot be moved."
                 )
@@ -333,6 +347,7 @@ class AppointmentService:
             row.ends_at = starts_at + _minutes(service.duration_minutes)
             row.blocked_until = row.ends_at + _minutes(service.buffer_minutes)
             _take_time(s, row, None)
+            row.attention = ""  # rebooked: nothing left to tell
             _event(
                 s,
                 actor,
@@ -344,6 +359,134 @@ class AppointmentService:
             )
             audit.append(s, actor, "appointment.reschedule", "appointments", row.id)
             return _view(s, row)
+
+    # ---- follow-ups and the waitlist ----
+
+    def book_follow_up(
+        self, actor: Actor, appointment_id: str, after_days: int, service_id: str | None = None
+    ) -> AppointmentView:
+        """From a completed or missed visit: the doctor's first free slot after the interval."""
+        actor.require(P.APPOINTMENTS_MANAGE)
+        if not 1 <= after_days <= 365:
+            raise ValidationError({"interval": "must be 1 to 365 days"})
+        with self.store.read() as s:
+            row = _appointment(s, appointment_id)
+        if row.status not in ("completed", "no_show"):
+            raise Conflict("A follow-up is booked from a completed or missed appointment.")
+        service_id = service_id or row.service_id
+        after = max(row.starts_at + timedelta(days=after_days), self.clock())
+        offer = self.next_free(actor, service_id, doctor_id=row.doctor_id, after=after)
+        if offer is None:
+            raise SlotUnavailable(
+                "The doctor has no free slot in the 60 days after that; "
+                "add the patient to the waitlist instead."
+            )
+        return self.book(
+            actor, row.patient_id, row.doctor_id, service_id, offer.starts_at, follow_up_of=row.id
+        )
+
+    def add_to_waitlist(
+        self,
+        actor: Actor,
+        patient_id: str,
+        service_id: str,
+        first_day: date,
+        last_day: date,
+        doctor_id: str | None = None,
+        note: str = "",
+    ) -> str:
+        actor.require(P.APPOINTMENTS_MANAGE)
+        if last_day < first_day:
+            raise ValidationError({"last_day": "is before the first day"})
+        with self.store.write(actor) as s:
+            _service(s, service_id)
+            row = WaitlistEntry(
+                patient_id=patient_id,
+                service_id=service_id,
+                doctor_id=doctor_id,
+                first_day=first_day,
+                last_day=last_day,
+                note=note.strip(),
+            )
+            s.add(row)
+            s.flush()
+            audit.append(s, actor, "waitlist.add", "waitlist", row.id, patient_id=patient_id)
+            return row.id
+
+    def waitlist_matches(
+        self, actor: Actor, doctor_id: str, service_id: str, starts_at: datetime
+    ) -> list[tuple[str, str, str]]:
+        """Who on the waitlist could take this slot: (entry id, patient id, patient name)."""
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            day = starts_at.astimezone(_zone(s)).date()
+            rows = s.scalars(
+                select(WaitlistEntry)
+                .where(
+                    WaitlistEntry.status == "waiting",
+                    WaitlistEntry.service_id == service_id,
+                    WaitlistEntry.first_day <= day,
+                    WaitlistEntry.last_day >= day,
+                    or_(WaitlistEntry.doctor_id.is_(None), WaitlistEntry.doctor_id == doctor_id),
+                )
+                .order_by(WaitlistEntry.created_at)
+            )
+            return [(r.id, r.patient_id, _patient_name(s, r.patient_id)) for r in rows]
+
+    def book_from_waitlist(
+        self, actor: Actor, entry_id: str, doctor_id: str, starts_at: datetime
+    ) -> AppointmentView:
+        with self.store.read() as s:
+            entry = s.get(WaitlistEntry, entry_id)
+            if entry is None or entry.status != "waiting":
+                raise Conflict("That waitlist entry is no longer waiting.")
+            patient_id, service_id = entry.patient_id, entry.service_id
+        view = self.book(actor, patient_id, doctor_id, service_id, starts_at)
+        with self.store.write(actor) as s:
+            s.get(WaitlistEntry, entry_id).status = "booked"
+        return view
+
+    # ---- bookings hit by a change of hours, leave or absence ----
+
+    def needing_attention(self, actor: Actor) -> list[Affected]:
+        """Future bookings whose patient must be told and rebooked, with offers for each."""
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            rows = s.scalars(
+                select(Appointment)
+                .where(
+                    Appointment.attention != "",
+                    Appointment.status.in_(MOVABLE),
+                    Appointment.starts_at >= self.clock(),
+                )
+                .order_by(Appointment.starts_at)
+            ).all()
+            views = [(_view(s, r), r.attention) for r in rows]
+        return [self._offers(actor, view, reason) for view, reason in views]
+
+    def mark_told(self, actor: Actor, appointment_id: str) -> None:
+        """Reception told the patient (and the booking stays as it is)."""
+        actor.require(P.APPOINTMENTS_MANAGE)
+        with self.store.write(actor) as s:
+            row = _appointment(s, appointment_id)
+            _event(s, actor, row, row.status, row.status, told=row.attention)
+            row.attention = ""
+            audit.append(s, actor, "appointment.told", "appointments", row.id)
+
+    def _offers(self, actor: Actor, view: AppointmentView, reason: str) -> Affected:
+        same = self.next_free(actor, view.service_id, doctor_id=view.doctor_id)
+        with self.store.read() as s:
+            doctor = s.get(DoctorProfile, view.doctor_id)
+            colleagues = s.scalars(
+                select(DoctorProfile.id).where(
+                    DoctorProfile.specialization_id == doctor.specialization_id,
+                    DoctorProfile.id != doctor.id,
+                    DoctorProfile.deleted_at.is_(None),
+                )
+            ).all()
+        offers = [self.next_free(actor, view.service_id, doctor_id=c) for c in colleagues]
+        other = min((o for o in offers if o), key=lambda o: o.starts_at, default=None)
+        return Affected(view, reason, same, other)
 
     # ---- lifecycle ----
 
@@ -366,6 +509,7 @@ class AppointmentService:
             policy = CancellationPolicy.from_json(_profile(s).cancellation_policy)
             refund = policy.refund(row.fee_minor, row.starts_at, now or self.clock())
             row.cancel_reason, row.cancelled_by = reason.strip(), actor.user_id
+            row.attention = ""
             change_status(s, actor, row, "cancelled", reason=reason.strip(), refund_minor=refund)
             return refund
 
@@ -471,9 +615,51 @@ def _appointment(s: Session, appointment_id: str) -> Appointment:
     return row
 
 
+def _patient_name(s: Session, patient_id: str) -> str:
+    patient = s.get(Patient, patient_id)
+    return f"{patient.given_name} {patient.family_name}"
+
+
 def _doctor_name(s: Session, doctor: DoctorProfile) -> str:
     user = s.get(User, doctor.user_id)
     return user.display_name if user else "?"
+
+
+def flag_affected(
+    s: Session, actor: Actor, doctor_ids: list[str], reason: str, now: datetime
+) -> int:
+    """After a change of hours or days off: mark the future bookings that no longer fit.
+
+    Runs inside the transaction that made the change, so the marks and the change go together.
+    """
+    tz = _zone(s)
+    count = 0
+    for row in s.scalars(
+        select(Appointment).where(
+            Appointment.doctor_id.in_(doctor_ids),
+            Appointment.status.in_(MOVABLE),
+            Appointment.attention == "",  # already marked: the first reason stands
+            Appointment.starts_at >= now,
+        )
+    ):
+        day = row.starts_at.astimezone(tz).date()
+        calendar = _calendar(s, row.doctor_id, day, day, tz, now)
+        absent = s.scalar(
+            select(DoctorAbsence.id).where(
+                DoctorAbsence.doctor_id == row.doctor_id,
+                DoctorAbsence.deleted_at.is_(None),
+                DoctorAbsence.starts_at < row.ends_at,
+                DoctorAbsence.ends_at > row.starts_at,
+            )
+        )
+        fits = not calendar.day_off(day) and fits_hours(
+            calendar, row.service_id, row.starts_at, row.ends_at - row.starts_at, tz
+        )
+        if absent or not fits:
+            row.attention = reason
+            _event(s, actor, row, row.status, row.status, attention=reason)
+            count += 1
+    return count
 
 
 def _check_move(row: Appointment, status: str) -> None:
@@ -704,13 +890,12 @@ def _event(s: Session, actor: Actor, row: Appointment, before: str, after: str, 
 
 
 def _view(s: Session, row: Appointment) -> AppointmentView:
-    patient = s.get(Patient, row.patient_id)
     doctor = s.get(DoctorProfile, row.doctor_id)
     service = s.get(CareService, row.service_id)
     return AppointmentView(
         row.id,
         row.patient_id,
-        f"{patient.given_name} {patient.family_name}",
+        _patient_name(s, row.patient_id),
         row.doctor_id,
         _doctor_name(s, doctor),
         row.service_id,

@@ -18,6 +18,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services import validation as check
+from clinicdesk.services.appointments import flag_affected
 from clinicdesk.services.users import parse_roles
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -223,8 +224,11 @@ class ScheduleSetup:
             rows = s.scalars(select(DoctorProfile).where(DoctorProfile.deleted_at.is_(None)))
             return sorted((_doctor_info(s, r) for r in rows), key=lambda d: d.name)
 
-    def set_hours(self, actor: Actor, doctor_id: str, windows: list[HoursInput]) -> None:
-        """Replace the doctor's weekly hours."""
+    def set_hours(self, actor: Actor, doctor_id: str, windows: list[HoursInput]) -> int:
+        """Replace the doctor's weekly hours; returns how many bookings no longer fit.
+
+        Those are marked for reception (AppointmentService.needing_attention) with offers.
+        """
         actor.require(P.SCHEDULE_CONFIGURE)
         validate_hours(windows)
         with self.store.write(actor) as s:
@@ -247,6 +251,9 @@ class ScheduleSetup:
                     )
                 )
             audit.append(s, actor, "doctor.hours", "doctors", doctor_id, windows=len(windows))
+            return flag_affected(
+                s, actor, [doctor_id], "The doctor's visiting hours changed.", utcnow()
+            )
 
     def set_cancellation_policy(self, actor: Actor, policy: CancellationPolicy) -> None:
         actor.require(P.SCHEDULE_CONFIGURE)
@@ -255,7 +262,7 @@ class ScheduleSetup:
             s.scalars(select(ClinicProfile)).one().cancellation_policy = policy.to_json()
             audit.append(s, actor, "clinic.cancellation_policy", "clinic", None)
 
-    def add_holiday(self, actor: Actor, day: date, name: str) -> None:
+    def add_holiday(self, actor: Actor, day: date, name: str) -> int:
         actor.require(P.SCHEDULE_CONFIGURE)
         if problem := check.required(name, 120):
             raise ValidationError({"name": problem})
@@ -263,11 +270,20 @@ class ScheduleSetup:
             if s.scalar(select(ClinicHoliday).where(ClinicHoliday.day == day)):
                 raise Conflict(f"{day:%d/%m/%Y} is already a clinic holiday.")
             s.add(ClinicHoliday(day=day, name=name.strip()))
+            s.flush()
             audit.append(s, actor, "clinic.holiday", "clinic_holidays", None, day=day)
+            doctors = list(s.scalars(select(DoctorProfile.id)))
+            return flag_affected(
+                s,
+                actor,
+                doctors,
+                f"The clinic is closed on {day:%d/%m/%Y} ({name.strip()}).",
+                utcnow(),
+            )
 
     def add_leave(
         self, actor: Actor, doctor_id: str, first_day: date, last_day: date, reason: str = ""
-    ) -> None:
+    ) -> int:
         actor.require(P.SCHEDULE_CONFIGURE)
         if last_day < first_day:
             raise ValidationError({"last_day": "is before the first day"})
@@ -281,6 +297,7 @@ class ScheduleSetup:
                     reason=reason.strip(),
                 )
             )
+            s.flush()
             audit.append(
                 s,
                 actor,
@@ -290,10 +307,17 @@ class ScheduleSetup:
                 first_day=first_day,
                 last_day=last_day,
             )
+            return flag_affected(
+                s,
+                actor,
+                [doctor_id],
+                f"The doctor is on leave from {first_day:%d/%m} to {last_day:%d/%m/%Y}.",
+                utcnow(),
+            )
 
     def add_absence(
         self, actor: Actor, doctor_id: str, starts_at: datetime, ends_at: datetime, reason: str = ""
-    ) -> None:
+    ) -> int:
         """Unavailable from ``starts_at`` (usually now, in an emergency) until ``ends_at``."""
         actor.require(P.APPOINTMENTS_MANAGE)
         if ends_at <= starts_at:
@@ -305,7 +329,15 @@ class ScheduleSetup:
                     doctor_id=doctor_id, starts_at=starts_at, ends_at=ends_at, reason=reason.strip()
                 )
             )
+            s.flush()
             audit.append(s, actor, "doctor.absence", "doctors", doctor_id)
+            return flag_affected(
+                s,
+                actor,
+                [doctor_id],
+                f"The doctor is unavailable{': ' + reason.strip() if reason.strip() else ''}.",
+                utcnow(),
+            )
 
 
 def _doctor(s: Session, doctor_id: str) -> DoctorProfile:

@@ -252,6 +252,9 @@ class Appointment(Synced, Base):
     overlap_reason: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     cancelled_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    # set when a change of hours, leave or absence hits it: the patient must be told
+    attention: Mapped[str] = mapped_column(Text, default="")
+    follow_up_of: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
     __table_args__ = (Index("ix_appointments_doctor_time", "doctor_id", "starts_at"),)
 
 
@@ -307,6 +310,19 @@ class PatientTimeClaim(Base):
     appointment_id: Mapped[str] = mapped_column(
         ForeignKey("appointments.id", ondelete="CASCADE"), index=True
     )
+
+
+class WaitlistEntry(Synced, Base):
+    """A patient who would take an earlier slot: shown when a matching one frees up."""
+
+    __tablename__ = "waitlist"
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("care_services.id"))
+    doctor_id: Mapped[str | None] = mapped_column(ForeignKey("doctors.id"))  # None: any doctor
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting, booked, removed
 
 
 class QueueEntry(Synced, Base):

@@ -93,6 +93,8 @@ def upgrade() -> None:
         sa.Column("overlap_reason", sa.Text(), nullable=False),
         sa.Column("cancel_reason", sa.Text(), nullable=False),
         sa.Column("cancelled_by", sa.String(length=36), nullable=True),
+        sa.Column("attention", sa.Text(), nullable=False),
+        sa.Column("follow_up_of", sa.String(length=36), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("created_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=False),
@@ -106,6 +108,11 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["doctor_id"], ["doctors.id"], name=op.f("fk_appointments_doctor_id_doctors")
+        ),
+        sa.ForeignKeyConstraint(
+            ["follow_up_of"],
+            ["appointments.id"],
+            name=op.f("fk_appointments_follow_up_of_appointments"),
         ),
         sa.ForeignKeyConstraint(
             ["patient_id"], ["patients.id"], name=op.f("fk_appointments_patient_id_patients")
@@ -228,6 +235,34 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_visiting_hours_doctor_id"), ["doctor_id"], unique=False
         )
+
+    op.create_table(
+        "waitlist",
+        sa.Column("patient_id", sa.String(length=36), nullable=False),
+        sa.Column("service_id", sa.String(length=36), nullable=False),
+        sa.Column("doctor_id", sa.String(length=36), nullable=True),
+        sa.Column("first_day", sa.Date(), nullable=False),
+        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("deleted_at", clinicdesk.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["doctor_id"], ["doctors.id"], name=op.f("fk_waitlist_doctor_id_doctors")
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_waitlist_patient_id_patients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["care_services.id"], name=op.f("fk_waitlist_service_id_care_services")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_waitlist")),
+    )
+    with op.batch_alter_table("waitlist", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_waitlist_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
         "appointment_events",
@@ -389,6 +424,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_appointment_events_appointment_id"))
 
     op.drop_table("appointment_events")
+    with op.batch_alter_table("waitlist", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_waitlist_patient_id"))
+
+    op.drop_table("waitlist")
     with op.batch_alter_table("visiting_hours", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_visiting_hours_doctor_id"))
 
