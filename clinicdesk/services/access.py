@@ -24,6 +24,7 @@ from clinicdesk.ids import new_id, utcnow
 from clinicdesk.logs import log, log_unexpected
 from clinicdesk.permissions import SYSTEM, Actor, Role
 from clinicdesk.services import validation as check
+from clinicdesk.services.appointment_reports import AppointmentReports
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.audit_log import AuditService
 from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
@@ -237,6 +238,7 @@ class ClinicSession:
         self.schedule = ScheduleSetup(self.store)
         self.appointments = AppointmentService(self.store)
         self.queue = QueueService(self.store)
+        self.reports = AppointmentReports(self.store)
         self._kdf = kdf
 
     def _own_slot(self) -> Slot:

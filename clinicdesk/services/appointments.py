@@ -324,7 +324,7 @@ class AppointmentService:
                 patient_id=patient_id,
                 doctor_id=doctor_id,
             )
-            return _view(s, row)
+            return view_of(s, row)
 
     def reschedule(
         self, actor: Actor, appointment_id: str, starts_at: datetime, doctor_id: str | None = None
@@ -358,7 +358,7 @@ class AppointmentService:
                 doctor_from=before[0],
             )
             audit.append(s, actor, "appointment.reschedule", "appointments", row.id)
-            return _view(s, row)
+            return view_of(s, row)
 
     # ---- follow-ups and the waitlist ----
 
@@ -461,7 +461,7 @@ class AppointmentService:
                 )
                 .order_by(Appointment.starts_at)
             ).all()
-            views = [(_view(s, r), r.attention) for r in rows]
+            views = [(view_of(s, r), r.attention) for r in rows]
         return [self._offers(actor, view, reason) for view, reason in views]
 
     def mark_told(self, actor: Actor, appointment_id: str) -> None:
@@ -526,7 +526,7 @@ class AppointmentService:
             row = _appointment(s, appointment_id)
             _check_move(row, status)
             change_status(s, actor, row, status, reason=reason.strip())
-            return _view(s, row)
+            return view_of(s, row)
 
     def flag_no_shows(self, actor: Actor, now: datetime | None = None) -> int:
         """Confirmed appointments whose grace period has passed become no-shows (idempotent)."""
@@ -573,7 +573,7 @@ class AppointmentService:
             )
             if doctor_ids:
                 stmt = stmt.where(Appointment.doctor_id.in_(doctor_ids))
-            return [_view(s, r) for r in s.scalars(stmt.order_by(Appointment.starts_at))]
+            return [view_of(s, r) for r in s.scalars(stmt.order_by(Appointment.starts_at))]
 
 
 # ---- helpers (all inside the caller's transaction) ----
@@ -889,7 +889,7 @@ def _event(s: Session, actor: Actor, row: Appointment, before: str, after: str, 
     )
 
 
-def _view(s: Session, row: Appointment) -> AppointmentView:
+def view_of(s: Session, row: Appointment) -> AppointmentView:
     doctor = s.get(DoctorProfile, row.doctor_id)
     service = s.get(CareService, row.service_id)
     return AppointmentView(
