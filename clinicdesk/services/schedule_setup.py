@@ -255,6 +255,27 @@ class ScheduleSetup:
                 s, actor, [doctor_id], "The doctor's visiting hours changed.", utcnow()
             )
 
+    def set_booking_rules(
+        self, actor: Actor, needs_approval: bool, no_show_after_minutes: int
+    ) -> None:
+        """Whether new bookings wait for an admin's approval; when a late patient is a no-show."""
+        actor.require(P.SCHEDULE_CONFIGURE)
+        if not 5 <= no_show_after_minutes <= 240:
+            raise ValidationError({"no_show_after": "must be 5 to 240 minutes"})
+        with self.store.write(actor) as s:
+            profile = s.scalars(select(ClinicProfile)).one()
+            profile.booking_needs_approval = needs_approval
+            profile.no_show_after_minutes = no_show_after_minutes
+            audit.append(
+                s,
+                actor,
+                "clinic.booking_rules",
+                "clinic",
+                profile.id,
+                needs_approval=needs_approval,
+                no_show_after=no_show_after_minutes,
+            )
+
     def set_cancellation_policy(self, actor: Actor, policy: CancellationPolicy) -> None:
         actor.require(P.SCHEDULE_CONFIGURE)
         policy = policy.validated()

@@ -248,3 +248,36 @@ def test_hours_that_overlap_or_end_before_they_start_are_refused(practice):
     assert s.appointments.free_slots(
         s.actor, practice.doctor_id, practice.consultation_id, practice.monday
     )  # the old hours still stand
+
+
+def test_approval_rule_and_no_shows(practice):
+    from clinicdesk.services.appointments import AppointmentService
+
+    s = practice.session
+    s.schedule.set_booking_rules(s.actor, needs_approval=True, no_show_after_minutes=15)
+    pending = s.appointments.book(
+        s.actor,
+        practice.patient("Anna"),
+        practice.doctor_id,
+        practice.consultation_id,
+        practice.at(practice.monday, "09:00"),
+    )
+    assert pending.status_label == "Awaiting approval"
+    with pytest.raises(ValidationError, match="Reason"):
+        s.appointments.set_status(s.actor, pending.id, "rejected")
+    approved = s.appointments.set_status(s.actor, pending.id, "confirmed")
+    assert approved.status == "confirmed"
+    late = AppointmentService(s.store, clock=lambda: practice.at(practice.monday, "09:16"))
+    assert late.flag_no_shows(s.actor) == 1
+    assert late.flag_no_shows(s.actor) == 0  # idempotent: a second tick changes nothing
+    assert s.appointments.history(s.actor, pending.id)[-1].to_status == "no_show"
+
+
+def test_an_unknown_time_zone_is_refused(practice):
+    from dataclasses import replace
+
+    s = practice.session
+    details = s.clinic.details()
+    with pytest.raises(ValidationError, match="'Mars/Olympus' is not a known time zone"):
+        s.clinic.update(s.actor, replace(details, time_zone="Mars/Olympus"))
+    assert s.clinic.details().time_zone == "Europe/London"
