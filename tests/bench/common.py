@@ -20,9 +20,11 @@ from pathlib import Path
 
 from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, DEMO_STAFF, _demo_edits
 from clinicdesk.ids import new_id, utcnow
-from clinicdesk.permissions import SYSTEM, Actor
+from clinicdesk.permissions import SYSTEM, Actor, Role
+from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.clinic import mrn_prefix
 from clinicdesk.services.patients import PatientService
+from clinicdesk.services.schedule_setup import ScheduleSetup
 from clinicdesk.services.users import ACTIVE
 from clinicdesk.store import audit, migrate
 from clinicdesk.store.database import DB_FILE, Store
@@ -123,6 +125,32 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
+def fingerprint_with(*paths: Path, extra: str = "") -> str:
+    """``code_fingerprint()`` plus more files (and a build version) deciding a cache."""
+    digest = hashlib.sha256(code_fingerprint().encode())
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(extra.encode())
+    return digest.hexdigest()[:12]
+
+
+def copy_clinic(src: Path, dst: Path) -> Path:
+    """A working copy of a cached clinic, so that a benchmark's writes leave the cache as built."""
+    import shutil
+
+    if dst.exists():
+        _remove_tree(dst)
+    shutil.copytree(src, dst)
+    return dst
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove a folder the benchmarks made (clinic folders are 0700)."""
+    if folder.exists():
+        _remove_tree(folder)
+
+
 @dataclass
 class CachedBuild:
     folder: Path
@@ -169,6 +197,14 @@ class PlainClinic:
     def patients(self) -> PatientService:
         return PatientService(self.store)
 
+    @property
+    def schedule(self) -> ScheduleSetup:
+        return ScheduleSetup(self.store)
+
+    @property
+    def appointments(self) -> AppointmentService:
+        return AppointmentService(self.store)
+
     def close(self) -> None:
         self.store.close()
 
@@ -205,6 +241,29 @@ def create_plain_clinic(folder: Path) -> None:
                     )
                 )
             audit.append(s, SYSTEM, "clinic.create", "clinic", clinic_id, name=details.name)
+    finally:
+        store.close()
+
+
+def add_plain_staff(folder: Path, staff: Iterable[tuple[Role, str, str]]) -> None:
+    """More active accounts, as ``create_plain_clinic`` writes the demo staff (no key slots)."""
+    store = Store(folder, make_engine(folder / DB_FILE, None))
+    try:
+        with store.write(SYSTEM) as s:
+            for role, username, display_name in staff:
+                user_id = new_id()
+                s.add(
+                    User(
+                        id=user_id,
+                        username=username,
+                        username_key=username.casefold(),
+                        display_name=display_name,
+                        roles=role.value,
+                        status=ACTIVE,
+                        password_changed_at=utcnow(),
+                    )
+                )
+                audit.append(s, SYSTEM, "user.create", "users", user_id, username=username)
     finally:
         store.close()
 
