@@ -79,9 +79,16 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def local_moment(day: date, minute: int, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a wall-clock time; a time skipped by DST moves forward by the gap."""
+    """The UTC instant of a wall-clock time. A time the clocks skip (the hour they go forward)
+    becomes the first time that exists after it, the moment they jump; a time that happens
+    twice (the hour they go back) is its first occurrence."""
     naive = datetime.combine(day, time()) + timedelta(minutes=minute)
-    return naive.replace(tzinfo=tz).astimezone(UTC)
+    for late in range(0, 24 * 60):
+        wall = naive + timedelta(minutes=late)
+        moment = wall.replace(tzinfo=tz).astimezone(UTC)
+        if moment.astimezone(tz).replace(tzinfo=None) == wall:  # this wall time exists
+            return moment
+    raise ValueError(f"no wall time at or after {naive} exists in {tz}")
 
 
 def ceil_cell(moment: datetime) -> datetime:
@@ -128,14 +135,16 @@ def free_slots(
     right when it ends, so no time is lost to a booking made at an odd time.
     """
     day = first_day
-    while day <= last_day:
+    free_from = not_before  # the last slot's buffer carries into a window that touches it,
+    while day <= last_day:  # across midnight too
         for window in day_windows(calendar, service_id, day, tz):
-            t = ceil_cell(max(window.start, not_before))
+            t = ceil_cell(max(window.start, free_from))
             while t + duration <= window.end:
                 clash = calendar.first_busy_overlap(t, t + duration + buffer)
                 if clash is None:
                     yield t
                     t += duration + buffer
+                    free_from = t
                 else:
                     t = ceil_cell(clash.end)
         day += timedelta(days=1)

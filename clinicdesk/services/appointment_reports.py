@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from clinicdesk.permissions import Actor, P
 from clinicdesk.scheduling.slots import local_moment
-from clinicdesk.services.appointments import AppointmentView, view_of
+from clinicdesk.services.booking import AppointmentView, view_of
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Appointment, ClinicProfile

@@ -1,9 +1,6 @@
-"""Appointments: free slots, holds, booking without double bookings, and the lifecycle.
-
-A booking claims the doctor's 5-minute cells from its start to the end of its buffer, and the
-patient's cells for the appointment itself (``DoctorTimeClaim``, ``PatientTimeClaim``). The
-claims' primary keys make an overlapping second booking impossible to write, from any desk or
-process; the checks before the insert only turn the refusal into a clear sentence.
+"""Appointments: free slots, holds, booking without double bookings, the lifecycle, follow-ups,
+the waitlist, and bookings hit by a change of hours. How a booking keeps its time is in
+clinicdesk.services.booking.
 """
 
 from __future__ import annotations
@@ -12,87 +9,57 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, or_, select
 
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.scheduling.slots import (
-    DoctorCalendar,
-    Interval,
-    Window,
-    ceil_cell,
     cells,
-    fits_hours,
     free_slots,
     local_moment,
+)
+from clinicdesk.services.booking import (
+    MOVABLE,
+    STATUS_LABELS,
+    AppointmentView,
+    SlotUnavailable,
+    change_status,
+    check_bookable,
+    check_free,
+    check_move,
+    claim_cells,
+    clinic_profile,
+    clinic_zone,
+    doctor_name,
+    drop_expired_holds,
+    free_time,
+    get_appointment,
+    get_service,
+    load_calendar,
+    minutes_of,
+    patient_name,
+    record_event,
+    take_time,
+    view_of,
 )
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
     Appointment,
     AppointmentEvent,
-    CareService,
-    ClinicHoliday,
-    ClinicProfile,
-    DoctorAbsence,
-    DoctorLeave,
     DoctorProfile,
     DoctorService,
     DoctorTimeClaim,
     Patient,
-    PatientTimeClaim,
     SlotHold,
     User,
-    VisitingHours,
     WaitlistEntry,
 )
 
 HOLD_MINUTES = 5
-STATUS_LABELS = {
-    "pending": "Awaiting approval",
-    "awaiting_payment": "Awaiting payment",
-    "confirmed": "Confirmed",
-    "checked_in": "Checked in",
-    "in_consultation": "In consultation",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "rejected": "Rejected",
-    "no_show": "No-show",
-}
-NEXT = {
-    "pending": {"confirmed", "rejected", "cancelled"},
-    "awaiting_payment": {"confirmed", "cancelled"},
-    "confirmed": {"checked_in", "cancelled", "no_show"},
-    "checked_in": {"in_consultation", "cancelled"},
-    "in_consultation": {"completed"},
-}
-FREES_TIME = {"cancelled", "rejected"}  # these give the slot back
-MOVABLE = ("pending", "awaiting_payment", "confirmed")  # not yet started
-
-
-@dataclass(frozen=True)
-class AppointmentView:
-    id: str
-    patient_id: str
-    patient_name: str
-    doctor_id: str
-    doctor_name: str
-    service_id: str
-    service_name: str
-    starts_at: datetime
-    ends_at: datetime
-    status: str
-    version: int
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
 
 
 @dataclass(frozen=True)
@@ -130,10 +97,6 @@ class Affected:
     other_doctor: SlotOffer | None
 
 
-class SlotUnavailable(Conflict):
-    """The time asked for cannot be booked; the message says why."""
-
-
 class AppointmentService:
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
@@ -153,16 +116,16 @@ class AppointmentService:
         actor.require(P.PATIENT_READ)
         now = now or self.clock()
         with self.store.read() as s:
-            tz = _zone(s)
-            service = _service(s, service_id)
+            tz = clinic_zone(s)
+            service = get_service(s, service_id)
             last_day = first_day + timedelta(days=days - 1)
-            calendar = _calendar(s, doctor_id, first_day, last_day, tz, now)
+            calendar = load_calendar(s, doctor_id, first_day, last_day, tz, now)
             return list(
                 free_slots(
                     calendar,
                     service_id,
-                    _minutes(service.duration_minutes),
-                    _minutes(service.buffer_minutes),
+                    minutes_of(service.duration_minutes),
+                    minutes_of(service.buffer_minutes),
                     first_day,
                     last_day,
                     tz,
@@ -184,8 +147,8 @@ class AppointmentService:
         actor.require(P.PATIENT_READ)
         after = after or self.clock()
         with self.store.read() as s:
-            tz = _zone(s)
-            service = _service(s, service_id)
+            tz = clinic_zone(s)
+            service = get_service(s, service_id)
             stmt = (
                 select(DoctorProfile)
                 .join(DoctorService, DoctorService.doctor_id == DoctorProfile.id)
@@ -205,13 +168,13 @@ class AppointmentService:
                 for week in range(0, horizon_days, 7):  # a week at a time: most find it at once
                     start = first_day + timedelta(days=week)
                     end = min(start + timedelta(days=6), first_day + timedelta(horizon_days))
-                    calendar = _calendar(s, doctor.id, start, end, tz, after)
+                    calendar = load_calendar(s, doctor.id, start, end, tz, after)
                     slot = next(
                         free_slots(
                             calendar,
                             service_id,
-                            _minutes(service.duration_minutes),
-                            _minutes(service.buffer_minutes),
+                            minutes_of(service.duration_minutes),
+                            minutes_of(service.buffer_minutes),
                             start,
                             end,
                             tz,
@@ -221,7 +184,7 @@ class AppointmentService:
                     )
                     if slot is not None:
                         if best is None or slot < best.starts_at:
-                            best = SlotOffer(doctor.id, _doctor_name(s, doctor), slot)
+                            best = SlotOffer(doctor.id, doctor_name(s, doctor), slot)
                         break
             return best
 
@@ -239,10 +202,10 @@ class AppointmentService:
         actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.write(actor) as s:
             now = self.clock()
-            _drop_expired_holds(s, now)
-            service = _check_bookable(s, doctor_id, service_id, starts_at, now)
-            ends_at = starts_at + _minutes(service.duration_minutes + service.buffer_minutes)
-            _check_free(s, doctor_id, starts_at, ends_at, None)
+            drop_expired_holds(s, now)
+            service = check_bookable(s, doctor_id, service_id, starts_at, now)
+            ends_at = starts_at + minutes_of(service.duration_minutes + service.buffer_minutes)
+            check_free(s, doctor_id, starts_at, ends_at, None)
             hold = SlotHold(
                 id=new_id(),
                 doctor_id=doctor_id,
@@ -254,7 +217,7 @@ class AppointmentService:
             )
             s.add(hold)
             s.flush()
-            _claim(
+            claim_cells(
                 s,
                 DoctorTimeClaim,
                 [
@@ -292,8 +255,8 @@ class AppointmentService:
             actor.require(P.APPOINTMENTS_OVERRIDE)
         with self.store.write(actor) as s:
             now = self.clock()
-            _drop_expired_holds(s, now)
-            service = _check_bookable(s, doctor_id, service_id, starts_at, now)
+            drop_expired_holds(s, now)
+            service = check_bookable(s, doctor_id, service_id, starts_at, now)
             patient = s.get(Patient, patient_id)
             if patient is None or patient.deleted_at is not None:
                 raise NotFound("That patient record does not exist or was removed.")
@@ -303,18 +266,18 @@ class AppointmentService:
                 doctor_id=doctor_id,
                 service_id=service_id,
                 starts_at=starts_at,
-                ends_at=starts_at + _minutes(service.duration_minutes),
+                ends_at=starts_at + minutes_of(service.duration_minutes),
                 blocked_until=starts_at
-                + _minutes(service.duration_minutes + service.buffer_minutes),
-                status="pending" if _profile(s).booking_needs_approval else "confirmed",
+                + minutes_of(service.duration_minutes + service.buffer_minutes),
+                status="pending" if clinic_profile(s).booking_needs_approval else "confirmed",
                 fee_minor=service.fee_minor,
                 note=note.strip(),
                 booked_by=actor.user_id,
                 overlap_reason=overlap_reason.strip(),
                 follow_up_of=follow_up_of,
             )
-            _take_time(s, row, hold_id)
-            _event(s, actor, row, "", row.status, service=service.name)
+            take_time(s, row, hold_id)
+            record_event(s, actor, row, "", row.status, service=service.name)
             audit.append(
                 s,
                 actor,
@@ -333,22 +296,22 @@ class AppointmentService:
         actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.write(actor) as s:
             now = self.clock()
-            _drop_expired_holds(s, now)
-            row = _appointment(s, appointment_id)
+            drop_expired_holds(s, now)
+            row = get_appointment(s, appointment_id)
             if row.status not in MOVABLE:
                 raise Conflict(
                     f"An appointment that is {STATUS_LABELS[row.status].lower()} cannot be moved."
                 )
             doctor_id = doctor_id or row.doctor_id
-            service = _check_bookable(s, doctor_id, row.service_id, starts_at, now)
+            service = check_bookable(s, doctor_id, row.service_id, starts_at, now)
             before = (row.doctor_id, row.starts_at)
-            _free_time(s, row)
+            free_time(s, row)
             row.doctor_id, row.starts_at = doctor_id, starts_at
-            row.ends_at = starts_at + _minutes(service.duration_minutes)
-            row.blocked_until = row.ends_at + _minutes(service.buffer_minutes)
-            _take_time(s, row, None)
+            row.ends_at = starts_at + minutes_of(service.duration_minutes)
+            row.blocked_until = row.ends_at + minutes_of(service.buffer_minutes)
+            take_time(s, row, None)
             row.attention = ""  # rebooked: nothing left to tell
-            _event(
+            record_event(
                 s,
                 actor,
                 row,
@@ -370,7 +333,7 @@ class AppointmentService:
         if not 1 <= after_days <= 365:
             raise ValidationError({"interval": "must be 1 to 365 days"})
         with self.store.read() as s:
-            row = _appointment(s, appointment_id)
+            row = get_appointment(s, appointment_id)
         if row.status not in ("completed", "no_show"):
             raise Conflict("A follow-up is booked from a completed or missed appointment.")
         service_id = service_id or row.service_id
@@ -399,7 +362,7 @@ class AppointmentService:
         if last_day < first_day:
             raise ValidationError({"last_day": "is before the first day"})
         with self.store.write(actor) as s:
-            _service(s, service_id)
+            get_service(s, service_id)
             row = WaitlistEntry(
                 patient_id=patient_id,
                 service_id=service_id,
@@ -419,7 +382,7 @@ class AppointmentService:
         """Who on the waitlist could take this slot: (entry id, patient id, patient name)."""
         actor.require(P.PATIENT_READ)
         with self.store.read() as s:
-            day = starts_at.astimezone(_zone(s)).date()
+            day = starts_at.astimezone(clinic_zone(s)).date()
             rows = s.scalars(
                 select(WaitlistEntry)
                 .where(
@@ -431,7 +394,7 @@ class AppointmentService:
                 )
                 .order_by(WaitlistEntry.created_at)
             )
-            return [(r.id, r.patient_id, _patient_name(s, r.patient_id)) for r in rows]
+            return [(r.id, r.patient_id, patient_name(s, r.patient_id)) for r in rows]
 
     def book_from_waitlist(
         self, actor: Actor, entry_id: str, doctor_id: str, starts_at: datetime
@@ -468,8 +431,8 @@ class AppointmentService:
         """Reception told the patient (and the booking stays as it is)."""
         actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.write(actor) as s:
-            row = _appointment(s, appointment_id)
-            _event(s, actor, row, row.status, row.status, told=row.attention)
+            row = get_appointment(s, appointment_id)
+            record_event(s, actor, row, row.status, row.status, told=row.attention)
             row.attention = ""
             audit.append(s, actor, "appointment.told", "appointments", row.id)
 
@@ -498,15 +461,15 @@ class AppointmentService:
         if not reason.strip():
             raise ValidationError({"reason": "is required: say why it is cancelled"})
         with self.store.write(actor) as s:
-            row = _appointment(s, appointment_id)
+            row = get_appointment(s, appointment_id)
             if row.status == "cancelled":
                 who = s.get(User, row.cancelled_by) if row.cancelled_by else None
                 raise Conflict(
                     f"This appointment was already cancelled"
                     f"{' by ' + who.display_name if who else ''}: {row.cancel_reason}"
                 )
-            _check_move(row, "cancelled")
-            policy = CancellationPolicy.from_json(_profile(s).cancellation_policy)
+            check_move(row, "cancelled")
+            policy = CancellationPolicy.from_json(clinic_profile(s).cancellation_policy)
             refund = policy.refund(row.fee_minor, row.starts_at, now or self.clock())
             row.cancel_reason, row.cancelled_by = reason.strip(), actor.user_id
             row.attention = ""
@@ -523,8 +486,8 @@ class AppointmentService:
         if status == "rejected" and not reason.strip():
             raise ValidationError({"reason": "is required: say why it is rejected"})
         with self.store.write(actor) as s:
-            row = _appointment(s, appointment_id)
-            _check_move(row, status)
+            row = get_appointment(s, appointment_id)
+            check_move(row, status)
             change_status(s, actor, row, status, reason=reason.strip())
             return view_of(s, row)
 
@@ -533,7 +496,7 @@ class AppointmentService:
         actor.require(P.APPOINTMENTS_MANAGE)
         now = now or self.clock()
         with self.store.write(actor) as s:
-            grace = timedelta(minutes=_profile(s).no_show_after_minutes)
+            grace = timedelta(minutes=clinic_profile(s).no_show_after_minutes)
             late = s.scalars(
                 select(Appointment).where(
                     Appointment.status == "confirmed", Appointment.starts_at < now - grace
@@ -566,7 +529,7 @@ class AppointmentService:
         """Everything booked on a local day, in time order (cancelled ones included)."""
         actor.require(P.PATIENT_READ)
         with self.store.read() as s:
-            tz = _zone(s)
+            tz = clinic_zone(s)
             start, end = local_moment(day, 0, tz), local_moment(day, 24 * 60, tz)
             stmt = select(Appointment).where(
                 Appointment.starts_at >= start, Appointment.starts_at < end
@@ -574,334 +537,3 @@ class AppointmentService:
             if doctor_ids:
                 stmt = stmt.where(Appointment.doctor_id.in_(doctor_ids))
             return [view_of(s, r) for r in s.scalars(stmt.order_by(Appointment.starts_at))]
-
-
-# ---- helpers (all inside the caller's transaction) ----
-
-
-def change_status(s: Session, actor: Actor, row: Appointment, status: str, **detail) -> None:
-    """Move an appointment on (the caller checked the move is allowed), with its history."""
-    before = row.status
-    row.status = status
-    if status in FREES_TIME:
-        _free_time(s, row)
-    _event(s, actor, row, before, status, **detail)
-    audit.append(s, actor, f"appointment.{status}", "appointments", row.id)
-
-
-def _minutes(n: int) -> timedelta:
-    return timedelta(minutes=n)
-
-
-def _profile(s: Session) -> ClinicProfile:
-    return s.scalars(select(ClinicProfile)).one()
-
-
-def _zone(s: Session) -> ZoneInfo:
-    return ZoneInfo(_profile(s).time_zone)
-
-
-def _service(s: Session, service_id: str) -> CareService:
-    row = s.get(CareService, service_id)
-    if row is None or row.deleted_at is not None:
-        raise NotFound("That service does not exist.")
-    return row
-
-
-def _appointment(s: Session, appointment_id: str) -> Appointment:
-    row = s.get(Appointment, appointment_id)
-    if row is None or row.deleted_at is not None:
-        raise NotFound("That appointment does not exist.")
-    return row
-
-
-def _patient_name(s: Session, patient_id: str) -> str:
-    patient = s.get(Patient, patient_id)
-    return f"{patient.given_name} {patient.family_name}"
-
-
-def _doctor_name(s: Session, doctor: DoctorProfile) -> str:
-    user = s.get(User, doctor.user_id)
-    return user.display_name if user else "?"
-
-
-def flag_affected(
-    s: Session, actor: Actor, doctor_ids: list[str], reason: str, now: datetime
-) -> int:
-    """After a change of hours or days off: mark the future bookings that no longer fit.
-
-    Runs inside the transaction that made the change, so the marks and the change go together.
-    """
-    tz = _zone(s)
-    count = 0
-    for row in s.scalars(
-        select(Appointment).where(
-            Appointment.doctor_id.in_(doctor_ids),
-            Appointment.status.in_(MOVABLE),
-            Appointment.attention == "",  # already marked: the first reason stands
-            Appointment.starts_at >= now,
-        )
-    ):
-        day = row.starts_at.astimezone(tz).date()
-        calendar = _calendar(s, row.doctor_id, day, day, tz, now)
-        absent = s.scalar(
-            select(DoctorAbsence.id).where(
-                DoctorAbsence.doctor_id == row.doctor_id,
-                DoctorAbsence.deleted_at.is_(None),
-                DoctorAbsence.starts_at < row.ends_at,
-                DoctorAbsence.ends_at > row.starts_at,
-            )
-        )
-        fits = not calendar.day_off(day) and fits_hours(
-            calendar, row.service_id, row.starts_at, row.ends_at - row.starts_at, tz
-        )
-        if absent or not fits:
-            row.attention = reason
-            _event(s, actor, row, row.status, row.status, attention=reason)
-            count += 1
-    return count
-
-
-def _check_move(row: Appointment, status: str) -> None:
-    if status not in NEXT.get(row.status, set()):
-        raise Conflict(
-            f"An appointment that is {STATUS_LABELS[row.status].lower()} cannot "
-            f"become {STATUS_LABELS[status].lower()}."
-        )
-
-
-def _calendar(
-    s: Session, doctor_id: str, first_day: date, last_day: date, tz: ZoneInfo, now: datetime
-) -> DoctorCalendar:
-    start = local_moment(first_day, 0, tz) - timedelta(days=1)
-    end = local_moment(last_day, 24 * 60, tz) + timedelta(days=1)
-    windows = [
-        Window(
-            h.weekday,
-            h.start_minute,
-            h.end_minute,
-            frozenset(x for x in h.service_ids.split(",") if x),
-        )
-        for h in s.scalars(
-            select(VisitingHours).where(
-                VisitingHours.doctor_id == doctor_id, VisitingHours.deleted_at.is_(None)
-            )
-        )
-    ]
-    holidays = set(
-        s.scalars(
-            select(ClinicHoliday.day).where(
-                ClinicHoliday.day.between(first_day, last_day), ClinicHoliday.deleted_at.is_(None)
-            )
-        )
-    )
-    leave = [
-        (row.first_day, row.last_day)
-        for row in s.scalars(
-            select(DoctorLeave).where(
-                DoctorLeave.doctor_id == doctor_id,
-                DoctorLeave.deleted_at.is_(None),
-                DoctorLeave.first_day <= last_day,
-                DoctorLeave.last_day >= first_day,
-            )
-        )
-    ]
-    busy = [
-        Interval(a, b)
-        for a, b in s.execute(
-            select(Appointment.starts_at, Appointment.blocked_until).where(
-                Appointment.doctor_id == doctor_id,
-                Appointment.status.not_in(FREES_TIME),
-                Appointment.starts_at < end,
-                Appointment.blocked_until > start,
-            )
-        )
-    ]
-    busy += [
-        Interval(a, b)
-        for a, b in s.execute(
-            select(SlotHold.starts_at, SlotHold.ends_at).where(
-                SlotHold.doctor_id == doctor_id,
-                SlotHold.expires_at > now,
-                SlotHold.starts_at < end,
-                SlotHold.ends_at > start,
-            )
-        )
-    ]
-    busy += [
-        Interval(a, b)
-        for a, b in s.execute(
-            select(DoctorAbsence.starts_at, DoctorAbsence.ends_at).where(
-                DoctorAbsence.doctor_id == doctor_id,
-                DoctorAbsence.deleted_at.is_(None),
-                DoctorAbsence.starts_at < end,
-                DoctorAbsence.ends_at > start,
-            )
-        )
-    ]
-    return DoctorCalendar(windows, holidays, leave, busy)
-
-
-def _check_bookable(
-    s: Session, doctor_id: str, service_id: str, starts_at: datetime, now: datetime
-) -> CareService:
-    """The doctor offers the service then, in their hours, on a working day, not in the past."""
-    doctor = s.get(DoctorProfile, doctor_id)
-    if doctor is None or doctor.deleted_at is not None:
-        raise NotFound("That doctor does not exist.")
-    service = _service(s, service_id)
-    name = _doctor_name(s, doctor)
-    if (
-        s.scalar(
-            select(DoctorService.id).where(
-                DoctorService.doctor_id == doctor_id,
-                DoctorService.service_id == service_id,
-                DoctorService.deleted_at.is_(None),
-            )
-        )
-        is None
-    ):
-        raise SlotUnavailable(f"{name} does not offer {service.name}.")
-    if starts_at.tzinfo is None or ceil_cell(starts_at) != starts_at:
-        raise ValidationError({"starts_at": "must be a time on a 5-minute step"})
-    if starts_at < now:
-        raise SlotUnavailable("That time has already passed; choose a time from now on.")
-    tz = _zone(s)
-    local = starts_at.astimezone(tz)
-    calendar = _calendar(s, doctor_id, local.date(), local.date(), tz, now)
-    duration = _minutes(service.duration_minutes)
-    if calendar.day_off(local.date()):
-        raise SlotUnavailable(f"{name} is not working on {local:%A %d/%m/%Y} (holiday or leave).")
-    if not fits_hours(calendar, service_id, starts_at, duration, tz):
-        raise SlotUnavailable(
-            f"{local:%H:%M} on {local:%A %d/%m} is outside {name}'s visiting hours for "
-            f"{service.name}."
-        )
-    for absence in s.scalars(
-        select(DoctorAbsence).where(
-            DoctorAbsence.doctor_id == doctor_id,
-            DoctorAbsence.deleted_at.is_(None),
-            DoctorAbsence.starts_at < starts_at + duration,
-            DoctorAbsence.ends_at > starts_at,
-        )
-    ):
-        raise SlotUnavailable(
-            f"{name} is unavailable then{': ' + absence.reason if absence.reason else ''}."
-        )
-    return service
-
-
-def _check_free(
-    s: Session, doctor_id: str, starts_at: datetime, ends_at: datetime, own_hold: str | None
-) -> None:
-    """Say who has the time, if anyone: a booking, or a hold at another desk."""
-    taken = s.scalars(
-        select(DoctorTimeClaim).where(
-            DoctorTimeClaim.doctor_id == doctor_id,
-            DoctorTimeClaim.cell.in_(cells(starts_at, ends_at)),
-        )
-    ).all()
-    for claim in taken:
-        if claim.appointment_id:
-            other = s.get(Appointment, claim.appointment_id)
-            tz = _zone(s)
-            raise SlotUnavailable(
-                f"That time is already booked ({other.starts_at.astimezone(tz):%H:%M}–"
-                f"{other.ends_at.astimezone(tz):%H:%M}). Choose another slot."
-            )
-        if claim.hold_id != own_hold:
-            hold = s.get(SlotHold, claim.hold_id)
-            raise SlotUnavailable(
-                f"{hold.held_by_name} is holding that time for a patient at another desk "
-                f"(until {hold.expires_at.astimezone(_zone(s)):%H:%M})."
-            )
-
-
-def _take_time(s: Session, row: Appointment, hold_id: str | None) -> None:
-    _check_free(s, row.doctor_id, row.starts_at, row.blocked_until, hold_id)
-    if hold_id:
-        s.execute(delete(SlotHold).where(SlotHold.id == hold_id))
-    if not row.overlap_reason:
-        busy = s.scalars(
-            select(PatientTimeClaim.appointment_id).where(
-                PatientTimeClaim.patient_id == row.patient_id,
-                PatientTimeClaim.cell.in_(cells(row.starts_at, row.ends_at)),
-            )
-        ).first()
-        if busy:
-            other = s.get(Appointment, busy)
-            tz = _zone(s)
-            raise SlotUnavailable(
-                f"The patient already has an appointment then "
-                f"({other.starts_at.astimezone(tz):%H:%M}–{other.ends_at.astimezone(tz):%H:%M}"
-                f" with {_doctor_name(s, s.get(DoctorProfile, other.doctor_id))})."
-            )
-    if row not in s:
-        s.add(row)
-    s.flush()
-    _claim(
-        s,
-        DoctorTimeClaim,
-        [
-            {"doctor_id": row.doctor_id, "cell": c, "appointment_id": row.id, "hold_id": None}
-            for c in cells(row.starts_at, row.blocked_until)
-        ],
-    )
-    if not row.overlap_reason:
-        _claim(
-            s,
-            PatientTimeClaim,
-            [
-                {"patient_id": row.patient_id, "cell": c, "appointment_id": row.id}
-                for c in cells(row.starts_at, row.ends_at)
-            ],
-        )
-
-
-def _claim(s: Session, model, rows: list[dict]) -> None:
-    try:
-        s.execute(insert(model), rows)
-    except IntegrityError:
-        raise SlotUnavailable(
-            "That time was just taken at another desk. Choose another slot."
-        ) from None
-
-
-def _free_time(s: Session, row: Appointment) -> None:
-    s.execute(delete(DoctorTimeClaim).where(DoctorTimeClaim.appointment_id == row.id))
-    s.execute(delete(PatientTimeClaim).where(PatientTimeClaim.appointment_id == row.id))
-
-
-def _drop_expired_holds(s: Session, now: datetime) -> None:
-    s.execute(delete(SlotHold).where(SlotHold.expires_at <= now))
-
-
-def _event(s: Session, actor: Actor, row: Appointment, before: str, after: str, **detail) -> None:
-    s.add(
-        AppointmentEvent(
-            appointment_id=row.id,
-            actor_id=actor.user_id,
-            actor_name=actor.display_name,
-            from_status=before,
-            to_status=after,
-            detail=json.dumps(detail, default=str, sort_keys=True),
-        )
-    )
-
-
-def view_of(s: Session, row: Appointment) -> AppointmentView:
-    doctor = s.get(DoctorProfile, row.doctor_id)
-    service = s.get(CareService, row.service_id)
-    return AppointmentView(
-        row.id,
-        row.patient_id,
-        _patient_name(s, row.patient_id),
-        row.doctor_id,
-        _doctor_name(s, doctor),
-        row.service_id,
-        service.name,
-        row.starts_at,
-        row.ends_at,
-        row.status,
-        row.version,
-    )

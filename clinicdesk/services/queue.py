@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -19,13 +18,12 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
-from clinicdesk.services.appointments import NEXT, STATUS_LABELS, change_status
+from clinicdesk.services.booking import NEXT, STATUS_LABELS, change_status, clinic_zone
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
     Appointment,
     CareService,
-    ClinicProfile,
     Counter,
     DoctorProfile,
     Patient,
@@ -95,7 +93,7 @@ class QueueService:
             appt = s.get(Appointment, appointment_id)
             if appt is None:
                 raise NotFound("That appointment does not exist.")
-            if appt.starts_at.astimezone(_zone(s)).date() != _today(s, now):
+            if appt.starts_at.astimezone(clinic_zone(s)).date() != _today(s, now):
                 raise Conflict("That appointment is not today; only today's can be checked in.")
             if "checked_in" not in NEXT.get(appt.status, set()):
                 raise Conflict(
@@ -182,12 +180,8 @@ class QueueService:
             return [(r.token, r.room, _doctor_name(s, r.called_doctor_id)) for r in rows]
 
 
-def _zone(s: Session) -> ZoneInfo:
-    return ZoneInfo(s.scalars(select(ClinicProfile.time_zone)).one())
-
-
 def _today(s: Session, now: datetime) -> date:
-    return now.astimezone(_zone(s)).date()
+    return now.astimezone(clinic_zone(s)).date()
 
 
 def _entry(s: Session, entry_id: str) -> QueueEntry:

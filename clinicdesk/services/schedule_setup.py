@@ -18,7 +18,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services import validation as check
-from clinicdesk.services.appointments import flag_affected
+from clinicdesk.services.booking import flag_affected
 from clinicdesk.services.users import parse_roles
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store

@@ -8,8 +8,7 @@ here independently of the code under test, and elsewhere at random.
 The oracle for "inside the hours" is the one the module documents: a window's bounds are
 ``local_moment`` of its wall-clock times on that local date. A second, independent reading of
 the wall clock (``first_showing``: the first instant the clock shows that time or later) checks
-the same bounds wherever a bound is a time that exists; windows that end inside the skipped
-hour are covered by the targeted (xfail) test further down.
+the same bounds, skipped and repeated times included.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from clinicdesk.scheduling.slots import (
@@ -294,20 +293,6 @@ def _offered(sc, day: date) -> list[Window]:
     ]
 
 
-def _no_end_in_a_gap(sc) -> None:
-    """Leave out windows whose end the clock skips on a working day of the range.
-
-    ``local_moment`` moves such an end forward by the whole gap, past the wall-clock end (and
-    into a following window); the xfail tests below pin that down by hand.
-    """
-    tz, day = sc["tz"], sc["first"]
-    while day <= sc["last"]:
-        if not _day_off(sc, day):
-            for w in _offered(sc, day):
-                assume(local_moment(day, w.end_minute, tz) == first_showing(day, w.end_minute, tz))
-        day += timedelta(days=1)
-
-
 def _home_window(sc, slot: datetime) -> Window | None:
     """The window of the slot's local day that holds [slot, slot + duration), if any."""
     tz, day = sc["tz"], slot.astimezone(sc["tz"]).date()
@@ -329,7 +314,6 @@ def _home_window(sc, slot: datetime) -> Window | None:
 @PROPERTY_SETTINGS
 @given(scenarios())
 def test_every_slot_is_free_on_the_grid_inside_the_hours_and_in_order(sc):
-    _no_end_in_a_gap(sc)
     calendar, slots = _run(sc)
     tz, duration, buffer = sc["tz"], sc["duration"], sc["buffer"]
     homes = []
@@ -358,7 +342,7 @@ def test_every_slot_is_free_on_the_grid_inside_the_hours_and_in_order(sc):
     event(f"slots on a DST change day: {bool(on_switch_days)}")
     event(f"slots: {'none' if not slots else 'some'}")
     # (d) strictly increasing, and appointments never overlap; inside one window the buffer
-    # is kept too (across a seam between windows, see the xfail test below)
+    # is kept too (across a seam between windows, see the tests below)
     for (prev, prev_home), (nxt, next_home) in pairwise(zip(slots, homes, strict=True)):
         assert nxt > prev
         assert nxt >= prev + duration
@@ -374,7 +358,6 @@ def test_slots_are_exactly_the_earliest_greedy_fit(sc):
     Windows here lie well apart, so whether a buffer carries over into a window that touches
     the one before does not matter (the tests by hand below say that it should).
     """
-    _no_end_in_a_gap(sc)
     _, slots = _run(sc)
     tz, duration, buffer = sc["tz"], sc["duration"], sc["buffer"]
     expected = []
@@ -400,7 +383,6 @@ def test_slots_are_exactly_the_earliest_greedy_fit(sc):
 @given(scenarios(with_busy=False, with_buffer=False))
 def test_with_nothing_booked_a_window_holds_its_real_length_in_slots(sc):
     """(f) floor(real minutes / duration) slots per window; an hour fewer or more on DST days."""
-    _no_end_in_a_gap(sc)
     _, slots = _run(sc)
     tz, duration = sc["tz"], sc["duration"]
     counted = 0
@@ -496,12 +478,6 @@ def test_a_repeated_hour_is_offered_twice_and_a_skipped_one_never():
     assert spring == ["01:00 EST", "01:30 EST"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="slots.local_moment moves a window END inside the skipped hour forward by the whole "
-    "gap, so the window runs past the wall-clock end (01:00-02:30 New York on 8 March 2026 "
-    "offers 03:00 EDT, which ends 03:30).",
-)
 def test_a_window_ending_in_the_skipped_hour_ends_when_the_clock_jumps():
     ny = ZONES["America/New_York"]
     day = date(2026, 3, 8)  # 02:00 EST becomes 03:00 EDT
@@ -515,12 +491,6 @@ def test_a_window_ending_in_the_skipped_hour_ends_when_the_clock_jumps():
     assert not fits_hours(calendar, SERVICE, three_edt.astimezone(UTC), half, ny)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="slots.local_moment moves a window end inside the skipped hour forward by the whole "
-    "gap, into the next window: 01:00-02:30 and 03:00-05:00 New York on 8 March 2026 offer "
-    "03:00 EDT twice (and out of order).",
-)
 def test_touching_the_skipped_hour_never_offers_a_slot_twice():
     ny = ZONES["America/New_York"]
     day = date(2026, 3, 8)
@@ -532,12 +502,6 @@ def test_touching_the_skipped_hour_never_offers_a_slot_twice():
         assert nxt >= prev + half
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="slots.free_slots restarts at each window's start, so the buffer of a window's last "
-    "slot is not kept from the next window's first slot: both are offered, only one can be "
-    "booked.",
-)
 def test_the_buffer_is_kept_across_touching_windows():
     london = ZONES["Europe/London"]
     monday = date(2026, 6, 1)
@@ -552,11 +516,6 @@ def test_the_buffer_is_kept_across_touching_windows():
         assert nxt >= prev + duration + buffer, local
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="slots.free_slots starts each day afresh, so a night window ending at 24:00 and the "
-    "next day's from 00:00 offer slots closer than the buffer (23:35 and 00:00 below).",
-)
 def test_the_buffer_is_kept_across_midnight():
     london = ZONES["Europe/London"]
     sunday, monday = date(2026, 5, 31), date(2026, 6, 1)
