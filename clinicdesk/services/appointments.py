@@ -38,7 +38,7 @@ from clinicdesk.services.booking import (
     free_time,
     get_appointment,
     get_service,
-    load_calendar,
+    load_calendars,
     minutes_of,
     patient_name,
     record_event,
@@ -113,25 +113,33 @@ class AppointmentService:
         days: int = 1,
         now: datetime | None = None,
     ) -> list[datetime]:
+        return self.free_slots_for(actor, [doctor_id], service_id, first_day, days, now)[doctor_id]
+
+    def free_slots_for(
+        self,
+        actor: Actor,
+        doctor_ids: list[str],
+        service_id: str,
+        first_day: date,
+        days: int = 1,
+        now: datetime | None = None,
+    ) -> dict[str, list[datetime]]:
+        """Free start times of several doctors over ``days`` days, read in one transaction."""
         actor.require(P.PATIENT_READ)
         now = now or self.clock()
+        last_day = first_day + timedelta(days=days - 1)
         with self.store.read() as s:
             tz = clinic_zone(s)
             service = get_service(s, service_id)
-            last_day = first_day + timedelta(days=days - 1)
-            calendar = load_calendar(s, doctor_id, first_day, last_day, tz, now)
-            return list(
-                free_slots(
-                    calendar,
-                    service_id,
-                    minutes_of(service.duration_minutes),
-                    minutes_of(service.buffer_minutes),
-                    first_day,
-                    last_day,
-                    tz,
-                    now,
-                )
+            calendars = load_calendars(s, doctor_ids, first_day, last_day, tz, now)
+        duration = minutes_of(service.duration_minutes)
+        buffer = minutes_of(service.buffer_minutes)
+        return {
+            doctor_id: list(
+                free_slots(calendar, service_id, duration, buffer, first_day, last_day, tz, now)
             )
+            for doctor_id, calendar in calendars.items()
+        }
 
     def next_free(
         self,
@@ -162,31 +170,30 @@ class AppointmentService:
                 stmt = stmt.where(DoctorProfile.id == doctor_id)
             if specialization_id:
                 stmt = stmt.where(DoctorProfile.specialization_id == specialization_id)
+            names = {d.id: doctor_name(s, d) for d in s.scalars(stmt)}
             first_day = after.astimezone(tz).date()
-            best: SlotOffer | None = None
-            for doctor in s.scalars(stmt):
-                for week in range(0, horizon_days, 7):  # a week at a time: most find it at once
-                    start = first_day + timedelta(days=week)
-                    end = min(start + timedelta(days=6), first_day + timedelta(horizon_days))
-                    calendar = load_calendar(s, doctor.id, start, end, tz, after)
-                    slot = next(
-                        free_slots(
-                            calendar,
-                            service_id,
-                            minutes_of(service.duration_minutes),
-                            minutes_of(service.buffer_minutes),
-                            start,
-                            end,
-                            tz,
-                            after,
-                        ),
-                        None,
+            duration = minutes_of(service.duration_minutes)
+            buffer = minutes_of(service.buffer_minutes)
+            for week in range(0, horizon_days, 7):  # a week at a time: most find it at once
+                start = first_day + timedelta(days=week)
+                end = min(start + timedelta(days=6), first_day + timedelta(horizon_days))
+                calendars = load_calendars(s, list(names), start, end, tz, after)
+                offers = [
+                    SlotOffer(d, names[d], slot)
+                    for d, calendar in calendars.items()
+                    if (
+                        slot := next(
+                            free_slots(
+                                calendar, service_id, duration, buffer, start, end, tz, after
+                            ),
+                            None,
+                        )
                     )
-                    if slot is not None:
-                        if best is None or slot < best.starts_at:
-                            best = SlotOffer(doctor.id, doctor_name(s, doctor), slot)
-                        break
-            return best
+                    is not None
+                ]
+                if offers:
+                    return min(offers, key=lambda o: o.starts_at)
+            return None
 
     # ---- holding and booking ----
 
