@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.permissions import P
 from ui.context import AppContext
 from ui.idle import IdleWatcher
 from ui.lock import LockScreen
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
                 action = self._action(text, lambda _=False, m=method: self._front_desk(m), key)
                 menu.addAction(action)
                 self.patient_actions.append(action)
+            self._build_schedule_menu()
 
         go = bar.addMenu("&Go")
         self.workspace_actions: list[QAction] = []
@@ -162,6 +164,31 @@ class MainWindow(QMainWindow):
             )
             go.addAction(action)
             self.workspace_actions.append(action)
+
+    def _build_schedule_menu(self) -> None:
+        """The front desk's views (F2-F4: keys the search box leaves alone) and bookings."""
+        menu = self.menuBar().addMenu("&Schedule")
+        entries: list[tuple[str, str, str | None] | None] = [
+            ("&Patients", "show_patients", "F2"),
+            ("&Calendar", "show_calendar", "F3"),
+            ("&Queue", "show_queue", "F4"),
+        ]
+        if self.ctx.actor.can(P.APPOINTMENTS_MANAGE):
+            entries += [
+                None,
+                ("&Book appointment…", "book_appointment", "Ctrl+B"),
+                ("Add &walk-in…", "add_walk_in", "Ctrl+W"),
+            ]
+        entries += [None, ("Open &waiting-room display…", "open_waiting_room", None)]
+        self.schedule_actions: dict[str, QAction] = {}
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+                continue
+            text, method, key = entry
+            action = self._action(text, lambda _=False, m=method: self._front_desk(m), key)
+            menu.addAction(action)
+            self.schedule_actions[method] = action
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -275,5 +302,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.idle.detach()
+        front_desk = self.pages.get("frontdesk")
+        if front_desk is not None:
+            front_desk.close_windows()
         self.closing.emit()
         super().closeEvent(event)

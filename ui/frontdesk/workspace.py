@@ -1,14 +1,22 @@
-"""The front-desk workspace: patient search beside the opened patient's record."""
+"""The front-desk workspace: three views under one switch.
+
+Patients (F2): search beside the opened patient's record. Calendar (F3): the day or week of
+appointments. Queue (F4): today's walk-in queue. Booking (Ctrl+B) and adding a walk-in (Ctrl+W)
+work from any of them and take the opened patient, if there is one.
+"""
 
 from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
+    QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -17,11 +25,21 @@ from clinicdesk.permissions import P
 from clinicdesk.services.patients import PatientRecord
 from ui.context import AppContext
 from ui.errors import describe
+from ui.frontdesk.appointment_dialog import AppointmentDialog
+from ui.frontdesk.booking_dialog import BookingDialog
+from ui.frontdesk.calendar import CalendarView
 from ui.frontdesk.detail import PatientDetail
 from ui.frontdesk.history import HistoryDialog
 from ui.frontdesk.patient_dialog import PatientDialog
 from ui.frontdesk.patients import PatientSearch
+from ui.frontdesk.queue_board import QueueBoard
+from ui.frontdesk.schedule_data import Directory, load_directory, slot_text, zone_of
+from ui.frontdesk.walk_in_dialog import WalkInDialog
 from ui.theme import icon, set_kind
+from ui.waiting_room import WaitingRoomDisplay
+
+VIEWS = (("Patients", "F2"), ("Calendar", "F3"), ("Queue", "F4"))
+PATIENTS, CALENDAR, QUEUE = range(3)
 
 
 class FrontDeskWorkspace(QWidget):
@@ -31,6 +49,12 @@ class FrontDeskWorkspace(QWidget):
         self.can_write = ctx.actor.can(P.PATIENT_WRITE)
         self.dialog: PatientDialog | None = None
         self.history_dialog: HistoryDialog | None = None
+        self.booking_dialog: BookingDialog | None = None
+        self.appointment_dialog: AppointmentDialog | None = None
+        self.walk_in_dialog: WalkInDialog | None = None
+        self.waiting_room: WaitingRoomDisplay | None = None
+        self.directory: Directory | None = None
+        self._after_directory: list = []
 
         title = QLabel("Patients")
         set_kind(title, "title")
@@ -64,17 +88,108 @@ class FrontDeskWorkspace(QWidget):
         split.setStretchFactor(1, 2)
         split.setHandleWidth(16)
 
+        patients = QWidget()
+        patients_layout = QVBoxLayout(patients)
+        patients_layout.setContentsMargins(0, 0, 0, 0)
+        patients_layout.setSpacing(14)
+        patients_layout.addLayout(head)
+        patients_layout.addWidget(split, 1)
+
+        self.calendar = CalendarView(ctx, lambda: self.directory)
+        self.calendar.directory_needed.connect(self.load_directory)
+        self.calendar.book_requested.connect(self._book_at)
+        self.calendar.appointment_requested.connect(self.open_appointment)
+        self.queue = QueueBoard(ctx)
+        self.queue.walk_in_requested.connect(self.add_walk_in)
+
+        self.views = QTabBar(objectName="ViewSwitch")
+        self.views.setExpanding(False)
+        self.views.setDrawBase(False)
+        for title, key in VIEWS:
+            index = self.views.addTab(title)
+            self.views.setTabToolTip(index, f"{title} ({key})")
+        self.stack = QStackedWidget()
+        for page in (patients, self.calendar, self.queue):
+            self.stack.addWidget(page)
+        self.views.currentChanged.connect(self._view_changed)
+
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(14)
-        layout.addLayout(head)
-        layout.addWidget(split, 1)
+        layout.setContentsMargins(24, 12, 24, 16)
+        layout.setSpacing(12)
+        layout.addWidget(self.views)
+        layout.addWidget(self.stack, 1)
         self.refresh_count()
+        self.load_directory()
 
     def showEvent(self, event) -> None:
-        """Reception starts typing a name the moment the workspace appears."""
+        """Reception starts typing a name (or moving the cursor) the moment the view appears."""
         super().showEvent(event)
-        QTimer.singleShot(0, self.focus_search)
+        QTimer.singleShot(0, self._focus_view)
+
+    # ---- views ----
+
+    def show_view(self, index: int) -> None:
+        self.views.setCurrentIndex(index)
+        self._focus_view()
+
+    def show_patients(self) -> None:
+        self.show_view(PATIENTS)
+
+    def show_calendar(self) -> None:
+        self.show_view(CALENDAR)
+
+    def show_queue(self) -> None:
+        self.show_view(QUEUE)
+
+    def _view_changed(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+        if index == CALENDAR:
+            self.calendar.reload()
+        self._focus_view()
+
+    def _focus_view(self) -> None:
+        index = self.views.currentIndex()
+        if index == PATIENTS:
+            self.search.focus_box()
+        elif index == CALENDAR:
+            self.calendar.grid.setFocus()
+        else:
+            self.queue.waiting.setFocus()
+
+    # ---- doctors and services, loaded once ----
+
+    def load_directory(self, then=None) -> None:
+        """Load (or reload) the doctors and services; ``then(directory)`` once they are in."""
+        if then is not None:
+            self._after_directory.append(then)
+        self.ctx.tasks.submit(
+            load_directory,
+            self.ctx.session,
+            self.ctx.actor,
+            on_result=self._directory_loaded,
+            on_error=lambda e: self.ctx.notify(describe(e)),
+            owner=self,
+        )
+
+    def _directory_loaded(self, directory: Directory) -> None:
+        self.directory = directory
+        self.calendar.set_directory(directory)
+        self.queue.set_directory(directory)
+        waiting, self._after_directory = self._after_directory, []
+        for then in waiting:
+            then(directory)
+        if self.views.currentIndex() == CALENDAR:
+            self.calendar.reload()
+
+    def _with_directory(self, then) -> None:
+        if self.directory is not None:
+            then(self.directory)
+        else:
+            self.load_directory(then)
+
+    def selected_patient(self) -> PatientRecord | None:
+        """The opened patient, else the one highlighted in the search results."""
+        return self.detail.patient or self.search.current()
 
     def refresh_count(self) -> None:
         self.ctx.tasks.submit(
@@ -88,6 +203,7 @@ class FrontDeskWorkspace(QWidget):
     # ---- actions (also the Patients menu) ----
 
     def focus_search(self) -> None:
+        self.views.setCurrentIndex(PATIENTS)
         self.search.focus_box()
 
     def new_patient(self) -> None:
@@ -107,8 +223,7 @@ class FrontDeskWorkspace(QWidget):
             self.open_patient(highlighted, then_edit=True)
 
     def _dialog_open(self) -> bool:
-        dialog = self.dialog
-        return dialog is not None and shiboken6.isValid(dialog) and dialog.isVisible()
+        return _is_open(self.dialog)
 
     def _open_dialog(self, dialog: PatientDialog) -> None:
         self.dialog = dialog
@@ -164,3 +279,86 @@ class FrontDeskWorkspace(QWidget):
             on_error=lambda e: self.ctx.notify(describe(e)),
             owner=self,
         )
+
+    # ---- booking and the queue ----
+
+    def book_appointment(self) -> None:
+        """Book for the selected patient; the earliest free slots are offered first."""
+        self._open_booking(None, None)
+
+    def _book_at(self, doctor_id: str, starts_at) -> None:
+        self._open_booking(doctor_id, starts_at)
+
+    def _open_booking(self, doctor_id: str | None, starts_at) -> None:
+        if not self.ctx.actor.can(P.APPOINTMENTS_MANAGE) or _is_open(self.booking_dialog):
+            return
+        patient = self.selected_patient()
+
+        def opened(directory: Directory) -> None:
+            dialog = BookingDialog(self.ctx, directory, patient, doctor_id, starts_at, self)
+            dialog.booked.connect(self._booked)
+            self._show_dialog("booking_dialog", dialog)
+
+        self._with_directory(opened)
+
+    def _booked(self, view) -> None:
+        when = slot_text(view.starts_at, zone_of(self.ctx.details.time_zone))
+        self.ctx.notify(f"Booked {view.patient_name} with {view.doctor_name}, {when}.")
+        self.calendar.reload()
+
+    def open_appointment(self, appointment) -> None:
+        if _is_open(self.appointment_dialog):
+            return
+
+        def opened(directory: Directory) -> None:
+            dialog = AppointmentDialog(self.ctx, directory, appointment, self)
+            dialog.changed.connect(self._appointment_changed)
+            self._show_dialog("appointment_dialog", dialog)
+
+        self._with_directory(opened)
+
+    def _appointment_changed(self, sentence: str) -> None:
+        self.ctx.notify(sentence)
+        self.calendar.reload()
+        self.queue.reload()
+
+    def add_walk_in(self) -> None:
+        if not self.ctx.actor.can(P.APPOINTMENTS_MANAGE) or _is_open(self.walk_in_dialog):
+            return
+        patient = self.detail.patient if self.views.currentIndex() == PATIENTS else None
+
+        def opened(directory: Directory) -> None:
+            dialog = WalkInDialog(self.ctx, directory, patient, self)
+            dialog.queued.connect(self._queued)
+            self._show_dialog("walk_in_dialog", dialog)
+
+        self._with_directory(opened)
+
+    def _queued(self, view) -> None:
+        wait = view.estimated_wait_minutes
+        estimate = f", about {wait} minutes to wait" if wait else ""
+        self.ctx.notify(f"{view.patient_name} is in the queue with token {view.token}{estimate}.")
+        self.queue.reload()
+
+    def _show_dialog(self, name: str, dialog: QDialog) -> None:
+        setattr(self, name, dialog)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def open_waiting_room(self) -> WaitingRoomDisplay:
+        """The display for a second screen; one at a time, brought to the front if open."""
+        if not _is_open(self.waiting_room):
+            self.waiting_room = WaitingRoomDisplay(self.ctx)
+            self.waiting_room.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.waiting_room.show()
+        self.waiting_room.raise_()
+        return self.waiting_room
+
+    def close_windows(self) -> None:
+        """The main window is closing: the display goes with it."""
+        if _is_open(self.waiting_room):
+            self.waiting_room.close()
+
+
+def _is_open(widget: QWidget | None) -> bool:
+    return widget is not None and shiboken6.isValid(widget) and widget.isVisible()

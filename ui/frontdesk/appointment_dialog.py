@@ -1,0 +1,387 @@
+"""One appointment and what reception can do with it.
+
+Check in (the patient joins the queue), approve or reject a pending booking, mark a no-show,
+cancel with a reason (the refund due under the clinic's policy is shown), reschedule to one of
+the doctor's free slots, and the history of every change. Each action goes to the service;
+a refusal is shown here in the service's own words and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.services.appointments import AppointmentView, StatusChange
+from clinicdesk.services.booking import STATUS_LABELS
+from ui.context import AppContext
+from ui.errors import describe
+from ui.frontdesk.booking_dialog import SlotList
+from ui.frontdesk.calendar_paint import STATUS_COLOURS
+from ui.frontdesk.schedule_data import (
+    Directory,
+    Slot,
+    clock_text,
+    money_text,
+    offered_slots,
+    slot_text,
+    zone_of,
+)
+from ui.theme import set_kind
+from ui.widgets.dates import format_moment
+from ui.widgets.table import read_only_rows
+
+ACTIONS = (  # status it moves to, button text, allowed from
+    ("checked_in", "Check &in", {"confirmed"}),
+    ("confirmed", "&Approve", {"pending", "awaiting_payment"}),
+    ("rejected", "&Reject…", {"pending"}),
+    ("no_show", "Mark &no-show", {"confirmed"}),
+)
+
+
+def change_text(change: StatusChange) -> str:
+    """'Confirmed → Checked in', or what else happened (moved, told, ...)."""
+    before = STATUS_LABELS.get(change.from_status, "")
+    after = STATUS_LABELS.get(change.to_status, change.to_status)
+    if not before:
+        return f"Booked ({after.lower()})"
+    if "moved_from" in change.detail:
+        return "Rescheduled"
+    return after if before == after else f"{before} → {after}"
+
+
+def detail_text(change: StatusChange, zone_name: str, currency: str) -> str:
+    d = change.detail
+    parts = []
+    if d.get("moved_from"):
+        parts.append(f"was {format_moment_iso(d['moved_from'], zone_name)}")
+    if d.get("reason"):
+        parts.append(str(d["reason"]))
+    if "refund_minor" in d:
+        parts.append(f"refund {money_text(int(d['refund_minor']), currency)}")
+    if d.get("told"):
+        parts.append(f"patient told: {d['told']}")
+    return "; ".join(parts)
+
+
+def format_moment_iso(text: str, zone_name: str) -> str:
+    return format_moment(datetime.fromisoformat(text), zone_name)
+
+
+class AppointmentDialog(QDialog):
+    changed = Signal(str)  # a sentence for the status bar, after any change
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        directory: Directory,
+        appointment: AppointmentView,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.directory = directory
+        self.appointment = a = appointment
+        self.zone = zone_of(ctx.details.time_zone)
+        self.setWindowTitle(f"Appointment – {a.patient_name}")
+        self.setMinimumWidth(620)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 18)
+        layout.setSpacing(10)
+        title = QLabel(a.patient_name)
+        set_kind(title, "title")
+        layout.addWidget(title)
+        when = (
+            f"{slot_text(a.starts_at, self.zone)}–{clock_text(a.ends_at, self.zone)} · "
+            f"{a.service_name} · {a.doctor_name}"
+        )
+        summary = QLabel(when)
+        set_kind(summary, "subtitle")
+        layout.addWidget(summary)
+        self.status = QLabel(a.status_label)
+        accent, fill = STATUS_COLOURS.get(a.status, ("#42525f", "#eef2f5"))
+        self.status.setObjectName("StatusChip")
+        self.status.setStyleSheet(f"color: {accent}; background: {fill}; border-color: {accent};")
+        layout.addWidget(self.status, 0, Qt.AlignmentFlag.AlignLeft)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._actions_page())
+        self.pages.addWidget(self._reason_page())
+        self.pages.addWidget(self._reschedule_page())
+        layout.addWidget(self.pages, 1)
+
+        self.message = QLabel()
+        set_kind(self.message, "banner")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+        self._load_history()
+
+    # ---- pages ----
+
+    def _actions_page(self) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 6, 0, 0)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        status = self.appointment.status
+        for target, text, allowed in ACTIONS:
+            if status in allowed:
+                button = QPushButton(text)
+                button.clicked.connect(lambda _=False, t=target: self._on_action(t))
+                row.addWidget(button)
+                self.buttons[target] = button
+        if status in ("pending", "awaiting_payment", "confirmed"):
+            self.buttons["reschedule"] = QPushButton("Re&schedule…")
+            self.buttons["reschedule"].clicked.connect(self.show_reschedule)
+            row.addWidget(self.buttons["reschedule"])
+        if status in ("pending", "awaiting_payment", "confirmed", "checked_in"):
+            self.buttons["cancelled"] = QPushButton("&Cancel appointment…")
+            set_kind(self.buttons["cancelled"], "danger")
+            self.buttons["cancelled"].clicked.connect(lambda: self.ask_reason("cancelled"))
+            row.addWidget(self.buttons["cancelled"])
+        row.addStretch(1)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        row.addWidget(close)
+        box.addLayout(row)
+        first = next(iter(self.buttons.values()), close)
+        first.setDefault(True)
+        first.setFocus()
+
+        heading = QLabel("HISTORY")
+        set_kind(heading, "section")
+        box.addWidget(heading)
+        self.history = QTableWidget(0, 4)
+        self.history.setHorizontalHeaderLabels(("When", "By", "What", "Details"))
+        read_only_rows(self.history)
+        header = self.history.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.history.setMinimumHeight(160)
+        box.addWidget(self.history, 1)
+        return page
+
+    def _reason_page(self) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 6, 0, 0)
+        self.reason_title = QLabel()
+        set_kind(self.reason_title, "section")
+        box.addWidget(self.reason_title)
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason")
+        self.reason.returnPressed.connect(self._confirm_reason)
+        box.addWidget(self.reason)
+        self.reason_hint = QLabel()
+        set_kind(self.reason_hint, "hint")
+        self.reason_hint.setWordWrap(True)
+        box.addWidget(self.reason_hint)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        back = QPushButton("Back")
+        back.setAutoDefault(False)
+        back.clicked.connect(self.show_actions)
+        self.reason_button = QPushButton()
+        set_kind(self.reason_button, "danger")
+        self.reason_button.setAutoDefault(False)
+        self.reason_button.clicked.connect(self._confirm_reason)
+        row.addWidget(back)
+        row.addWidget(self.reason_button)
+        box.addLayout(row)
+        box.addStretch(1)
+        self._reason_for = "cancelled"
+        return page
+
+    def _reschedule_page(self) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 6, 0, 0)
+        heading = QLabel(f"FREE SLOTS WITH {self.appointment.doctor_name.upper()}")
+        set_kind(heading, "section")
+        box.addWidget(heading)
+        self.slots = SlotList()
+        self.slots.setAccessibleName("Free slots")
+        self.slots.chosen.connect(self.reschedule_to)
+        self.slots.itemDoubleClicked.connect(
+            lambda item: self.reschedule_to(item.data(Qt.ItemDataRole.UserRole))
+        )
+        box.addWidget(self.slots, 1)
+        hint = QLabel("Enter moves the appointment to the highlighted slot.")
+        set_kind(hint, "hint")
+        box.addWidget(hint)
+        back = QPushButton("Back")
+        back.setAutoDefault(False)
+        back.clicked.connect(self.show_actions)
+        box.addWidget(back, 0, Qt.AlignmentFlag.AlignRight)
+        return page
+
+    def show_actions(self) -> None:
+        self.pages.setCurrentIndex(0)
+
+    # ---- actions ----
+
+    def _on_action(self, target: str) -> None:
+        if target == "rejected":
+            self.ask_reason("rejected")
+        elif target == "checked_in":
+            self._run(
+                self.ctx.session.queue.check_in,
+                self.appointment.id,
+                done=lambda q: f"{self.appointment.patient_name} checked in: token {q.token}.",
+            )
+        else:
+            self._run(
+                self.ctx.session.appointments.set_status,
+                self.appointment.id,
+                target,
+                done=lambda v: f"{v.patient_name}: {v.status_label.lower()}.",
+            )
+
+    def ask_reason(self, target: str) -> None:
+        self._reason_for = target
+        cancelling = target == "cancelled"
+        self.reason_title.setText("WHY IS IT CANCELLED?" if cancelling else "WHY IS IT REJECTED?")
+        self.reason_button.setText("Cancel appointment" if cancelling else "Reject booking")
+        self.reason_hint.setText(
+            "Kept in the history. Any refund follows the clinic's cancellation policy."
+            if cancelling
+            else "Kept in the history; tell the patient."
+        )
+        self.reason.clear()
+        self.pages.setCurrentIndex(1)
+        self.reason.setFocus()
+
+    def _confirm_reason(self) -> None:
+        reason = self.reason.text().strip()
+        if not reason:
+            self.show_message("Type a reason first: it is kept with the appointment.")
+            self.reason.setFocus()
+            return
+        name = self.appointment.patient_name
+        if self._reason_for == "cancelled":
+            currency = self.ctx.details.currency
+            self._run(
+                self.ctx.session.appointments.cancel,
+                self.appointment.id,
+                reason,
+                done=lambda refund: (
+                    f"Cancelled {name}'s appointment"
+                    + (
+                        f"; refund due {money_text(refund, currency)}."
+                        if refund
+                        else "; no refund due."
+                    )
+                ),
+            )
+        else:
+            self._run(
+                self.ctx.session.appointments.set_status,
+                self.appointment.id,
+                "rejected",
+                reason,
+                done=lambda _v: f"Rejected {name}'s booking.",
+            )
+
+    def show_reschedule(self) -> None:
+        self.pages.setCurrentIndex(2)
+        self.slots.clear()
+        a = self.appointment
+        doctor = self.directory.doctor(a.doctor_id)
+        self.ctx.tasks.submit(
+            offered_slots,
+            self.ctx.session,
+            self.ctx.actor,
+            a.service_id,
+            [doctor] if doctor else [],
+            a.starts_at.astimezone(self.zone).date(),
+            limit=20,
+            on_result=self._show_slots,
+            on_error=lambda e: self.show_message(describe(e)),
+            owner=self,
+        )
+
+    def _show_slots(self, slots: list[Slot]) -> None:
+        for slot in slots:
+            item_text = slot_text(slot.starts_at, self.zone)
+            self.slots.addItem(item_text)
+            self.slots.item(self.slots.count() - 1).setData(Qt.ItemDataRole.UserRole, slot)
+        if slots:
+            self.slots.setCurrentRow(0)
+            self.slots.setFocus()
+        else:
+            self.show_message("The doctor has no free slot in the two weeks from that day.")
+
+    def reschedule_to(self, slot: Slot | None) -> None:
+        if slot is None:
+            return
+        name = self.appointment.patient_name
+        self._run(
+            self.ctx.session.appointments.reschedule,
+            self.appointment.id,
+            slot.starts_at,
+            slot.doctor_id,
+            done=lambda v: f"Moved {name} to {slot_text(v.starts_at, self.zone)}.",
+        )
+
+    def _run(self, fn, *args, done) -> None:
+        """Call the service; on success report and close, on refusal show why and stay."""
+        self.message.hide()
+        self.setEnabled(False)
+
+        def succeeded(value) -> None:
+            self.setEnabled(True)
+            self.accept()
+            self.changed.emit(done(value))
+
+        def refused(error: BaseException) -> None:
+            self.setEnabled(True)
+            self.show_message(describe(error))
+
+        self.ctx.tasks.submit(
+            fn, self.ctx.actor, *args, on_result=succeeded, on_error=refused, owner=self
+        )
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+
+    # ---- history ----
+
+    def _load_history(self) -> None:
+        self.ctx.tasks.submit(
+            self.ctx.session.appointments.history,
+            self.ctx.actor,
+            self.appointment.id,
+            on_result=self._show_history,
+            on_error=lambda e: self.show_message(describe(e)),
+            owner=self,
+        )
+
+    def _show_history(self, changes: list[StatusChange]) -> None:
+        zone_name, currency = self.ctx.details.time_zone, self.ctx.details.currency
+        self.history.setRowCount(len(changes))
+        for row, c in enumerate(reversed(changes)):  # newest first
+            cells = (
+                format_moment(c.at, zone_name),
+                c.by,
+                change_text(c),
+                detail_text(c, zone_name, currency),
+            )
+            for col, text in enumerate(cells):
+                self.history.setItem(row, col, QTableWidgetItem(text))

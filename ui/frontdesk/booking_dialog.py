@@ -1,0 +1,362 @@
+"""Booking an appointment: patient, service, doctor (or any doctor), then a free slot.
+
+The keyboard path for a known patient: Ctrl+B with the patient open, the earliest free slots
+are listed with the first highlighted; Enter holds it (nobody else can take it while the
+dialog is open), Enter again books. Closing the dialog releases the hold. A refusal (the slot
+was taken meanwhile, the patient is already booked then, ...) is shown here and books nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.services.appointments import AppointmentView, Hold
+from clinicdesk.services.patients import PatientRecord
+from ui.context import AppContext
+from ui.errors import describe
+from ui.frontdesk.patient_picker import PatientPicker
+from ui.frontdesk.schedule_data import (
+    Directory,
+    Slot,
+    clock_text,
+    local_now,
+    money_text,
+    offered_slots,
+    slot_text,
+    zone_of,
+)
+from ui.tasks import Task
+from ui.theme import set_kind
+from ui.widgets.forms import FieldForm
+
+ANY = "any"
+
+
+class SlotList(QListWidget):
+    """Enter on a slot chooses it (and is not passed on to the dialog's default button)."""
+
+    chosen = Signal(object)  # Slot
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem():
+            self.chosen.emit(self.currentItem().data(Qt.ItemDataRole.UserRole))
+        else:
+            super().keyPressEvent(event)
+
+    def slot(self, row: int) -> Slot | None:
+        item = self.item(row)
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+
+class BookingDialog(QDialog):
+    booked = Signal(object)  # AppointmentView
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        directory: Directory,
+        patient: PatientRecord | None = None,
+        doctor_id: str | None = None,
+        starts_at: datetime | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.directory = directory
+        self.zone = zone_of(ctx.details.time_zone)
+        self.after = starts_at
+        self.hold: Hold | None = None
+        self._holding: Slot | None = None
+        self._seq = 0
+        self._slots_task: Task | None = None
+        self.setWindowTitle("Book an appointment")
+        self.setMinimumWidth(760)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 18)
+        layout.setSpacing(10)
+        title = QLabel("Book an appointment")
+        set_kind(title, "title")
+        layout.addWidget(title)
+
+        self.form = FieldForm(columns=3)
+        self.picker = PatientPicker(ctx)
+        self.service = QComboBox()
+        currency = ctx.details.currency
+        for s in directory.services:
+            fee = money_text(s.fee_minor, currency)
+            self.service.addItem(f"{s.name} · {s.duration_minutes} min · {fee}", s.id)
+        self.doctor = QComboBox()
+        self.doctor.addItem("Any doctor", (ANY, None))
+        for spec_id, name in directory.specializations:
+            if any(d.specialization_id == spec_id for d in directory.doctors):
+                self.doctor.addItem(f"Any doctor · {name}", ("specialization", spec_id))
+        for d in directory.doctors:
+            self.doctor.addItem(f"{d.name} · {d.specialization}", ("doctor", d.id))
+        self.first_day = QDateEdit(calendarPopup=True)
+        self.first_day.setDisplayFormat("dd/MM/yyyy")
+        start = (
+            (starts_at.astimezone(self.zone).date()) if starts_at else local_now(self.zone).date()
+        )
+        self.first_day.setDate(QDate(start.year, start.month, start.day))
+        self.form.add("patient", "&Patient *", self.picker, 0, 0, 3)
+        self.form.add("service", "&Service *", self.service, 1, 0)
+        self.form.add("doctor", "&Doctor", self.doctor, 1, 1)
+        self.form.add("first_day", "&From", self.first_day, 1, 2)
+        layout.addWidget(self.form)
+
+        slots_label = QLabel("Free &slots")
+        set_kind(slots_label, "section")
+        layout.addWidget(slots_label)
+        self.slots = SlotList()
+        self.slots.setAccessibleName("Free slots")
+        self.slots.setMinimumHeight(220)
+        slots_label.setBuddy(self.slots)
+        self.slots.chosen.connect(self.take)
+        self.slots.itemDoubleClicked.connect(
+            lambda item: self.take(item.data(Qt.ItemDataRole.UserRole))
+        )
+        layout.addWidget(self.slots, 1)
+        self.slots_hint = QLabel()
+        set_kind(self.slots_hint, "hint")
+        layout.addWidget(self.slots_hint)
+
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("Optional, e.g. 'prefers a morning'")
+        note_label = QLabel("&Note")
+        note_label.setBuddy(self.note)
+        layout.addWidget(note_label)
+        layout.addWidget(self.note)
+
+        self.held_label = QLabel()
+        set_kind(self.held_label, "success")
+        self.held_label.setWordWrap(True)
+        self.held_label.hide()
+        layout.addWidget(self.held_label)
+        self.message = QLabel()
+        set_kind(self.message, "banner")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+
+        buttons = QDialogButtonBox()
+        self.book_button = buttons.addButton("Book", QDialogButtonBox.ButtonRole.AcceptRole)
+        set_kind(self.book_button, "primary")
+        self.book_button.setDefault(True)
+        self.book_button.setToolTip("Book the held or highlighted slot (Enter)")
+        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAutoDefault(False)
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        self._preselect(doctor_id)
+        self.picker.chosen.connect(self._patient_chosen)
+        self.service.currentIndexChanged.connect(self.refresh_slots)
+        self.doctor.currentIndexChanged.connect(self.refresh_slots)
+        self.first_day.dateChanged.connect(self._day_changed)
+        if patient is not None:
+            self.picker.set_patient(patient)
+        self.refresh_slots()
+        if patient is None:
+            self.picker.setFocus()
+        else:
+            self.slots.setFocus()
+
+    def _preselect(self, doctor_id: str | None) -> None:
+        doctor = self.directory.doctor(doctor_id) if doctor_id else None
+        if doctor is not None:
+            self.doctor.setCurrentIndex(self.doctor.findData(("doctor", doctor.id)))
+            service = self.directory.shortest(doctor)
+        else:  # the service most doctors offer, usually the plain consultation
+            counts = {s.id: 0 for s in self.directory.services}
+            for d in self.directory.doctors:
+                for sid in d.service_ids:
+                    counts[sid] = counts.get(sid, 0) + 1
+            service = max(self.directory.services, key=lambda s: counts[s.id], default=None)
+        if service is not None:
+            self.service.setCurrentIndex(self.service.findData(service.id))
+
+    # ---- choosing ----
+
+    def _patient_chosen(self, _patient: PatientRecord) -> None:
+        self.form.set_error("patient", None)
+        if self.slots.count():
+            self.slots.setFocus()
+
+    def _day_changed(self) -> None:
+        self.after = None
+        self.refresh_slots()
+
+    def _doctors(self) -> list:
+        kind, key = self.doctor.currentData()
+        if kind == "doctor":
+            return [d for d in self.directory.doctors if d.id == key]
+        if kind == "specialization":
+            return [d for d in self.directory.doctors if d.specialization_id == key]
+        return list(self.directory.doctors)
+
+    def refresh_slots(self) -> None:
+        """Ask for the earliest free slots for the chosen service and doctor(s)."""
+        self._release()
+        self._seq += 1
+        seq = self._seq
+        if self._slots_task is not None:
+            self._slots_task.cancel()
+        self.slots.clear()
+        self.slots_hint.setText("Looking for free slots…")
+        service_id = self.service.currentData()
+        if not service_id:
+            self.slots_hint.setText("The clinic has no services yet; an administrator adds them.")
+            return
+        d = self.first_day.date()
+        self._slots_task = self.ctx.tasks.submit(
+            offered_slots,
+            self.ctx.session,
+            self.ctx.actor,
+            service_id,
+            self._doctors(),
+            date(d.year(), d.month(), d.day()),
+            self.after,
+            on_result=lambda slots: self._show_slots(seq, slots),
+            on_error=lambda e: self.slots_hint.setText(describe(e)),
+            owner=self,
+        )
+
+    def _show_slots(self, seq: int, slots: list[Slot]) -> None:
+        if seq != self._seq:
+            return
+        self._slots_task = None
+        self.slots.clear()
+        show_doctor = len(self._doctors()) > 1
+        for slot in slots:
+            text = slot_text(slot.starts_at, self.zone)
+            item = QListWidgetItem(f"{text}   ·   {slot.doctor_name}" if show_doctor else text)
+            item.setData(Qt.ItemDataRole.UserRole, slot)
+            self.slots.addItem(item)
+        if slots:
+            self.slots.setCurrentRow(0)
+            self.slots_hint.setText("Enter holds the highlighted slot; Enter again books it.")
+        else:
+            self.slots_hint.setText(
+                "No free slot in the two weeks from that day. Try another doctor or a later day."
+            )
+
+    def take(self, slot: Slot | None) -> None:
+        """Hold the slot while the patient confirms; then Enter books it."""
+        if slot is None or self._holding is not None:
+            return
+        if self.hold is not None and self.hold.starts_at == slot.starts_at:
+            self.book_button.setFocus()
+            return
+        self._release()
+        self._holding = slot
+        self.message.hide()
+        self.ctx.tasks.submit(
+            self.ctx.session.appointments.hold,
+            self.ctx.actor,
+            slot.doctor_id,
+            self.service.currentData(),
+            slot.starts_at,
+            on_result=lambda hold: self._held(slot, hold),
+            on_error=self._hold_refused,
+            owner=self,
+        )
+
+    def _held(self, slot: Slot, hold: Hold) -> None:
+        self._holding = None
+        self.hold = hold
+        self.held_label.setText(
+            f"{slot_text(slot.starts_at, self.zone)} with {slot.doctor_name} is held for you "
+            f"until {clock_text(hold.expires_at, self.zone)}. Press Enter to book it."
+        )
+        self.held_label.show()
+        self.book_button.setFocus()
+
+    def _hold_refused(self, error: BaseException) -> None:
+        self._holding = None
+        self.show_message(describe(error))
+        self.refresh_slots()
+
+    def _release(self) -> None:
+        hold, self.hold = self.hold, None
+        self.held_label.hide()
+        if hold is not None:
+            self.ctx.tasks.submit(
+                self.ctx.session.appointments.release,
+                self.ctx.actor,
+                hold.id,
+                on_error=lambda _e: None,  # it expires on its own anyway
+            )
+
+    # ---- booking ----
+
+    def chosen_slot(self) -> Slot | None:
+        if self.hold is not None:
+            return Slot(self.hold.doctor_id, "", self.hold.starts_at)
+        return self.slots.slot(self.slots.currentRow())
+
+    def submit(self) -> None:
+        if not self.book_button.isEnabled():
+            return
+        patient, slot = self.picker.patient, self.chosen_slot()
+        if patient is None:
+            self.form.set_error("patient", "Choose the patient first.")
+            self.picker.setFocus()
+            return
+        if slot is None:
+            self.show_message("Choose a free slot first.")
+            return
+        self.message.hide()
+        self._set_busy(True)
+        self.ctx.tasks.submit(
+            self.ctx.session.appointments.book,
+            self.ctx.actor,
+            patient.id,
+            slot.doctor_id,
+            self.service.currentData(),
+            slot.starts_at,
+            hold_id=self.hold.id if self.hold else None,
+            note=self.note.text(),
+            on_result=self._booked,
+            on_error=self._refused,
+            owner=self,
+        )
+
+    def _booked(self, view: AppointmentView) -> None:
+        self.hold = None  # the booking took the held time
+        self._set_busy(False)
+        self.accept()
+        self.booked.emit(view)
+
+    def _refused(self, error: BaseException) -> None:
+        self._set_busy(False)
+        self.show_message(describe(error))
+        self.refresh_slots()
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.book_button.setEnabled(not busy)
+        self.book_button.setText("Booking…" if busy else "Book")
+
+    def done(self, result: int) -> None:
+        self._release()
+        super().done(result)
