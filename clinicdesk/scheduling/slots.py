@@ -15,6 +15,8 @@ import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 CELL = timedelta(minutes=5)  # the grain of every time the clinic books
@@ -34,8 +36,9 @@ class Window:
         return not self.service_ids or service_id in self.service_ids
 
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(NamedTuple):
+    """A busy stretch (a tuple: a calendar of ten doctors holds thousands of them)."""
+
     start: datetime
     end: datetime
 
@@ -78,6 +81,7 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
+@lru_cache(maxsize=4096)  # a month's calendar asks for the same few wall times again and again
 def local_moment(day: date, minute: int, tz: ZoneInfo) -> datetime:
     """The UTC instant of a wall-clock time. A time the clocks skip (the hour they go forward)
     becomes the first time that exists after it, the moment they jump; a time that happens

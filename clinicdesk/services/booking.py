@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import String, delete, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -235,7 +235,9 @@ def load_calendars(
     busy: dict[str, list[Interval]] = {d: [] for d in doctor_ids}
     if with_busy:
         queries = (
-            select(Appointment.doctor_id, Appointment.starts_at, Appointment.blocked_until).where(
+            select(
+                Appointment.doctor_id, _raw(Appointment.starts_at), _raw(Appointment.blocked_until)
+            ).where(
                 Appointment.doctor_id.in_(doctor_ids),
                 Appointment.status.not_in(FREES_TIME),
                 # both bounds, so the index skips every appointment long past
@@ -243,23 +245,38 @@ def load_calendars(
                 Appointment.starts_at < end,
                 Appointment.blocked_until > start,
             ),
-            select(SlotHold.doctor_id, SlotHold.starts_at, SlotHold.ends_at).where(
+            select(SlotHold.doctor_id, _raw(SlotHold.starts_at), _raw(SlotHold.ends_at)).where(
                 SlotHold.doctor_id.in_(doctor_ids),
                 SlotHold.expires_at > now,
                 SlotHold.starts_at < end,
                 SlotHold.ends_at > start,
             ),
-            select(DoctorAbsence.doctor_id, DoctorAbsence.starts_at, DoctorAbsence.ends_at).where(
+            select(
+                DoctorAbsence.doctor_id, _raw(DoctorAbsence.starts_at), _raw(DoctorAbsence.ends_at)
+            ).where(
                 DoctorAbsence.doctor_id.in_(doctor_ids),
                 DoctorAbsence.deleted_at.is_(None),
                 DoctorAbsence.starts_at < end,
                 DoctorAbsence.ends_at > start,
             ),
         )
+        conn = s.connection()  # plain rows: no ORM result handling for thousands of them
         for query in queries:
-            for doctor_id, a, b in s.execute(query):
-                busy[doctor_id].append(Interval(a, b))
+            for doctor_id, a, b in conn.execute(query):
+                busy[doctor_id].append(Interval(_utc(a), _utc(b)))
     return {d: DoctorCalendar(windows[d], holidays, leave[d], busy[d]) for d in doctor_ids}
+
+
+def _raw(column):
+    """The column as the database stores it, skipping the per-value type conversion."""
+    return type_coerce(column, String())
+
+
+def _utc(value) -> datetime:
+    """A stored UTC time: SQLite gives text ('2026-12-07 09:00:00.000000'), others datetimes."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value + "+00:00")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def load_calendar(
