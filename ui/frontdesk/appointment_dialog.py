@@ -160,9 +160,9 @@ class AppointmentDialog(QDialog):
         close.clicked.connect(self.reject)
         row.addWidget(close)
         box.addLayout(row)
-        first = next(iter(self.buttons.values()), close)
-        first.setDefault(True)
-        first.setFocus()
+        self.first_button = next(iter(self.buttons.values()), close)
+        self.first_button.setDefault(True)
+        self.first_button.setFocus()
 
         heading = QLabel("HISTORY")
         set_kind(heading, "section")
@@ -186,7 +186,6 @@ class AppointmentDialog(QDialog):
         box.addWidget(self.reason_title)
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")
-        self.reason.returnPressed.connect(self._confirm_reason)
         box.addWidget(self.reason)
         self.reason_hint = QLabel()
         set_kind(self.reason_hint, "hint")
@@ -233,6 +232,8 @@ class AppointmentDialog(QDialog):
 
     def show_actions(self) -> None:
         self.pages.setCurrentIndex(0)
+        self.first_button.setDefault(True)
+        self.first_button.setFocus()
 
     # ---- actions ----
 
@@ -265,6 +266,7 @@ class AppointmentDialog(QDialog):
         )
         self.reason.clear()
         self.pages.setCurrentIndex(1)
+        self.reason_button.setDefault(True)  # Enter in the reason confirms
         self.reason.setFocus()
 
     def _confirm_reason(self) -> None:

@@ -44,7 +44,7 @@ from ui.tasks import Task
 from ui.theme import set_kind
 from ui.widgets.forms import FieldForm
 
-ANY = "any"
+ANY = "any"  # the doctor list's data: "any", "specialization:<id>" or "doctor:<id>"
 
 
 class SlotList(QListWidget):
@@ -102,12 +102,12 @@ class BookingDialog(QDialog):
             fee = money_text(s.fee_minor, currency)
             self.service.addItem(f"{s.name} · {s.duration_minutes} min · {fee}", s.id)
         self.doctor = QComboBox()
-        self.doctor.addItem("Any doctor", (ANY, None))
+        self.doctor.addItem("Any doctor", ANY)
         for spec_id, name in directory.specializations:
             if any(d.specialization_id == spec_id for d in directory.doctors):
-                self.doctor.addItem(f"Any doctor · {name}", ("specialization", spec_id))
+                self.doctor.addItem(f"Any doctor · {name}", f"specialization:{spec_id}")
         for d in directory.doctors:
-            self.doctor.addItem(f"{d.name} · {d.specialization}", ("doctor", d.id))
+            self.doctor.addItem(f"{d.name} · {d.specialization}", f"doctor:{d.id}")
         self.first_day = QDateEdit(calendarPopup=True)
         self.first_day.setDisplayFormat("dd/MM/yyyy")
         start = (
@@ -181,7 +181,7 @@ class BookingDialog(QDialog):
     def _preselect(self, doctor_id: str | None) -> None:
         doctor = self.directory.doctor(doctor_id) if doctor_id else None
         if doctor is not None:
-            self.doctor.setCurrentIndex(self.doctor.findData(("doctor", doctor.id)))
+            self.doctor.setCurrentIndex(self.doctor.findData(f"doctor:{doctor.id}"))
             service = self.directory.shortest(doctor)
         else:  # the service most doctors offer, usually the plain consultation
             counts = {s.id: 0 for s in self.directory.services}
@@ -204,7 +204,7 @@ class BookingDialog(QDialog):
         self.refresh_slots()
 
     def _doctors(self) -> list:
-        kind, key = self.doctor.currentData()
+        kind, _, key = str(self.doctor.currentData()).partition(":")
         if kind == "doctor":
             return [d for d in self.directory.doctors if d.id == key]
         if kind == "specialization":

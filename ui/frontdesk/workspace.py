@@ -343,7 +343,14 @@ class FrontDeskWorkspace(QWidget):
     def _show_dialog(self, name: str, dialog: QDialog) -> None:
         setattr(self, name, dialog)
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._back_from_dialog)
         dialog.open()
+        dialog.activateWindow()
+
+    def _back_from_dialog(self) -> None:
+        """The keyboard goes back where staff were before the dialog."""
+        self.window().activateWindow()
+        self._focus_view()
 
     def open_waiting_room(self) -> WaitingRoomDisplay:
         """The display for a second screen; one at a time, brought to the front if open."""
