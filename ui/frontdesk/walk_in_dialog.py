@@ -119,6 +119,7 @@ class WalkInDialog(QDialog):
         dialog.saved.connect(self.picker.set_patient)
         dialog.use_existing.connect(self.picker.set_patient)
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.activateWindow)  # the keyboard comes back here
         dialog.open()
 
     def submit(self) -> None:
