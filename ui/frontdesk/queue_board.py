@@ -58,8 +58,8 @@ class WaitingModel(RowsModel[QueueView]):
             return _BOLD
         if column == 2 and q.priority in PRIORITY_COLOURS:
             text, fill = PRIORITY_COLOURS[q.priority]
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return QColor(text)
+            if role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.DecorationRole):
+                return QColor(text)  # the swatch stays coloured on a selected row
             if role == Qt.ItemDataRole.BackgroundRole:
                 return QColor(fill)
             if role == Qt.ItemDataRole.FontRole:
