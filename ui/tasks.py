@@ -1,18 +1,30 @@
 """Running service calls off the UI thread.
 
-``TaskRunner.submit(fn, *args, on_result=..., on_error=...)`` runs ``fn`` on a worker thread of a
-small private QThreadPool and calls back on the UI thread. Threads never expire, so the database
-keeps one connection per worker thread (the store's pool is per thread). While anything runs,
-``busy`` is true and ``busy_changed`` fires, so windows can show a busy state.
+``TaskRunner.submit(fn, *args, on_result=..., on_error=...)`` runs ``fn`` on one of a few
+long-lived Python worker threads and calls back on the UI thread. While anything runs, ``busy``
+is true and ``busy_changed`` fires, so windows can show a busy state.
+
+Two things keep the workers safe:
+- They are Python's own threads, not a QThreadPool's: Python forgets a foreign thread's
+  ``threading.local`` after every call, so the store's per-thread connection pool would open a
+  new connection for each call and, past its size, close one another worker is still using.
+- A worker touches no Qt object but one relay signal: the callbacks (which hold widgets) stay
+  on the UI thread. And while a runner exists, Python's cycle collector runs on the UI thread
+  only (a timer there, with the collector's usual thresholds): run on a worker, it could free a
+  widget caught in a reference cycle there, which crashes Qt.
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
 from clinicdesk.logs import log_unexpected
 
@@ -20,71 +32,41 @@ ResultCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
 
 
-class Task(QObject):
-    """One submitted call; lives on the UI thread and relays the outcome to the callbacks."""
-
-    succeeded = Signal(object)
-    failed = Signal(object)
+class Task:
+    """One submitted call, as the UI thread sees it: its callbacks, or none once cancelled."""
 
     def __init__(
         self,
-        runner: TaskRunner,
         on_result: ResultCallback | None,
         on_error: ErrorCallback | None,
         owner: QObject | None,
     ) -> None:
-        super().__init__()
-        self._runner = runner
-        self._on_result = on_result
-        self._on_error = on_error
-        self._owner = owner
+        self.on_result = on_result
+        self.on_error = on_error
+        self.owner = owner
         self.cancelled = False
-        self.succeeded.connect(self._deliver_result)
-        self.failed.connect(self._deliver_error)
 
     def cancel(self) -> None:
         """Drop the outcome: the call still finishes, but no callback runs."""
         self.cancelled = True
 
-    def _live(self) -> bool:
-        return not self.cancelled and (self._owner is None or shiboken6.isValid(self._owner))
-
-    @Slot(object)
-    def _deliver_result(self, value: object) -> None:
-        try:
-            if self._live() and self._on_result is not None:
-                self._on_result(value)
-        finally:
-            self._runner._finished(self)
-
-    @Slot(object)
-    def _deliver_error(self, error: BaseException) -> None:
-        try:
-            if self._live():
-                if self._on_error is not None:
-                    self._on_error(error)
-                else:
-                    self._runner.unhandled_error.emit(error)
-        finally:
-            self._runner._finished(self)
+    def live(self) -> bool:
+        return not self.cancelled and (self.owner is None or shiboken6.isValid(self.owner))
 
 
-class _Job(QRunnable):
-    def __init__(self, task: Task, fn: Callable[[], Any]) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self._task = task
-        self._fn = fn
+class _Relay(QObject):
+    done = Signal(object, bool, object)  # task number, succeeded, value or error
 
-    def run(self) -> None:
-        try:
-            value = self._fn()
-        except BaseException as exc:  # delivered to the UI thread, never lost
-            if not _is_expected(exc):
-                log_unexpected(exc)
-            self._task.failed.emit(exc)
-        else:
-            self._task.succeeded.emit(value)
+
+def _run(done: SignalInstance, number: int, fn: Callable[[], Any]) -> None:
+    try:
+        value = fn()
+    except BaseException as exc:  # delivered to the UI thread, never lost
+        if not _is_expected(exc):
+            log_unexpected(exc)
+        done.emit(number, False, exc)
+    else:
+        done.emit(number, True, value)
 
 
 def _is_expected(exc: BaseException) -> bool:
@@ -93,16 +75,45 @@ def _is_expected(exc: BaseException) -> bool:
     return isinstance(exc, ClinicDeskError)
 
 
+_runners = 0
+COLLECT_MS = 500
+
+
+def _collect_on_ui_thread() -> None:
+    """What the automatic collector would do, done here instead of wherever Python is."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    for generation in (0, 1, 2):
+        if counts[generation] > thresholds[generation]:
+            gc.collect(generation)
+
+
+def _runner_gone() -> None:
+    global _runners
+    _runners -= 1
+    if _runners == 0:
+        gc.enable()
+
+
 class TaskRunner(QObject):
     busy_changed = Signal(bool)
     unhandled_error = Signal(object)
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads)
-        self._pool.setExpiryTimeout(-1)
-        self._running: set[Task] = set()
+        self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix="clinicdesk-task")
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._deliver)
+        self._numbers = itertools.count(1)
+        self._running: dict[int, Task] = {}
+        self._futures: set[Future] = set()
+        global _runners
+        _runners += 1
+        gc.disable()
+        self.destroyed.connect(_runner_gone)
+        self._collector = QTimer(self)
+        self._collector.setInterval(COLLECT_MS)
+        self._collector.timeout.connect(_collect_on_ui_thread)
+        self._collector.start()
 
     @property
     def busy(self) -> bool:
@@ -122,19 +133,34 @@ class TaskRunner(QObject):
         Callbacks run on the UI thread; they are skipped when the task was cancelled or ``owner``
         (usually the widget that asked) has been deleted meanwhile.
         """
-        task = Task(self, on_result, on_error, owner)
+        task = Task(on_result, on_error, owner)
         was_busy = self.busy
-        self._running.add(task)
-        self._pool.start(_Job(task, lambda: fn(*args, **kwargs)))
+        number = next(self._numbers)
+        self._running[number] = task
+        future = self._pool.submit(_run, self._relay.done, number, lambda: fn(*args, **kwargs))
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
         if not was_busy:
             self.busy_changed.emit(True)
         return task
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until every worker is idle (before closing the database)."""
-        return self._pool.waitForDone(msecs)
+        _done, pending = wait_for(list(self._futures), None if msecs < 0 else msecs / 1000)
+        return not pending
 
-    def _finished(self, task: Task) -> None:
-        self._running.discard(task)
-        if not self._running:
-            self.busy_changed.emit(False)
+    def _deliver(self, number: int, succeeded: bool, value: Any) -> None:
+        task = self._running.pop(number)
+        try:
+            if not task.live():
+                return
+            if succeeded:
+                if task.on_result is not None:
+                    task.on_result(value)
+            elif task.on_error is not None:
+                task.on_error(value)
+            else:
+                self.unhandled_error.emit(value)
+        finally:
+            if not self._running:
+                self.busy_changed.emit(False)
