@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from clinicdesk.permissions import Actor, P
 from clinicdesk.scheduling.slots import local_moment
-from clinicdesk.services.booking import AppointmentView, view_of
+from clinicdesk.services.booking import AppointmentView, view_of, views_where
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Appointment, ClinicProfile
@@ -55,15 +55,15 @@ class AppointmentReports:
         actor.require(P.PATIENT_READ)
         with self.store.read() as s:
             tz = ZoneInfo(s.scalars(select(ClinicProfile.time_zone)).one())
-            stmt = select(Appointment).where(
+            conditions = [
                 Appointment.starts_at >= local_moment(first_day, 0, tz),
                 Appointment.starts_at < local_moment(last_day + timedelta(days=1), 0, tz),
-            )
+            ]
             if doctor_id:
-                stmt = stmt.where(Appointment.doctor_id == doctor_id)
+                conditions.append(Appointment.doctor_id == doctor_id)
             if status:
-                stmt = stmt.where(Appointment.status == status)
-            return [view_of(s, r) for r in s.scalars(stmt.order_by(Appointment.starts_at))]
+                conditions.append(Appointment.status == status)
+            return views_where(s, *conditions)
 
     def attendance(self, actor: Actor, first_day: date, last_day: date) -> list[Attendance]:
         rows = self.search(actor, first_day, last_day)

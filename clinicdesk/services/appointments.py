@@ -44,6 +44,7 @@ from clinicdesk.services.booking import (
     record_event,
     take_time,
     view_of,
+    views_where,
 )
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -538,9 +539,7 @@ class AppointmentService:
         with self.store.read() as s:
             tz = clinic_zone(s)
             start, end = local_moment(day, 0, tz), local_moment(day, 24 * 60, tz)
-            stmt = select(Appointment).where(
-                Appointment.starts_at >= start, Appointment.starts_at < end
-            )
+            conditions = [Appointment.starts_at >= start, Appointment.starts_at < end]
             if doctor_ids:
-                stmt = stmt.where(Appointment.doctor_id.in_(doctor_ids))
-            return [view_of(s, r) for r in s.scalars(stmt.order_by(Appointment.starts_at))]
+                conditions.append(Appointment.doctor_id.in_(doctor_ids))
+            return views_where(s, *conditions)

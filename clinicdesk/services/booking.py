@@ -443,6 +443,34 @@ def record_event(
     )
 
 
+def views_where(s: Session, *conditions) -> list[AppointmentView]:
+    """Appointments matching ``conditions`` in time order, names joined in one query (a day of
+    ten doctors is 400 rows: one query, not four per row)."""
+    stmt = (
+        select(
+            Appointment.id,
+            Appointment.patient_id,
+            Patient.given_name,
+            Patient.family_name,
+            Appointment.doctor_id,
+            User.display_name,
+            Appointment.service_id,
+            CareService.name,
+            Appointment.starts_at,
+            Appointment.ends_at,
+            Appointment.status,
+            Appointment.version,
+        )
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .join(DoctorProfile, DoctorProfile.id == Appointment.doctor_id)
+        .join(User, User.id == DoctorProfile.user_id)
+        .join(CareService, CareService.id == Appointment.service_id)
+        .where(*conditions)
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    return [AppointmentView(r[0], r[1], f"{r[2]} {r[3]}", *r[4:]) for r in s.execute(stmt)]
+
+
 def view_of(s: Session, row: Appointment) -> AppointmentView:
     doctor = s.get(DoctorProfile, row.doctor_id)
     service = s.get(CareService, row.service_id)

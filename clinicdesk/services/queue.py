@@ -109,7 +109,11 @@ class QueueService:
             return _views(s, [row], now)[0]
 
     def call_next(self, actor: Actor, doctor_id: str) -> QueueView | None:
-        """The doctor's next patient is called to their room; None when nobody is waiting."""
+        """The doctor's next patient is called to their room; None when nobody is waiting.
+
+        Calling the next patient means the doctor is done with the one before: that entry is
+        finished (and its appointment completed), so a room never shows two patients at once.
+        """
         actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.write(actor) as s:
             now = self.clock()
@@ -119,6 +123,14 @@ class QueueService:
             waiting = _ordered(s, _today(s, now), doctor_id)
             if not waiting:
                 return None
+            for previous in s.scalars(
+                select(QueueEntry).where(
+                    QueueEntry.day == _today(s, now),
+                    QueueEntry.status == CALLED,
+                    QueueEntry.called_doctor_id == doctor_id,
+                )
+            ):
+                _finish(s, actor, previous)
             row = waiting[0]
             row.status, row.called_at = CALLED, now
             row.called_doctor_id, row.room = doctor_id, doctor.room
@@ -135,12 +147,7 @@ class QueueService:
             row = _entry(s, entry_id)
             if row.status != CALLED:
                 raise Conflict(f"Token {row.token} has not been called yet.")
-            row.status = DONE
-            if row.appointment_id:
-                appt = s.get(Appointment, row.appointment_id)
-                if appt.status == "in_consultation":
-                    change_status(s, actor, appt, "completed")
-            audit.append(s, actor, "queue.done", "queue_entries", row.id)
+            _finish(s, actor, row)
 
     def left(self, actor: Actor, entry_id: str) -> None:
         """The patient went home without being seen."""
@@ -189,6 +196,15 @@ def _entry(s: Session, entry_id: str) -> QueueEntry:
     if row is None:
         raise NotFound("That queue entry does not exist.")
     return row
+
+
+def _finish(s: Session, actor: Actor, row: QueueEntry) -> None:
+    row.status = DONE
+    if row.appointment_id:
+        appt = s.get(Appointment, row.appointment_id)
+        if appt.status == "in_consultation":
+            change_status(s, actor, appt, "completed")
+    audit.append(s, actor, "queue.done", "queue_entries", row.id)
 
 
 def _already_waiting(s: Session, patient_id: str, day: date) -> None:

@@ -1,4 +1,4 @@
-"""The SQLCipher engine: raw 32-byte key, WAL, foreign keys, busy timeout, a connection a thread."""
+"""The SQLCipher engine: raw 32-byte key, WAL, foreign keys, busy timeout, pooled connections."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlcipher3
 from sqlalchemy import URL, Engine, create_engine, event
-from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.pool import QueuePool
 
 BUSY_TIMEOUT_MS = 10_000
 PRAGMAS = (
@@ -25,15 +25,22 @@ def sqlcipher_url(path: Path, key: bytes) -> URL:
     return URL.create("sqlite+pysqlcipher", password=f"x'{key.hex()}'", database=str(path))
 
 
-def make_engine(path: Path, key: bytes | None, *, pool_size: int = 8) -> Engine:
-    """An engine on ``path``; with ``key=None`` a plain SQLite engine (benchmarks' baseline)."""
-    if key is None:
-        url: URL | str = f"sqlite:///{path}"
-        engine = create_engine(url, poolclass=SingletonThreadPool, pool_size=pool_size)
-    else:
-        engine = create_engine(
-            sqlcipher_url(path, key), poolclass=SingletonThreadPool, pool_size=pool_size
-        )
+def make_engine(path: Path, key: bytes | None, *, pool_size: int = 4) -> Engine:
+    """An engine on ``path``; with ``key=None`` a plain SQLite engine (benchmarks' baseline).
+
+    A queue pool: each thread checks a connection out for a unit of work and gives it back, so
+    no connection is ever used by two threads at once, however many threads there are (a
+    per-thread pool would close another thread's connection once it has more threads than its
+    size). Connections stay open, with their page caches warm.
+    """
+    url = f"sqlite:///{path}" if key is None else sqlcipher_url(path, key)
+    engine = create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=8,
+        connect_args={"check_same_thread": False},  # safe: the pool hands a connection out once
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_conn, _record) -> None:

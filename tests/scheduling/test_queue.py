@@ -106,3 +106,23 @@ def test_queue_refusals_change_nothing(morning):
     with pytest.raises(Conflict, match="not today"):
         queue.check_in(actor, tomorrow.id)
     assert [v.token for v in queue.board(actor)] == [1]
+
+
+def test_calling_the_next_patient_finishes_the_one_before(morning):
+    practice, clock, appointments, queue = morning
+    actor = practice.session.actor
+    booked = appointments.book(
+        actor,
+        practice.patient("Bea"),
+        practice.doctor_id,
+        practice.consultation_id,
+        practice.at(practice.monday, "09:00"),
+    )
+    first = queue.check_in(actor, booked.id)
+    clock.now += timedelta(minutes=15)  # Walt walks in after Bea's booked time
+    queue.add_walk_in(actor, practice.patient("Walt"))
+    assert queue.call_next(actor, practice.doctor_id).id == first.id
+    second = queue.call_next(actor, practice.doctor_id)
+    assert second.patient_name == "Walt Berg"
+    assert queue.called() == [(second.token, "Room 2", "Dr Maya Hale")]
+    assert appointments.history(actor, booked.id)[-1].to_status == "completed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -102,7 +101,7 @@ def test_known_patient_into_the_next_free_slot_in_three_keys(qtbot, desk, tasks,
     expected = practice.session.appointments.next_free(
         practice.session.actor, practice.consultation_id
     )
-    started = time.perf_counter()
+    # the whole path is these keystrokes; how long it takes is measured by no test (see bench)
     qtbot.keyClick(main, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClicks(desk.search.box, "marsh")
     press(qtbot, ENTER)  # opens the first match when it is in
@@ -116,7 +115,6 @@ def test_known_patient_into_the_next_free_slot_in_three_keys(qtbot, desk, tasks,
     qtbot.waitUntil(lambda: dialog.hold is not None, timeout=3000)
     press(qtbot, ENTER)
     qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
-    assert time.perf_counter() - started < 15
     wait_idle(qtbot, tasks)
     day = expected.starts_at.astimezone(LONDON).date()
     [view] = booked(practice, day)
@@ -222,7 +220,8 @@ def test_week_view_shows_one_doctor_monday_to_sunday(qtbot, desk, tasks, practic
     assert grid.data.free.get(5) == []  # no hours on Saturday
 
 
-def test_day_view_of_ten_doctors_with_forty_appointments_each_paints_fast(qtbot, practice):
+def test_day_view_of_ten_doctors_draws_all_forty_appointments_each(qtbot, practice):
+    """Layout and paint of a full day (the time it takes: tests/bench/bench_day_view.py)."""
     day = practice.monday
     columns = [Column(f"d{i}", f"Dr {i}", day, f"Dr {i}", "Room") for i in range(10)]
     appointments = [
@@ -246,10 +245,8 @@ def test_day_view_of_ten_doctors_with_forty_appointments_each_paints_fast(qtbot,
     grid = CalendarGrid(LONDON)
     qtbot.addWidget(grid)
     grid.resize(1400, 900)
-    started = time.perf_counter()
     grid.set_data(data)
     grid.resize(grid.minimumSize().expandedTo(grid.size()))
-    grid.grab()
-    elapsed = time.perf_counter() - started
+    assert not grid.grab().isNull()
     assert len(grid.blocks) == 400
-    assert elapsed < 0.15, f"{elapsed * 1000:.0f} ms"
+    assert {b.column for b in grid.blocks} == set(range(10))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import shiboken6
 from conftest import wait_idle  # tests/ui/conftest.py
@@ -42,7 +40,6 @@ def board(practice: Practice):
 def test_new_walk_in_registered_and_queued_by_keyboard(qtbot, make_main, practice, tasks):
     main = make_main(practice.session)
     desk = main.pages["frontdesk"]
-    started = time.perf_counter()
     qtbot.keyClick(main, Qt.Key.Key_F4)
     assert desk.stack.currentWidget() is desk.queue
     qtbot.keyClick(main, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
@@ -65,7 +62,6 @@ def test_new_walk_in_registered_and_queued_by_keyboard(qtbot, make_main, practic
     press(qtbot, Qt.Key.Key_Down)  # priority: urgent
     press(qtbot, ENTER)
     qtbot.waitUntil(lambda: gone(walk_in), timeout=5000)
-    assert time.perf_counter() - started < 30
     wait_idle(qtbot, tasks)
     [entry] = board(practice)
     assert (entry.patient_name, entry.priority_label, entry.token) == ("Nia Osei", "Urgent", 1)

@@ -95,17 +95,24 @@ def load_week(session, actor, directory: Directory, doctor_id: str, day: date) -
 
 
 def _with_free_time(session, actor, directory, columns, appointments) -> CalendarData:
-    """Free starts of each doctor's shortest service: the calendar shows them as open time."""
+    """Free starts of each doctor's shortest service: the calendar shows them as open time.
+
+    Doctors sharing a service and a day are asked for together (one read for a whole day view).
+    """
     data = CalendarData(columns, appointments)
+    wanted: dict[tuple[str, date], list[int]] = {}
     for index, column in enumerate(columns):
         doctor = directory.doctor(column.doctor_id)
         service = directory.shortest(doctor) if doctor else None
         if service is None:
             continue
         data.slot_minutes[index] = service.duration_minutes
-        data.free[index] = session.appointments.free_slots(
-            actor, column.doctor_id, service.id, column.day
-        )
+        wanted.setdefault((service.id, column.day), []).append(index)
+    for (service_id, day), indexes in wanted.items():
+        doctors = [columns[i].doctor_id for i in indexes]
+        found = session.appointments.free_slots_for(actor, doctors, service_id, day)
+        for i in indexes:
+            data.free[i] = found[columns[i].doctor_id]
     return data
 
 
