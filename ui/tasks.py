@@ -6,8 +6,8 @@ is true and ``busy_changed`` fires, so windows can show a busy state.
 
 Two things keep the workers safe:
 - They are Python's own threads, not a QThreadPool's: Python forgets a foreign thread's
-  ``threading.local`` after every call, so the store's per-thread connection pool would open a
-  new connection for each call and, past its size, close one another worker is still using.
+  ``threading.local`` after every call, which anything per-thread below (SQLAlchemy, sqlite)
+  does not expect.
 - A worker touches no Qt object but one relay signal: the callbacks (which hold widgets) stay
   on the UI thread. And while a runner exists, Python's cycle collector runs on the UI thread
   only (a timer there, with the collector's usual thresholds): run on a worker, it could free a
