@@ -16,7 +16,7 @@ class AdminWorkspace(QWidget):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.tabs = QTabWidget()
-        self.users = self.audit = self.settings = self.backups = None
+        self.users = self.audit = self.settings = self.backups = self.schedule = None
         if ctx.actor.can(P.USERS_MANAGE):
             from ui.admin.users import UsersScreen
 
@@ -33,6 +33,11 @@ class AdminWorkspace(QWidget):
             self.settings = SettingsScreen(ctx)
             self.settings.saved.connect(self.details_changed)
             self.tabs.addTab(self.settings, "Clinic settings")
+        if ctx.actor.can(P.SCHEDULE_CONFIGURE):
+            from ui.admin.schedule import ScheduleScreen
+
+            self.schedule = ScheduleScreen(ctx)
+            self.tabs.addTab(self.schedule, "Schedule")
         if ctx.actor.can(P.BACKUP):
             from ui.admin.backups import BackupScreen
 

@@ -1,0 +1,149 @@
+"""A doctor's weekly visiting hours as editable rows: weekday, from, to.
+
+Saving replaces the doctor's whole week (ScheduleSetup.set_hours). The core offers no call that
+reads a doctor's current hours back, so the editor starts from the rows it was last given
+(``set_windows``) or empty; the screen says so next to the Save button.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.services.schedule_setup import WEEKDAYS, HoursInput, clock
+from ui.theme import set_invalid, set_kind
+
+_TIME = re.compile(r"^\s*(\d{1,2})[:.]?(\d{2})\s*$")
+
+
+def parse_clock(text: str) -> int | None:
+    """'9:00', '09.30' or '0930' -> minutes after midnight; None if it is not a time of day."""
+    match = _TIME.match(text)
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
+        return None
+    return hours * 60 + minutes
+
+
+class HoursRow(QWidget):
+    """One window: a weekday, a start and an end time, and a button that removes the row."""
+
+    removed = Signal(object)
+
+    def __init__(self, window: HoursInput | None = None) -> None:
+        super().__init__()
+        self.weekday = QComboBox()
+        self.weekday.addItems(WEEKDAYS)
+        self.weekday.setAccessibleName("Weekday")
+        self.start = QLineEdit(placeholderText="09:00")
+        self.start.setAccessibleName("From")
+        self.end = QLineEdit(placeholderText="12:30")
+        self.end.setAccessibleName("To")
+        for edit in (self.start, self.end):
+            edit.setMaxLength(5)
+            edit.setFixedWidth(80)
+        if window is not None:
+            self.weekday.setCurrentIndex(window.weekday)
+            self.start.setText(clock(window.start_minute))
+            self.end.setText(clock(window.end_minute))
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setAutoDefault(False)
+        self.remove_button.clicked.connect(lambda: self.removed.emit(self))
+        line = QHBoxLayout(self)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.weekday)
+        line.addWidget(QLabel("from"))
+        line.addWidget(self.start)
+        line.addWidget(QLabel("to"))
+        line.addWidget(self.end)
+        line.addWidget(self.remove_button)
+        line.addStretch(1)
+
+    def mark(self, bad: bool) -> None:
+        for edit in (self.start, self.end):
+            set_invalid(edit, bad)
+
+
+class HoursEditor(QWidget):
+    """Rows of weekly hours; ``windows()`` reads them or raises ValueError with a sentence."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[HoursRow] = []
+        self.rows_box = QVBoxLayout()
+        self.rows_box.setSpacing(6)
+        self.add_button = QPushButton("Add hours")
+        self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(lambda: self.add_row())
+        self.error = QLabel()
+        set_kind(self.error, "fieldError")
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Hours error")
+        self.error.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.rows_box)
+        layout.addWidget(self.add_button, 0)
+        layout.addWidget(self.error)
+
+    def add_row(self, window: HoursInput | None = None) -> HoursRow:
+        if window is None and self.rows:  # the next row starts as a copy of the last one's day
+            last = self.rows[-1]
+            row = HoursRow()
+            row.weekday.setCurrentIndex(last.weekday.currentIndex())
+        else:
+            row = HoursRow(window)
+        row.removed.connect(self.remove_row)
+        self.rows.append(row)
+        self.rows_box.addWidget(row)
+        return row
+
+    def remove_row(self, row: HoursRow) -> None:
+        self.rows.remove(row)
+        row.hide()
+        row.deleteLater()
+        self.show_error(None)
+
+    def set_windows(self, windows: list[HoursInput]) -> None:
+        for row in list(self.rows):
+            self.remove_row(row)
+        for window in windows:
+            self.add_row(window)
+
+    def windows(self) -> list[HoursInput]:
+        """The rows as HoursInput; a row whose times cannot be read raises ValueError."""
+        result = []
+        for n, row in enumerate(self.rows, start=1):
+            start, end = parse_clock(row.start.text()), parse_clock(row.end.text())
+            if start is None or end is None:
+                raise ValueError(f"Hours {n}: type the times as hh:mm, for example 09:00.")
+            result.append(HoursInput(row.weekday.currentIndex(), start, end))
+        return result
+
+    def show_error(self, text: str | None, row_number: int | None = None) -> None:
+        """A sentence under the rows; ``row_number`` (from 1) marks that row's times red."""
+        self.error.setText(text or "")
+        self.error.setVisible(bool(text))
+        for n, row in enumerate(self.rows, start=1):
+            row.mark(bool(text) and row_number == n)
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        """ValidationError.fields from set_hours: 'hours 2' -> that row, 'hours' -> the week."""
+        for key, reason in problems.items():
+            match = re.fullmatch(r"hours (\d+)", key)
+            label = f"Hours {match.group(1)}" if match else "Hours"
+            text = f"{label} {reason}" if not reason[:1].isupper() else reason
+            self.show_error(text, int(match.group(1)) if match else None)
+            return

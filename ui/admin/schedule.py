@@ -1,0 +1,365 @@
+"""The schedule screen (admins): services, doctors, a doctor's weekly hours and days off.
+
+A change of hours, a holiday or leave that hits booked appointments flags them; the screen says
+how many, and reception finds them under "Needs attention" at the front desk.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.errors import ValidationError
+from clinicdesk.permissions import Role
+from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
+from ui.admin.hours_editor import HoursEditor
+from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog
+from ui.context import AppContext
+from ui.errors import describe
+from ui.frontdesk.schedule_data import money_text
+from ui.theme import icon, set_kind
+from ui.widgets.date_field import DateField
+from ui.widgets.forms import FieldForm
+from ui.widgets.table import RowsModel, read_only_rows
+
+
+class ServiceTableModel(RowsModel[ServiceInfo]):
+    HEADERS = ("Service", "Duration", "Buffer", "Fee")
+
+    def __init__(self, currency: str) -> None:
+        super().__init__()
+        self.currency = currency
+
+    def cells(self, s: ServiceInfo) -> tuple[str, ...]:
+        return (
+            s.name,
+            f"{s.duration_minutes} min",
+            f"{s.buffer_minutes} min",
+            money_text(s.fee_minor, self.currency),
+        )
+
+
+class DoctorTableModel(RowsModel[DoctorInfo]):
+    HEADERS = ("Doctor", "Specialization", "Licence", "Room", "Services")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.service_names: dict[str, str] = {}
+
+    def cells(self, d: DoctorInfo) -> tuple[str, ...]:
+        names = sorted(self.service_names.get(i, "?") for i in d.service_ids)
+        return (d.name, d.specialization, d.licence_number, d.room, ", ".join(names))
+
+
+def affected_text(count: int) -> str:
+    if count == 0:
+        return "no booked appointments are affected"
+    return (
+        f"{count} booked appointment{'s' if count != 1 else ''} no longer fit; they are listed "
+        'under "Needs attention" at the front desk'
+    )
+
+
+def _table(model: RowsModel) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    read_only_rows(table)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return table
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text)
+    set_kind(label, "section")
+    return label
+
+
+class ScheduleScreen(QWidget):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.specializations: list[tuple[str, str]] = []
+        self.services_model = ServiceTableModel(ctx.details.currency)
+        self.doctors_model = DoctorTableModel()
+        self.services_table = _table(self.services_model)
+        self.doctors_table = _table(self.doctors_model)
+        self.doctors_table.selectionModel().currentRowChanged.connect(self._doctor_changed)
+        self.add_service_button = QPushButton(icon("plus", "#ffffff"), "Add service…")
+        set_kind(self.add_service_button, "primary")
+        self.add_service_button.clicked.connect(self.add_service)
+        self.make_doctor_button = QPushButton("Make doctor profile…")
+        self.make_doctor_button.clicked.connect(self.make_doctor)
+
+        left = QVBoxLayout()
+        left.addWidget(_section("SERVICES"))
+        left.addWidget(self.services_table, 1)
+        left.addWidget(self.add_service_button, 0, Qt.AlignmentFlag.AlignLeft)
+        left.addWidget(_section("DOCTORS"))
+        left.addWidget(self.doctors_table, 2)
+        left.addWidget(self.make_doctor_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        self.hours_title = _section("WEEKLY HOURS")
+        self.hours = HoursEditor()
+        self.save_hours_button = QPushButton("Save hours")
+        set_kind(self.save_hours_button, "primary")
+        self.save_hours_button.clicked.connect(self.save_hours)
+        hours_hint = QLabel("Saving replaces the doctor's whole week with these rows.")
+        set_kind(hours_hint, "hint")
+        hours_hint.setWordWrap(True)
+
+        self.holiday_form = FieldForm(columns=3)
+        self.holiday_day = DateField()
+        self.holiday_name = QLineEdit(placeholderText="e.g. Christmas Day")
+        self.holiday_button = QPushButton("Add clinic holiday")
+        self.holiday_button.clicked.connect(self.add_holiday)
+        self.holiday_form.add("day", "Holiday date *", self.holiday_day, 0, 0)
+        self.holiday_form.add("name", "Name *", self.holiday_name, 0, 1)
+        self.holiday_form.grid.addWidget(self.holiday_button, 0, 2, Qt.AlignmentFlag.AlignBottom)
+
+        self.leave_form = FieldForm(columns=4)
+        self.leave_first = DateField()
+        self.leave_last = DateField()
+        self.leave_reason = QLineEdit(placeholderText="e.g. Annual leave")
+        self.leave_button = QPushButton("Add leave")
+        self.leave_button.clicked.connect(self.add_leave)
+        self.leave_form.add("first_day", "Leave from *", self.leave_first, 0, 0)
+        self.leave_form.add("last_day", "to *", self.leave_last, 0, 1)
+        self.leave_form.add("reason", "Reason", self.leave_reason, 0, 2)
+        self.leave_form.grid.addWidget(self.leave_button, 0, 3, Qt.AlignmentFlag.AlignBottom)
+
+        right = QVBoxLayout()
+        right.addWidget(self.hours_title)
+        right.addWidget(self.hours)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_hours_button)
+        save_row.addWidget(hours_hint, 1)
+        right.addLayout(save_row)
+        right.addWidget(_section("DAYS OFF"))
+        right.addWidget(self.holiday_form)
+        right.addWidget(self.leave_form)
+        right.addStretch(1)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.hide()
+        columns = QGridLayout()
+        columns.addLayout(left, 0, 0)
+        columns.addLayout(right, 0, 1)
+        columns.setColumnStretch(0, 3)
+        columns.setColumnStretch(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.addWidget(self.message)
+        layout.addLayout(columns, 1)
+        self._doctor_changed()
+        self.refresh()
+
+    # ---- loading ----
+
+    def refresh(self, select_doctor: str | None = None) -> None:
+        schedule, actor = self.ctx.session.schedule, self.ctx.actor
+
+        def load() -> tuple[list[ServiceInfo], list[DoctorInfo], list[tuple[str, str]]]:
+            return (
+                schedule.services(actor),
+                schedule.doctors(actor),
+                schedule.specializations(actor),
+            )
+
+        def loaded(data) -> None:
+            services, doctors, self.specializations = data
+            self.services_model.set_rows(services)
+            self.doctors_model.service_names = {s.id: s.name for s in services}
+            self.doctors_model.set_rows(doctors)
+            ids = [d.id for d in doctors]
+            if doctors:
+                self.doctors_table.selectRow(
+                    ids.index(select_doctor) if select_doctor in ids else 0
+                )
+            self._doctor_changed()
+
+        self.ctx.tasks.submit(load, on_result=loaded, on_error=self._failed, owner=self)
+
+    def selected_doctor(self) -> DoctorInfo | None:
+        return self.doctors_model.row(self.doctors_table.currentIndex().row())
+
+    def _doctor_changed(self, *_args) -> None:
+        doctor = self.selected_doctor()
+        self.hours_title.setText(
+            f"WEEKLY HOURS OF {doctor.name.upper()}" if doctor else "WEEKLY HOURS"
+        )
+        for widget in (self.hours, self.save_hours_button, self.leave_button):
+            widget.setEnabled(doctor is not None)
+
+    # ---- messages ----
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        set_kind(self.message, "banner" if error else "success")
+        self.message.show()
+
+    def _failed(self, error: BaseException) -> None:
+        self._say(describe(error), error=True)
+
+    # ---- services and doctors ----
+
+    def add_service(self) -> None:
+        dialog = AddServiceDialog(self.ctx, self)
+
+        def done() -> None:
+            if dialog.result_info is not None:
+                self._say(f"{dialog.result_info.name}: service added.")
+                self.refresh()
+
+        dialog.accepted.connect(done)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def make_doctor(self) -> None:
+        """Offers the doctor accounts that have no profile yet."""
+        users, schedule, actor = self.ctx.session.users, self.ctx.session.schedule, self.ctx.actor
+
+        def load():
+            have = {d.user_id for d in schedule.doctors(actor)}
+            accounts = [
+                u
+                for u in users.list(actor)
+                if Role.DOCTOR in u.roles and u.id not in have and u.status != "removed"
+            ]
+            return accounts, schedule.specializations(actor), schedule.services(actor)
+
+        self.ctx.tasks.submit(load, on_result=self._open_profile, on_error=self._failed, owner=self)
+
+    def _open_profile(self, data) -> None:
+        accounts, specializations, services = data
+        if not accounts:
+            self._say(
+                "Every account with the doctor role already has a profile. Create the "
+                "account under Users first, with the Doctor role.",
+                error=True,
+            )
+            return
+        dialog = DoctorProfileDialog(self.ctx, accounts, specializations, services, self)
+        self.profile_dialog = dialog
+
+        def done() -> None:
+            info = dialog.result_info
+            if info is not None:
+                self._say(f"{info.name}: doctor profile made. Set their weekly hours next.")
+                self.refresh(info.id)
+
+        dialog.accepted.connect(done)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    # ---- hours and days off ----
+
+    def save_hours(self) -> None:
+        doctor = self.selected_doctor()
+        if doctor is None:
+            return
+        self.hours.show_error(None)
+        try:
+            windows = self.hours.windows()
+        except ValueError as exc:
+            self.hours.show_error(str(exc))
+            return
+
+        def saved(count: int) -> None:
+            self.save_hours_button.setEnabled(True)
+            self._say(f"Hours of {doctor.name} saved; {affected_text(count)}.")
+
+        def refused(error: BaseException) -> None:
+            self.save_hours_button.setEnabled(True)
+            if isinstance(error, ValidationError):
+                self.hours.show_problems(error.fields)
+            else:
+                self._failed(error)
+
+        self.save_hours_button.setEnabled(False)
+        self.ctx.tasks.submit(
+            self.ctx.session.schedule.set_hours,
+            self.ctx.actor,
+            doctor.id,
+            windows,
+            on_result=saved,
+            on_error=refused,
+            owner=self,
+        )
+
+    def _days_off(self, form: FieldForm, fn, *args, done) -> None:
+        def refused(error: BaseException) -> None:
+            if isinstance(error, ValidationError):
+                leftover = form.show_errors(error.fields)
+                if leftover:
+                    self._say(" ".join(leftover.values()), error=True)
+            else:
+                self._failed(error)
+
+        self.ctx.tasks.submit(
+            fn, self.ctx.actor, *args, on_result=done, on_error=refused, owner=self
+        )
+
+    def _dates(self, form: FieldForm, fields: dict[str, DateField]) -> list[date] | None:
+        problems = {
+            name: "must be a date (dd/mm/yyyy)" for name, f in fields.items() if not f.value()
+        }
+        if problems:
+            form.show_errors(problems)
+            return None
+        return [f.value() for f in fields.values()]
+
+    def add_holiday(self) -> None:
+        days = self._dates(self.holiday_form, {"day": self.holiday_day})
+        if days is None:
+            return
+        name = self.holiday_name.text()
+
+        def done(count: int) -> None:
+            self._say(f"Clinic holiday on {days[0]:%d/%m/%Y} added; {affected_text(count)}.")
+            self.holiday_day.clear()
+            self.holiday_name.clear()
+
+        self._days_off(
+            self.holiday_form, self.ctx.session.schedule.add_holiday, days[0], name, done=done
+        )
+
+    def add_leave(self) -> None:
+        doctor = self.selected_doctor()
+        fields = {"first_day": self.leave_first, "last_day": self.leave_last}
+        days = self._dates(self.leave_form, fields)
+        if doctor is None or days is None:
+            return
+
+        def done(count: int) -> None:
+            self._say(
+                f"Leave of {doctor.name} from {days[0]:%d/%m/%Y} to {days[1]:%d/%m/%Y} added; "
+                f"{affected_text(count)}."
+            )
+            for edit in (self.leave_first, self.leave_last, self.leave_reason):
+                edit.clear()
+
+        self._days_off(
+            self.leave_form,
+            self.ctx.session.schedule.add_leave,
+            doctor.id,
+            days[0],
+            days[1],
+            self.leave_reason.text(),
+            done=done,
+        )
