@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from clinicdesk.errors import ClinicDeskError
@@ -33,14 +34,18 @@ def _folder(args: argparse.Namespace) -> Path:
     return folder
 
 
-def _open_app(folder: Path, demo_logins=None) -> int:
-    from ui.app import run
+OpenApp = Callable[[Path, list[tuple[str, str, str]] | None], int]
 
-    return run(folder, demo_logins=demo_logins)
+
+def _open_app(args: argparse.Namespace, folder: Path, demo_logins=None) -> int:
+    """The desktop app is handed in by ui.launcher: the core never imports Qt."""
+    if args.open_app is None:
+        raise ClinicDeskError("The desktop app is started with the clinicdesk command.")
+    return args.open_app(folder, demo_logins)
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    return _open_app(_folder(args))
+    return _open_app(args, _folder(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -57,7 +62,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {role:<22} {username:<14} {password}")
     if args.no_gui:
         return 0
-    return _open_app(folder, demo_logins=demo.logins)
+    return _open_app(args, folder, demo.logins)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -154,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, open_app: OpenApp | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.open_app = open_app
     try:
         return args.func(args)
     except ClinicDeskError as exc:

@@ -1,7 +1,7 @@
 """Cold start: from launching the process to the sign-in window on screen.
 
 Each run spawns a new Python process (the project's interpreter, as the installed ``clinicdesk``
-script does) that calls ``clinicdesk.cli.main(["--data-dir", FOLDER])`` on a ready demo clinic,
+script does) that calls ``ui.launcher.main(["--data-dir", FOLDER])`` on a ready demo clinic,
 so it goes through the real entry point, ``ui.app.run`` and the Controller to the LoginWindow.
 The clock starts in this process just before the spawn, so the interpreter's own start-up
 counts; it stops when the first window has painted: an application event filter sees the window's
@@ -86,7 +86,7 @@ app.installEventFilter(_shown)
 APP = (
     MARKER
     + """
-from clinicdesk.cli import main
+from ui.launcher import main
 
 sys.exit(main(["--data-dir", sys.argv[1]]))
 """
