@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
                 None,
                 ("&Book appointment…", "book_appointment", "Ctrl+B"),
                 ("Add &walk-in…", "add_walk_in", "Ctrl+W"),
+                ("Needs &attention…", "show_attention", None),
             ]
         entries += [None, ("Open &waiting-room display…", "open_waiting_room", None)]
         self.schedule_actions: dict[str, QAction] = {}

@@ -322,6 +322,14 @@ class FrontDeskWorkspace(QWidget):
         self.calendar.reload()
         self.queue.reload()
 
+    def show_attention(self) -> None:
+        """Bookings hit by a change of hours or days off (Schedule → Needs attention)."""
+        from ui.frontdesk.attention import AttentionDialog
+
+        dialog = AttentionDialog(self.ctx, self)
+        dialog.changed.connect(self._appointment_changed)
+        self._show_dialog("attention_dialog", dialog)
+
     def add_walk_in(self) -> None:
         if not self.ctx.actor.can(P.APPOINTMENTS_MANAGE) or _is_open(self.walk_in_dialog):
             return
