@@ -2,22 +2,26 @@
 
 Check in (the patient joins the queue), approve or reject a pending booking, mark a no-show,
 cancel with a reason (the refund due under the clinic's policy is shown), reschedule to one of
-the doctor's free slots, and the history of every change. Each action goes to the service;
-a refusal is shown here in the service's own words and changes nothing.
+the doctor's free slots, book a follow-up after a completed or missed visit, export the
+appointment to a calendar file (.ics), and the history of every change. Each action goes to
+the service; a refusal is shown here in the service's own words and changes nothing.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -160,6 +164,7 @@ class AppointmentDialog(QDialog):
         close.clicked.connect(self.reject)
         row.addWidget(close)
         box.addLayout(row)
+        box.addLayout(self._more_row())
         self.first_button = next(iter(self.buttons.values()), close)
         self.first_button.setDefault(True)
         self.first_button.setFocus()
@@ -176,6 +181,26 @@ class AppointmentDialog(QDialog):
         self.history.setMinimumHeight(160)
         box.addWidget(self.history, 1)
         return page
+
+    def _more_row(self) -> QHBoxLayout:
+        """Follow-up (after a completed or missed visit) and the calendar export."""
+        row = QHBoxLayout()
+        if self.appointment.status in ("completed", "no_show"):
+            self.follow_up_days = QSpinBox()
+            self.follow_up_days.setRange(1, 365)
+            self.follow_up_days.setValue(14)
+            self.follow_up_days.setSuffix(" days")
+            self.follow_up_days.setAccessibleName("Follow-up after")
+            self.buttons["follow_up"] = QPushButton("Book &follow-up in")
+            self.buttons["follow_up"].clicked.connect(self.book_follow_up)
+            row.addWidget(self.buttons["follow_up"])
+            row.addWidget(self.follow_up_days)
+        self.export_button = QPushButton("E&xport to calendar (.ics)…")
+        self.export_button.setAutoDefault(False)
+        self.export_button.clicked.connect(self.choose_export_file)
+        row.addWidget(self.export_button)
+        row.addStretch(1)
+        return row
 
     def _reason_page(self) -> QWidget:
         page = QWidget()
@@ -341,6 +366,52 @@ class AppointmentDialog(QDialog):
             done=lambda v: f"Moved {name} to {slot_text(v.starts_at, self.zone)}.",
         )
 
+    def book_follow_up(self) -> None:
+        """The doctor's first free slot after the chosen number of days, same service."""
+        name = self.appointment.patient_name
+        self._run(
+            self.ctx.session.appointments.book_follow_up,
+            self.appointment.id,
+            self.follow_up_days.value(),
+            done=lambda v: (
+                f"Follow-up for {name} booked: {slot_text(v.starts_at, self.zone)} "
+                f"with {v.doctor_name}."
+            ),
+        )
+
+    def choose_export_file(self) -> None:
+        a = self.appointment
+        suggested = f"appointment-{a.starts_at.astimezone(self.zone):%Y-%m-%d-%H%M}.ics"
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Export to calendar", suggested, "Calendar files (*.ics)"
+        )
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        """Write the appointment's calendar entry (no health details) to ``path``."""
+        reports, actor, appointment_id = (
+            self.ctx.session.reports,
+            self.ctx.actor,
+            self.appointment.id,
+        )
+
+        def write() -> Path:
+            path.write_bytes(reports.ics_for_appointment(actor, appointment_id))
+            return path
+
+        def written(done: Path) -> None:
+            self.show_message(f"Calendar file written: {done}", "success")
+
+        def refused(error: BaseException) -> None:
+            self.show_message(
+                f"Could not write the file: {error}"
+                if isinstance(error, OSError)
+                else describe(error)
+            )
+
+        self.ctx.tasks.submit(write, on_result=written, on_error=refused, owner=self)
+
     def _run(self, fn, *args, done) -> None:
         """Call the service; on success report and close, on refusal show why and stay."""
         self.message.hide()
@@ -359,7 +430,9 @@ class AppointmentDialog(QDialog):
             fn, self.ctx.actor, *args, on_result=succeeded, on_error=refused, owner=self
         )
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, kind: str = "banner") -> None:
+        """A refusal in the banner style, or (kind="success") a confirmation."""
+        set_kind(self.message, kind)
         self.message.setText(text)
         self.message.show()
 
