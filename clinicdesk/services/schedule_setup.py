@@ -224,6 +224,25 @@ class ScheduleSetup:
             rows = s.scalars(select(DoctorProfile).where(DoctorProfile.deleted_at.is_(None)))
             return sorted((_doctor_info(s, r) for r in rows), key=lambda d: d.name)
 
+    def hours(self, actor: Actor, doctor_id: str) -> list[HoursInput]:
+        """The doctor's weekly hours, Monday first, as set_hours takes them."""
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            rows = s.scalars(
+                select(VisitingHours)
+                .where(VisitingHours.doctor_id == doctor_id, VisitingHours.deleted_at.is_(None))
+                .order_by(VisitingHours.weekday, VisitingHours.start_minute)
+            )
+            return [
+                HoursInput(
+                    r.weekday,
+                    r.start_minute,
+                    r.end_minute,
+                    frozenset(x for x in r.service_ids.split(",") if x),
+                )
+                for r in rows
+            ]
+
     def set_hours(self, actor: Actor, doctor_id: str, windows: list[HoursInput]) -> int:
         """Replace the doctor's weekly hours; returns how many bookings no longer fit.
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 from scheduling_setup import make_practice
 
 from clinicdesk.permissions import Role
+from clinicdesk.services.schedule_setup import HoursInput
 from ui.admin.hours_editor import parse_clock
 from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog, parse_amount
 
@@ -93,6 +94,11 @@ def test_add_service_make_doctor_and_set_hours(qtbot, make_main, admin, tasks):
 def test_overlapping_hours_are_refused(qtbot, make_main, admin, tasks):
     make_practice(admin)
     screen = _screen(qtbot, make_main, admin, tasks)
+    # the editor shows the doctor's current week: weekdays 09:00-12:30 and 14:00-17:00
+    qtbot.waitUntil(lambda: len(screen.hours.rows) == 10, timeout=5000)
+    assert screen.hours.windows()[:2] == [HoursInput(0, 540, 750), HoursInput(0, 840, 1020)]
+    while screen.hours.rows:
+        qtbot.mouseClick(screen.hours.rows[0].remove_button, Qt.MouseButton.LeftButton)
     for start, end in (("09:00", "12:00"), ("11:30", "13:00")):
         qtbot.mouseClick(screen.hours.add_button, Qt.MouseButton.LeftButton)
         row = screen.hours.rows[-1]

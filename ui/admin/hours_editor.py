@@ -1,8 +1,7 @@
 """A doctor's weekly visiting hours as editable rows: weekday, from, to.
 
-Saving replaces the doctor's whole week (ScheduleSetup.set_hours). The core offers no call that
-reads a doctor's current hours back, so the editor starts from the rows it was last given
-(``set_windows``) or empty; the screen says so next to the Save button.
+The screen loads the doctor's current week (ScheduleSetup.hours) into it; saving replaces the
+whole week (ScheduleSetup.set_hours).
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ class ScheduleScreen(QWidget):
         self.save_hours_button = QPushButton("Save hours")
         set_kind(self.save_hours_button, "primary")
         self.save_hours_button.clicked.connect(self.save_hours)
-        hours_hint = QLabel("Saving replaces the doctor's whole week with these rows.")
+        hours_hint = QLabel("These are the doctor's hours now; saving replaces the whole week.")
         set_kind(hours_hint, "hint")
         hours_hint.setWordWrap(True)
 
@@ -205,6 +205,24 @@ class ScheduleScreen(QWidget):
         )
         for widget in (self.hours, self.save_hours_button, self.leave_button):
             widget.setEnabled(doctor is not None)
+        self.hours.set_windows([])
+        if doctor is not None:
+            self.ctx.tasks.submit(
+                self.ctx.session.schedule.hours,
+                self.ctx.actor,
+                doctor.id,
+                on_result=self._hours_loaded(doctor.id),
+                on_error=self._failed,
+                owner=self,
+            )
+
+    def _hours_loaded(self, doctor_id: str):
+        def show(windows) -> None:
+            current = self.selected_doctor()
+            if current is not None and current.id == doctor_id:  # not a stale answer
+                self.hours.set_windows(windows)
+
+        return show
 
     # ---- messages ----
 
