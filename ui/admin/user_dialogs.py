@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -23,6 +22,7 @@ from clinicdesk.services.users import UserInfo
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import set_kind
+from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
 
 
@@ -63,12 +63,7 @@ class _FormDialog(QDialog):
         self.result_info: UserInfo | None = None
         self.setWindowTitle(title)
         self.setMinimumWidth(500)
-        self.layout_ = QVBoxLayout(self)
-        self.layout_.setContentsMargins(24, 20, 24, 18)
-        self.layout_.setSpacing(12)
-        heading = QLabel(title)
-        set_kind(heading, "title")
-        self.layout_.addWidget(heading)
+        self.layout_, _heading = titled_layout(self, title, spacing=12)
         self.form = FieldForm(columns=2)
         self.layout_.addWidget(self.form)
         self.message = QLabel()

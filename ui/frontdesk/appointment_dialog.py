@@ -46,6 +46,7 @@ from ui.frontdesk.schedule_data import (
 )
 from ui.theme import set_kind
 from ui.widgets.dates import format_moment
+from ui.widgets.dialogs import titled_layout
 from ui.widgets.table import read_only_rows
 
 ACTIONS = (  # status it moves to, button text, allowed from
@@ -103,12 +104,7 @@ class AppointmentDialog(QDialog):
         self.setWindowTitle(f"Appointment – {a.patient_name}")
         self.setMinimumWidth(620)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 18)
-        layout.setSpacing(10)
-        title = QLabel(a.patient_name)
-        set_kind(title, "title")
-        layout.addWidget(title)
+        layout, _title = titled_layout(self, a.patient_name)
         when = (
             f"{slot_text(a.starts_at, self.zone)}–{clock_text(a.ends_at, self.zone)} · "
             f"{a.service_name} · {a.doctor_name}"

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -42,6 +41,7 @@ from ui.frontdesk.schedule_data import (
 )
 from ui.tasks import Task
 from ui.theme import set_kind
+from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
 
 ANY = "any"  # the doctor list's data: "any", "specialization:<id>" or "doctor:<id>"
@@ -87,12 +87,7 @@ class BookingDialog(QDialog):
         self.setWindowTitle("Book an appointment")
         self.setMinimumWidth(760)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 18)
-        layout.setSpacing(10)
-        title = QLabel("Book an appointment")
-        set_kind(title, "title")
-        layout.addWidget(title)
+        layout, _title = titled_layout(self, "Book an appointment")
 
         self.form = FieldForm(columns=3)
         self.picker = PatientPicker(ctx)

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +30,7 @@ from ui.frontdesk.duplicates import DuplicatesDialog
 from ui.theme import set_kind
 from ui.widgets.date_field import DateField
 from ui.widgets.dates import format_day
+from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
 
 
@@ -52,12 +52,8 @@ class PatientDialog(QDialog):
         self.setWindowTitle(f"Edit {patient.full_name}" if editing else "Register a new patient")
         self.setMinimumWidth(760)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 18)
-        layout.setSpacing(12)
-        title = QLabel(f"{patient.full_name} · {patient.mrn}" if editing else "New patient")
-        set_kind(title, "title")
-        layout.addWidget(title)
+        heading = f"{patient.full_name} · {patient.mrn}" if editing else "New patient"
+        layout, _title = titled_layout(self, heading, spacing=12)
 
         self.form = FieldForm(columns=2)
         f = self.form

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QLineEdit,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -27,6 +26,7 @@ from ui.frontdesk.patient_dialog import PatientDialog
 from ui.frontdesk.patient_picker import PatientPicker
 from ui.frontdesk.schedule_data import Directory
 from ui.theme import set_kind
+from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
 
 
@@ -45,12 +45,7 @@ class WalkInDialog(QDialog):
         self.register_dialog: PatientDialog | None = None
         self.setWindowTitle("Add a walk-in")
         self.setMinimumWidth(560)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 18)
-        layout.setSpacing(10)
-        title = QLabel("Add a walk-in to today's queue")
-        set_kind(title, "title")
-        layout.addWidget(title)
+        layout, _title = titled_layout(self, "Add a walk-in to today's queue")
 
         self.form = FieldForm(columns=2)
         self.picker = PatientPicker(ctx)
