@@ -3,8 +3,9 @@
 Check in (the patient joins the queue), approve or reject a pending booking, mark a no-show,
 cancel with a reason (the refund due under the clinic's policy is shown), reschedule to one of
 the doctor's free slots, book a follow-up after a completed or missed visit, export the
-appointment to a calendar file (.ics), and the history of every change. Each action goes to
-the service; a refusal is shown here in the service's own words and changes nothing.
+appointment to a calendar file (.ics), and the history of every change. After a cancellation,
+whoever on the waitlist could take the freed slot is offered ("Book <name> here"). Each
+action goes to the service; a refusal is shown here in the service's own words and changes nothing.
 """
 
 from __future__ import annotations
@@ -311,6 +312,7 @@ class AppointmentDialog(QDialog):
                         else "; no refund due."
                     )
                 ),
+                then=self._look_for_waitlist,
             )
         else:
             self._run(
@@ -408,15 +410,22 @@ class AppointmentDialog(QDialog):
 
         self.ctx.tasks.submit(write, on_result=written, on_error=refused, owner=self)
 
-    def _run(self, fn, *args, done) -> None:
-        """Call the service; on success report and close, on refusal show why and stay."""
+    def _run(self, fn, *args, done, then=None) -> None:
+        """Call the service; on success report and close, on refusal show why and stay.
+
+        With ``then``, the dialog stays open after success and ``then(sentence)`` decides.
+        """
         self.message.hide()
         self.setEnabled(False)
 
         def succeeded(value) -> None:
             self.setEnabled(True)
+            sentence = done(value)
+            if then is not None:
+                then(sentence)
+                return
             self.accept()
-            self.changed.emit(done(value))
+            self.changed.emit(sentence)
 
         def refused(error: BaseException) -> None:
             self.setEnabled(True)
@@ -424,6 +433,73 @@ class AppointmentDialog(QDialog):
 
         self.ctx.tasks.submit(
             fn, self.ctx.actor, *args, on_result=succeeded, on_error=refused, owner=self
+        )
+
+    # ---- the waitlist, after a cancellation ----
+
+    def _look_for_waitlist(self, sentence: str) -> None:
+        """The slot just freed: who on the waitlist could take it? None: close as usual."""
+        self.changed.emit(sentence)
+        a = self.appointment
+
+        def found(matches: list[tuple[str, str, str]]) -> None:
+            if not matches:
+                self.accept()
+                return
+            self._show_matches(sentence, matches)
+
+        self.ctx.tasks.submit(
+            self.ctx.session.appointments.waitlist_matches,
+            self.ctx.actor,
+            a.doctor_id,
+            a.service_id,
+            a.starts_at,
+            on_result=found,
+            on_error=lambda _e: self.accept(),  # the cancellation stands either way
+            owner=self,
+        )
+
+    def _show_matches(self, sentence: str, matches: list[tuple[str, str, str]]) -> None:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 6, 0, 0)
+        done = QLabel(sentence)
+        set_kind(done, "success")
+        done.setWordWrap(True)
+        box.addWidget(done)
+        heading = QLabel("ON THE WAITLIST FOR THIS SLOT")
+        set_kind(heading, "section")
+        box.addWidget(heading)
+        self.waitlist_buttons: dict[str, QPushButton] = {}
+        for entry_id, _patient_id, patient_name in matches:
+            button = QPushButton(f"Book {patient_name} here")
+            button.clicked.connect(
+                lambda _=False, e=entry_id, n=patient_name: self.book_from_waitlist(e, n)
+            )
+            box.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+            self.waitlist_buttons[entry_id] = button
+        box.addStretch(1)
+        close = QPushButton("Close")
+        close.setAutoDefault(False)
+        close.clicked.connect(self.accept)
+        box.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
+        self.pages.addWidget(page)
+        self.pages.setCurrentWidget(page)
+        first = next(iter(self.waitlist_buttons.values()))
+        first.setDefault(True)
+        first.setFocus()
+
+    def book_from_waitlist(self, entry_id: str, patient_name: str) -> None:
+        a = self.appointment
+        self._run(
+            self.ctx.session.appointments.book_from_waitlist,
+            entry_id,
+            a.doctor_id,
+            a.starts_at,
+            done=lambda v: (
+                f"Booked {patient_name} from the waitlist: {slot_text(v.starts_at, self.zone)} "
+                f"with {v.doctor_name}."
+            ),
         )
 
     def show_message(self, text: str, kind: str = "banner") -> None:

@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QWidget,
 )
 
@@ -149,7 +151,17 @@ class BookingDialog(QDialog):
         self.message.hide()
         layout.addWidget(self.message)
 
+        layout.addWidget(self._waitlist_row())
+
         buttons = QDialogButtonBox()
+        self.waitlist_button = buttons.addButton(
+            "Add to &waitlist…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.waitlist_button.setAutoDefault(False)
+        self.waitlist_button.setToolTip(
+            "No slot suits? List the patient for an earlier one; a freed slot shows its matches."
+        )
+        self.waitlist_button.clicked.connect(self.show_waitlist)
         self.book_button = buttons.addButton("Book", QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.book_button, "primary")
         self.book_button.setDefault(True)
@@ -172,6 +184,70 @@ class BookingDialog(QDialog):
             self.picker.setFocus()
         else:
             self.slots.setFocus()
+
+    def _waitlist_row(self) -> QWidget:
+        """Hidden until "Add to waitlist…": the last day the patient could come, and confirm.
+
+        The patient, service, doctor ("any" and a specialization both mean any doctor) and the
+        first day are the ones chosen above.
+        """
+        self.waitlist_row = QWidget()
+        row = QHBoxLayout(self.waitlist_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        label = QLabel("Waitlist until")
+        self.waitlist_until = QDateEdit(calendarPopup=True)
+        self.waitlist_until.setDisplayFormat("dd/MM/yyyy")
+        self.waitlist_until.setAccessibleName("Waitlist until")
+        label.setBuddy(self.waitlist_until)
+        self.waitlist_confirm = QPushButton("Put on waitlist")
+        self.waitlist_confirm.setAutoDefault(False)
+        self.waitlist_confirm.clicked.connect(self.add_to_waitlist)
+        row.addWidget(label)
+        row.addWidget(self.waitlist_until)
+        row.addWidget(self.waitlist_confirm)
+        row.addStretch(1)
+        self.waitlist_row.hide()
+        return self.waitlist_row
+
+    def show_waitlist(self) -> None:
+        first = self.first_day.date()
+        if self.waitlist_until.date() < first:
+            self.waitlist_until.setDate(first.addDays(14))
+        self.waitlist_row.show()
+        self.waitlist_until.setFocus()
+
+    def add_to_waitlist(self) -> None:
+        patient = self.picker.patient
+        if patient is None:
+            self.form.show_errors({"patient": "Choose the patient first."})
+            return
+        kind, _, key = str(self.doctor.currentData()).partition(":")
+        doctor_id = key if kind == "doctor" else None
+        first, last = self.first_day.date().toPython(), self.waitlist_until.date().toPython()
+        name = patient.full_name
+
+        def added(_entry_id: str) -> None:
+            self.waitlist_row.hide()
+            self.message.hide()
+            self.held_label.setText(
+                f"{name} is on the waitlist from {first:%d/%m/%Y} to {last:%d/%m/%Y}; "
+                "a cancellation in that time will offer the slot."
+            )
+            self.held_label.show()
+
+        self.ctx.tasks.submit(
+            self.ctx.session.appointments.add_to_waitlist,
+            self.ctx.actor,
+            patient.id,
+            self.service.currentData(),
+            first,
+            last,
+            doctor_id,
+            self.note.text(),
+            on_result=added,
+            on_error=lambda e: self.show_message(describe(e)),
+            owner=self,
+        )
 
     def _preselect(self, doctor_id: str | None) -> None:
         doctor = self.directory.doctor(doctor_id) if doctor_id else None
