@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
             ("&Patients", "show_patients", "F2"),
             ("&Calendar", "show_calendar", "F3"),
             ("&Queue", "show_queue", "F4"),
+            ("Appointment &history…", "show_appointment_history", None),
         ]
         if self.ctx.actor.can(P.APPOINTMENTS_MANAGE):
             entries += [

@@ -330,6 +330,16 @@ class FrontDeskWorkspace(QWidget):
         dialog.changed.connect(self._appointment_changed)
         self._show_dialog("attention_dialog", dialog)
 
+    def show_appointment_history(self) -> None:
+        """Appointments by date range, doctor and status; attendance; a doctor's .ics."""
+        from ui.frontdesk.appointment_report import AppointmentReportDialog
+
+        def opened(directory: Directory) -> None:
+            dialog = AppointmentReportDialog(self.ctx, directory, self)
+            self._show_dialog("report_dialog", dialog)
+
+        self._with_directory(opened)
+
     def add_walk_in(self) -> None:
         if not self.ctx.actor.can(P.APPOINTMENTS_MANAGE) or _is_open(self.walk_in_dialog):
             return
