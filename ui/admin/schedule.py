@@ -6,16 +6,18 @@ how many, and reception finds them under "Needs attention" at the front desk.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -152,6 +154,10 @@ class ScheduleScreen(QWidget):
         right.addWidget(_section("DAYS OFF"))
         right.addWidget(self.holiday_form)
         right.addWidget(self.leave_form)
+        right.addWidget(_section("EMERGENCY ABSENCE"))
+        right.addWidget(self._absence_form())
+        right.addWidget(_section("BOOKING RULES"))
+        right.addWidget(self._rules_form())
         right.addStretch(1)
 
         self.message = QLabel()
@@ -168,6 +174,41 @@ class ScheduleScreen(QWidget):
         layout.addLayout(columns, 1)
         self._doctor_changed()
         self.refresh()
+
+    def _absence_form(self) -> FieldForm:
+        """The selected doctor is unavailable from now for a number of hours."""
+        self.absence_form = FieldForm(columns=3)
+        self.absence_hours = QSpinBox()
+        self.absence_hours.setRange(1, 72)
+        self.absence_hours.setValue(4)
+        self.absence_hours.setSuffix(" h")
+        self.absence_reason = QLineEdit(placeholderText="e.g. Called to an emergency")
+        self.absence_button = QPushButton("Unavailable from now")
+        set_kind(self.absence_button, "danger")
+        self.absence_button.clicked.connect(self.add_absence)
+        self.absence_form.add("ends_at", "For *", self.absence_hours, 0, 0)
+        self.absence_form.add("reason", "Reason", self.absence_reason, 0, 1)
+        self.absence_form.grid.addWidget(self.absence_button, 0, 2, Qt.AlignmentFlag.AlignBottom)
+        return self.absence_form
+
+    def _rules_form(self) -> FieldForm:
+        """Clinic-wide: approval before confirmation, and when a late patient is a no-show.
+
+        The service has no reader for the current rules, so the fields start at the usual
+        values (no approval, 15 minutes) rather than the saved ones; saving sets both.
+        """
+        self.rules_form = FieldForm(columns=3)
+        self.needs_approval = QCheckBox("New bookings wait for an admin's approval")
+        self.no_show_after = QSpinBox()
+        self.no_show_after.setRange(5, 240)
+        self.no_show_after.setValue(15)
+        self.no_show_after.setSuffix(" min")
+        self.rules_button = QPushButton("Save booking rules")
+        self.rules_button.clicked.connect(self.save_rules)
+        self.rules_form.add("needs_approval", "Approval", self.needs_approval, 0, 0)
+        self.rules_form.add("no_show_after", "No-show after", self.no_show_after, 0, 1)
+        self.rules_form.grid.addWidget(self.rules_button, 0, 2, Qt.AlignmentFlag.AlignBottom)
+        return self.rules_form
 
     # ---- loading ----
 
@@ -379,5 +420,49 @@ class ScheduleScreen(QWidget):
             days[0],
             days[1],
             self.leave_reason.text(),
+            done=done,
+        )
+
+    def add_absence(self) -> None:
+        """From now for N hours: bookings in that time are flagged for the front desk."""
+        doctor = self.selected_doctor()
+        if doctor is None:
+            self._say("Choose the doctor first.", error=True)
+            return
+        hours = self.absence_hours.value()
+        starts_at = datetime.now(UTC)
+        ends_at = starts_at + timedelta(hours=hours)
+
+        def done(count: int) -> None:
+            self._say(
+                f"{doctor.name} is unavailable for the next {hours} hour"
+                f"{'s' if hours != 1 else ''}; {affected_text(count)}."
+            )
+            self.absence_reason.clear()
+
+        self._days_off(
+            self.absence_form,
+            self.ctx.session.schedule.add_absence,
+            doctor.id,
+            starts_at,
+            ends_at,
+            self.absence_reason.text(),
+            done=done,
+        )
+
+    def save_rules(self) -> None:
+        approval, minutes = self.needs_approval.isChecked(), self.no_show_after.value()
+
+        def done(_none) -> None:
+            self._say(
+                ("New bookings now wait for approval" if approval else "New bookings are confirmed")
+                + f"; a patient {minutes} minutes late is a no-show."
+            )
+
+        self._days_off(
+            self.rules_form,
+            self.ctx.session.schedule.set_booking_rules,
+            approval,
+            minutes,
             done=done,
         )

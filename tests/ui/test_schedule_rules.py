@@ -1,0 +1,40 @@
+"""Admin schedule: an emergency absence from now, and the clinic's booking rules."""
+
+from __future__ import annotations
+
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from scheduling_setup import make_practice
+
+
+def _screen(qtbot, make_main, admin, tasks):
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.schedule
+    workspace.tabs.setCurrentWidget(screen)
+    wait_idle(qtbot, tasks)
+    return screen
+
+
+def test_emergency_absence_and_booking_rules(qtbot, make_main, admin, tasks):
+    practice = make_practice(admin)
+    screen = _screen(qtbot, make_main, admin, tasks)
+    assert screen.selected_doctor().name == "Dr Maya Hale"
+    screen.absence_hours.setValue(3)
+    qtbot.keyClicks(screen.absence_reason, "Called to the hospital")
+    qtbot.mouseClick(screen.absence_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
+    assert screen.message.text() == (
+        "Dr Maya Hale is unavailable for the next 3 hours; no booked appointments are affected."
+    )
+    assert screen.absence_reason.text() == ""
+
+    screen.needs_approval.setChecked(True)
+    screen.no_show_after.setValue(20)
+    qtbot.mouseClick(screen.rules_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
+    assert screen.message.text() == (
+        "New bookings now wait for approval; a patient 20 minutes late is a no-show."
+    )
+    view = practice.book(practice.patient("Ines"), practice.monday, "09:00")
+    assert view.status == "pending"
