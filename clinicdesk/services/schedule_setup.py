@@ -274,6 +274,13 @@ class ScheduleSetup:
                 s, actor, [doctor_id], "The doctor's visiting hours changed.", utcnow()
             )
 
+    def booking_rules(self, actor: Actor) -> tuple[bool, int]:
+        """Whether bookings wait for approval, and the no-show grace in minutes."""
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            profile = s.scalars(select(ClinicProfile)).one()
+            return profile.booking_needs_approval, profile.no_show_after_minutes
+
     def set_booking_rules(
         self, actor: Actor, needs_approval: bool, no_show_after_minutes: int
     ) -> None:

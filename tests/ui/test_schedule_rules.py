@@ -38,3 +38,5 @@ def test_emergency_absence_and_booking_rules(qtbot, make_main, admin, tasks):
     )
     view = practice.book(practice.patient("Ines"), practice.monday, "09:00")
     assert view.status == "pending"
+    again = _screen(qtbot, make_main, admin, tasks)  # a fresh screen shows the saved rules
+    assert again.needs_approval.isChecked() and again.no_show_after.value() == 20

@@ -192,11 +192,7 @@ class ScheduleScreen(QWidget):
         return self.absence_form
 
     def _rules_form(self) -> FieldForm:
-        """Clinic-wide: approval before confirmation, and when a late patient is a no-show.
-
-        The service has no reader for the current rules, so the fields start at the usual
-        values (no approval, 15 minutes) rather than the saved ones; saving sets both.
-        """
+        """Approval and the no-show grace; loaded with the clinic's current rules."""
         self.rules_form = FieldForm(columns=3)
         self.needs_approval = QCheckBox("New bookings wait for an admin's approval")
         self.no_show_after = QSpinBox()
@@ -215,15 +211,18 @@ class ScheduleScreen(QWidget):
     def refresh(self, select_doctor: str | None = None) -> None:
         schedule, actor = self.ctx.session.schedule, self.ctx.actor
 
-        def load() -> tuple[list[ServiceInfo], list[DoctorInfo], list[tuple[str, str]]]:
+        def load():
             return (
                 schedule.services(actor),
                 schedule.doctors(actor),
                 schedule.specializations(actor),
+                schedule.booking_rules(actor),
             )
 
         def loaded(data) -> None:
-            services, doctors, self.specializations = data
+            services, doctors, self.specializations, (approval, no_show) = data
+            self.needs_approval.setChecked(approval)
+            self.no_show_after.setValue(no_show)
             self.services_model.set_rows(services)
             self.doctors_model.service_names = {s.id: s.name for s in services}
             self.doctors_model.set_rows(doctors)
