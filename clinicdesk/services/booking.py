@@ -93,6 +93,10 @@ class SlotUnavailable(Conflict):
     """The time asked for cannot be booked; the message says why."""
 
 
+class PatientBusy(SlotUnavailable):
+    """The patient is booked elsewhere then; a permitted role may book anyway, with a reason."""
+
+
 def change_status(s: Session, actor: Actor, row: Appointment, status: str, **detail) -> None:
     """Move an appointment on (the caller checked the move is allowed), with its history."""
     before = row.status
@@ -383,7 +387,7 @@ def take_time(s: Session, row: Appointment, hold_id: str | None) -> None:
         if busy:
             other = s.get(Appointment, busy)
             tz = clinic_zone(s)
-            raise SlotUnavailable(
+            raise PatientBusy(
                 f"The patient already has an appointment then "
                 f"({other.starts_at.astimezone(tz):%H:%M}–{other.ends_at.astimezone(tz):%H:%M}"
                 f" with {doctor_name(s, s.get(DoctorProfile, other.doctor_id))})."

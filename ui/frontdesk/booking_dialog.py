@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.permissions import P
 from clinicdesk.services.appointments import AppointmentView, Hold
+from clinicdesk.services.booking import PatientBusy
 from clinicdesk.services.patients import PatientRecord
 from ui.context import AppContext
 from ui.errors import describe
@@ -152,6 +154,14 @@ class BookingDialog(QDialog):
         layout.addWidget(self.message)
 
         layout.addWidget(self._waitlist_row())
+        self.override = QLineEdit()
+        self.override.setPlaceholderText(
+            "The patient is booked then: say why to book anyway (e.g. two services, one visit)"
+        )
+        self.override.setAccessibleName("Reason to book anyway")
+        self.override.returnPressed.connect(self.submit)
+        self.override.hide()
+        layout.addWidget(self.override)
 
         buttons = QDialogButtonBox()
         self.waitlist_button = buttons.addButton(
@@ -404,6 +414,7 @@ class BookingDialog(QDialog):
             slot.starts_at,
             hold_id=self.hold.id if self.hold else None,
             note=self.note.text(),
+            overlap_reason=self.override.text() if self.override.isVisible() else "",
             on_result=self._booked,
             on_error=self._refused,
             owner=self,
@@ -418,6 +429,10 @@ class BookingDialog(QDialog):
     def _refused(self, error: BaseException) -> None:
         self._set_busy(False)
         self.show_message(describe(error))
+        if isinstance(error, PatientBusy) and self.ctx.actor.can(P.APPOINTMENTS_OVERRIDE):
+            self.override.show()  # the held slot stays; a reason and Enter book it anyway
+            self.override.setFocus()
+            return
         self.refresh_slots()
 
     def show_message(self, text: str) -> None:
