@@ -302,6 +302,12 @@ class ScheduleSetup:
                 no_show_after=no_show_after_minutes,
             )
 
+    def cancellation_policy(self, actor: Actor) -> CancellationPolicy:
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            text = s.scalars(select(ClinicProfile.cancellation_policy)).one()
+        return CancellationPolicy.from_json(text)
+
     def set_cancellation_policy(self, actor: Actor, policy: CancellationPolicy) -> None:
         actor.require(P.SCHEDULE_CONFIGURE)
         policy = policy.validated()

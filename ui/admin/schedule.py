@@ -25,9 +25,10 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.permissions import Role
+from clinicdesk.scheduling.policy import CancellationPolicy, RefundRule
 from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
 from ui.admin.hours_editor import HoursEditor
-from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog
+from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog, parse_amount
 from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.schedule_data import money_text
@@ -158,6 +159,8 @@ class ScheduleScreen(QWidget):
         right.addWidget(self._absence_form())
         right.addWidget(_section("BOOKING RULES"))
         right.addWidget(self._rules_form())
+        right.addWidget(_section("CANCELLATION POLICY"))
+        right.addWidget(self._policy_form())
         right.addStretch(1)
 
         self.message = QLabel()
@@ -206,6 +209,55 @@ class ScheduleScreen(QWidget):
         self.rules_form.grid.addWidget(self.rules_button, 0, 2, Qt.AlignmentFlag.AlignBottom)
         return self.rules_form
 
+    def _policy_form(self) -> FieldForm:
+        """Two rules, as clinics state them: a full refund with enough notice, a share later,
+        and a fee for a no-show (CancellationPolicy evaluates them to an amount)."""
+        self.policy_form = FieldForm(columns=4)
+        self.full_refund_hours = QSpinBox()
+        self.full_refund_hours.setRange(0, 168)
+        self.full_refund_hours.setSuffix(" h ahead")
+        self.late_refund = QSpinBox()
+        self.late_refund.setRange(0, 100)
+        self.late_refund.setSuffix(" %")
+        self.no_show_fee = QLineEdit()
+        self.no_show_fee.setPlaceholderText("0.00")
+        self.policy_button = QPushButton("Save policy")
+        self.policy_button.clicked.connect(self.save_policy)
+        self.policy_form.add("full_refund", "Full refund from", self.full_refund_hours, 0, 0)
+        self.policy_form.add("late_refund", "Later, refund", self.late_refund, 0, 1)
+        self.policy_form.add("no_show_fee", "No-show fee", self.no_show_fee, 0, 2)
+        self.policy_form.grid.addWidget(self.policy_button, 0, 3, Qt.AlignmentFlag.AlignBottom)
+        return self.policy_form
+
+    def _show_policy(self, policy: CancellationPolicy) -> None:
+        rules = sorted(policy.rules, key=lambda r: -r.hours_before)
+        full = next((r for r in rules if r.refund_percent == 100), None)
+        late = next((r for r in rules if r.hours_before == 0), None)
+        self.full_refund_hours.setValue(full.hours_before if full else 24)
+        self.late_refund.setValue(late.refund_percent if late else 0)
+        fee = policy.no_show_fee_minor
+        self.no_show_fee.setText(f"{fee // 100}.{fee % 100:02d}" if fee else "")
+
+    def save_policy(self) -> None:
+        fee = parse_amount(self.no_show_fee.text().strip() or "0")
+        if fee is None:
+            self.policy_form.show_errors({"no_show_fee": "must be an amount such as 20.00"})
+            return
+        self.policy_form.clear_errors()
+        hours, late = self.full_refund_hours.value(), self.late_refund.value()
+        rules = [RefundRule(hours, 100)] + ([RefundRule(0, late)] if hours else [])
+        policy = CancellationPolicy(tuple(rules), fee)
+
+        def done(_none) -> None:
+            self._say(
+                f"Cancellation policy saved: a full refund {hours} hours or more ahead, "
+                f"{late}% later; a no-show pays {self.no_show_fee.text() or '0'}."
+            )
+
+        self._days_off(
+            self.policy_form, self.ctx.session.schedule.set_cancellation_policy, policy, done=done
+        )
+
     # ---- loading ----
 
     def refresh(self, select_doctor: str | None = None) -> None:
@@ -217,10 +269,12 @@ class ScheduleScreen(QWidget):
                 schedule.doctors(actor),
                 schedule.specializations(actor),
                 schedule.booking_rules(actor),
+                schedule.cancellation_policy(actor),
             )
 
         def loaded(data) -> None:
-            services, doctors, self.specializations, (approval, no_show) = data
+            services, doctors, self.specializations, (approval, no_show), policy = data
+            self._show_policy(policy)
             self.needs_approval.setChecked(approval)
             self.no_show_after.setValue(no_show)
             self.services_model.set_rows(services)
