@@ -11,12 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableView,
     QVBoxLayout,
@@ -168,7 +170,21 @@ class ScheduleScreen(QWidget):
         self.message.hide()
         columns = QGridLayout()
         columns.addLayout(left, 0, 0)
-        columns.addLayout(right, 0, 1)
+        # the right column is long (hours, days off, rules): it scrolls on a small screen
+        right_panel = QWidget()
+        right_panel.setLayout(right)
+        scroller = QScrollArea()
+        scroller.setWidget(right_panel)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroller.setMinimumWidth(
+            right_panel.minimumSizeHint().width() + scroller.verticalScrollBar().sizeHint().width()
+        )
+        scroller.setStyleSheet(
+            "QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }"
+        )
+        columns.addWidget(scroller, 0, 1)
         columns.setColumnStretch(0, 3)
         columns.setColumnStretch(1, 2)
         layout = QVBoxLayout(self)
