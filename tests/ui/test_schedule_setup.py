@@ -138,3 +138,22 @@ def test_parsers():
     assert parse_clock("24:30") is None and parse_clock("nine") is None
     assert parse_amount("45") == 4500 and parse_amount("45.5") == 4550
     assert parse_amount("-3") is None
+
+
+def test_hours_can_be_limited_to_some_services(qtbot, make_main, admin, tasks):
+    practice = make_practice(admin)
+    dressing = admin.schedule.add_service(admin.actor, "Dressing", 15, 0, 2000)
+    screen = _screen(qtbot, make_main, admin, tasks)
+    doctor = screen.selected_doctor()
+    assert doctor.service_ids == {practice.consultation_id}
+    qtbot.waitUntil(lambda: len(screen.hours.rows) == 10, timeout=5000)
+    first = screen.hours.rows[0]
+    assert first.services.text() == "All services"
+    first.service_actions[practice.consultation_id].setChecked(True)
+    assert first.services.text() == "Consultation"
+    assert dressing.id not in first.service_actions  # only what the doctor offers
+    qtbot.mouseClick(screen.save_hours_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
+    saved = admin.schedule.hours(admin.actor, practice.doctor_id)
+    assert saved[0].service_ids == {practice.consultation_id}
+    assert all(not w.service_ids for w in saved[1:])

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,12 +40,31 @@ def parse_clock(text: str) -> int | None:
 
 
 class HoursRow(QWidget):
-    """One window: a weekday, a start and an end time, and a button that removes the row."""
+    """One window: a weekday, a start and an end time, the services it is for (all, unless some
+    are ticked), and a button that removes the row."""
 
     removed = Signal(object)
 
-    def __init__(self, window: HoursInput | None = None) -> None:
+    def __init__(
+        self, window: HoursInput | None = None, services: list[tuple[str, str]] = ()
+    ) -> None:
         super().__init__()
+        self.services = QToolButton()
+        self.services.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.services.setAccessibleName("Services in these hours")
+        self.services.setMinimumWidth(140)
+        self.services.setToolTip("Limit these hours to some services (none ticked: all of them)")
+        menu = QMenu(self.services)
+        limited = window.service_ids if window is not None else frozenset()
+        self.service_actions: dict[str, QAction] = {}
+        for service_id, name in services:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(service_id in limited)
+            action.toggled.connect(self._label_services)
+            self.service_actions[service_id] = action
+        self.services.setMenu(menu)
+        self._label_services()
         self.weekday = QComboBox()
         self.weekday.addItems(WEEKDAYS)
         self.weekday.setAccessibleName("Weekday")
@@ -67,8 +89,17 @@ class HoursRow(QWidget):
         line.addWidget(self.start)
         line.addWidget(QLabel("to"))
         line.addWidget(self.end)
+        line.addWidget(self.services)
         line.addWidget(self.remove_button)
         line.addStretch(1)
+
+    def service_ids(self) -> frozenset[str]:
+        """The ticked services; none ticked means every service the doctor offers."""
+        return frozenset(i for i, a in self.service_actions.items() if a.isChecked())
+
+    def _label_services(self, *_args) -> None:
+        ticked = [a.text() for a in self.service_actions.values() if a.isChecked()]
+        self.services.setText(", ".join(ticked) if ticked else "All services")
 
     def mark(self, bad: bool) -> None:
         for edit in (self.start, self.end):
@@ -81,6 +112,7 @@ class HoursEditor(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[HoursRow] = []
+        self.services: list[tuple[str, str]] = []  # the doctor's services: (id, name)
         self.rows_box = QVBoxLayout()
         self.rows_box.setSpacing(6)
         self.add_button = QPushButton("Add hours")
@@ -100,10 +132,10 @@ class HoursEditor(QWidget):
     def add_row(self, window: HoursInput | None = None) -> HoursRow:
         if window is None and self.rows:  # the next row starts as a copy of the last one's day
             last = self.rows[-1]
-            row = HoursRow()
+            row = HoursRow(services=self.services)
             row.weekday.setCurrentIndex(last.weekday.currentIndex())
         else:
-            row = HoursRow(window)
+            row = HoursRow(window, self.services)
         row.removed.connect(self.remove_row)
         self.rows.append(row)
         self.rows_box.addWidget(row)
@@ -115,7 +147,11 @@ class HoursEditor(QWidget):
         row.deleteLater()
         self.show_error(None)
 
-    def set_windows(self, windows: list[HoursInput]) -> None:
+    def set_windows(
+        self, windows: list[HoursInput], services: list[tuple[str, str]] | None = None
+    ) -> None:
+        if services is not None:
+            self.services = services
         for row in list(self.rows):
             self.remove_row(row)
         for window in windows:
@@ -128,7 +164,7 @@ class HoursEditor(QWidget):
             start, end = parse_clock(row.start.text()), parse_clock(row.end.text())
             if start is None or end is None:
                 raise ValueError(f"Hours {n}: type the times as hh:mm, for example 09:00.")
-            result.append(HoursInput(row.weekday.currentIndex(), start, end))
+            result.append(HoursInput(row.weekday.currentIndex(), start, end, row.service_ids()))
         return result
 
     def show_error(self, text: str | None, row_number: int | None = None) -> None:

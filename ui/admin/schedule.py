@@ -315,7 +315,7 @@ class ScheduleScreen(QWidget):
         )
         for widget in (self.hours, self.save_hours_button, self.leave_button):
             widget.setEnabled(doctor is not None)
-        self.hours.set_windows([])
+        self.hours.set_windows([], self._services_of(doctor))
         if doctor is not None:
             self.ctx.tasks.submit(
                 self.ctx.session.schedule.hours,
@@ -326,11 +326,16 @@ class ScheduleScreen(QWidget):
                 owner=self,
             )
 
+    def _services_of(self, doctor: DoctorInfo | None) -> list[tuple[str, str]]:
+        names = self.doctors_model.service_names
+        offered = doctor.service_ids if doctor else frozenset()
+        return sorted(((i, names.get(i, "?")) for i in offered), key=lambda pair: pair[1])
+
     def _hours_loaded(self, doctor_id: str):
         def show(windows) -> None:
             current = self.selected_doctor()
             if current is not None and current.id == doctor_id:  # not a stale answer
-                self.hours.set_windows(windows)
+                self.hours.set_windows(windows, self._services_of(current))
 
         return show
 
