@@ -22,7 +22,7 @@ from clinicdesk.errors import (
 )
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.logs import log, log_unexpected
-from clinicdesk.permissions import SYSTEM, Actor, Role
+from clinicdesk.permissions import SYSTEM, Actor, P, Role
 from clinicdesk.services import validation as check
 from clinicdesk.services.appointment_reports import AppointmentReports
 from clinicdesk.services.appointments import AppointmentService
@@ -31,7 +31,14 @@ from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix,
 from clinicdesk.services.patients import PatientService
 from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import ScheduleSetup
-from clinicdesk.services.users import ACTIVE, PENDING, REMOVED, UserService, parse_roles
+from clinicdesk.services.users import (
+    ACTIVE,
+    PENDING,
+    REMOVED,
+    UserService,
+    parse_roles,
+    validate_account,
+)
 from clinicdesk.store import audit, backup, migrate
 from clinicdesk.store.database import DB_FILE, Store, connect
 from clinicdesk.store.files import storage_errors
@@ -124,8 +131,6 @@ def create_clinic(
 
 
 def _validate_admin(admin: AdminAccount) -> None:
-    from clinicdesk.services.users import validate_account
-
     validate_account(
         admin.username.strip(), admin.display_name.strip(), {Role.SUPER_ADMIN}, admin.password
     )
@@ -277,8 +282,6 @@ class ClinicSession:
         self.actor = replace(self.actor, roles=self._roles)
 
     def backup(self, dest: Path) -> backup.BackupInfo:
-        from clinicdesk.permissions import P
-
         self.actor.require(P.BACKUP)
         info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
-from clinicdesk.services.booking import NEXT, STATUS_LABELS, change_status, clinic_zone
+from clinicdesk.services.booking import (
+    NEXT,
+    STATUS_LABELS,
+    change_status,
+    clinic_zone,
+    doctor_name,
+    patient_name,
+)
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
@@ -28,7 +35,6 @@ from clinicdesk.store.models import (
     DoctorProfile,
     Patient,
     QueueEntry,
-    User,
 )
 
 PRIORITIES = {0: "Normal", 1: "Urgent", 2: "Emergency"}
@@ -266,11 +272,8 @@ def _minutes_for(s: Session, row: QueueEntry) -> int:
 
 
 def _doctor_name(s: Session, doctor_id: str | None) -> str:
-    if not doctor_id:
-        return ""
-    doctor = s.get(DoctorProfile, doctor_id)
-    user = s.get(User, doctor.user_id) if doctor else None
-    return user.display_name if user else ""
+    """The doctor's name, or "" for an entry waiting for whichever doctor is free."""
+    return doctor_name(s, s.get(DoctorProfile, doctor_id)) if doctor_id else ""
 
 
 def _views(s: Session, rows: list[QueueEntry], now: datetime) -> list[QueueView]:
@@ -289,13 +292,12 @@ def _views(s: Session, rows: list[QueueEntry], now: datetime) -> list[QueueView]
         ahead_minutes[row.id] = sum(_minutes_for(s, r) for r in ahead) // share
     views = []
     for r in rows:
-        patient = s.get(Patient, r.patient_id)
         views.append(
             QueueView(
                 r.id,
                 r.token,
                 r.patient_id,
-                f"{patient.given_name} {patient.family_name}",
+                patient_name(s, r.patient_id),
                 r.priority,
                 r.doctor_id,
                 _doctor_name(s, r.doctor_id),
