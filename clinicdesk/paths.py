@@ -19,3 +19,6 @@ def default_data_dir() -> Path:
 
 def demo_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("ClinicDesk", "ClinicDesk")) / "demo"
+
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"

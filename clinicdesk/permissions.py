@@ -42,6 +42,7 @@ class P(StrEnum):
     PATIENT_READ = "patients.read"
     PATIENT_WRITE = "patients.write"
     CLINICAL_READ = "clinical.read"
+    CLINICAL_WRITE = "clinical.write"
     USERS_MANAGE = "users.manage"
     CLINIC_CONFIGURE = "clinic.configure"
     AUDIT_READ = "audit.read"
@@ -58,6 +59,7 @@ PERMISSION_PHRASES = {
     P.PATIENT_READ: "look up patients",
     P.PATIENT_WRITE: "register or change patients",
     P.CLINICAL_READ: "read clinical records",
+    P.CLINICAL_WRITE: "write in patients' charts and visit notes",
     P.USERS_MANAGE: "manage staff accounts",
     P.CLINIC_CONFIGURE: "change the clinic's settings",
     P.AUDIT_READ: "read the audit log",
@@ -89,7 +91,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[P]] = {
         {P.APPOINTMENTS_MANAGE, P.APPOINTMENTS_OVERRIDE, P.SCHEDULE_CONFIGURE, *_FRONT_DESK}
     ),
     Role.BILLING: frozenset({P.BILLING_MANAGE, P.PATIENT_READ}),
-    Role.DOCTOR: frozenset({P.CLINICAL_READ, P.PRESCRIBE, *_FRONT_DESK}),
+    # doctors call their next patient and book follow-ups themselves
+    Role.DOCTOR: frozenset(
+        {P.CLINICAL_READ, P.CLINICAL_WRITE, P.PRESCRIBE, P.APPOINTMENTS_MANAGE, *_FRONT_DESK}
+    ),
     Role.RECEPTIONIST: frozenset({P.APPOINTMENTS_MANAGE, *_FRONT_DESK}),
     Role.PHARMACIST: frozenset({P.DISPENSE, P.PATIENT_READ}),
 }
@@ -116,6 +121,11 @@ class Actor:
             raise PermissionDenied(
                 self.display_name, permission.value, PERMISSION_PHRASES[permission]
             )
+
+    def require_any(self, *permissions: P) -> None:
+        """At least one of ``permissions``; the refusal names the first."""
+        if not any(self.can(p) for p in permissions):
+            self.require(permissions[0])
 
     @property
     def is_system(self) -> bool:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
 from PySide6.QtGui import QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import QWidget
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+from clinicdesk.paths import RESOURCES
+
 TEXT = "#1d2a35"
 PRIMARY = "#0e7c7b"
 ON_DARK = "#dbe7ea"

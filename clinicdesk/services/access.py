@@ -27,10 +27,15 @@ from clinicdesk.services import validation as check
 from clinicdesk.services.appointment_reports import AppointmentReports
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.audit_log import AuditService
+from clinicdesk.services.chart import ChartService
 from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
+from clinicdesk.services.formulary import FormularyService
+from clinicdesk.services.formulary import seed as seed_formulary
 from clinicdesk.services.patients import PatientService
+from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import ScheduleSetup
+from clinicdesk.services.signing import SigningKeys, ensure_clinic_key
 from clinicdesk.services.users import (
     ACTIVE,
     PENDING,
@@ -39,6 +44,7 @@ from clinicdesk.services.users import (
     parse_roles,
     validate_account,
 )
+from clinicdesk.services.visits import VisitService
 from clinicdesk.store import audit, backup, migrate
 from clinicdesk.store.database import DB_FILE, Store, connect
 from clinicdesk.store.files import storage_errors
@@ -208,6 +214,9 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
             if user is None or user.status == REMOVED:
                 raise AccountInactive("This account has been removed; ask an administrator.")
             user.last_login_at = utcnow()
+            # clinics set up before prescriptions existed get their key and formulary here
+            ensure_clinic_key(s)
+            seed_formulary(s)
             actor = Actor(user.id, user.username, user.display_name, parse_roles(user.roles))
             audit.append(s, actor, "user.sign_in", "users", user.id)
             must_change = user.status == PENDING
@@ -244,6 +253,11 @@ class ClinicSession:
         self.appointments = AppointmentService(self.store)
         self.queue = QueueService(self.store)
         self.reports = AppointmentReports(self.store)
+        self.chart = ChartService(self.store)
+        self.visits = VisitService(self.store, self.appointments)
+        self.formulary = FormularyService(self.store)
+        self.signing_keys = SigningKeys(self.store)
+        self.prescriptions = PrescriptionService(self.store)
         self._kdf = kdf
 
     def _own_slot(self) -> Slot:

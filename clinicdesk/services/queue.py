@@ -86,10 +86,10 @@ class QueueService:
                 raise NotFound("That patient record does not exist or was removed.")
             if doctor_id and s.get(DoctorProfile, doctor_id) is None:
                 raise NotFound("That doctor does not exist.")
-            _already_waiting(s, patient_id, _today(s, now))
+            _already_waiting(s, patient_id, clinic_today(s, now))
             row = _new_entry(s, now, patient_id, priority, doctor_id, None, now, note)
             audit.append(s, actor, "queue.walk_in", "queue_entries", row.id, token=row.token)
-            return _views(s, [row], now)[0]
+            return queue_views(s, [row], now)[0]
 
     def check_in(self, actor: Actor, appointment_id: str, priority: int = 0) -> QueueView:
         """A booked patient has arrived: the appointment is checked in and joins the queue."""
@@ -99,20 +99,20 @@ class QueueService:
             appt = s.get(Appointment, appointment_id)
             if appt is None:
                 raise NotFound("That appointment does not exist.")
-            if appt.starts_at.astimezone(clinic_zone(s)).date() != _today(s, now):
+            if appt.starts_at.astimezone(clinic_zone(s)).date() != clinic_today(s, now):
                 raise Conflict("That appointment is not today; only today's can be checked in.")
             if "checked_in" not in NEXT.get(appt.status, set()):
                 raise Conflict(
                     f"An appointment that is {STATUS_LABELS[appt.status].lower()} "
                     "cannot be checked in."
                 )
-            _already_waiting(s, appt.patient_id, _today(s, now))
+            _already_waiting(s, appt.patient_id, clinic_today(s, now))
             change_status(s, actor, appt, "checked_in")
             row = _new_entry(
                 s, now, appt.patient_id, priority, appt.doctor_id, appt.id, appt.starts_at, ""
             )
             audit.append(s, actor, "queue.check_in", "queue_entries", row.id, token=row.token)
-            return _views(s, [row], now)[0]
+            return queue_views(s, [row], now)[0]
 
     def call_next(self, actor: Actor, doctor_id: str) -> QueueView | None:
         """The doctor's next patient is called to their room; None when nobody is waiting.
@@ -126,26 +126,20 @@ class QueueService:
             doctor = s.get(DoctorProfile, doctor_id)
             if doctor is None:
                 raise NotFound("That doctor does not exist.")
-            waiting = _ordered(s, _today(s, now), doctor_id)
+            waiting = waiting_in_order(s, clinic_today(s, now), doctor_id)
             if not waiting:
                 return None
             for previous in s.scalars(
                 select(QueueEntry).where(
-                    QueueEntry.day == _today(s, now),
+                    QueueEntry.day == clinic_today(s, now),
                     QueueEntry.status == CALLED,
                     QueueEntry.called_doctor_id == doctor_id,
                 )
             ):
-                _finish(s, actor, previous)
+                finish_entry(s, actor, previous)
             row = waiting[0]
-            row.status, row.called_at = CALLED, now
-            row.called_doctor_id, row.room = doctor_id, doctor.room
-            if row.appointment_id:
-                appt = s.get(Appointment, row.appointment_id)
-                if appt.status == "checked_in":
-                    change_status(s, actor, appt, "in_consultation")
-            audit.append(s, actor, "queue.call", "queue_entries", row.id, token=row.token)
-            return _views(s, [row], now)[0]
+            call_entry(s, actor, row, doctor, now)
+            return queue_views(s, [row], now)[0]
 
     def finish(self, actor: Actor, entry_id: str) -> None:
         actor.require(P.APPOINTMENTS_MANAGE)
@@ -153,7 +147,7 @@ class QueueService:
             row = _entry(s, entry_id)
             if row.status != CALLED:
                 raise Conflict(f"Token {row.token} has not been called yet.")
-            _finish(s, actor, row)
+            finish_entry(s, actor, row)
 
     def left(self, actor: Actor, entry_id: str) -> None:
         """The patient went home without being seen."""
@@ -170,8 +164,8 @@ class QueueService:
         actor.require(P.PATIENT_READ)
         with self.store.read() as s:
             now = self.clock()
-            day = day or _today(s, now)
-            waiting = _ordered(s, day, None)
+            day = day or clinic_today(s, now)
+            waiting = waiting_in_order(s, day, None)
             others = list(
                 s.scalars(
                     select(QueueEntry)
@@ -179,21 +173,21 @@ class QueueService:
                     .order_by(QueueEntry.called_at.desc(), QueueEntry.token)
                 )
             )
-            return _views(s, waiting + others, now)
+            return queue_views(s, waiting + others, now)
 
     def called(self, limit: int = 8) -> list[tuple[int, str, str]]:
         """For the waiting-room screen: (token, room, doctor) of the latest calls, no names."""
         with self.store.read() as s:
             rows = s.scalars(
                 select(QueueEntry)
-                .where(QueueEntry.day == _today(s, self.clock()), QueueEntry.status == CALLED)
+                .where(QueueEntry.day == clinic_today(s, self.clock()), QueueEntry.status == CALLED)
                 .order_by(QueueEntry.called_at.desc())
                 .limit(limit)
             )
             return [(r.token, r.room, _doctor_name(s, r.called_doctor_id)) for r in rows]
 
 
-def _today(s: Session, now: datetime) -> date:
+def clinic_today(s: Session, now: datetime) -> date:
     return now.astimezone(clinic_zone(s)).date()
 
 
@@ -204,7 +198,20 @@ def _entry(s: Session, entry_id: str) -> QueueEntry:
     return row
 
 
-def _finish(s: Session, actor: Actor, row: QueueEntry) -> None:
+def call_entry(
+    s: Session, actor: Actor, row: QueueEntry, doctor: DoctorProfile, now: datetime
+) -> None:
+    """The patient goes to the doctor's room; a booked one is now in consultation."""
+    row.status, row.called_at = CALLED, now
+    row.called_doctor_id, row.room = doctor.id, doctor.room
+    if row.appointment_id:
+        appt = s.get(Appointment, row.appointment_id)
+        if appt.status == "checked_in":
+            change_status(s, actor, appt, "in_consultation")
+    audit.append(s, actor, "queue.call", "queue_entries", row.id, token=row.token)
+
+
+def finish_entry(s: Session, actor: Actor, row: QueueEntry) -> None:
     row.status = DONE
     if row.appointment_id:
         appt = s.get(Appointment, row.appointment_id)
@@ -233,7 +240,7 @@ def _new_entry(
     due_at: datetime,
     note: str,
 ) -> QueueEntry:
-    day = _today(s, now)
+    day = clinic_today(s, now)
     name = f"queue:{day.isoformat()}"
     counter = s.get(Counter, name) or Counter(name=name, value=0)
     s.add(counter)
@@ -254,7 +261,7 @@ def _new_entry(
     return row
 
 
-def _ordered(s: Session, day: date, doctor_id: str | None) -> list[QueueEntry]:
+def waiting_in_order(s: Session, day: date, doctor_id: str | None) -> list[QueueEntry]:
     """Waiting entries in calling order; for one doctor: theirs and those for any doctor."""
     stmt = select(QueueEntry).where(QueueEntry.day == day, QueueEntry.status == WAITING)
     if doctor_id:
@@ -276,7 +283,7 @@ def _doctor_name(s: Session, doctor_id: str | None) -> str:
     return doctor_name(s, s.get(DoctorProfile, doctor_id)) if doctor_id else ""
 
 
-def _views(s: Session, rows: list[QueueEntry], now: datetime) -> list[QueueView]:
+def queue_views(s: Session, rows: list[QueueEntry], now: datetime) -> list[QueueView]:
     """Estimated wait: the minutes of everyone ahead in line, shared among the doctors who
     could see this patient (one for a chosen doctor; all of them for "next free")."""
     doctors = max(

@@ -6,16 +6,20 @@ from datetime import date, datetime
 from typing import ClassVar
 
 from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.store.types import UTCDateTime
@@ -345,3 +349,218 @@ class QueueEntry(Synced, Base):
         UniqueConstraint("day", "token"),
         Index("ix_queue_day_status", "day", "status"),
     )
+
+
+# ---- the chart ----
+
+
+class ChartRow(Synced):
+    """A row of a patient's chart: each change is also kept in ``chart_changes``."""
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+
+
+class Allergy(ChartRow, Base):
+    __tablename__ = "allergies"
+    substance: Mapped[str] = mapped_column(String(200))
+    reaction: Mapped[str] = mapped_column(String(200), default="")
+    severity: Mapped[str] = mapped_column(String(20))  # mild, moderate, severe, life-threatening
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Condition(ChartRow, Base):
+    __tablename__ = "conditions"
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, resolved
+    onset: Mapped[date | None] = mapped_column(Date, default=None)
+    resolved_on: Mapped[date | None] = mapped_column(Date, default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Surgery(ChartRow, Base):
+    __tablename__ = "surgeries"
+    procedure: Mapped[str] = mapped_column(String(200))
+    performed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class FamilyHistory(ChartRow, Base):
+    __tablename__ = "family_history"
+    relative: Mapped[str] = mapped_column(String(60))
+    condition: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Lifestyle(ChartRow, Base):
+    """One per patient."""
+
+    __tablename__ = "lifestyle"
+    smoking: Mapped[str] = mapped_column(String(200), default="")
+    alcohol: Mapped[str] = mapped_column(String(200), default="")
+    activity: Mapped[str] = mapped_column(String(200), default="")
+    diet: Mapped[str] = mapped_column(String(200), default="")
+    __table_args__ = (UniqueConstraint("patient_id"),)
+
+
+class VitalSigns(ChartRow, Base):
+    __tablename__ = "vital_signs"
+    taken_at: Mapped[datetime]
+    systolic: Mapped[int | None] = mapped_column(Integer, default=None)  # mmHg
+    diastolic: Mapped[int | None] = mapped_column(Integer, default=None)
+    pulse: Mapped[int | None] = mapped_column(Integer, default=None)  # beats a minute
+    temperature: Mapped[float | None] = mapped_column(Float, default=None)  # degrees Celsius
+    spo2: Mapped[int | None] = mapped_column(Integer, default=None)  # percent
+    weight: Mapped[float | None] = mapped_column(Float, default=None)  # kg
+    height: Mapped[float | None] = mapped_column(Float, default=None)  # cm
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ChartDocument(ChartRow, Base):
+    """A lab report, letter or image; the file itself lives in the encrypted database."""
+
+    __tablename__ = "chart_documents"
+    kind: Mapped[str] = mapped_column(String(20))  # lab, letter, image, other
+    title: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(60))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    dated: Mapped[date] = mapped_column(Date)
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+
+
+class ChartChange(Synced, Base):
+    """Who changed what in a chart: the entry's version and its fields' old and new values."""
+
+    __tablename__ = "chart_changes"
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    section: Mapped[str] = mapped_column(String(32))
+    entry_id: Mapped[str] = mapped_column(String(36))
+    entry_version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))  # added, changed, removed
+    changes: Mapped[str] = mapped_column(Text)  # JSON {field: [old, new]}
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (Index("ix_chart_changes_patient", "patient_id", "created_at"),)
+
+
+# ---- visits ----
+
+
+class Visit(Synced, Base):
+    """One encounter and its note; signed and locked when the visit ends."""
+
+    __tablename__ = "visits"
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"))
+    appointment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("appointments.id"), unique=True, default=None
+    )
+    queue_entry_id: Mapped[str | None] = mapped_column(
+        ForeignKey("queue_entries.id"), unique=True, default=None
+    )
+    started_at: Mapped[datetime]
+    complaint: Mapped[str] = mapped_column(Text, default="")
+    findings: Mapped[str] = mapped_column(Text, default="")
+    diagnosis: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, signed
+    signed_at: Mapped[datetime | None] = mapped_column(default=None)
+    signed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    signed_by_name: Mapped[str] = mapped_column(String(200), default="")
+    note_hash: Mapped[str] = mapped_column(String(64), default="")  # SHA-256 of the signed note
+    __table_args__ = (Index("ix_visits_patient", "patient_id", "started_at"),)
+
+
+class VisitAddendum(Synced, Base):
+    """A correction or addition to a signed note; notes themselves are never edited."""
+
+    __tablename__ = "visit_addenda"
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(200))
+
+
+# ---- prescriptions ----
+
+
+class Drug(Synced, Base):
+    """An entry of the clinic's formulary."""
+
+    __tablename__ = "drugs"
+    name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120), unique=True)  # folded, for search
+    ingredients: Mapped[str] = mapped_column(Text)  # comma-separated active ingredients
+    drug_class: Mapped[str] = mapped_column(String(120), default="")
+    forms: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    strengths: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    route: Mapped[str] = mapped_column(String(60), default="by mouth")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SigningKey(Base):
+    """A prescription signing key: this clinic's own (with its private half) or one trusted
+    from another clinic's trust file."""
+
+    __tablename__ = "signing_keys"
+    kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # hex
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    clinic_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # active, retired, revoked
+    own: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Prescription(Synced, Base):
+    __tablename__ = "prescriptions"
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"))
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    issued_at: Mapped[datetime]
+    valid_until: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_by_name: Mapped[str] = mapped_column(String(200), default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    kid: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(Text)  # the signed QR text, so a reprint is identical
+    acknowledged: Mapped[str] = mapped_column(Text, default="[]")  # JSON warnings and reasons
+
+
+class PrescriptionItem(Synced, Base):
+    __tablename__ = "prescription_items"
+    prescription_id: Mapped[str] = mapped_column(ForeignKey("prescriptions.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    drug_id: Mapped[str | None] = mapped_column(ForeignKey("drugs.id"), default=None)
+    drug: Mapped[str] = mapped_column(String(120))
+    strength: Mapped[str] = mapped_column(String(60), default="")
+    form: Mapped[str] = mapped_column(String(60), default="")
+    dose: Mapped[str] = mapped_column(String(60))
+    route: Mapped[str] = mapped_column(String(60))
+    frequency_kind: Mapped[str] = mapped_column(String(16))
+    frequency_n: Mapped[int] = mapped_column(Integer, default=0)
+    frequency_times: Mapped[str] = mapped_column(String(120), default="")  # comma-separated
+    duration_days: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(40))
+    refills: Mapped[int] = mapped_column(Integer, default=0)
+    substitution: Mapped[bool] = mapped_column(Boolean, default=True)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        UniqueConstraint("prescription_id", "line"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class DoseTime(Base):
+    """When a dose is due, from the item's frequency and duration (for medication reminders)."""
+
+    __tablename__ = "dose_times"
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("prescription_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(primary_key=True, index=True)

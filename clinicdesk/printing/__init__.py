@@ -1,0 +1,1 @@
+"""Printed documents, drawn with reportlab: the prescription (labels and receipts to come)."""

@@ -1,0 +1,20 @@
+"""The embedded font: DejaVu Sans covers Latin, Greek and Cyrillic names (resources/fonts)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from clinicdesk.paths import RESOURCES
+
+REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+
+
+@cache
+def register() -> None:
+    folder = RESOURCES / "fonts"
+    pdfmetrics.registerFont(TTFont(REGULAR, str(folder / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(BOLD, str(folder / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD)

@@ -1,0 +1,77 @@
+"""Why a scanned or typed prescription code was refused, each in words for the pharmacist."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from clinicdesk.errors import ClinicDeskError
+
+
+class CodeRefused(ClinicDeskError):
+    """Base: the code is not a prescription that may be dispensed."""
+
+
+class NotAPrescriptionCode(CodeRefused):
+    def __init__(self) -> None:
+        super().__init__(
+            "This code is not a ClinicDesk prescription. Scan the square code on the "
+            "prescription, or type its reference number."
+        )
+
+
+class CodeDamaged(CodeRefused):
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        super().__init__(
+            "The code could not be read in full: it is incomplete, damaged or has been altered. "
+            "Scan it again; if it still fails, type the reference number printed beside it."
+        )
+
+
+class SignatureInvalid(CodeRefused):
+    def __init__(self) -> None:
+        super().__init__(
+            "The signature does not match the prescription: it has been altered or was not "
+            "issued by the clinic it names. Do not dispense."
+        )
+
+
+class UnknownSigningKey(CodeRefused):
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        super().__init__(
+            f"This prescription was signed with a key this pharmacy does not trust (key {kid}). "
+            "If it comes from another clinic, import that clinic's trust file first."
+        )
+
+
+class RevokedSigningKey(CodeRefused):
+    def __init__(self, kid: str, clinic: str) -> None:
+        self.kid = kid
+        super().__init__(
+            f"This prescription was signed with a key that {clinic} has revoked (key {kid}); it "
+            "may be forged. Do not dispense; ask the clinic."
+        )
+
+
+class PrescriptionExpired(CodeRefused):
+    def __init__(self, valid_until: date) -> None:
+        self.valid_until = valid_until
+        super().__init__(
+            f"This prescription expired: it was valid until {valid_until:%d %b %Y}. The patient "
+            "needs a new one."
+        )
+
+
+class PrescriptionCancelled(CodeRefused):
+    def __init__(self, reason: str, by: str) -> None:
+        self.reason = reason
+        super().__init__(f"This prescription was cancelled by {by}: {reason}. Do not dispense.")
+
+
+class ClockBehind(CodeRefused):
+    def __init__(self) -> None:
+        super().__init__(
+            "This computer's clock is behind a time it has already seen, so expiry cannot be "
+            "checked. Correct the date and time, then scan again."
+        )

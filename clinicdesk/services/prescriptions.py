@@ -1,0 +1,523 @@
+"""Prescriptions: written by a doctor during a visit, signed into a QR code, printed, cancelled.
+
+The code carries the whole prescription signed with the clinic's key (clinicdesk.rx), so a
+pharmacy verifies it offline; the reference number is the typed fallback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from clinicdesk.errors import Conflict, NotFound, ValidationError
+from clinicdesk.ids import utcnow
+from clinicdesk.permissions import Actor, P
+from clinicdesk.rx import codec, reference
+from clinicdesk.rx.directions import directions, dose_times
+from clinicdesk.rx.errors import ClockBehind, PrescriptionCancelled, PrescriptionExpired
+from clinicdesk.rx.payload import Frequency, PrescriptionContent, RxItem
+from clinicdesk.rx.qr import qr_matrix
+from clinicdesk.services.booking import (
+    STATUS_LABELS,
+    clinic_profile,
+    clinic_zone,
+    doctor_name,
+)
+from clinicdesk.services.formulary import find_by_name, split_list
+from clinicdesk.services.prescription_checks import (
+    DrugFacts,
+    ItemInput,
+    NeedsAcknowledgement,
+    RxWarning,
+    validate_items,
+    warnings_for,
+)
+from clinicdesk.services.prescription_views import (
+    ACTIVE,
+    CANCELLED,
+    DISPENSED,
+    RX_STATUS_LABELS,
+    effective_status,
+)
+from clinicdesk.services.queue import LEFT
+from clinicdesk.services.signing import active_key, trusted_keys
+from clinicdesk.services.visits import SEEN, doctor_of
+from clinicdesk.store import audit
+from clinicdesk.store.database import Store
+from clinicdesk.store.models import (
+    Allergy,
+    Appointment,
+    DoctorProfile,
+    DoseTime,
+    Drug,
+    Meta,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+    QueueEntry,
+    Visit,
+)
+from clinicdesk.text import fold
+
+DEFAULT_VALID_DAYS = 30
+MAX_VALID_DAYS = 180
+MAX_QR_VERSION = 25  # 117 modules: 0.5 mm modules still fit an A5 page with room to spare
+CLOCK_KEY = "rx_latest_time"
+CLOCK_SLACK = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    line: int
+    drug: str
+    strength: str
+    form: str
+    dose: str
+    route: str
+    frequency: Frequency
+    duration_days: int
+    quantity: int
+    unit: str
+    refills: int
+    substitution: bool
+    instructions: str
+    directions: str
+
+
+@dataclass(frozen=True)
+class PrescriptionView:
+    id: str
+    reference: str
+    patient_id: str
+    patient_name: str
+    patient_born: date
+    doctor_name: str
+    doctor_licence: str
+    clinic_name: str
+    clinic_address: str
+    clinic_phone: str
+    issued_at: datetime
+    issued_on: date  # the clinic's local date
+    valid_until: date
+    status: str  # effective: expired included
+    items: tuple[ItemView, ...]
+    cancel_reason: str
+    cancelled_by: str
+    code: str
+    kid: str
+    acknowledged: tuple[tuple[str, str], ...]  # (warning, reason)
+    visit_id: str
+
+    @property
+    def status_label(self) -> str:
+        return RX_STATUS_LABELS[self.status]
+
+    @property
+    def reference_grouped(self) -> str:
+        return reference.grouped(self.reference)
+
+
+@dataclass(frozen=True)
+class VerifiedPrescription:
+    """A scanned code that checked out: its content, who signed it, what is known here."""
+
+    content: PrescriptionContent
+    signed_by_clinic: str
+    own_clinic: bool  # issued here: its status and dispensing are known locally
+    kid: str
+    local: PrescriptionView | None  # this clinic's record, when it issued the prescription
+
+
+def item_of(row: PrescriptionItem) -> RxItem:
+    times = tuple(t for t in row.frequency_times.split(",") if t)
+    return RxItem(
+        row.drug,
+        row.strength,
+        row.form,
+        row.dose,
+        row.route,
+        Frequency(row.frequency_kind, row.frequency_n, times),
+        row.duration_days,
+        row.quantity,
+        row.unit,
+        row.refills,
+        row.substitution,
+        row.instructions,
+    )
+
+
+class PrescriptionService:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+
+    def check(self, actor: Actor, patient_id: str, items: list[ItemInput]) -> list[RxWarning]:
+        """Allergy and duplicate warnings for the items as they stand (as the doctor types)."""
+        actor.require(P.PRESCRIBE)
+        with self.store.read() as s:
+            return _warnings(s, patient_id, items)
+
+    def write(
+        self,
+        actor: Actor,
+        visit_id: str,
+        items: list[ItemInput],
+        acknowledgements: dict[str, str] | None = None,
+        valid_days: int = DEFAULT_VALID_DAYS,
+    ) -> PrescriptionView:
+        """Sign and store; raises NeedsAcknowledgement while a warning lacks a reason."""
+        actor.require(P.PRESCRIBE)
+        items = validate_items(items)
+        if not 1 <= valid_days <= MAX_VALID_DAYS:
+            raise ValidationError({"valid_for": f"must be 1 to {MAX_VALID_DAYS} days"})
+        acknowledgements = {k: v.strip() for k, v in (acknowledgements or {}).items()}
+        with self.store.write(actor) as s:
+            doctor = doctor_of(s, actor)
+            visit = s.get(Visit, visit_id)
+            if visit is None:
+                raise NotFound("That visit does not exist.")
+            _check_encounter(s, visit)
+            warnings = _warnings(s, visit.patient_id, items)
+            missing = [w for w in warnings if not acknowledgements.get(w.key)]
+            if missing:
+                raise NeedsAcknowledgement(missing)
+            now = self.clock()
+            _advance_clock(s, now)
+            zone = clinic_zone(s)
+            issued_on = now.astimezone(zone).date()
+            row = Prescription(
+                reference=_unused_reference(s),
+                patient_id=visit.patient_id,
+                doctor_id=doctor.id,
+                visit_id=visit.id,
+                issued_at=now,
+                valid_until=issued_on + timedelta(days=valid_days),
+                status=ACTIVE,
+                kid="",
+                code="",
+                acknowledged=json.dumps(
+                    [[w.message, acknowledgements[w.key]] for w in warnings], ensure_ascii=False
+                ),
+            )
+            s.add(row)
+            s.flush()
+            rows = [_item_row(s, row.id, n, item) for n, item in enumerate(items, start=1)]
+            s.add_all(rows)
+            s.flush()
+            key = active_key(s)
+            row.kid = key.kid.hex()
+            row.code = codec.encode(_content(s, row, rows, doctor), key)
+            if qr_matrix(row.code)[0] > MAX_QR_VERSION:
+                raise ValidationError(
+                    {
+                        "items": "too much text for one printed code: shorten the instructions or "
+                        "split the items over two prescriptions"
+                    }
+                )
+            _store_dose_times(s, rows, issued_on, zone, now)
+            audit.append(
+                s,
+                actor,
+                "prescription.write",
+                "prescriptions",
+                row.id,
+                reference=row.reference,
+                items=len(rows),
+                warnings=len(warnings),
+            )
+            return _view(s, row, issued_on)
+
+    def get(self, actor: Actor, prescription_id: str) -> PrescriptionView:
+        actor.require_any(P.CLINICAL_READ, P.DISPENSE)
+        with self.store.read() as s:
+            return _view(s, _prescription(s, prescription_id), _today(s, self.clock()))
+
+    def find_by_reference(self, actor: Actor, typed: str) -> PrescriptionView:
+        """For a code that will not scan: the reference number, its check digits checked."""
+        actor.require_any(P.CLINICAL_READ, P.DISPENSE)
+        number = reference.normalize(typed)
+        if not reference.is_valid(number):
+            raise ValidationError(
+                {
+                    "reference": "is not a valid reference number: a digit is wrong or missing "
+                    "(it has 12 digits; check each one)"
+                }
+            )
+        with self.store.read() as s:
+            row = s.scalar(select(Prescription).where(Prescription.reference == number))
+            if row is None:
+                raise NotFound(
+                    "No prescription of this clinic has that reference number; scan the code "
+                    "if it is from another clinic."
+                )
+            return _view(s, row, _today(s, self.clock()))
+
+    def cancel(self, actor: Actor, prescription_id: str, reason: str) -> PrescriptionView:
+        actor.require(P.PRESCRIBE)
+        if not reason.strip():
+            raise ValidationError({"reason": "say why the prescription is cancelled"})
+        with self.store.write(actor) as s:
+            row = _prescription(s, prescription_id)
+            if row.status == CANCELLED:
+                raise Conflict("This prescription is already cancelled.")
+            if row.status == DISPENSED:
+                raise Conflict(
+                    "This prescription has been dispensed in full; it cannot be cancelled."
+                )
+            row.status = CANCELLED
+            row.cancel_reason = reason.strip()
+            row.cancelled_by_name = actor.display_name
+            row.cancelled_at = self.clock()
+            row.version += 1
+            s.execute(
+                DoseTime.__table__.delete().where(
+                    DoseTime.item_id.in_(
+                        select(PrescriptionItem.id).where(
+                            PrescriptionItem.prescription_id == row.id
+                        )
+                    ),
+                    DoseTime.at > self.clock(),
+                )
+            )
+            audit.append(
+                s, actor, "prescription.cancel", "prescriptions", row.id, reason=row.cancel_reason
+            )
+            return _view(s, row, _today(s, self.clock()))
+
+    def for_visit(self, actor: Actor, visit_id: str) -> list[PrescriptionView]:
+        actor.require(P.CLINICAL_READ)
+        with self.store.read() as s:
+            today = _today(s, self.clock())
+            rows = s.scalars(
+                select(Prescription)
+                .where(Prescription.visit_id == visit_id)
+                .order_by(Prescription.issued_at)
+            )
+            return [_view(s, r, today) for r in rows]
+
+    def dose_times(self, actor: Actor, prescription_id: str) -> list[tuple[int, datetime]]:
+        """(item line, UTC moment) of each computed dose, in time order."""
+        actor.require_any(P.CLINICAL_READ, P.DISPENSE)
+        with self.store.read() as s:
+            rows = s.execute(
+                select(PrescriptionItem.line, DoseTime.at)
+                .join(DoseTime, DoseTime.item_id == PrescriptionItem.id)
+                .where(PrescriptionItem.prescription_id == prescription_id)
+                .order_by(DoseTime.at, PrescriptionItem.line)
+            )
+            return [(line, at) for line, at in rows]
+
+    def pdf(self, actor: Actor, prescription_id: str, page_size: str = "A5") -> bytes:
+        from clinicdesk.printing.prescription_pdf import render
+
+        view = self.get(actor, prescription_id)
+        data = render(view, page_size)
+        with self.store.write(actor) as s:
+            audit.append(s, actor, "prescription.print", "prescriptions", view.id, page=page_size)
+        return data
+
+    def verify_code(self, actor: Actor, text: str) -> VerifiedPrescription:
+        """Signature, trusted key, clock, expiry and cancellation, in that order."""
+        actor.require_any(P.DISPENSE, P.CLINICAL_READ)
+        with self.store.write(actor) as s:
+            verified = codec.verify(text, trusted_keys(s))
+            now = self.clock()
+            _advance_clock(s, now)
+            content = verified.content
+            row = s.get(Prescription, content.prescription_id)
+            today = _today(s, now)
+            if row is not None and row.status == CANCELLED:
+                raise PrescriptionCancelled(row.cancel_reason, row.cancelled_by_name)
+            if today > content.valid_until:
+                raise PrescriptionExpired(content.valid_until)
+            audit.append(
+                s,
+                actor,
+                "prescription.verify",
+                "prescriptions",
+                content.prescription_id,
+                kid=verified.key.kid_hex,
+            )
+            return VerifiedPrescription(
+                content,
+                verified.key.clinic_name,
+                row is not None,
+                verified.key.kid_hex,
+                _view(s, row, today) if row is not None else None,
+            )
+
+
+def _today(s: Session, now: datetime) -> date:
+    return now.astimezone(clinic_zone(s)).date()
+
+
+def _advance_clock(s: Session, now: datetime) -> None:
+    """Refuse a clock set back behind a time this clinic has already trusted."""
+    seen = s.get(Meta, CLOCK_KEY)
+    if seen is not None:
+        latest = datetime.fromisoformat(seen.value)
+        if now < latest - CLOCK_SLACK:
+            raise ClockBehind()
+        if now > latest:
+            seen.value = now.isoformat()
+    else:
+        s.add(Meta(key=CLOCK_KEY, value=now.isoformat()))
+
+
+def _check_encounter(s: Session, visit: Visit) -> None:
+    if visit.appointment_id:
+        appt = s.get(Appointment, visit.appointment_id)
+        if appt.status not in SEEN:
+            raise Conflict(
+                f"This appointment is {STATUS_LABELS[appt.status].lower()}; a prescription is "
+                "written only for a patient who checked in or was seen."
+            )
+    elif visit.queue_entry_id:
+        entry = s.get(QueueEntry, visit.queue_entry_id)
+        if entry.status == LEFT:
+            raise Conflict("This walk-in left without being seen; no prescription can be written.")
+
+
+def _unused_reference(s: Session) -> str:
+    while True:
+        number = reference.new_reference()
+        if s.scalar(select(Prescription.id).where(Prescription.reference == number)) is None:
+            return number
+
+
+def _facts(s: Session, item: ItemInput) -> tuple[Drug | None, DrugFacts]:
+    drug = s.get(Drug, item.drug_id) if item.drug_id else find_by_name(s, item.drug)
+    if drug is None:
+        return None, DrugFacts(item.drug, frozenset({fold(item.drug)}), "")
+    ingredients = frozenset(fold(i) for i in split_list(drug.ingredients))
+    return drug, DrugFacts(item.drug, ingredients, drug.drug_class)
+
+
+def _warnings(s: Session, patient_id: str, items: list[ItemInput]) -> list[RxWarning]:
+    if s.get(Patient, patient_id) is None:
+        raise NotFound("That patient record does not exist or was removed.")
+    allergies = [
+        (a.id, a.substance, a.reaction, a.severity)
+        for a in s.scalars(
+            select(Allergy).where(Allergy.patient_id == patient_id, Allergy.deleted_at.is_(None))
+        )
+    ]
+    return warnings_for([_facts(s, i)[1] for i in items], allergies)
+
+
+def _item_row(s: Session, prescription_id: str, line: int, item: ItemInput) -> PrescriptionItem:
+    drug, _ = _facts(s, item)
+    f = item.frequency
+    return PrescriptionItem(
+        prescription_id=prescription_id,
+        line=line,
+        drug_id=drug.id if drug is not None else None,
+        drug=item.drug,
+        strength=item.strength,
+        form=item.form,
+        dose=item.dose,
+        route=item.route,
+        frequency_kind=f.kind,
+        frequency_n=f.n,
+        frequency_times=",".join(sorted(f.times)),
+        duration_days=item.duration_days,
+        quantity=item.quantity,
+        unit=item.unit,
+        refills=item.refills,
+        substitution=item.substitution,
+        instructions=item.instructions,
+    )
+
+
+def _content(
+    s: Session, row: Prescription, items: list[PrescriptionItem], doctor: DoctorProfile
+) -> PrescriptionContent:
+    patient = s.get(Patient, row.patient_id)
+    return PrescriptionContent(
+        prescription_id=row.id,
+        reference=row.reference,
+        clinic_name=clinic_profile(s).name,
+        doctor_name=doctor_name(s, doctor),
+        doctor_licence=doctor.licence_number,
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        patient_born=patient.date_of_birth,
+        issued_on=row.issued_at.astimezone(clinic_zone(s)).date(),
+        valid_until=row.valid_until,
+        items=tuple(item_of(i) for i in items),
+    )
+
+
+def _store_dose_times(s, rows, first_day, zone, now) -> None:
+    values = [
+        {"item_id": r.id, "at": at}
+        for r in rows
+        for at in dose_times(item_of(r).frequency, first_day, r.duration_days, zone, now)
+    ]
+    if values:
+        s.execute(insert(DoseTime), values)
+
+
+def _prescription(s: Session, prescription_id: str) -> Prescription:
+    row = s.get(Prescription, prescription_id)
+    if row is None:
+        raise NotFound("That prescription does not exist.")
+    return row
+
+
+def _view(s: Session, row: Prescription, today: date) -> PrescriptionView:
+    items = list(
+        s.scalars(
+            select(PrescriptionItem)
+            .where(PrescriptionItem.prescription_id == row.id)
+            .order_by(PrescriptionItem.line)
+        )
+    )
+    patient = s.get(Patient, row.patient_id)
+    doctor = s.get(DoctorProfile, row.doctor_id)
+    clinic = clinic_profile(s)
+    return PrescriptionView(
+        id=row.id,
+        reference=row.reference,
+        patient_id=row.patient_id,
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        patient_born=patient.date_of_birth,
+        doctor_name=doctor_name(s, doctor),
+        doctor_licence=doctor.licence_number,
+        clinic_name=clinic.name,
+        clinic_address=clinic.address,
+        clinic_phone=clinic.phone,
+        issued_at=row.issued_at,
+        issued_on=row.issued_at.astimezone(clinic_zone(s)).date(),
+        valid_until=row.valid_until,
+        status=effective_status(row.status, row.valid_until, today),
+        items=tuple(
+            ItemView(
+                i.line,
+                i.drug,
+                i.strength,
+                i.form,
+                i.dose,
+                i.route,
+                item_of(i).frequency,
+                i.duration_days,
+                i.quantity,
+                i.unit,
+                i.refills,
+                i.substitution,
+                i.instructions,
+                directions(item_of(i)),
+            )
+            for i in items
+        ),
+        cancel_reason=row.cancel_reason,
+        cancelled_by=row.cancelled_by_name,
+        code=row.code,
+        kid=row.kid,
+        acknowledged=tuple((w, r) for w, r in json.loads(row.acknowledged)),
+        visit_id=row.visit_id,
+    )

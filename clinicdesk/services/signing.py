@@ -1,0 +1,222 @@
+"""The clinic's prescription signing keys, and the keys of other clinics this one trusts.
+
+The clinic's key pair lives in the encrypted database. Rotating retires the current key (its
+public half stays trusted for the prescriptions it signed) and makes a new one; revoking makes a
+key untrusted. A trust file carries the public keys to pharmacies outside the clinic.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinicdesk.errors import ClinicDeskError, Conflict, NotFound, ValidationError
+from clinicdesk.ids import utcnow
+from clinicdesk.permissions import Actor, P
+from clinicdesk.rx import keys
+from clinicdesk.rx.keys import ACTIVE, RETIRED, REVOKED, KeyPair, TrustedKey
+from clinicdesk.services.booking import clinic_profile
+from clinicdesk.store import audit
+from clinicdesk.store.database import Store
+from clinicdesk.store.files import storage_errors
+from clinicdesk.store.models import SigningKey
+
+TRUST_FORMAT = "clinicdesk-trust"
+
+
+@dataclass(frozen=True)
+class KeyView:
+    kid: str
+    clinic_name: str
+    status: str
+    own: bool
+    created_at: datetime
+    changed_at: datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return keys.KEY_STATUS_LABELS[self.status]
+
+
+class BadTrustFile(ClinicDeskError):
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"{name} is not a ClinicDesk trust file ({why}); nothing was imported.")
+
+
+def ensure_clinic_key(s: Session) -> None:
+    """Every clinic has an active signing key from the start."""
+    if s.scalar(
+        select(SigningKey.kid).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
+    ):
+        return
+    _add_own(s, clinic_profile(s).name)
+
+
+def active_key(s: Session) -> KeyPair:
+    row = s.scalar(select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE))
+    if row is None or row.private_key is None:
+        raise Conflict("This clinic has no signing key in use; an administrator creates one.")
+    return KeyPair(bytes.fromhex(row.kid), row.private_key, row.public_key)
+
+
+def trusted_keys(s: Session) -> dict[bytes, TrustedKey]:
+    return {
+        bytes.fromhex(r.kid): TrustedKey(
+            bytes.fromhex(r.kid), r.public_key, r.clinic_name, r.status
+        )
+        for r in s.scalars(select(SigningKey))
+    }
+
+
+def _add_own(s: Session, clinic_name: str) -> SigningKey:
+    pair = keys.new_key_pair()
+    row = SigningKey(
+        kid=pair.kid.hex(),
+        public_key=pair.public,
+        private_key=pair.private,
+        clinic_name=clinic_name,
+        status=ACTIVE,
+        own=True,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _view(row: SigningKey) -> KeyView:
+    return KeyView(row.kid, row.clinic_name, row.status, row.own, row.created_at, row.changed_at)
+
+
+class SigningKeys:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def list(self, actor: Actor) -> list[KeyView]:
+        actor.require_any(P.CLINIC_CONFIGURE, P.DISPENSE)
+        with self.store.read() as s:
+            rows = s.scalars(
+                select(SigningKey).order_by(SigningKey.own.desc(), SigningKey.created_at.desc())
+            )
+            return [_view(r) for r in rows]
+
+    def rotate(self, actor: Actor) -> KeyView:
+        actor.require(P.CLINIC_CONFIGURE)
+        with self.store.write(actor) as s:
+            for old in s.scalars(
+                select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
+            ):
+                old.status, old.changed_at = RETIRED, utcnow()
+            row = _add_own(s, clinic_profile(s).name)
+            audit.append(s, actor, "signing_key.rotate", "signing_keys", None, kid=row.kid)
+            return _view(row)
+
+    def revoke(self, actor: Actor, kid: str, reason: str) -> KeyView:
+        """Prescriptions signed with a revoked key are refused everywhere the news reaches."""
+        actor.require(P.CLINIC_CONFIGURE)
+        if not reason.strip():
+            raise ValidationError({"reason": "say why the key is revoked"})
+        with self.store.write(actor) as s:
+            row = s.get(SigningKey, kid)
+            if row is None:
+                raise NotFound("That key is not known here.")
+            if row.status == REVOKED:
+                raise Conflict("That key is already revoked.")
+            was_active = row.own and row.status == ACTIVE
+            row.status, row.changed_at = REVOKED, utcnow()
+            if was_active:  # the clinic goes on prescribing with a new key
+                _add_own(s, clinic_profile(s).name)
+            audit.append(
+                s, actor, "signing_key.revoke", "signing_keys", None, kid=kid, reason=reason.strip()
+            )
+            return _view(row)
+
+    def export_trust_file(self, actor: Actor, dest: Path) -> int:
+        """The clinic's public keys (in use, retired and revoked) for outside pharmacies."""
+        actor.require(P.CLINIC_CONFIGURE)
+        with self.store.read() as s:
+            name = clinic_profile(s).name
+            rows = list(s.scalars(select(SigningKey).where(SigningKey.own.is_(True))))
+        document = {
+            "format": TRUST_FORMAT,
+            "version": 1,
+            "clinic_name": name,
+            "exported_at": utcnow().isoformat(),
+            "keys": [
+                {
+                    "kid": r.kid,
+                    "public_key": base64.b64encode(r.public_key).decode(),
+                    "status": r.status,
+                }
+                for r in rows
+            ],
+        }
+        with storage_errors(dest.parent):
+            dest.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        with self.store.write(actor) as s:
+            audit.append(s, actor, "signing_key.export", "signing_keys", None, file=dest.name)
+        return len(rows)
+
+    def import_trust_file(self, actor: Actor, source: Path) -> list[KeyView]:
+        """Trust another clinic's keys; a key revoked there is recorded as revoked here, and a
+        revocation is never undone by an older file."""
+        actor.require_any(P.CLINIC_CONFIGURE, P.DISPENSE)
+        clinic, entries = _read_trust_file(source)
+        with self.store.write(actor) as s:
+            changed = []
+            for kid, public, status in entries:
+                row = s.get(SigningKey, kid)
+                if row is not None and row.own:
+                    continue
+                if row is None:
+                    row = SigningKey(
+                        kid=kid, public_key=public, clinic_name=clinic, status=status, own=False
+                    )
+                    s.add(row)
+                elif row.status != REVOKED and row.status != status:
+                    row.status, row.changed_at = status, utcnow()
+                else:
+                    continue
+                changed.append(row)
+            s.flush()
+            audit.append(
+                s,
+                actor,
+                "signing_key.import",
+                "signing_keys",
+                None,
+                clinic=clinic,
+                keys=len(changed),
+            )
+            return [_view(r) for r in changed]
+
+
+def _read_trust_file(source: Path) -> tuple[str, list[tuple[str, bytes, str]]]:
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise BadTrustFile(source.name, "it cannot be read as one") from None
+    if not isinstance(document, dict) or document.get("format") != TRUST_FORMAT:
+        raise BadTrustFile(source.name, "its format is not named")
+    clinic = document.get("clinic_name")
+    if not isinstance(clinic, str) or not clinic.strip():
+        raise BadTrustFile(source.name, "it names no clinic")
+    entries = []
+    for item in document.get("keys") or []:
+        try:
+            public = base64.b64decode(item["public_key"], validate=True)
+            keys.public_key(public)
+            kid, status = item["kid"], item["status"]
+        except Exception:
+            raise BadTrustFile(source.name, "a key in it is malformed") from None
+        if kid != keys.key_id(public).hex() or status not in (ACTIVE, RETIRED, REVOKED):
+            raise BadTrustFile(source.name, "a key's id or status does not match it")
+        entries.append((kid, public, status))
+    if not entries:
+        raise BadTrustFile(source.name, "it holds no keys")
+    return clinic.strip(), entries
