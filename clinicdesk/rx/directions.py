@@ -18,6 +18,15 @@ MAX_DURATION_DAYS = 365
 _DAY_START, _DAY_END = 8 * 60, 22 * 60
 _USUAL = {1: ["08:00"], 2: ["08:00", "20:00"], 3: ["08:00", "14:00", "20:00"]}
 _COUNT_WORDS = {1: "once", 2: "twice", 3: "three times", 4: "four times"}
+# route as prescribed -> (verb, how the directions say it)
+_ROUTE_WORDS = {
+    "by mouth": ("Take", "by mouth"),
+    "inhaled": ("Inhale", ""),
+    "on the skin": ("Apply", "to the skin"),
+    "in the eye": ("Put", "in the eye"),
+    "in the ear": ("Put", "in the ear"),
+    "subcutaneous injection": ("Inject", "under the skin"),
+}
 _TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
@@ -59,11 +68,10 @@ def frequency_words(f: Frequency) -> str:
 
 def directions(item: RxItem) -> str:
     """'Take 1 capsule by mouth three times a day for 7 days.'"""
-    verb = {"inhaled": "Inhale", "on the skin": "Apply", "in the eye": "Put"}.get(
-        item.route, "Take"
-    )
-    days = "day" if item.duration_days == 1 else f"{item.duration_days} days"
-    return f"{verb} {item.dose} {item.route} {frequency_words(item.frequency)} for {days}."
+    verb, where = _ROUTE_WORDS.get(item.route, ("Take", item.route))
+    days = "1 day" if item.duration_days == 1 else f"{item.duration_days} days"
+    parts = [verb, item.dose, where, frequency_words(item.frequency), "for", days]
+    return " ".join(p for p in parts if p) + "."
 
 
 def dose_times(
