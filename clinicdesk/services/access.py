@@ -125,6 +125,9 @@ def create_clinic(
                     password_changed_at=utcnow(),
                 )
             )
+            s.flush()
+            ensure_clinic_key(s)
+            seed_formulary(s)
             audit.append(s, SYSTEM, "clinic.create", "clinic", clinic_id, name=details.name)
         slots.save()
     except BaseException:
