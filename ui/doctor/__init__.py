@@ -1,0 +1,1 @@
+"""The doctor workspace: the day, the chart, the visit and prescriptions."""
