@@ -6,6 +6,7 @@ outbox row commits or rolls back with the change itself.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date, datetime
 from typing import Any
@@ -18,10 +19,16 @@ from clinicdesk.store.models import OutboxEntry, Synced
 
 
 def payload(values: dict[str, Any]) -> str:
-    return json.dumps(
-        {k: v.isoformat() if isinstance(v, (datetime, date)) else v for k, v in values.items()},
-        sort_keys=True,
-    )
+    return json.dumps({k: _plain(v) for k, v in values.items()}, sort_keys=True)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for a column value: dates as ISO text, files (attachments, keys) as base64."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
 
 
 def row_payload(obj: Synced) -> str:
