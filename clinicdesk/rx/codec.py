@@ -116,14 +116,35 @@ def from_digits(digits: str) -> bytes:
 
 
 def _inflate(data: bytes) -> bytes:
+    message = _inflated(data)
+    if message is None:
+        raise CodeDamaged("deflate")
+    if _padding_set(data, message):
+        raise CodeDamaged("deflate padding")
+    return message
+
+
+def _inflated(data: bytes) -> bytes | None:
+    """The whole message, or None unless the stream is complete with nothing after it."""
     inflater = zlib.decompressobj(-15, zdict=RX1_DICTIONARY)
     try:
         message = inflater.decompress(data, MAX_CODE_BYTES)
     except zlib.error:
-        raise CodeDamaged("deflate") from None
+        return None
     if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
-        raise CodeDamaged("deflate stream incomplete")
+        return None
     return message
+
+
+def _padding_set(data: bytes, message: bytes) -> bool:
+    """Deflate pads its last byte with high bits the decoder never reads, so a changed digit
+    in the last group could still decode. The encoder writes them as zeros: a set bit that can
+    be cleared without changing the message is padding, and the code was altered."""
+    last = data[-1]
+    return any(
+        last & (1 << bit) and _inflated(data[:-1] + bytes([last & ~(1 << bit)])) == message
+        for bit in range(1, 8)
+    )
 
 
 def _open_envelope(message: bytes) -> tuple[bytes, bytes, bytes]:

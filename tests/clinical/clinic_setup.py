@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 
 from clinicdesk.rx.payload import AS_NEEDED, PER_DAY, Frequency
-from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.access import AdminAccount, ClinicSession, create_clinic, sign_in
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.services.prescription_checks import ItemInput
 from clinicdesk.services.visits import VisitView
@@ -20,6 +21,18 @@ class Consultation:
     doctor: ClinicSession
     patient_id: str
     visit: VisitView
+
+
+def new_clinic(folder: Path, name: str = "") -> ClinicSession:
+    """A fresh clinic (tests/conftest.py's details, optionally renamed), its admin signed in.
+
+    For module-scoped fixtures, which cannot use the function-scoped ``admin``.
+    """
+    from tests.conftest import ADMIN_PASSWORD, DETAILS, FAST_KDF
+
+    details = replace(DETAILS, name=name) if name else DETAILS
+    create_clinic(folder, details, AdminAccount("admin", "Ada Admin", ADMIN_PASSWORD), kdf=FAST_KDF)
+    return sign_in(folder, "admin", ADMIN_PASSWORD)
 
 
 def register(admin: ClinicSession, given: str = "Νίκος", family: str = "Παπαδόπουλος") -> str:
@@ -63,16 +76,41 @@ def walk_in_consultation(admin: ClinicSession) -> Consultation:
 def three_items() -> list[ItemInput]:
     return [
         ItemInput(
-            "Ibuprofen", "1 tablet", "by mouth", Frequency(PER_DAY, 3), 5, 15, "tablets",
-            strength="400 mg", form="tablet", instructions="Take with or after food.",
+            "Ibuprofen",
+            "1 tablet",
+            "by mouth",
+            Frequency(PER_DAY, 3),
+            5,
+            15,
+            "tablets",
+            strength="400 mg",
+            form="tablet",
+            instructions="Take with or after food.",
         ),
         ItemInput(
-            "Omeprazole", "1 capsule", "by mouth", Frequency(PER_DAY, 1), 28, 28, "capsules",
-            strength="20 mg", form="capsule", instructions="Take 30 minutes before breakfast.",
+            "Omeprazole",
+            "1 capsule",
+            "by mouth",
+            Frequency(PER_DAY, 1),
+            28,
+            28,
+            "capsules",
+            strength="20 mg",
+            form="capsule",
+            instructions="Take 30 minutes before breakfast.",
         ),
         ItemInput(
-            "Salbutamol", "2 puffs", "inhaled", Frequency(AS_NEEDED, 4), 30, 1, "inhaler",
-            strength="100 micrograms per dose", form="inhaler", refills=1, substitution=False,
+            "Salbutamol",
+            "2 puffs",
+            "inhaled",
+            Frequency(AS_NEEDED, 4),
+            30,
+            1,
+            "inhaler",
+            strength="100 micrograms per dose",
+            form="inhaler",
+            refills=1,
+            substitution=False,
             instructions="Shake well before use.",
         ),
     ]
