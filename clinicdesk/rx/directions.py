@@ -27,6 +27,7 @@ _ROUTE_WORDS = {
     "in the ear": ("Put", "in the ear"),
     "subcutaneous injection": ("Inject", "under the skin"),
 }
+ROUTES = tuple(_ROUTE_WORDS)  # the routes the directions have words for, offered first
 _TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
