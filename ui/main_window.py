@@ -237,6 +237,13 @@ class MainWindow(QMainWindow):
         return None
 
     def _front_desk(self, method: str) -> None:
+        """The front desk's keys; a shown workspace with views of its own (the doctor's Today,
+        Chart, Visit and patient search) takes F2-F4 and Ctrl+F as its own."""
+        current = self.stack.currentWidget()
+        own = getattr(current, "FRONT_DESK_KEYS", {}).get(method)
+        if own is not None:
+            getattr(current, own)()
+            return
         page = self.show_workspace("frontdesk")
         if page is not None:
             getattr(page, method)()

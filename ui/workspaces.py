@@ -1,7 +1,7 @@
 """The workspaces of the main window, in navigation order: the one place to register a new one.
 
 A workspace appears for a user when ``allowed(actor)`` is true; its widget is built on first use
-of the main window. Doctor and Pharmacy will be added here as entries like the two below.
+of the main window. Pharmacy will be added here as an entry like those below.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ def _front_desk(ctx: AppContext) -> QWidget:
     return FrontDeskWorkspace(ctx)
 
 
+def _doctor(ctx: AppContext) -> QWidget:
+    from ui.doctor.workspace import DoctorWorkspace
+
+    return DoctorWorkspace(ctx)
+
+
 def _admin(ctx: AppContext) -> QWidget:
     from ui.admin.workspace import AdminWorkspace
 
@@ -38,6 +44,7 @@ def _admin(ctx: AppContext) -> QWidget:
 
 WORKSPACES: tuple[Workspace, ...] = (
     Workspace("frontdesk", "Front desk", "frontdesk", lambda a: a.can(P.PATIENT_READ), _front_desk),
+    Workspace("doctor", "Doctor", "doctor", lambda a: a.can(P.CLINICAL_READ), _doctor),
     Workspace(
         "admin",
         "Admin",

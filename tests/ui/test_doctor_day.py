@@ -1,0 +1,87 @@
+"""The doctor's day through the real widgets: the queue, Call next by keyboard, the visit opens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from clinicdesk.services.access import ClinicSession, sign_in
+from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+@pytest.fixture
+def doctor(admin, tasks) -> Iterator[ClinicSession]:
+    """A GP with two walk-ins waiting: Nikos first, then Amara."""
+    add_gp(admin)
+    for given, family in (("Νίκος", "Παπαδόπουλος"), ("Amara", "Okoye")):
+        admin.queue.add_walk_in(admin.actor, register(admin, given, family))
+    session = sign_in(admin.folder, "dr.hale", DOCTOR_PASSWORD)
+    yield session
+    tasks.wait()
+    session.close()
+
+
+def open_doctor(qtbot, main):
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_2, CTRL)
+    workspace = main.stack.currentWidget()
+    assert workspace is main.pages["doctor"]
+    return workspace
+
+
+def test_call_next_walk_in_by_keyboard_opens_the_visit(qtbot, doctor, make_main, tasks):
+    main = make_main(doctor)
+    workspace = open_doctor(qtbot, main)
+    day = workspace.day
+    qtbot.waitUntil(lambda: day.waiting_model.rowCount() == 2, timeout=5000)
+    assert [day.waiting_model.cells(q)[1] for q in day.waiting_model.rows] == [
+        "Νίκος Παπαδόπουλος",
+        "Amara Okoye",
+    ]
+    assert "Ctrl+Enter" in day.call_button.text()
+    assert day.appointments_empty.text() == "No appointments booked with you today."
+
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return, CTRL)
+    qtbot.waitUntil(lambda: workspace.visit.visit is not None, timeout=5000)
+    wait_idle(qtbot, tasks)
+    assert workspace.stack.currentWidget() is workspace.visit
+    assert workspace.visit.name.text() == "Νίκος Παπαδόπουλος"
+    assert workspace.visit.banner.plain_text() == "No known allergies recorded"
+    assert workspace.visit.fields["complaint"].hasFocus()
+    [called] = [q for q in doctor.queue.board(doctor.actor) if q.status == "called"]
+    assert called.patient_name == "Νίκος Παπαδόπουλος"
+
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F2)  # back to the day
+    assert workspace.stack.currentWidget() is day
+    qtbot.waitUntil(lambda: day.waiting_model.rowCount() == 1, timeout=5000)
+    assert day.seen_model.cells(day.seen_model.row(0))[1::2] == ("Νίκος Παπαδόπουλος", "With you")
+
+
+def test_enter_on_a_waiting_patient_opens_their_visit(qtbot, doctor, make_main, tasks):
+    main = make_main(doctor)
+    workspace = open_doctor(qtbot, main)
+    day = workspace.day
+    qtbot.waitUntil(lambda: day.waiting_model.rowCount() == 2, timeout=5000)
+    day.waiting.setFocus()
+    qtbot.keyClick(day.waiting, Qt.Key.Key_Down)
+    qtbot.keyClick(day.waiting, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: workspace.visit.visit is not None, timeout=5000)
+    assert workspace.visit.visit.patient_name == "Amara Okoye"
+    assert workspace.stack.currentWidget() is workspace.visit
+
+
+def test_someone_without_a_doctor_profile_is_told_so(qtbot, admin, make_main, tasks):
+    main = make_main(admin)
+    workspace = open_doctor(qtbot, main)
+    day = workspace.day
+    qtbot.waitUntil(day.message.isVisible, timeout=5000)
+    assert day.message.text() == (
+        "Ada Admin has no doctor profile; an administrator adds one under "
+        "Admin → Schedule → Doctors."
+    )
+    assert not day.call_button.isEnabled()

@@ -1,0 +1,251 @@
+"""One editable chart section as a list with Add, Edit and Remove; lifestyle as a short form.
+
+Enter (or a double click) edits the highlighted entry, Delete removes it after asking why.
+Every change goes through ChartEntryDialog and the chart service; ``changed`` asks the chart
+to reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.services.chart import ChartEntry
+from clinicdesk.services.chart_sections import SECTIONS
+from ui.context import AppContext
+from ui.doctor.chart_entry_dialog import ChartEntryDialog, shown
+from ui.errors import describe
+from ui.frontdesk.schedule_data import zone_of
+from ui.theme import icon, set_kind
+from ui.widgets.table import RowsModel, read_only_rows
+
+_OPEN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+RESOLVED_GREY = QColor("#8d9aa5")
+
+
+class EntryTable(QTableView):
+    """A list of records where Enter opens the highlighted one and Delete removes it."""
+
+    open_requested = Signal()
+    remove_requested = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in _OPEN_KEYS and self.currentIndex().isValid():
+            self.open_requested.emit()
+        elif event.key() == Qt.Key.Key_Delete and self.currentIndex().isValid():
+            self.remove_requested.emit()
+        else:
+            super().keyPressEvent(event)
+
+
+def entry_table(model: RowsModel, name: str, stretch: int = 0) -> EntryTable:
+    table = EntryTable()
+    table.setModel(model)
+    read_only_rows(table)
+    table.setAccessibleName(name)
+    table.verticalHeader().setDefaultSectionSize(30)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if model.columnCount() > stretch:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    table.doubleClicked.connect(lambda _index: table.open_requested.emit())
+    return table
+
+
+class EntriesModel(RowsModel[ChartEntry]):
+    """The section's fields as columns (the note as a tool tip); resolved conditions greyed."""
+
+    def __init__(self, section: str, zone) -> None:
+        super().__init__()
+        self.zone = zone
+        labels = SECTIONS[section].labels
+        self.columns = [name for name in labels if name != "note"]
+        self.HEADERS = tuple(labels[name].split(" (")[0] for name in self.columns)
+
+    def cells(self, entry: ChartEntry) -> tuple[str, ...]:
+        return tuple(shown(name, entry.values.get(name), self.zone) for name in self.columns)
+
+    def extra(self, entry: ChartEntry, column: int, role: int) -> object:
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return entry.values.get("note") or None
+        if role == Qt.ItemDataRole.ForegroundRole and entry.values.get("status") == "resolved":
+            return RESOLVED_GREY
+        return None
+
+
+def ask_reason(parent: QWidget, what: str, then: Callable[[str], None]) -> QInputDialog:
+    """A small non-blocking question: why is this removed? ``then(reason)`` on OK."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle(f"Remove {what}")
+    dialog.setLabelText(f"Why is {what} removed? (for example: entered in error)")
+    dialog.textValueSelected.connect(then)
+    dialog.finished.connect(dialog.deleteLater)
+    dialog.open()
+    return dialog
+
+
+class SectionPanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, ctx: AppContext, section: str) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.key = section
+        self.section = SECTIONS[section]
+        self.patient_id: str | None = None
+        self.dialog: ChartEntryDialog | None = None
+        self.model = EntriesModel(section, zone_of(ctx.details.time_zone))
+        self.table = entry_table(self.model, self.section.title)
+        self.table.open_requested.connect(self.edit_current)
+        self.table.remove_requested.connect(self.remove_current)
+        self.empty = QLabel(f"No {self.section.title.lower()} recorded.")
+        set_kind(self.empty, "muted")
+        self.message = QLabel()
+        set_kind(self.message, "banner")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        self.add_button = QPushButton(icon("plus"), "&Add…")
+        self.add_button.setToolTip(f"Add to {self.section.title.lower()}")
+        self.add_button.clicked.connect(self.add)
+        self.edit_button = QPushButton(icon("edit"), "Edit…")
+        self.edit_button.setToolTip("Edit the highlighted entry (Enter)")
+        self.edit_button.clicked.connect(self.edit_current)
+        self.remove_button = QPushButton("Remove…")
+        set_kind(self.remove_button, "danger")
+        self.remove_button.setToolTip("Remove the highlighted entry, entered in error (Delete)")
+        self.remove_button.clicked.connect(self.remove_current)
+        bar = QHBoxLayout()
+        bar.addWidget(self.empty, 1)
+        bar.addWidget(self.add_button)
+        bar.addWidget(self.edit_button)
+        bar.addWidget(self.remove_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+
+    def set_entries(self, patient_id: str, entries: list[ChartEntry]) -> None:
+        self.patient_id = patient_id
+        self.message.hide()
+        if self.key == "conditions":  # active first, then resolved, each oldest first
+            entries = sorted(entries, key=lambda e: e.values.get("status") == "resolved")
+        self.model.set_rows(entries)
+        self.empty.setText(
+            f"No {self.section.title.lower()} recorded."
+            if not entries
+            else f"{len(entries)} entr{'ies' if len(entries) != 1 else 'y'}"
+        )
+        self.edit_button.setEnabled(bool(entries))
+        self.remove_button.setEnabled(bool(entries))
+        if entries:
+            self.table.selectRow(0)
+
+    def current(self) -> ChartEntry | None:
+        return self.model.row(self.table.currentIndex().row())
+
+    def add(self) -> None:
+        self._open(None)
+
+    def edit_current(self) -> None:
+        entry = self.current()
+        if entry is not None:
+            self._open(entry)
+
+    def _open(self, entry: ChartEntry | None) -> None:
+        if self.patient_id is None:
+            return
+        self.dialog = ChartEntryDialog(self.ctx, self.patient_id, self.key, entry, self)
+        self.dialog.saved.connect(lambda _entry: self.changed.emit())
+        self.dialog.finished.connect(self.dialog.deleteLater)
+        self.dialog.open()
+
+    def remove_current(self) -> None:
+        entry = self.current()
+        if entry is None:
+            return
+        what = f"this {self.section.title.lower()} entry"
+        ask_reason(self, what, lambda reason: self._remove(entry, reason))
+
+    def _remove(self, entry: ChartEntry, reason: str) -> None:
+        self.ctx.tasks.submit(
+            self.ctx.session.chart.remove,
+            self.ctx.actor,
+            self.key,
+            entry.id,
+            reason,
+            on_result=lambda _none: self.changed.emit(),
+            on_error=self._show_error,
+            owner=self,
+        )
+
+    def _show_error(self, error: BaseException) -> None:
+        self.message.setText(describe(error))
+        self.message.show()
+
+
+class LifestylePanel(QWidget):
+    """Lifestyle is one entry per patient: four lines and one Edit button."""
+
+    changed = Signal()
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.patient_id: str | None = None
+        self.entry: ChartEntry | None = None
+        self.dialog: ChartEntryDialog | None = None
+        section = SECTIONS["lifestyle"]
+        form = QFormLayout()
+        form.setHorizontalSpacing(18)
+        self.values: dict[str, QLabel] = {}
+        for name, label in section.labels.items():
+            value = QLabel()
+            value.setWordWrap(True)
+            title = QLabel(label)
+            set_kind(title, "muted")
+            form.addRow(title, value)
+            self.values[name] = value
+        self.edit_button = QPushButton(icon("edit"), "Edit &lifestyle…")
+        self.edit_button.clicked.connect(self.edit)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.edit_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+
+    def set_entries(self, patient_id: str, entries: list[ChartEntry]) -> None:
+        self.patient_id = patient_id
+        self.entry = entries[0] if entries else None
+        for name, label in self.values.items():
+            text = self.entry.values.get(name) if self.entry else ""
+            label.setText(text or "Not recorded")
+
+    def edit(self) -> None:
+        if self.patient_id is None:
+            return
+        self.dialog = ChartEntryDialog(self.ctx, self.patient_id, "lifestyle", self.entry, self)
+        self.dialog.saved.connect(lambda _entry: self.changed.emit())
+        self.dialog.finished.connect(self.dialog.deleteLater)
+        self.dialog.open()

@@ -1,0 +1,662 @@
+"""The visit: the patient and their allergies on top, the note, then follow-up and prescriptions.
+
+The note has four fields (Tab moves between them); it is saved with Ctrl+S and whenever the
+cursor leaves a changed field. "Finish visit and sign" (Ctrl+Shift+Enter) asks first, then signs
+and locks it; after that the fields are read-only and corrections are addenda. A visit that is
+signed, or that belongs to another doctor, opens read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.errors import ClinicDeskError, ValidationError
+from clinicdesk.ids import utcnow
+from clinicdesk.services.booking import AppointmentView
+from clinicdesk.services.chart import Chart
+from clinicdesk.services.prescriptions import PrescriptionView
+from clinicdesk.services.visits import NOTE_FIELDS, VisitNote, VisitView
+from ui.context import AppContext
+from ui.doctor.allergy_banner import AllergyBanner
+from ui.doctor.chart_sections_view import entry_table
+from ui.doctor.chart_view import patient_line
+from ui.errors import describe
+from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
+from ui.theme import icon, pixmap, set_kind
+from ui.widgets.dates import format_moment
+from ui.widgets.dialogs import titled_layout
+from ui.widgets.forms import FieldForm
+from ui.widgets.table import RowsModel
+
+NOTE_LABELS = {
+    "complaint": "&Complaint",
+    "findings": "F&indings",
+    "diagnosis": "&Diagnosis",
+    "plan": "&Plan",
+}
+SIGN_KEYS = ("Ctrl+Shift+Return", "Ctrl+Shift+Enter")
+
+
+@dataclass(frozen=True)
+class VisitBundle:
+    visit: VisitView
+    chart: Chart
+    prescriptions: list[PrescriptionView]
+    my_doctor_id: str | None
+
+
+def load_visit(session, actor, visit_id: str) -> VisitBundle:
+    """On a worker: the visit, the patient's chart (for the banner) and its prescriptions."""
+    visit = session.visits.get(actor, visit_id)
+    chart = session.chart.open(actor, visit.patient_id)
+    prescriptions = session.prescriptions.for_visit(actor, visit_id)
+    try:
+        mine = session.visits.my_doctor_id(actor)
+    except ClinicDeskError:
+        mine = None
+    return VisitBundle(visit, chart, prescriptions, mine)
+
+
+class VisitPrescriptionsModel(RowsModel[PrescriptionView]):
+    HEADERS = ("Reference", "Drugs", "Valid until", "Status")
+
+    def cells(self, p: PrescriptionView) -> tuple[str, ...]:
+        drugs = ", ".join(f"{i.drug} {i.strength}".strip() for i in p.items)
+        return (p.reference_grouped, drugs, f"{p.valid_until:%d/%m/%Y}", p.status_label)
+
+
+class NoteEdit(QPlainTextEdit):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.setTabChangesFocus(True)
+        self.setAccessibleName(name)
+        self.setMinimumHeight(70)
+
+
+class AddendumDialog(QDialog):
+    added = Signal(object)  # VisitView
+
+    def __init__(self, ctx: AppContext, visit: VisitView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.visit = visit
+        self.setWindowTitle("Add an addendum")
+        self.setMinimumWidth(520)
+        layout, _heading = titled_layout(self, "Add an addendum")
+        hint = QLabel(
+            "The signed note stays as it is; the addendum is shown beneath it with your name "
+            "and the time."
+        )
+        hint.setWordWrap(True)
+        set_kind(hint, "hint")
+        layout.addWidget(hint)
+        self.form = FieldForm(self)
+        self.text = NoteEdit("Addendum")
+        self.form.add("addendum", "&Addendum", self.text, 0)
+        self.text.textChanged.connect(lambda: self.form.set_error("addendum", None))
+        layout.addWidget(self.form)
+        self.message = QLabel()
+        set_kind(self.message, "banner")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.add_button = self.buttons.addButton("Add", QDialogButtonBox.ButtonRole.AcceptRole)
+        set_kind(self.add_button, "primary")
+        self.buttons.accepted.connect(self.add)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
+        shortcut.activated.connect(self.add)
+
+    def add(self) -> None:
+        self.add_button.setEnabled(False)
+        self.ctx.tasks.submit(
+            self.ctx.session.visits.add_addendum,
+            self.ctx.actor,
+            self.visit.id,
+            self.text.toPlainText(),
+            on_result=self._added,
+            on_error=self._failed,
+            owner=self,
+        )
+
+    def _added(self, visit: VisitView) -> None:
+        self.added.emit(visit)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.add_button.setEnabled(True)
+        rest = self.form.show_errors(error.fields) if isinstance(error, ValidationError) else {}
+        if not isinstance(error, ValidationError) or rest:
+            self.message.setText(describe(error))
+            self.message.show()
+
+
+class VisitScreen(QWidget):
+    chart_loaded = Signal(object)  # Chart, so the chart view shows the same patient
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.zone = zone_of(ctx.details.time_zone)
+        self.visit: VisitView | None = None
+        self.chart: Chart | None = None
+        self.my_doctor_id: str | None = None
+        self.dirty = False
+        self._saving = False
+        self._save_again = False
+        self._finish_after_save = False
+        self.confirm: QMessageBox | None = None
+        self.addendum_dialog: AddendumDialog | None = None
+        self.prescription_dialog: QDialog | None = None
+
+        self._stack = QStackedLayout(self)
+        self._stack.addWidget(self._empty_page())
+        self._stack.addWidget(self._visit_page())
+        for keys, slot in (
+            ("Ctrl+S", self.save),
+            *((k, self.finish) for k in SIGN_KEYS),
+            ("Ctrl+R", self.new_prescription),
+            ("Ctrl+P", self.print_prescription),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    # ---- layout ----
+
+    def _empty_page(self) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.addStretch(1)
+        art = QLabel()
+        art.setPixmap(pixmap("doctor", 56, "#9fb3bf"))
+        art.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(art)
+        self.empty_text = QLabel(
+            "No visit is open. Call the next patient from Today (F2, then Ctrl+Enter), or press "
+            "Enter on a checked-in patient there."
+        )
+        self.empty_text.setWordWrap(True)
+        self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        set_kind(self.empty_text, "muted")
+        box.addWidget(self.empty_text)
+        box.addStretch(2)
+        return page
+
+    def _visit_page(self) -> QWidget:
+        self.name = QLabel()
+        set_kind(self.name, "title")
+        self.summary = QLabel()
+        set_kind(self.summary, "subtitle")
+        self.visit_line = QLabel()
+        set_kind(self.visit_line, "muted")
+        names = QVBoxLayout()
+        names.setSpacing(2)
+        names.addWidget(self.name)
+        names.addWidget(self.summary)
+        names.addWidget(self.visit_line)
+        self.banner = AllergyBanner()
+
+        self.form = FieldForm(self, columns=1)
+        self.fields: dict[str, NoteEdit] = {}
+        for row, name in enumerate(NOTE_FIELDS):
+            edit = NoteEdit(NOTE_LABELS[name].replace("&", ""))
+            edit.textChanged.connect(lambda n=name: self._edited(n))
+            edit.installEventFilter(self)
+            self.form.add(name, NOTE_LABELS[name], edit, row)
+            self.fields[name] = edit
+        self.save_button = QPushButton("&Save  (Ctrl+S)")
+        self.save_button.clicked.connect(self.save)
+        self.finish_button = QPushButton(icon("lock", "#ffffff"), "Finish visit and sign…")
+        set_kind(self.finish_button, "primary")
+        self.finish_button.setToolTip("Sign and lock the note, end the visit (Ctrl+Shift+Enter)")
+        self.finish_button.clicked.connect(self.finish)
+        self.save_state = QLabel()
+        set_kind(self.save_state, "muted")
+        note_bar = QHBoxLayout()
+        note_bar.addWidget(self.save_state, 1)
+        note_bar.addWidget(self.save_button)
+        note_bar.addWidget(self.finish_button)
+        self.signed = QLabel(objectName="SignedNote")
+        self.signed.setWordWrap(True)
+        self.signed.hide()
+        self.message = QLabel()
+        set_kind(self.message, "banner")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self.addenda_heading = QLabel("ADDENDA")
+        set_kind(self.addenda_heading, "section")
+        self.addenda = QLabel()
+        self.addenda.setWordWrap(True)
+        self.addenda.setTextFormat(Qt.TextFormat.RichText)
+        self.addenda.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.addendum_button = QPushButton(icon("plus"), "Add adde&ndum…")
+        self.addendum_button.setToolTip("Add a correction or a later finding to the signed note")
+        self.addendum_button.clicked.connect(self.add_addendum)
+        addenda_bar = QHBoxLayout()
+        addenda_bar.addWidget(self.addenda_heading, 1)
+        addenda_bar.addWidget(self.addendum_button)
+
+        note = QVBoxLayout()
+        note.setSpacing(8)
+        note.addWidget(self.form, 1)
+        note.addWidget(self.message)
+        note.addLayout(note_bar)
+        note.addWidget(self.signed)
+        note.addLayout(addenda_bar)
+        note.addWidget(self.addenda)
+
+        side = QVBoxLayout()
+        side.setSpacing(8)
+        side.addWidget(self._follow_up_box())
+        side.addWidget(self._prescriptions_box(), 1)
+
+        body = QHBoxLayout()
+        body.setSpacing(20)
+        body.addLayout(note, 3)
+        body.addLayout(side, 2)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        layout.addLayout(names)
+        layout.addWidget(self.banner)
+        layout.addLayout(body, 1)
+        return page
+
+    def _follow_up_box(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        heading = QLabel("FOLLOW-UP")
+        set_kind(heading, "section")
+        self.interval = QSpinBox()
+        self.interval.setRange(1, 365)
+        self.interval.setValue(14)
+        self.interval.setSuffix(" days")
+        self.interval.setAccessibleName("Follow-up after")
+        label = QLabel("&After")
+        label.setBuddy(self.interval)
+        self.follow_up_button = QPushButton("&Book follow-up")
+        self.follow_up_button.setToolTip("Book the first free slot with this doctor after that")
+        self.follow_up_button.clicked.connect(self.book_follow_up)
+        row = QHBoxLayout()
+        row.addWidget(label)
+        row.addWidget(self.interval)
+        row.addWidget(self.follow_up_button)
+        row.addStretch(1)
+        self.follow_up = QLabel()
+        self.follow_up.setWordWrap(True)
+        self.follow_up.hide()
+        layout.addWidget(heading)
+        layout.addLayout(row)
+        layout.addWidget(self.follow_up)
+        return box
+
+    def _prescriptions_box(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        heading = QLabel("PRESCRIPTIONS FOR THIS VISIT")
+        set_kind(heading, "section")
+        self.prescriptions_model = VisitPrescriptionsModel()
+        self.prescriptions = entry_table(self.prescriptions_model, "Prescriptions", stretch=1)
+        self.prescriptions.open_requested.connect(self.print_prescription)
+        self.prescriptions_empty = QLabel("No prescription written in this visit.")
+        set_kind(self.prescriptions_empty, "muted")
+        self.new_rx_button = QPushButton(icon("plus"), "New prescription…  (Ctrl+R)")
+        self.new_rx_button.clicked.connect(self.new_prescription)
+        self.print_button = QPushButton("Print…  (Ctrl+P)")
+        self.print_button.clicked.connect(self.print_prescription)
+        self.pdf_button = QPushButton("Save as PDF…")
+        self.pdf_button.clicked.connect(self.save_pdf)
+        row = QHBoxLayout()
+        row.addWidget(self.new_rx_button)
+        row.addStretch(1)
+        row.addWidget(self.print_button)
+        row.addWidget(self.pdf_button)
+        layout.addWidget(heading)
+        layout.addWidget(self.prescriptions_empty)
+        layout.addWidget(self.prescriptions, 1)
+        layout.addLayout(row)
+        return box
+
+    # ---- loading ----
+
+    def open_visit(self, visit_id: str) -> None:
+        """Load the visit with its patient's chart and prescriptions (one worker call)."""
+        if self.visit is not None and self.visit.id != visit_id and self.dirty:
+            self.save()
+        self.ctx.tasks.submit(
+            load_visit,
+            self.ctx.session,
+            self.ctx.actor,
+            visit_id,
+            on_result=self._loaded,
+            on_error=self._load_failed,
+            owner=self,
+        )
+
+    def _load_failed(self, error: BaseException) -> None:
+        if self.visit is None:
+            self.empty_text.setText(describe(error))
+        else:
+            self.show_message(describe(error))
+
+    def _loaded(self, bundle: VisitBundle) -> None:
+        self.my_doctor_id = bundle.my_doctor_id
+        self.chart = bundle.chart
+        patient = bundle.chart.patient
+        self.name.setText(patient.full_name)
+        self.summary.setText(patient_line(patient))
+        self.banner.set_allergies(bundle.chart.allergies)
+        self.follow_up.hide()
+        self.message.hide()
+        self.form.clear_errors()
+        self._show(bundle.visit)
+        self._show_prescriptions(bundle.prescriptions)
+        self._stack.setCurrentIndex(1)
+        self.chart_loaded.emit(bundle.chart)
+        if self.editable:
+            self.fields["complaint"].setFocus()
+
+    @property
+    def editable(self) -> bool:
+        v = self.visit
+        return v is not None and not v.locked and v.doctor_id == self.my_doctor_id
+
+    def _show(self, visit: VisitView) -> None:
+        """Show a visit as stored; the typed text is replaced."""
+        self.visit = visit
+        for name, edit in self.fields.items():
+            edit.blockSignals(True)
+            edit.setPlainText(getattr(visit.note, name))
+            edit.blockSignals(False)
+        self.dirty = False
+        self._show_state()
+
+    def _show_state(self) -> None:
+        visit = self.visit
+        if visit is None:
+            return
+        kind = "Walk-in" if visit.is_walk_in else "Appointment"
+        started = format_moment(visit.started_at, self.ctx.details.time_zone)
+        self.visit_line.setText(
+            f"{kind} · started {started} · {visit.doctor_name} · "
+            + ("Signed" if visit.locked else "Open")
+        )
+        editable = self.editable
+        for edit in self.fields.values():
+            edit.setReadOnly(not editable)
+        self.save_button.setEnabled(editable)
+        self.finish_button.setEnabled(editable)
+        if visit.locked:
+            when = format_moment(visit.signed_at, self.ctx.details.time_zone)
+            self.signed.setText(
+                f"Signed by {visit.signed_by} at {when}. The note is locked; corrections are "
+                "added as addenda."
+            )
+            self.save_state.setText("")
+        elif not editable:
+            self.signed.setText(f"This visit is open with {visit.doctor_name}; read-only here.")
+            self.save_state.setText("")
+        else:
+            self.save_state.setText("Unsaved changes" if self.dirty else "")
+        self.signed.setVisible(visit.locked or not editable)
+        self.addendum_button.setVisible(visit.locked)
+        self.addenda_heading.setVisible(visit.locked or bool(visit.addenda))
+        self.addenda.setVisible(bool(visit.addenda))
+        self.addenda.setText(
+            "<br>".join(
+                f"<b>{escape(a.author)}</b>, {format_moment(a.at, self.ctx.details.time_zone)}:"
+                f" {escape(a.text)}"
+                for a in visit.addenda
+            )
+        )
+        can_prescribe = visit.doctor_id == self.my_doctor_id
+        self.new_rx_button.setEnabled(can_prescribe)
+        self.follow_up_button.setEnabled(can_prescribe or self.my_doctor_id is not None)
+
+    def _show_prescriptions(self, prescriptions: list[PrescriptionView]) -> None:
+        self.prescriptions_model.set_rows(prescriptions)
+        self.prescriptions_empty.setVisible(not prescriptions)
+        self.print_button.setEnabled(bool(prescriptions))
+        self.pdf_button.setEnabled(bool(prescriptions))
+        if prescriptions:
+            self.prescriptions.selectRow(len(prescriptions) - 1)
+
+    def focus_view(self) -> None:
+        if self.visit is None:
+            return
+        if self.editable:
+            self.fields["complaint"].setFocus()
+        else:
+            self.prescriptions.setFocus()
+
+    # ---- the note ----
+
+    def note(self) -> VisitNote:
+        return VisitNote(**{name: edit.toPlainText() for name, edit in self.fields.items()})
+
+    def _edited(self, name: str) -> None:
+        self.form.set_error(name, None)
+        if self.editable:
+            self.dirty = True
+            self.save_state.setText("Unsaved changes")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusOut and self.dirty and self.editable:
+            self.save()  # the cursor left a changed field
+        return super().eventFilter(watched, event)
+
+    def save(self) -> None:
+        if not self.editable:
+            return
+        if self._saving:
+            self._save_again = True
+            return
+        if not self.dirty:
+            self._after_save()
+            return
+        self._saving = True
+        note = self.note()
+        self.save_state.setText("Saving…")
+        self.ctx.tasks.submit(
+            self.ctx.session.visits.save_note,
+            self.ctx.actor,
+            self.visit.id,
+            note,
+            self.visit.version,
+            on_result=lambda visit: self._saved(visit, note),
+            on_error=self._save_failed,
+            owner=self,
+        )
+
+    def _saved(self, visit: VisitView, sent: VisitNote) -> None:
+        self._saving = False
+        self.visit = visit
+        self.dirty = self.note() != sent  # typing went on while it was saved
+        self.message.hide()
+        self._show_state()
+        if not self.dirty:
+            self.save_state.setText(f"Saved at {clock_text(utcnow(), self.zone)}")
+        self._after_save()
+
+    def _after_save(self) -> None:
+        if self._save_again:
+            self._save_again = False
+            self.save()
+        elif self._finish_after_save:
+            self._finish_after_save = False
+            self._sign()
+
+    def _save_failed(self, error: BaseException) -> None:
+        self._saving = False
+        self._save_again = self._finish_after_save = False
+        self.save_state.setText("Not saved")
+        self._show_error(error)
+
+    def _show_error(self, error: BaseException) -> None:
+        rest = self.form.show_errors(error.fields) if isinstance(error, ValidationError) else {}
+        if not isinstance(error, ValidationError) or rest:
+            self.show_message(describe(error))
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+
+    # ---- signing ----
+
+    def finish(self) -> None:
+        if not self.editable or self.confirm is not None:
+            return
+        name = self.chart.patient.full_name if self.chart else self.visit.patient_name
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Finish visit and sign",
+            f"Finish {name}'s visit and sign the note?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setInformativeText(
+            "The note is locked once signed: later corrections are added as addenda. "
+            "The appointment or queue entry is marked as seen."
+        )
+        sign = box.addButton("Sign and finish", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(sign)
+        box.finished.connect(lambda _r: self._confirmed(box.clickedButton() is sign))
+        self.confirm = box
+        box.open()
+
+    def _confirmed(self, yes: bool) -> None:
+        self.confirm.deleteLater()
+        self.confirm = None
+        if not yes:
+            return
+        if self._saving:
+            self._finish_after_save = True
+        else:
+            self._sign()
+
+    def _sign(self) -> None:
+        self.finish_button.setEnabled(False)
+        self.ctx.tasks.submit(
+            self.ctx.session.visits.finish,
+            self.ctx.actor,
+            self.visit.id,
+            self.note(),
+            on_result=self._signed,
+            on_error=self._sign_failed,
+            owner=self,
+        )
+
+    def _signed(self, visit: VisitView) -> None:
+        self.message.hide()
+        self._show(visit)
+        self.ctx.notify(f"Visit signed and finished for {visit.patient_name}.")
+        self.prescriptions.setFocus()
+
+    def _sign_failed(self, error: BaseException) -> None:
+        self.finish_button.setEnabled(self.editable)
+        self._show_error(error)
+
+    def add_addendum(self) -> None:
+        if self.visit is None or not self.visit.locked:
+            return
+        self.addendum_dialog = AddendumDialog(self.ctx, self.visit, self)
+        self.addendum_dialog.added.connect(self._show)
+        self.addendum_dialog.finished.connect(self.addendum_dialog.deleteLater)
+        self.addendum_dialog.open()
+
+    # ---- follow-up ----
+
+    def book_follow_up(self) -> None:
+        if self.visit is None:
+            return
+        self.follow_up_button.setEnabled(False)
+        self.ctx.tasks.submit(
+            self.ctx.session.visits.book_follow_up,
+            self.ctx.actor,
+            self.visit.id,
+            self.interval.value(),
+            on_result=self._booked,
+            on_error=self._booking_failed,
+            owner=self,
+        )
+
+    def _booked(self, appt: AppointmentView) -> None:
+        self.follow_up_button.setEnabled(True)
+        when = slot_text(appt.starts_at, self.zone)
+        text = f"Follow-up booked: {when} with {appt.doctor_name} ({appt.service_name})."
+        set_kind(self.follow_up, "success")
+        self.follow_up.setText(text)
+        self.follow_up.show()
+        self.ctx.notify(text)
+
+    def _booking_failed(self, error: BaseException) -> None:
+        self.follow_up_button.setEnabled(True)
+        set_kind(self.follow_up, "banner")
+        self.follow_up.setText(describe(error))
+        self.follow_up.show()
+
+    # ---- prescriptions (written and printed by the prescription screens) ----
+
+    def current_prescription(self) -> PrescriptionView | None:
+        return self.prescriptions_model.row(self.prescriptions.currentIndex().row())
+
+    def new_prescription(self) -> None:
+        if self.visit is None or not self.new_rx_button.isEnabled():
+            return
+        from ui.doctor.prescription_dialog import PrescriptionDialog
+
+        dlg = PrescriptionDialog(self.ctx, self.visit, self)
+        dlg.written.connect(lambda _view: self.reload_prescriptions())
+        self.prescription_dialog = dlg
+        dlg.open()
+
+    def reload_prescriptions(self) -> None:
+        if self.visit is None:
+            return
+        self.ctx.tasks.submit(
+            self.ctx.session.prescriptions.for_visit,
+            self.ctx.actor,
+            self.visit.id,
+            on_result=self._show_prescriptions,
+            on_error=lambda e: self.show_message(describe(e)),
+            owner=self,
+        )
+
+    def print_prescription(self) -> None:
+        prescription = self.current_prescription()
+        if prescription is None:
+            return
+        from ui.doctor.print_prescription import print_prescription
+
+        print_prescription(self.ctx, self, prescription.id)
+
+    def save_pdf(self) -> None:
+        prescription = self.current_prescription()
+        if prescription is None:
+            return
+        from ui.doctor.print_prescription import save_prescription_pdf
+
+        save_prescription_pdf(self.ctx, self, prescription.id)

@@ -1,0 +1,155 @@
+"""The doctor workspace: Today (F2), Chart (F3) and Visit (F4) under one switch.
+
+Ctrl+F finds any patient and opens their chart. Calling a patient in, or Enter on one of
+today's patients, opens the visit; the chart view follows the patient of the open visit.
+F2-F4 and Ctrl+F are the main window's keys: while this workspace is shown they come here
+(see ``FRONT_DESK_KEYS``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import shiboken6
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QPushButton,
+    QStackedWidget,
+    QTabBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.services.patients import PatientRecord
+from clinicdesk.services.visits import VisitView
+from ui.context import AppContext
+from ui.doctor.chart_view import ChartView
+from ui.doctor.day import DayView
+from ui.doctor.visit_view import VisitScreen
+from ui.frontdesk.patient_picker import PatientPicker
+from ui.theme import icon
+from ui.widgets.dialogs import titled_layout
+
+VIEWS = (("Today", "F2"), ("Chart", "F3"), ("Visit", "F4"))
+TODAY, CHART, VISIT = range(3)
+
+
+class FindPatientDialog(QDialog):
+    """Type a name, phone, date of birth or MRN; Enter opens the chart."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open a chart")
+        self.setMinimumWidth(520)
+        layout, _heading = titled_layout(self, "Open a patient's chart")
+        self.picker = PatientPicker(ctx, self)
+        self.picker.chosen.connect(lambda _p: self.accept())
+        layout.addWidget(self.picker)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        layout.addStretch(1)
+        self.picker.setFocus()
+
+    @property
+    def patient(self) -> PatientRecord | None:
+        return self.picker.patient
+
+
+class DoctorWorkspace(QWidget):
+    # the main window's F2-F4 and Ctrl+F, as this workspace understands them
+    FRONT_DESK_KEYS: ClassVar[dict[str, str]] = {
+        "show_patients": "show_today",
+        "show_calendar": "show_chart",
+        "show_queue": "show_visit",
+        "focus_search": "find_patient",
+    }
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.find_dialog: FindPatientDialog | None = None
+        self.day = DayView(ctx)
+        self.chart = ChartView(ctx)
+        self.visit = VisitScreen(ctx)
+        self.day.visit_opened.connect(self._visit_opened)
+        self.chart.visit_requested.connect(self.open_visit)
+        self.visit.chart_loaded.connect(self.chart.show_chart)
+
+        self.views = QTabBar(objectName="ViewSwitch")
+        self.views.setExpanding(False)
+        self.views.setDrawBase(False)
+        for title, key in VIEWS:
+            index = self.views.addTab(f"{title}  {key}")
+            self.views.setTabToolTip(index, f"{title} ({key})")
+        self.stack = QStackedWidget()
+        for page in (self.day, self.chart, self.visit):
+            self.stack.addWidget(page)
+        self.views.currentChanged.connect(self._view_changed)
+        self.find_button = QPushButton(icon("search"), "Find patient…  (Ctrl+F)")
+        self.find_button.setToolTip("Open any patient's chart")
+        self.find_button.clicked.connect(self.find_patient)
+        top = QHBoxLayout()
+        top.addWidget(self.views)
+        top.addStretch(1)
+        top.addWidget(self.find_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 12, 24, 16)
+        layout.setSpacing(12)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._focus_view)
+
+    # ---- views ----
+
+    def show_view(self, index: int) -> None:
+        self.views.setCurrentIndex(index)
+        self._focus_view()
+
+    def show_today(self) -> None:
+        self.show_view(TODAY)
+
+    def show_chart(self) -> None:
+        self.show_view(CHART)
+
+    def show_visit(self) -> None:
+        self.show_view(VISIT)
+
+    def _view_changed(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+        self._focus_view()
+
+    def _focus_view(self) -> None:
+        view = self.stack.currentWidget()
+        view.focus_view()
+
+    # ---- opening ----
+
+    def open_visit(self, visit_id: str) -> None:
+        self.visit.open_visit(visit_id)
+        self.show_visit()
+
+    def _visit_opened(self, visit: VisitView) -> None:
+        self.ctx.notify(f"{visit.patient_name}: the visit is open.")
+        self.open_visit(visit.id)
+
+    def open_chart(self, patient_id: str) -> None:
+        self.chart.open_patient(patient_id)
+        self.show_chart()
+
+    def find_patient(self) -> None:
+        if self.find_dialog is not None and shiboken6.isValid(self.find_dialog):
+            self.find_dialog.activateWindow()
+            return
+        dialog = FindPatientDialog(self.ctx, self)
+        dialog.accepted.connect(lambda: self.open_chart(dialog.patient.id))
+        dialog.finished.connect(dialog.deleteLater)
+        self.find_dialog = dialog
+        dialog.open()
