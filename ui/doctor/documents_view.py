@@ -187,6 +187,9 @@ class AttachDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self.attach_button.setEnabled(True)
         rest = self.form.show_errors(error.fields) if isinstance(error, ValidationError) else {}
+        if isinstance(error, ValidationError) and "file" in error.fields:
+            # the reason starts with the file's name, whose spelling is kept as it is
+            self.form.fields["file"].error.setText(error.fields["file"])
         if not isinstance(error, ValidationError) or rest:
             self.message.setText(describe(error))
             self.message.show()

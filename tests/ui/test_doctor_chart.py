@@ -1,0 +1,188 @@
+"""The chart through the real widgets: found by keyboard, allergies on top, entries added and
+changed through the one entry dialog, documents attached and viewed, and the history of it all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import shiboken6
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from reportlab.pdfgen import canvas
+
+from tests.clinical.clinic_setup import Consultation, walk_in_consultation
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def consultation(admin, tasks) -> Iterator[Consultation]:
+    consult = walk_in_consultation(admin)
+    yield consult
+    tasks.wait()
+    consult.doctor.close()
+
+
+def gone(dialog) -> bool:
+    return not shiboken6.isValid(dialog) or not dialog.isVisible()
+
+
+def open_chart(qtbot, make_main, consultation: Consultation):
+    """Doctor workspace (Ctrl+2), Ctrl+F, type the date of birth, Enter: the chart opens."""
+    main = make_main(consultation.doctor)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_2, CTRL)
+    workspace = main.pages["doctor"]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F, CTRL)
+    qtbot.waitUntil(lambda: workspace.find_dialog is not None, timeout=3000)
+    box = workspace.find_dialog.picker.box
+    qtbot.waitUntil(box.hasFocus, timeout=3000)
+    qtbot.keyClicks(box, "14/05/1979")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    chart = workspace.chart
+    qtbot.waitUntil(lambda: chart.chart is not None, timeout=5000)
+    assert workspace.stack.currentWidget() is chart
+    return chart
+
+
+def save_button(dialog):
+    return dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+
+
+def test_chart_opens_with_the_allergy_banner(qtbot, make_main, consultation):
+    chart = open_chart(qtbot, make_main, consultation)
+    assert chart.name.text() == "Νίκος Παπαδόπουλος"
+    assert "Male" in chart.summary.text() and "born 14/05/1979" in chart.summary.text()
+    assert chart.banner.plain_text() == "⚠ ALLERGIES: PENICILLIN (Hives; Severe)"
+    assert chart.banner.property("kind") == "serious"
+    assert chart.visits_model.cells(chart.visits_model.row(0))[-1] == "Open"
+
+
+def test_allergy_and_vitals_through_the_dialog(qtbot, make_main, consultation, tasks):
+    doctor = consultation.doctor
+    chart = open_chart(qtbot, make_main, consultation)
+    panel = chart.sections["allergies"]
+    chart.record_tabs.setCurrentWidget(panel)
+    qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
+    dialog = panel.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    qtbot.keyClicks(dialog.inputs["substance"], "Ibuprofen")
+    qtbot.keyClicks(dialog.inputs["reaction"], "Wheeze")
+    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)  # no severity chosen
+    qtbot.waitUntil(lambda: dialog.form.error_text("severity") != "", timeout=5000)
+    assert dialog.form.error_text("severity") == ("Choose mild, moderate, severe, life-threatening")
+    assert len(doctor.chart.open(doctor.actor, consultation.patient_id).allergies) == 1
+
+    dialog.inputs["severity"].setFocus()
+    qtbot.keyClicks(dialog.inputs["severity"], "Mod")
+    assert dialog.form.error_text("severity") == ""
+    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
+    qtbot.waitUntil(lambda: "Ibuprofen" in chart.banner.plain_text(), timeout=5000)
+    assert chart.banner.plain_text() == (
+        "⚠ ALLERGIES: PENICILLIN (Hives; Severe) · Ibuprofen (Wheeze; Moderate)"
+    )
+
+    vitals = chart.vitals
+    qtbot.mouseClick(vitals.add_button, Qt.MouseButton.LeftButton)
+    dialog = vitals.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    assert dialog.inputs["taken_at"].text()  # now, in clinic time
+    for name, text in (("systolic", "120"), ("diastolic", "130"), ("weight", "82,5")):
+        qtbot.keyClicks(dialog.inputs[name], text)
+    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form.error_text("diastolic") != "", timeout=5000)
+    assert dialog.form.error_text("diastolic") == (
+        "Diastolic (mmHg) must be lower than the systolic pressure"
+    )
+    assert doctor.chart.open(doctor.actor, consultation.patient_id).sections["vitals"] == []
+    assert chart.plot.bands == []
+
+    dialog.inputs["diastolic"].setFocus()
+    qtbot.keyClick(dialog.inputs["diastolic"], Qt.Key.Key_A, CTRL)
+    qtbot.keyClicks(dialog.inputs["diastolic"], "80")
+    assert dialog.form.error_text("diastolic") == ""
+    qtbot.keyClick(dialog.inputs["diastolic"], Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
+    qtbot.waitUntil(lambda: vitals.model.rowCount() == 1, timeout=5000)
+    assert vitals.model.cells(vitals.model.row(0))[1:3] == ("120", "80")
+    assert [b.title for b in chart.plot.bands] == ["Blood pressure", "Weight"]
+    wait_idle(qtbot, tasks)
+
+
+def attach(qtbot, chart, path: Path, title: str):
+    panel = chart.documents
+    qtbot.mouseClick(panel.attach_button, Qt.MouseButton.LeftButton)
+    dialog = panel.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    qtbot.keyClicks(dialog.path, str(path))
+    qtbot.keyClicks(dialog.title, title)
+    qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
+    return dialog
+
+
+def test_attach_view_and_refuse_a_mislabelled_file(qtbot, make_main, consultation, tmp_path):
+    pdf = tmp_path / "fbc.pdf"
+    page = canvas.Canvas(str(pdf))
+    page.drawString(72, 720, "Full blood count: haemoglobin 141 g/L")
+    page.showPage()
+    page.drawString(72, 720, "Page two")
+    page.save()
+    fake = tmp_path / "x.pdf"
+    fake.write_bytes(PNG)
+    doctor = consultation.doctor
+    chart = open_chart(qtbot, make_main, consultation)
+    assert chart.documents.summary.text() == "No documents yet."
+
+    dialog = attach(qtbot, chart, fake, "Scan")
+    qtbot.waitUntil(lambda: dialog.form.error_text("file") != "", timeout=5000)
+    assert dialog.form.error_text("file") == "x.pdf is not a PDF: its content is a PNG image"
+    assert doctor.chart.open(doctor.actor, consultation.patient_id).documents == []
+    dialog.reject()
+
+    dialog = attach(qtbot, chart, pdf, "Full blood count")
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
+    qtbot.waitUntil(lambda: chart.documents.model.rowCount() == 1, timeout=5000)
+    assert chart.documents.model.cells(chart.documents.model.row(0))[:2] == (
+        "Full blood count",
+        "Lab report",
+    )
+    chart.documents.table.setFocus()
+    qtbot.keyClick(chart.documents.table, Qt.Key.Key_Return)
+    viewer = chart.documents.viewer
+    qtbot.waitUntil(lambda: viewer.status.text() == "fbc.pdf · 2 pages", timeout=10000)
+    first = viewer.pages[0].pixmap()
+    assert len(viewer.pages) == 2 and first.width() == 900 and first.height() > 1000
+    viewer.close()
+
+
+def test_history_shows_who_changed_what(qtbot, make_main, consultation, tasks):
+    chart = open_chart(qtbot, make_main, consultation)
+    panel = chart.sections["allergies"]
+    chart.record_tabs.setCurrentWidget(panel)
+    panel.table.setFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)  # edit Penicillin
+    dialog = panel.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    severity = dialog.inputs["severity"]
+    severity.setFocus()
+    qtbot.keyClicks(severity, "Life")
+    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
+    qtbot.waitUntil(lambda: "Life-threatening" in chart.banner.plain_text(), timeout=5000)
+
+    qtbot.mouseClick(chart.history_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: chart.history_dialog is not None, timeout=5000)
+    rows = chart.history_dialog.rows()
+    assert rows[0][1:] == (
+        "Dr Maya Hale",
+        "Allergies",
+        "Changed",
+        "Severity: Severe → Life-threatening",
+    )
+    assert rows[-1][1:4] == ("Ada Admin", "Allergies", "Added")
+    assert "Substance: Penicillin" in rows[-1][4]
+    wait_idle(qtbot, tasks)
