@@ -17,6 +17,7 @@ class AdminWorkspace(QWidget):
         super().__init__()
         self.tabs = QTabWidget()
         self.users = self.audit = self.settings = self.backups = self.schedule = None
+        self.formulary = self.signing_keys = None
         if ctx.actor.can(P.USERS_MANAGE):
             from ui.admin.users import UsersScreen
 
@@ -33,6 +34,13 @@ class AdminWorkspace(QWidget):
             self.settings = SettingsScreen(ctx)
             self.settings.saved.connect(self.details_changed)
             self.tabs.addTab(self.settings, "Clinic settings")
+            from ui.admin.formulary import FormularyScreen
+            from ui.admin.signing_keys import SigningKeysScreen
+
+            self.formulary = FormularyScreen(ctx)
+            self.tabs.addTab(self.formulary, "Formulary")
+            self.signing_keys = SigningKeysScreen(ctx)
+            self.tabs.addTab(self.signing_keys, "Signing keys")
         if ctx.actor.can(P.SCHEDULE_CONFIGURE):
             from ui.admin.schedule import ScheduleScreen
 
