@@ -176,6 +176,7 @@ class SectionPanel(QWidget):
         self.dialog = ChartEntryDialog(self.ctx, self.patient_id, self.key, entry, self)
         self.dialog.saved.connect(lambda _entry: self.changed.emit())
         self.dialog.finished.connect(self.dialog.deleteLater)
+        self.dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.dialog.open()
 
     def remove_current(self) -> None:
@@ -248,4 +249,5 @@ class LifestylePanel(QWidget):
         self.dialog = ChartEntryDialog(self.ctx, self.patient_id, "lifestyle", self.entry, self)
         self.dialog.saved.connect(lambda _entry: self.changed.emit())
         self.dialog.finished.connect(self.dialog.deleteLater)
+        self.dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.dialog.open()

@@ -330,6 +330,7 @@ class DocumentsPanel(QWidget):
         self.dialog = AttachDialog(self.ctx, self.patient_id, self)
         self.dialog.attached.connect(self._attached)
         self.dialog.finished.connect(self.dialog.deleteLater)
+        self.dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.dialog.open()
 
     def _attached(self, info: DocumentInfo) -> None:

@@ -550,6 +550,7 @@ class VisitScreen(QWidget):
     def _confirmed(self, yes: bool) -> None:
         self.confirm.deleteLater()
         self.confirm = None
+        self.window().activateWindow()  # the keyboard comes back to the visit
         if not yes:
             return
         if self._saving:
@@ -585,6 +586,7 @@ class VisitScreen(QWidget):
         self.addendum_dialog = AddendumDialog(self.ctx, self.visit, self)
         self.addendum_dialog.added.connect(self._show)
         self.addendum_dialog.finished.connect(self.addendum_dialog.deleteLater)
+        self.addendum_dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.addendum_dialog.open()
 
     # ---- follow-up ----

@@ -151,5 +151,6 @@ class DoctorWorkspace(QWidget):
         dialog = FindPatientDialog(self.ctx, self)
         dialog.accepted.connect(lambda: self.open_chart(dialog.patient.id))
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.find_dialog = dialog
         dialog.open()

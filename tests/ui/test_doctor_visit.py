@@ -1,0 +1,122 @@
+"""The visit through the real widgets: the note typed field by field, saved, signed and locked,
+then an addendum; an empty note cannot be signed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import shiboken6
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from tests.clinical.clinic_setup import Consultation, walk_in_consultation
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+CTRL_SHIFT = CTRL | Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture
+def consultation(admin, tasks) -> Iterator[Consultation]:
+    consult = walk_in_consultation(admin)
+    yield consult
+    tasks.wait()
+    consult.doctor.close()
+
+
+def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(QApplication.focusWidget(), key, modifier)
+
+
+def open_visit(qtbot, make_main, consultation: Consultation):
+    """Doctor workspace, the patient already called in: Enter on them under Today."""
+    main = make_main(consultation.doctor)
+    press(qtbot, Qt.Key.Key_2, CTRL)
+    workspace = main.pages["doctor"]
+    day = workspace.day
+    qtbot.waitUntil(lambda: day.seen_model.rowCount() == 1, timeout=5000)
+    day.seen.setFocus()
+    press(qtbot, Qt.Key.Key_Return)
+    screen = workspace.visit
+    qtbot.waitUntil(lambda: screen.visit is not None, timeout=5000)
+    assert workspace.stack.currentWidget() is screen
+    qtbot.waitUntil(screen.fields["complaint"].hasFocus, timeout=3000)
+    return screen
+
+
+def sign(qtbot, screen) -> None:
+    press(qtbot, Qt.Key.Key_Return, CTRL_SHIFT)
+    box = screen.confirm
+    assert box is not None and "sign the note" in box.text()
+    [yes] = [b for b in box.buttons() if b.text() == "Sign and finish"]
+    qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+
+
+def test_write_sign_then_only_an_addendum(qtbot, make_main, consultation, tasks):
+    doctor, visit_id = consultation.doctor, consultation.visit.id
+    screen = open_visit(qtbot, make_main, consultation)
+    assert screen.banner.plain_text() == "⚠ ALLERGIES: PENICILLIN (Hives; Severe)"
+    for text in (
+        "Sore throat for three days",
+        "Red tonsils, no exudate",
+        "Acute pharyngitis",
+        "Fluids, paracetamol; back if worse",
+    ):
+        qtbot.keyClicks(QApplication.focusWidget(), text)
+        press(qtbot, Qt.Key.Key_Tab)  # the next field; leaving a changed field saves it
+    assert not screen.fields["plan"].hasFocus()
+    wait_idle(qtbot, tasks)
+    saved = doctor.visits.get(doctor.actor, visit_id).note
+    assert (saved.complaint, saved.plan) == (
+        "Sore throat for three days",
+        "Fluids, paracetamol; back if worse",
+    )
+
+    screen.fields["diagnosis"].setFocus()
+    press(qtbot, Qt.Key.Key_End)
+    qtbot.keyClicks(screen.fields["diagnosis"], ", viral")
+    press(qtbot, Qt.Key.Key_S, CTRL)
+    qtbot.waitUntil(lambda: screen.save_state.text().startswith("Saved at"), timeout=5000)
+    assert doctor.visits.get(doctor.actor, visit_id).note.diagnosis == "Acute pharyngitis, viral"
+
+    sign(qtbot, screen)
+    qtbot.waitUntil(lambda: screen.visit.locked, timeout=5000)
+    assert screen.signed.text().startswith("Signed by Dr Maya Hale at ")
+    assert all(edit.isReadOnly() for edit in screen.fields.values())
+    assert not screen.save_button.isEnabled() and not screen.finish_button.isEnabled()
+    screen.fields["complaint"].setFocus()
+    qtbot.keyClicks(screen.fields["complaint"], "changed")
+    press(qtbot, Qt.Key.Key_S, CTRL)
+    wait_idle(qtbot, tasks)
+    stored = doctor.visits.get(doctor.actor, visit_id)
+    assert stored.note.complaint == "Sore throat for three days"
+    assert screen.fields["complaint"].toPlainText() == "Sore throat for three days"
+    [entry] = doctor.queue.board(doctor.actor)
+    assert entry.status == "done"
+
+    qtbot.mouseClick(screen.addendum_button, Qt.MouseButton.LeftButton)
+    dialog = screen.addendum_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form.error_text("addendum") != "", timeout=5000)
+    assert dialog.form.error_text("addendum") == "Addendum is empty"
+    qtbot.keyClicks(dialog.text, "Throat swab sent")
+    qtbot.keyClick(dialog.text, Qt.Key.Key_Return, CTRL)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(screen.addenda.isVisible, timeout=5000)
+    assert "Dr Maya Hale" in screen.addenda.text() and "Throat swab sent" in screen.addenda.text()
+    [addendum] = doctor.visits.get(doctor.actor, visit_id).addenda
+    assert (addendum.author, addendum.text) == ("Dr Maya Hale", "Throat swab sent")
+
+
+def test_an_empty_note_is_not_signed(qtbot, make_main, consultation, tasks):
+    doctor = consultation.doctor
+    screen = open_visit(qtbot, make_main, consultation)
+    sign(qtbot, screen)
+    qtbot.waitUntil(lambda: screen.form.error_text("complaint") != "", timeout=5000)
+    assert screen.form.error_text("complaint") == (
+        "The note is empty; write at least the complaint or diagnosis"
+    )
+    assert not doctor.visits.get(doctor.actor, consultation.visit.id).locked
+    assert screen.finish_button.isEnabled()
