@@ -46,6 +46,7 @@ from clinicdesk.services.booking import (
     view_of,
     views_where,
 )
+from clinicdesk.services.queue import LEFT, WAITING
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
@@ -55,6 +56,7 @@ from clinicdesk.store.models import (
     DoctorService,
     DoctorTimeClaim,
     Patient,
+    QueueEntry,
     SlotHold,
     User,
     WaitlistEntry,
@@ -482,6 +484,13 @@ class AppointmentService:
             row.cancel_reason, row.cancelled_by = reason.strip(), actor.user_id
             row.attention = ""
             change_status(s, actor, row, "cancelled", reason=reason.strip(), refund_minor=refund)
+            # a checked-in patient whose booking is cancelled is no longer waiting to be called
+            for entry in s.scalars(
+                select(QueueEntry).where(
+                    QueueEntry.appointment_id == row.id, QueueEntry.status == WAITING
+                )
+            ):
+                entry.status = LEFT
             return refund
 
     def set_status(
