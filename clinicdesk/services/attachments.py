@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import PurePath
 
 from clinicdesk.errors import ValidationError
@@ -16,6 +17,11 @@ KINDS: dict[str, tuple[str, tuple[str, ...], tuple[bytes, ...]]] = {
     "image/gif": ("a GIF image", (".gif",), (b"GIF87a", b"GIF89a")),
     "image/webp": ("a WebP image", (".webp",), ()),  # RIFF....WEBP, checked below
 }
+
+
+def _megabytes(size: int) -> str:
+    """Rounded up, so a file just over the limit does not read as exactly 25.0 MB."""
+    return f"{math.ceil(size * 10 / 2**20) / 10:.1f}"
 
 
 def sniff(content: bytes) -> str | None:
@@ -43,7 +49,7 @@ def check_file(file_name: str, content: bytes) -> str:
         raise ValidationError({"file": f"{file_name} is empty"})
     if len(content) > MAX_BYTES:
         raise ValidationError(
-            {"file": f"{file_name} is {len(content) / 2**20:.1f} MB; the largest file is 25 MB"}
+            {"file": f"{file_name} is {_megabytes(len(content))} MB; the largest file is 25 MB"}
         )
     actual = sniff(content)
     if actual != expected:

@@ -164,8 +164,7 @@ class ChartService:
                 return _entry(sec, row)
             for k, (_old, new) in changes.items():
                 setattr(row, k, new)
-            row.version += 1
-            row.updated_at = utcnow()
+            s.flush()  # the unit of work counts the version, once per change
             record_change(s, actor, row.patient_id, section, row.id, row.version, CHANGED, changes)
             audit.append(s, actor, "chart.update", section, row.id, patient=row.patient_id)
             return _entry(sec, row)
@@ -187,7 +186,7 @@ class ChartService:
         with self.store.write(actor) as s:
             row = _row(s, sec, entry_id)
             row.deleted_at = utcnow()
-            row.version += 1
+            s.flush()
             record_change(
                 s,
                 actor,
@@ -296,7 +295,7 @@ class ChartService:
             if row is None or row.deleted_at is not None:
                 raise NotFound("That document does not exist or was removed.")
             row.deleted_at = utcnow()
-            row.version += 1
+            s.flush()
             record_change(
                 s,
                 actor,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from clinicdesk.errors import ValidationError
@@ -30,6 +30,7 @@ SEVERITIES = {
     "life-threatening": "Life-threatening",
 }
 CONDITION_STATUSES = {"active": "Active", "resolved": "Resolved"}
+CLOCK_SLACK = timedelta(minutes=5)  # desks' clocks differ a little; later than that is a typo
 
 Values = dict[str, Any]
 
@@ -161,7 +162,7 @@ def _clean_vitals(values: Values, today: date) -> Values:
     taken = values.get("taken_at") or datetime.now(UTC)
     if not isinstance(taken, datetime) or taken.tzinfo is None:
         problems["taken_at"] = "must be a date and time"
-    elif taken.date() > today:
+    elif taken > datetime.now(UTC) + CLOCK_SLACK:
         problems["taken_at"] = "is in the future"
     if problems:
         raise ValidationError(problems)

@@ -133,8 +133,7 @@ class FormularyService:
             for k, v in data.__dict__.items():
                 setattr(row, k, v)
             row.name_key = fold(data.name)
-            row.version += 1
-            row.updated_at = utcnow()
+            s.flush()  # the unit of work counts the version
             audit.append(s, actor, "formulary.update", "drugs", row.id, name=row.name)
             return view_of(row)
 
@@ -144,7 +143,7 @@ class FormularyService:
         with self.store.write(actor) as s:
             row = _drug(s, drug_id)
             row.active = active
-            row.version += 1
+            s.flush()
             audit.append(s, actor, "formulary.active", "drugs", row.id, active=active)
             return view_of(row)
 

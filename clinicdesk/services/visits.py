@@ -272,8 +272,7 @@ class VisitService:
             if changes:
                 for k, (_old, new) in changes.items():
                     setattr(row, k, new)
-                row.version += 1
-                row.updated_at = utcnow()
+                s.flush()  # the unit of work counts the version, once per change
                 record_change(
                     s, actor, row.patient_id, "visit", row.id, row.version, CHANGED, changes
                 )
@@ -302,7 +301,6 @@ class VisitService:
             row.status, row.signed_at = SIGNED, self.clock()
             row.signed_by, row.signed_by_name = actor.user_id, actor.display_name
             row.note_hash = note_hash(row)
-            row.version += 1
             if row.appointment_id:
                 appt = s.get(Appointment, row.appointment_id)
                 if appt.status in ("checked_in", "in_consultation"):
