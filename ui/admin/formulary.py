@@ -30,20 +30,22 @@ from ui.widgets.table import RowsModel, read_only_rows
 
 
 class DrugTableModel(RowsModel[DrugView]):
-    HEADERS = ("Drug", "Active ingredients", "Class", "Forms", "Strengths", "Route", "Status")
+    HEADERS = ("Drug", "Status", "Active ingredients", "Class", "Forms", "Strengths", "Route")
 
     def cells(self, d: DrugView) -> tuple[str, ...]:
         return (
             d.name,
+            "In use" if d.active else "Withdrawn",
             ", ".join(d.ingredients),
             d.drug_class,
             ", ".join(d.forms),
             ", ".join(d.strengths),
             d.route,
-            "In use" if d.active else "Withdrawn",
         )
 
     def extra(self, d: DrugView, column: int, role: int) -> object:
+        if role == Qt.ItemDataRole.ToolTipRole and column in (2, 5):
+            return self.cells(d)[column]
         if role == Qt.ItemDataRole.ForegroundRole and not d.active:
             return QColor("#8d9aa5")
         return None
@@ -131,7 +133,10 @@ class FormularyScreen(QWidget):
         read_only_rows(self.table)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
+        for column, width in ((2, 190), (5, 170)):  # long lists: elided, the rest in a tip
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(self.edit_drug)

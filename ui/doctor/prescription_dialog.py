@@ -68,7 +68,7 @@ class PrescriptionDialog(QDialog):
         self._check_task: Task | None = None
         self._check_seq = 0
         self.setWindowTitle(f"Prescription for {visit.patient_name}")
-        self.setMinimumSize(980, 640)
+        self.setMinimumSize(980, 560)
         layout, self.heading = titled_layout(self, f"Prescription for {visit.patient_name}")
         self.pages = QStackedWidget()
         self.pages.addWidget(self._writing_page())
@@ -91,7 +91,9 @@ class PrescriptionDialog(QDialog):
 
         self.item_list = QListWidget()
         self.item_list.setAccessibleName("Items")
-        self.item_list.setFixedWidth(230)
+        self.item_list.setFixedWidth(250)
+        self.item_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.item_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.item_list.currentRowChanged.connect(self._show_item)
         self.add_button = QPushButton(icon("plus"), "Add item")
         self.add_button.setToolTip("Ctrl+N or Insert")
@@ -269,7 +271,9 @@ class PrescriptionDialog(QDialog):
 
     def _item_changed(self, editor: ItemEditor) -> None:
         row = self.item_editors().index(editor)
-        self.item_list.item(row).setText(self._list_text(row + 1, editor))
+        item = self.item_list.item(row)
+        item.setText(self._list_text(row + 1, editor))
+        item.setToolTip(editor.directions.text())
         self._checker.start()
 
     def items(self) -> list[ItemInput]:

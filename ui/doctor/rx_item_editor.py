@@ -186,7 +186,7 @@ class ItemEditor(QWidget):
         self.directions = QLabel(NO_DIRECTIONS)
         self.directions.setWordWrap(True)
         self.directions.setAccessibleName("Directions")
-        set_kind(self.directions, "hint")
+        set_kind(self.directions, "subtitle")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
