@@ -285,15 +285,13 @@ class VisitService:
         actor.require(P.CLINICAL_WRITE)
         if note is not None:
             with self.store.read() as s:
-                version = _visit(s, visit_id).version
+                row = _visit(s, visit_id)
+                _check_signer(s, actor, row)  # before the note is saved: a refusal changes nothing
+                version = row.version
             self.save_note(actor, visit_id, note, version)
         with self.store.write(actor) as s:
             row = _visit(s, visit_id)
-            if row.status == SIGNED:
-                raise NoteLocked(row.signed_by_name, row.signed_at)
-            doctor = doctor_of(s, actor)
-            if doctor.id != row.doctor_id:
-                raise Conflict("Only the doctor who saw the patient can sign this note.")
+            _check_signer(s, actor, row)
             if not any(getattr(row, k) for k in NOTE_FIELDS):
                 raise ValidationError(
                     {"complaint": "the note is empty; write at least the complaint or diagnosis"}
@@ -364,6 +362,13 @@ class VisitService:
         return self.appointments.book(
             actor, row.patient_id, row.doctor_id, service_id, offer.starts_at
         )
+
+
+def _check_signer(s: Session, actor: Actor, row: Visit) -> None:
+    if row.status == SIGNED:
+        raise NoteLocked(row.signed_by_name, row.signed_at)
+    if doctor_of(s, actor).id != row.doctor_id:
+        raise Conflict("Only the doctor who saw the patient can sign this note.")
 
 
 def note_hash(row: Visit) -> str:
