@@ -59,7 +59,11 @@ def test_right_password_opens_main_window(qtbot, clinic_dir, settings, shared):
     main = controller.window
     assert main.user_label.text() == "Ada Admin · Super admin"
     assert main.status_clinic.text() == "Sunrise Family Clinic"
-    assert [main.nav.item(i).text() for i in range(main.nav.count())] == ["Front desk", "Admin"]
+    assert [main.nav.item(i).text() for i in range(main.nav.count())] == [
+        "Front desk",
+        "Doctor",
+        "Admin",
+    ]
     # the clinic's name is remembered for the next sign-in window
     main.sign_out_requested.emit()
     assert isinstance(controller.window, LoginWindow)

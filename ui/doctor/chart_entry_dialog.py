@@ -96,7 +96,10 @@ class ChartEntryDialog(QDialog):
         self.entry = entry
         self.zone = zone_of(ctx.details.time_zone)
         noun = self.section.title.lower()
-        title = f"Edit {noun}" if entry or self.section.one_per_patient else f"Add to {noun}"
+        if entry or self.section.one_per_patient:
+            title = f"Edit {noun}"
+        else:
+            title = "Record vital signs" if section == "vitals" else f"Add to {noun}"
         self.setWindowTitle(title)
         layout, _heading = titled_layout(self, title)
         columns = 2 if self.section.key == "vitals" else 1

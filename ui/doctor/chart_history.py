@@ -91,6 +91,7 @@ class ChartHistoryDialog(QDialog):
             )
             for col, text in enumerate(cells):
                 table.setItem(row, col, QTableWidgetItem(text))
+        header.sectionResized.connect(lambda *_: table.resizeRowsToContents())
         table.resizeRowsToContents()
         table.setAccessibleName("Changes")
         self.table = table

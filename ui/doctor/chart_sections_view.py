@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from clinicdesk.services.chart import ChartEntry
 from clinicdesk.services.chart_sections import SECTIONS
 from ui.context import AppContext
-from ui.doctor.chart_entry_dialog import ChartEntryDialog, shown
+from ui.doctor.chart_entry_dialog import MOMENT, ChartEntryDialog, shown
 from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
 from ui.theme import icon, set_kind
@@ -61,10 +61,18 @@ def entry_table(model: RowsModel, name: str, stretch: int = 0) -> EntryTable:
     header.setHighlightSections(False)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    if model.columnCount() > stretch:
+    if 0 <= stretch < model.columnCount():
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    else:  # every column as wide as its contents; the last one takes what is left
+        header.setStretchLastSection(True)
     table.doubleClicked.connect(lambda _index: table.open_requested.emit())
     return table
+
+
+def _header(label: str) -> str:
+    """'Temperature (°C)' -> 'Temp.': narrow columns; the full label is the header's tool tip."""
+    name = label.partition(" (")[0]
+    return {"Temperature": "Temp.", "Systolic": "Sys.", "Diastolic": "Dia."}.get(name, name)
 
 
 class EntriesModel(RowsModel[ChartEntry]):
@@ -75,14 +83,26 @@ class EntriesModel(RowsModel[ChartEntry]):
         self.zone = zone
         labels = SECTIONS[section].labels
         self.columns = [name for name in labels if name != "note"]
-        self.HEADERS = tuple(labels[name].split(" (")[0] for name in self.columns)
+        self.HEADERS = tuple(_header(labels[name]) for name in self.columns)
+        self.header_tips = tuple(labels[name] for name in self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return self.header_tips[section]
+        return super().headerData(section, orientation, role)
 
     def cells(self, entry: ChartEntry) -> tuple[str, ...]:
-        return tuple(shown(name, entry.values.get(name), self.zone) for name in self.columns)
+        return tuple(self.cell(name, entry.values.get(name)) for name in self.columns)
+
+    def cell(self, name: str, value: object) -> str:
+        text = shown(name, value, self.zone)
+        return text[:10] if name == MOMENT else text  # the day; the time is in the tool tip
 
     def extra(self, entry: ChartEntry, column: int, role: int) -> object:
         if role == Qt.ItemDataRole.ToolTipRole:
-            return entry.values.get("note") or None
+            taken = entry.values.get(MOMENT)
+            moment = f"Taken {shown(MOMENT, taken, self.zone)}" if taken else ""
+            return "\n".join(x for x in (moment, entry.values.get("note") or "") if x) or None
         if role == Qt.ItemDataRole.ForegroundRole and entry.values.get("status") == "resolved":
             return RESOLVED_GREY
         return None
@@ -110,7 +130,8 @@ class SectionPanel(QWidget):
         self.patient_id: str | None = None
         self.dialog: ChartEntryDialog | None = None
         self.model = EntriesModel(section, zone_of(ctx.details.time_zone))
-        self.table = entry_table(self.model, self.section.title)
+        stretch = -1 if section == "vitals" else 0  # vitals: many narrow numbers
+        self.table = entry_table(self.model, self.section.title, stretch)
         self.table.open_requested.connect(self.edit_current)
         self.table.remove_requested.connect(self.remove_current)
         self.empty = QLabel(f"No {self.section.title.lower()} recorded.")

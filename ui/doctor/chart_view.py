@@ -172,6 +172,7 @@ class ChartView(QWidget):
         vitals_layout.addWidget(heading)
         vitals_layout.addWidget(self.plot, 2)
         vitals_layout.addWidget(self.vitals, 3)
+        vitals_box.setMinimumWidth(600)  # the readings without scrolling sideways
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.setChildrenCollapsible(False)
@@ -182,8 +183,8 @@ class ChartView(QWidget):
         body.setHandleWidth(16)
         body.addWidget(left)
         body.addWidget(vitals_box)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 1)
 
         page = QWidget()
         layout = QVBoxLayout(page)

@@ -266,9 +266,10 @@ class DayView(QWidget):
         self.appointments_empty.setVisible(not day.appointments)
         self.waiting_empty.setText("Nobody is waiting for you right now.")
         self.waiting_empty.setVisible(not waiting)
+        with_you = sum(1 for q in seen if q.status == "called")
         self.summary.setText(
             f"{len(booked)} booked ({done} done) · {len(waiting)} waiting · "
-            f"{sum(1 for q in seen if q.status != 'called')} walk-ins and queued seen"
+            f"{with_you} with you · {len(seen) - with_you} seen from the queue"
         )
 
     # ---- actions ----

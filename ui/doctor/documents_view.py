@@ -50,11 +50,14 @@ def size_text(size: int) -> str:
 
 
 class DocumentsModel(RowsModel[DocumentInfo]):
-    HEADERS = ("Title", "Kind", "Dated", "File", "Size")
+    HEADERS = ("Title", "Kind", "Dated", "Size")
 
     def cells(self, d: DocumentInfo) -> tuple[str, ...]:
         kind = DOCUMENT_KINDS.get(d.kind, d.kind)
-        return (d.title, kind, format_day(d.dated), d.file_name, size_text(d.size_bytes))
+        return (d.title, kind, format_day(d.dated), size_text(d.size_bytes))
+
+    def extra(self, d: DocumentInfo, column: int, role: int) -> object:
+        return d.file_name if role == Qt.ItemDataRole.ToolTipRole else None
 
 
 def attach_file(session, actor, patient_id, path: str, kind: str, title: str, dated):

@@ -17,7 +17,7 @@ from clinicdesk.services.chart import ChartEntry
 
 GRID = QColor("#e1e7ec")
 MUTED = QColor("#5b6b79")
-LEFT, RIGHT, TOP, BOTTOM, GAP = 44, 70, 8, 22, 18
+LEFT, RIGHT, TOP, BOTTOM, GAP, TITLE = 44, 56, 4, 22, 10, 18
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,14 @@ class VitalsPlot(QWidget):
         area = QRectF(self.rect()).adjusted(LEFT, TOP, -RIGHT, -BOTTOM)
         height = (area.height() - GAP * (len(self.bands) - 1)) / len(self.bands)
         for number, band in enumerate(self.bands):
-            box = QRectF(area.left(), area.top() + number * (height + GAP), area.width(), height)
+            top = area.top() + number * (height + GAP)
+            painter.setPen(MUTED)
+            painter.drawText(
+                QRectF(area.left(), top, area.width(), TITLE),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                f"{band.title} ({band.unit})",
+            )
+            box = QRectF(area.left(), top + TITLE, area.width(), height - TITLE)
             self._band(painter, band, box, first, last)
         painter.setPen(MUTED)
         flags = Qt.AlignmentFlag.AlignTop
@@ -122,13 +129,9 @@ class VitalsPlot(QWidget):
             return QPointF(x, box.bottom() - (v - low) / (high - low) * box.height())
 
         painter.setPen(QPen(GRID, 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(box)
         painter.setPen(MUTED)
-        painter.drawText(
-            QRectF(box.left() + 6, box.top() + 2, box.width(), 16),
-            Qt.AlignmentFlag.AlignLeft,
-            f"{band.title} ({band.unit})",
-        )
         scale = QRectF(0, box.top() - 6, LEFT - 6, box.height() + 12)
         painter.drawText(
             scale, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, f"{high:.0f}"

@@ -92,9 +92,9 @@ class DoctorWorkspace(QWidget):
         self.find_button = QPushButton(icon("search"), "Find patient…  (Ctrl+F)")
         self.find_button.setToolTip("Open any patient's chart")
         self.find_button.clicked.connect(self.find_patient)
+        self.views.setUsesScrollButtons(False)
         top = QHBoxLayout()
-        top.addWidget(self.views)
-        top.addStretch(1)
+        top.addWidget(self.views, 1)
         top.addWidget(self.find_button)
 
         layout = QVBoxLayout(self)
