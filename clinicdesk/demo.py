@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+from clinicdesk.demo_clinical import add_clinical
 from clinicdesk.demo_schedule import add_schedule
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import (
@@ -245,6 +246,7 @@ def create_demo_clinic(
         _demo_edits(session, people)
         if patient_ids:
             add_schedule(session, seed, patient_ids)
+            add_clinical(session, seed, patient_ids)
     finally:
         session.close()
     return DemoClinic(folder, demo_logins(), created=True)

@@ -21,7 +21,7 @@ from clinicdesk.rx import codec, reference
 from clinicdesk.rx.directions import directions, dose_times
 from clinicdesk.rx.errors import ClockBehind, PrescriptionCancelled, PrescriptionExpired
 from clinicdesk.rx.payload import Frequency, PrescriptionContent, RxItem
-from clinicdesk.rx.qr import qr_matrix
+from clinicdesk.rx.qr import qr_version
 from clinicdesk.services.booking import (
     STATUS_LABELS,
     clinic_profile,
@@ -212,7 +212,7 @@ class PrescriptionService:
             key = active_key(s)
             row.kid = key.kid.hex()
             row.code = codec.encode(_content(s, row, rows, doctor), key)
-            if qr_matrix(row.code)[0] > MAX_QR_VERSION:
+            if qr_version(row.code) > MAX_QR_VERSION:
                 raise ValidationError(
                     {
                         "items": "too much text for one printed code: shorten the instructions or "
