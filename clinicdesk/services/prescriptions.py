@@ -273,7 +273,6 @@ class PrescriptionService:
             row.cancel_reason = reason.strip()
             row.cancelled_by_name = actor.display_name
             row.cancelled_at = self.clock()
-            row.version += 1
             s.execute(
                 DoseTime.__table__.delete().where(
                     DoseTime.item_id.in_(
