@@ -8,8 +8,11 @@ import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from scheduling_setup import make_practice
 
 from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.appointments import AppointmentService
+from clinicdesk.services.visits import VisitService
 from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -85,3 +88,39 @@ def test_someone_without_a_doctor_profile_is_told_so(qtbot, admin, make_main, ta
         "Admin → Schedule → Doctors."
     )
     assert not day.call_button.isEnabled()
+
+
+def test_enter_on_a_checked_in_appointment_opens_its_visit(qtbot, admin, make_main, tasks):
+    practice = make_practice(admin)
+    clock = practice.freeze(practice.monday, "08:50")
+    ola = practice.book(practice.patient("Ola"), practice.monday, "09:00")
+    practice.book(practice.patient("Bo"), practice.monday, "09:30")
+    admin.queue.check_in(admin.actor, ola.id)
+    doctor = sign_in(admin.folder, "dr.hale", "doctor password 1")
+    doctor.visits = VisitService(doctor.store, AppointmentService(doctor.store, clock), clock)
+    try:
+        main = make_main(doctor)
+        day = open_doctor(qtbot, main).day
+        qtbot.waitUntil(lambda: day.appointments_model.rowCount() == 2, timeout=5000)
+        rows = day.appointments_model.rows
+        assert [day.appointments_model.cells(a) for a in rows] == [
+            ("09:00", "Ola Berg", "Consultation", "Checked in"),
+            ("09:30", "Bo Berg", "Consultation", "Confirmed"),
+        ]
+        day.appointments.setFocus()
+        qtbot.keyClick(day.appointments, Qt.Key.Key_Down)
+        qtbot.keyClick(day.appointments, Qt.Key.Key_Return)
+        assert day.message.text() == (
+            "Bo Berg is confirmed: the visit opens once reception has checked them in."
+        )
+        qtbot.keyClick(day.appointments, Qt.Key.Key_Up)
+        qtbot.keyClick(day.appointments, Qt.Key.Key_Return)
+        screen = main.pages["doctor"].visit
+        qtbot.waitUntil(lambda: screen.visit is not None, timeout=5000)
+        assert screen.visit.appointment_id == ola.id
+        assert screen.visit_line.text().startswith("Appointment · started ")
+        wait_idle(qtbot, tasks)
+        assert admin.appointments.day(admin.actor, practice.monday)[0].status == "in_consultation"
+    finally:
+        tasks.wait()
+        doctor.close()

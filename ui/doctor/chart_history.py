@@ -49,14 +49,13 @@ def _value(name: str, value: Any) -> str:
 
 
 def change_text(change: ChartChangeView) -> str:
-    """'Severity: Mild → Severe', one line per field; an addition lists the new values only."""
+    """'Severity: Mild → Severe', one line per field; a value written where there was none is
+    shown on its own."""
     lines = []
     for name, (old, new) in change.changes.items():
-        if change.action == "added":
+        if old in (None, "") or change.action != "changed":  # written the first time
             if new not in (None, ""):
                 lines.append(f"{_label(name)}: {_value(name, new)}")
-        elif change.action == "removed":
-            lines.append(f"{_label(name)}: {_value(name, new)}")
         else:
             lines.append(f"{_label(name)}: {_value(name, old)} → {_value(name, new)}")
     return "\n".join(lines)

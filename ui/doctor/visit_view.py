@@ -293,6 +293,7 @@ class VisitScreen(QWidget):
         self.interval.setRange(1, 365)
         self.interval.setValue(14)
         self.interval.setSuffix(" days")
+        self.interval.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # Up/Down still step
         self.interval.setAccessibleName("Follow-up after")
         label = QLabel("&After")
         label.setBuddy(self.interval)
@@ -407,7 +408,8 @@ class VisitScreen(QWidget):
         editable = self.editable
         for edit in self.fields.values():
             edit.setReadOnly(not editable)
-        self.save_button.setEnabled(editable)
+        self.save_button.setVisible(editable)
+        self.finish_button.setVisible(editable)
         self.finish_button.setEnabled(editable)
         if visit.locked:
             when = format_moment(visit.signed_at, self.ctx.details.time_zone)
