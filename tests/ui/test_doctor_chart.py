@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from reportlab.pdfgen import canvas
 
+from clinicdesk.services.visits import VisitNote
 from tests.clinical.clinic_setup import Consultation, walk_in_consultation
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -185,4 +186,27 @@ def test_history_shows_who_changed_what(qtbot, make_main, consultation, tasks):
     )
     assert rows[-1][1:4] == ("Ada Admin", "Allergies", "Added")
     assert "Substance: Penicillin" in rows[-1][4]
+    wait_idle(qtbot, tasks)
+
+
+def test_a_previous_visit_opens_read_only_from_the_chart(qtbot, make_main, consultation, tasks):
+    doctor = consultation.doctor
+    doctor.visits.finish(doctor.actor, consultation.visit.id, VisitNote(complaint="Headache"))
+    chart = open_chart(qtbot, make_main, consultation)
+    assert chart.visits_model.cells(chart.visits_model.row(0))[1:] == (
+        "Dr Maya Hale",
+        "Headache",
+        "",
+        "Signed",
+    )
+    chart.history_tabs.setCurrentWidget(chart.visits)
+    chart.visits.setFocus()
+    qtbot.keyClick(chart.visits, Qt.Key.Key_Return)
+    workspace = chart.window().pages["doctor"]
+    screen = workspace.visit
+    qtbot.waitUntil(lambda: screen.visit is not None, timeout=5000)
+    assert workspace.stack.currentWidget() is screen
+    assert screen.fields["complaint"].toPlainText() == "Headache"
+    assert all(edit.isReadOnly() for edit in screen.fields.values())
+    assert screen.signed.text().startswith("Signed by Dr Maya Hale")
     wait_idle(qtbot, tasks)
