@@ -10,6 +10,7 @@ import pytest
 import shiboken6
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from reportlab.pdfgen import canvas
 
@@ -210,3 +211,47 @@ def test_a_previous_visit_opens_read_only_from_the_chart(qtbot, make_main, consu
     assert all(edit.isReadOnly() for edit in screen.fields.values())
     assert screen.signed.text().startswith("Signed by Dr Maya Hale")
     wait_idle(qtbot, tasks)
+
+
+def test_lifestyle_resolved_conditions_and_an_image(qtbot, make_main, consultation, tmp_path):
+    doctor, patient_id = consultation.doctor, consultation.patient_id
+    for name, status in (("Tonsillitis", "resolved"), ("Hypertension", "active")):
+        doctor.chart.add(doctor.actor, patient_id, "conditions", {"name": name, "status": status})
+    image = QImage(320, 200, QImage.Format.Format_RGB32)
+    image.fill(QColor("#d9534f"))
+    image.save(str(tmp_path / "ecg.png"))
+    chart = open_chart(qtbot, make_main, consultation)
+
+    conditions = chart.sections["conditions"].model
+    assert [conditions.cells(c)[:2] for c in conditions.rows] == [
+        ("Hypertension", "Active"),
+        ("Tonsillitis", "Resolved"),
+    ]
+    foreground = Qt.ItemDataRole.ForegroundRole
+    assert conditions.data(conditions.index(1, 0), foreground) is not None  # greyed
+    assert conditions.data(conditions.index(0, 0), foreground) is None
+
+    lifestyle = chart.lifestyle
+    chart.record_tabs.setCurrentWidget(lifestyle)
+    assert lifestyle.values["smoking"].text() == "Not recorded"
+    qtbot.mouseClick(lifestyle.edit_button, Qt.MouseButton.LeftButton)
+    dialog = lifestyle.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    qtbot.keyClicks(dialog.inputs["smoking"], "Never smoked")
+    qtbot.keyClicks(dialog.inputs["activity"], "Walks 30 min daily")
+    qtbot.keyClick(dialog.inputs["activity"], Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: lifestyle.values["smoking"].text() == "Never smoked", timeout=5000)
+    assert lifestyle.values["activity"].text() == "Walks 30 min daily"
+    assert lifestyle.values["diet"].text() == "Not recorded"
+
+    dialog = attach(qtbot, chart, tmp_path / "ecg.png", "ECG strip")
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
+    qtbot.waitUntil(lambda: chart.documents.model.rowCount() == 1, timeout=5000)
+    chart.documents.table.setFocus()
+    qtbot.keyClick(chart.documents.table, Qt.Key.Key_Return)
+    viewer = chart.documents.viewer
+    qtbot.waitUntil(lambda: len(viewer.pages) == 1, timeout=5000)
+    shown = viewer.pages[0].pixmap().toImage()
+    assert (shown.width(), shown.height()) == (320, 200)
+    assert shown.pixelColor(10, 10) == QColor("#d9534f")
+    viewer.close()

@@ -141,7 +141,8 @@ class SectionPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.hide()
 
-        self.add_button = QPushButton(icon("plus"), "&Add…")
+        text = "Record &vitals…" if section == "vitals" else "&Add…"  # both on screen at once
+        self.add_button = QPushButton(icon("plus"), text)
         self.add_button.setToolTip(f"Add to {self.section.title.lower()}")
         self.add_button.clicked.connect(self.add)
         self.edit_button = QPushButton(icon("edit"), "Edit…")

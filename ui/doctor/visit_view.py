@@ -45,11 +45,12 @@ from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
 from ui.widgets.table import RowsModel
 
+# Alt+letter: none of the menu bar's letters (C, P, S, G)
 NOTE_LABELS = {
-    "complaint": "&Complaint",
+    "complaint": "C&omplaint",
     "findings": "F&indings",
     "diagnosis": "&Diagnosis",
-    "plan": "&Plan",
+    "plan": "P&lan",
 }
 SIGN_KEYS = ("Ctrl+Shift+Return", "Ctrl+Shift+Enter")
 
@@ -224,7 +225,7 @@ class VisitScreen(QWidget):
             edit.installEventFilter(self)
             self.form.add(name, NOTE_LABELS[name], edit, row)
             self.fields[name] = edit
-        self.save_button = QPushButton("&Save  (Ctrl+S)")
+        self.save_button = QPushButton("Save  (Ctrl+S)")
         self.save_button.clicked.connect(self.save)
         self.finish_button = QPushButton(icon("lock", "#ffffff"), "Finish visit and sign…")
         set_kind(self.finish_button, "primary")
@@ -495,6 +496,8 @@ class VisitScreen(QWidget):
 
     def _saved(self, visit: VisitView, sent: VisitNote) -> None:
         self._saving = False
+        if self.visit is None or visit.id != self.visit.id:
+            return  # saved on the way to another visit, which is shown now
         self.visit = visit
         self.dirty = self.note() != sent  # typing went on while it was saved
         self.message.hide()
