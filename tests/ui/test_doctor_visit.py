@@ -11,7 +11,8 @@ from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.clinical.clinic_setup import Consultation, walk_in_consultation
+from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
+from ui.doctor.prescription_dialog import PrescriptionDialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 CTRL_SHIFT = CTRL | Qt.KeyboardModifier.ShiftModifier
@@ -120,3 +121,25 @@ def test_an_empty_note_is_not_signed(qtbot, make_main, consultation, tasks):
     )
     assert not doctor.visits.get(doctor.actor, consultation.visit.id).locked
     assert screen.finish_button.isEnabled()
+
+
+def test_new_prescription_opens_for_this_visit_and_the_list_follows(
+    qtbot, make_main, consultation, tasks
+):
+    doctor = consultation.doctor
+    screen = open_visit(qtbot, make_main, consultation)
+    assert screen.prescriptions_empty.isVisible() and not screen.print_button.isEnabled()
+    press(qtbot, Qt.Key.Key_R, CTRL)
+    dialog = screen.prescription_dialog
+    assert isinstance(dialog, PrescriptionDialog) and dialog.visit == screen.visit
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    view = doctor.prescriptions.write(doctor.actor, consultation.visit.id, three_items()[:1])
+    dialog.written.emit(view)  # what the dialog says once it has signed and stored one
+    qtbot.waitUntil(lambda: screen.prescriptions_model.rowCount() == 1, timeout=5000)
+    assert screen.prescriptions_model.cells(screen.prescriptions_model.row(0))[:2] == (
+        view.reference_grouped,
+        "Ibuprofen 400 mg",
+    )
+    assert screen.print_button.isEnabled() and screen.pdf_button.isEnabled()
+    dialog.reject()
+    wait_idle(qtbot, tasks)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.errors import ClinicDeskError, ValidationError
 from clinicdesk.ids import utcnow
+from clinicdesk.permissions import P
 from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.chart import Chart
 from clinicdesk.services.prescriptions import PrescriptionView
@@ -435,9 +436,8 @@ class VisitScreen(QWidget):
                 for a in visit.addenda
             )
         )
-        can_prescribe = visit.doctor_id == self.my_doctor_id
-        self.new_rx_button.setEnabled(can_prescribe)
-        self.follow_up_button.setEnabled(can_prescribe or self.my_doctor_id is not None)
+        self.new_rx_button.setEnabled(visit.doctor_id == self.my_doctor_id)  # who saw them
+        self.follow_up_button.setEnabled(self.ctx.actor.can(P.APPOINTMENTS_MANAGE))
 
     def _show_prescriptions(self, prescriptions: list[PrescriptionView]) -> None:
         self.prescriptions_model.set_rows(prescriptions)
@@ -628,10 +628,17 @@ class VisitScreen(QWidget):
     # ---- prescriptions (written and printed by the prescription screens) ----
 
     def current_prescription(self) -> PrescriptionView | None:
-        return self.prescriptions_model.row(self.prescriptions.currentIndex().row())
+        """The highlighted prescription; None (and a word why) when this visit has none."""
+        found = self.prescriptions_model.row(self.prescriptions.currentIndex().row())
+        if found is None and self.visit is not None:
+            self.ctx.notify("No prescription has been written in this visit yet.")
+        return found
 
     def new_prescription(self) -> None:
-        if self.visit is None or not self.new_rx_button.isEnabled():
+        if self.visit is None:
+            return
+        if not self.new_rx_button.isEnabled():
+            self.ctx.notify(f"Only {self.visit.doctor_name} writes prescriptions in this visit.")
             return
         from ui.doctor.prescription_dialog import PrescriptionDialog
 
