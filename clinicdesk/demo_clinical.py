@@ -10,12 +10,13 @@ signed visits in bulk, as ``VisitService.finish`` leaves them, and their prescri
 ``PrescriptionService.write`` with the clock set to the visit's time, so they are really
 signed; a few are cancelled and rewritten, short-validity ones have expired. Today, the doctor
 who called a patient in has that visit open through ``VisitService`` with a draft note.
+
+The notes and what they prescribe are in demo_encounters, the generated files in demo_documents.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import random
 from collections.abc import Callable, Iterable
@@ -26,16 +27,21 @@ from typing import Any
 
 from sqlalchemy import select
 
+from clinicdesk.demo_documents import document
+from clinicdesk.demo_encounters import (
+    ACKNOWLEDGED,
+    CANCEL_REASONS,
+    Encounter,
+    encounter_for,
+    safe_items,
+)
 from clinicdesk.ids import new_id, utcnow
-from clinicdesk.paths import RESOURCES
 from clinicdesk.permissions import Actor
-from clinicdesk.rx.payload import AS_NEEDED, FIXED_TIMES, PER_DAY, Frequency
 from clinicdesk.services import attachments
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.booking import clinic_zone
 from clinicdesk.services.chart import ADDED, CHANGED
 from clinicdesk.services.patients import age_on
-from clinicdesk.services.prescription_checks import ItemInput
 from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import CALLED
 from clinicdesk.services.users import parse_roles
@@ -64,7 +70,6 @@ from clinicdesk.store.models import (
 
 OTHER_CHARTS = 200  # patients with a chart but no visit in the demo's ten days
 MAX_DOCUMENTS = 120  # generated files, to keep `clinicdesk demo` quick
-LAB = "South Thames Pathology · Blood Sciences, St Olave's Wing, London SE1 7EH"
 
 # ---------------------------------------------------------------- what charts hold
 
@@ -194,6 +199,7 @@ class Person:
     age: int = 0
     conditions: set[str] = field(default_factory=set)
     allergies: set[str] = field(default_factory=set)
+    reviewed: set[str] = field(default_factory=set)  # conditions reviewed at a visit
 
 
 def _weighted(rng: random.Random, options: Iterable[tuple[int, str]]) -> str:
@@ -395,7 +401,7 @@ class ChartBuilder:
             if self.documents >= MAX_DOCUMENTS:
                 return
             dated = self.today - timedelta(days=rng.randint(3, 600))
-            kind, title, file_name, content = _document(rng, p, dated)
+            kind, title, file_name, content = document(rng, p, dated)
             self.documents += 1
             self.add(
                 ChartDocument,
@@ -425,715 +431,7 @@ def _growth(age: float, adult_height: float, bmi: float) -> tuple[float, float]:
     return height, child_bmi * (height / 100) ** 2
 
 
-# ---------------------------------------------------------------- documents
-
-# (test, unit, low, high, typical, decimals)
-PANELS: dict[str, list[tuple[str, str, float, float, float, int]]] = {
-    "Full blood count": [
-        ("Haemoglobin", "g/L", 120, 160, 138, 0),
-        ("White cell count", "×10⁹/L", 4.0, 11.0, 6.8, 1),
-        ("Platelets", "×10⁹/L", 150, 400, 260, 0),
-        ("Neutrophils", "×10⁹/L", 2.0, 7.5, 4.1, 1),
-        ("Lymphocytes", "×10⁹/L", 1.0, 4.0, 2.0, 1),
-        ("MCV", "fL", 80, 100, 89, 0),
-    ],
-    "Urea and electrolytes": [
-        ("Sodium", "mmol/L", 133, 146, 139, 0),
-        ("Potassium", "mmol/L", 3.5, 5.3, 4.3, 1),
-        ("Urea", "mmol/L", 2.5, 7.8, 5.1, 1),
-        ("Creatinine", "µmol/L", 59, 104, 82, 0),
-        ("eGFR", "mL/min/1.73m²", 60, 120, 84, 0),
-    ],
-    "HbA1c": [("HbA1c", "mmol/mol", 20, 41, 38, 0)],
-    "Lipid profile": [
-        ("Total cholesterol", "mmol/L", 0, 5.0, 5.4, 1),
-        ("HDL cholesterol", "mmol/L", 1.0, 3.0, 1.3, 1),
-        ("LDL cholesterol", "mmol/L", 0, 3.0, 3.3, 1),
-        ("Triglycerides", "mmol/L", 0, 1.7, 1.6, 1),
-    ],
-    "Thyroid function": [
-        ("TSH", "mU/L", 0.27, 4.2, 2.1, 2),
-        ("Free T4", "pmol/L", 12, 22, 16, 1),
-    ],
-}
-
-
-def _results(rng: random.Random, p: Person, panel: str) -> list[tuple[str, str, str, str, str]]:
-    out = []
-    for test, unit, low, high, typical, decimals in PANELS[panel]:
-        value = typical * rng.gauss(1, 0.08)
-        if test == "HbA1c" and "Type 2 diabetes mellitus" in p.conditions:
-            value = rng.gauss(58, 8)
-        if test == "TSH" and "Hypothyroidism" in p.conditions:
-            value = rng.uniform(3.0, 7.5)
-        flag = "H" if value > high else "L" if value < low else ""
-        limits = f"< {high:g}" if low == 0 else f"{low:g} – {high:g}"
-        out.append((test, f"{value:.{decimals}f}", unit, limits, flag))
-    return out
-
-
-def _panel_for(rng: random.Random, p: Person) -> str:
-    if "Type 2 diabetes mellitus" in p.conditions and rng.random() < 0.6:
-        return "HbA1c"
-    if "Hypothyroidism" in p.conditions and rng.random() < 0.6:
-        return "Thyroid function"
-    return rng.choice(("Full blood count", "Urea and electrolytes", "Lipid profile"))
-
-
-def _document(rng: random.Random, p: Person, dated: date) -> tuple[str, str, str, bytes]:
-    """(kind, title, file name, content) of one generated document."""
-    roll = rng.random()
-    panel = _panel_for(rng, p)
-    stamp = f"{dated:%Y-%m-%d}"
-    if roll < 0.55:
-        content = _lab_pdf(rng, p, panel, dated)
-        return "lab", panel, f"{panel.lower().replace(' ', '-')}-{stamp}.pdf", content
-    if roll < 0.8:
-        content = _lab_png(rng, p, panel, dated)
-        return "lab", f"{panel} (scanned)", f"scan-{stamp}.png", content
-    if p.age >= 40 and roll < 0.92:
-        return "image", "ECG rhythm strip", f"ecg-{stamp}.png", _ecg_png(rng, dated)
-    content = _letter_pdf(rng, p, dated)
-    return "letter", "Hospital clinic letter", f"letter-{stamp}.pdf", content
-
-
-def _lab_pdf(rng: random.Random, p: Person, panel: str, dated: date) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
-
-    from clinicdesk.printing import fonts
-
-    fonts.register()
-    out = io.BytesIO()
-    c = Canvas(out, pagesize=A4, pageCompression=1)
-    width, height = A4
-    y = height - 20 * mm
-    c.setFont(fonts.BOLD, 14)
-    c.drawString(20 * mm, y, "South Thames Pathology")
-    c.setFont(fonts.REGULAR, 8)
-    c.drawString(20 * mm, y - 12, LAB)
-    y -= 32
-    c.setFont(fonts.REGULAR, 10)
-    for label, value in (
-        ("Patient", p.name),
-        ("Born", f"{p.born:%d/%m/%Y}"),
-        ("NHS number", p.national_id or "not given"),
-        ("Collected", f"{dated:%d/%m/%Y} 09:{rng.randint(0, 59):02d}"),
-        ("Requested by", "Riverside Family Practice"),
-    ):
-        c.drawString(20 * mm, y, f"{label}:")
-        c.drawString(55 * mm, y, value)
-        y -= 14
-    y -= 10
-    c.setFont(fonts.BOLD, 12)
-    c.drawString(20 * mm, y, panel)
-    y -= 18
-    columns = (20 * mm, 75 * mm, 100 * mm, 135 * mm, 175 * mm)
-    c.setFont(fonts.BOLD, 9)
-    for x, head in zip(
-        columns, ("Test", "Result", "Units", "Reference range", "Flag"), strict=True
-    ):
-        c.drawString(x, y, head)
-    c.line(20 * mm, y - 4, width - 20 * mm, y - 4)
-    c.setFont(fonts.REGULAR, 9)
-    for row in _results(rng, p, panel):
-        y -= 15
-        for x, text in zip(columns, row, strict=True):
-            c.drawString(x, y, text)
-    c.setFont(fonts.REGULAR, 8)
-    c.drawString(20 * mm, 20 * mm, "Authorised by Dr R. Mensah, Consultant Chemical Pathologist")
-    c.showPage()
-    c.save()
-    return out.getvalue()
-
-
-def _letter_pdf(rng: random.Random, p: Person, dated: date) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.lib.utils import simpleSplit
-    from reportlab.pdfgen.canvas import Canvas
-
-    from clinicdesk.printing import fonts
-
-    fonts.register()
-    clinic, doctor, text = rng.choice(
-        (
-            (
-                "Cardiology Outpatients",
-                "Dr A. Fernandes, Consultant Cardiologist",
-                "Thank you for referring this patient with palpitations. The 24-hour tape showed "
-                "sinus rhythm with occasional ectopic beats and no arrhythmia. Echocardiogram was "
-                "normal. I have reassured them and discharged them back to your care.",
-            ),
-            (
-                "Orthopaedic Clinic",
-                "Mr J. Okoro, Consultant Orthopaedic Surgeon",
-                "Seen for knee pain. X-rays show moderate medial compartment osteoarthritis. We "
-                "discussed weight loss, physiotherapy and simple analgesia; they are not keen on "
-                "surgery at present. Happy to see again if symptoms worsen.",
-            ),
-            (
-                "Dermatology Department",
-                "Dr L. Haddad, Consultant Dermatologist",
-                "The lesion on the left forearm was excised and histology confirms a benign "
-                "dermatofibroma. No further follow-up is needed.",
-            ),
-        )
-    )
-    out = io.BytesIO()
-    c = Canvas(out, pagesize=A4, pageCompression=1)
-    width, height = A4
-    c.setFont(fonts.BOLD, 13)
-    c.drawString(20 * mm, height - 22 * mm, f"Guy's and St Thomas' Hospital · {clinic}")
-    c.setFont(fonts.REGULAR, 10)
-    y = height - 40 * mm
-    for line in (
-        f"{dated:%d %B %Y}",
-        "",
-        "Dr C. Okafor, Riverside Family Practice",
-        "",
-        f"Re: {p.name}, born {p.born:%d/%m/%Y}",
-        "",
-    ):
-        c.drawString(20 * mm, y, line)
-        y -= 14
-    for line in simpleSplit(text, fonts.REGULAR, 10, width - 40 * mm):
-        c.drawString(20 * mm, y, line)
-        y -= 14
-    c.drawString(20 * mm, y - 20, "Yours sincerely,")
-    c.drawString(20 * mm, y - 48, doctor)
-    c.showPage()
-    c.save()
-    return out.getvalue()
-
-
-def _font(size: int):
-    from PIL import ImageFont
-
-    return ImageFont.truetype(str(RESOURCES / "fonts" / "DejaVuSans.ttf"), size)
-
-
-def _lab_png(rng: random.Random, p: Person, panel: str, dated: date) -> bytes:
-    """A scanned result slip: off-white paper, a little tilted, grey text."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("L", (900, 560), 246)
-    draw = ImageDraw.Draw(image)
-    big, small = _font(26), _font(18)
-    draw.text((40, 30), "South Thames Pathology", fill=40, font=big)
-    draw.text(
-        (40, 70),
-        f"{p.name}   born {p.born:%d/%m/%Y}   collected {dated:%d/%m/%Y}",
-        fill=60,
-        font=small,
-    )
-    draw.text((40, 115), panel, fill=30, font=big)
-    y = 165
-    for x, head in zip(
-        (40, 330, 450, 620, 820), ("Test", "Result", "Units", "Range", "Flag"), strict=True
-    ):
-        draw.text((x, y), head, fill=30, font=small)
-    draw.line((40, y + 28, 860, y + 28), fill=90, width=2)
-    for row in _results(rng, p, panel):
-        y += 40
-        for x, text in zip((40, 330, 450, 620, 820), row, strict=True):
-            draw.text((x, y), text, fill=50, font=small)
-    image = image.rotate(rng.uniform(-1.2, 1.2), fillcolor=235, resample=Image.Resampling.BILINEAR)
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=False)
-    return out.getvalue()
-
-
-def _ecg_png(rng: random.Random, dated: date) -> bytes:
-    """A 10-second lead II rhythm strip on ECG paper (25 mm/s, 10 mm/mV, 4 px a mm)."""
-    import math
-
-    from PIL import Image, ImageDraw
-
-    px, width, height = 4, 1000, 200
-    image = Image.new("RGB", (width, height), (255, 244, 244))
-    draw = ImageDraw.Draw(image)
-    for x in range(0, width, px):
-        draw.line((x, 0, x, height), fill=(250, 210, 210) if x % (5 * px) else (238, 150, 150))
-    for y in range(0, height, px):
-        draw.line((0, y, width, y), fill=(250, 210, 210) if y % (5 * px) else (238, 150, 150))
-    rate = rng.randint(58, 96)
-    beat = 60 / rate
-    points = []
-    for x in range(width):
-        t = (x / px / 25) % beat  # seconds since the last beat
-        mv = (
-            0.15 * math.exp(-(((t - 0.12) / 0.03) ** 2))
-            - 0.1 * math.exp(-(((t - 0.2) / 0.01) ** 2))
-            + 1.2 * math.exp(-(((t - 0.22) / 0.012) ** 2))
-            - 0.25 * math.exp(-(((t - 0.245) / 0.012) ** 2))
-            + 0.3 * math.exp(-(((t - 0.45) / 0.05) ** 2))
-        )
-        points.append((x, height * 0.65 - mv * 10 * px))
-    draw.line(points, fill=(20, 20, 20), width=2)
-    draw.text(
-        (8, 6),
-        f"II  25 mm/s  10 mm/mV  {dated:%d/%m/%Y}  sinus rhythm {rate}/min",
-        fill=(60, 60, 60),
-        font=_font(14),
-    )
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
 # ---------------------------------------------------------------- visits and prescriptions
-
-
-def _item(
-    drug: str,
-    strength: str,
-    form: str,
-    dose: str,
-    freq: Frequency,
-    days: int,
-    qty: int,
-    unit: str,
-    instructions: str = "",
-    route: str = "by mouth",
-    refills: int = 0,
-) -> ItemInput:
-    return ItemInput(
-        drug,
-        dose,
-        route,
-        freq,
-        days,
-        qty,
-        unit,
-        strength=strength,
-        form=form,
-        refills=refills,
-        instructions=instructions,
-    )
-
-
-TWICE, THREE, FOUR, ONCE = (Frequency(PER_DAY, n) for n in (2, 3, 4, 1))
-PRN4 = Frequency(AS_NEEDED, 4)
-AVOID = {"Penicillin": ("Amoxicillin", "Flucloxacillin"), "NSAIDs": ("Naproxen", "Ibuprofen")}
-# alternatives when the patient is allergic to what the note would give
-INSTEAD = {
-    "Amoxicillin": _item("Clarithromycin", "500 mg", "tablet", "1 tablet", TWICE, 5, 10, "tablets"),
-    "Flucloxacillin": _item(
-        "Clarithromycin", "500 mg", "tablet", "1 tablet", TWICE, 7, 14, "tablets"
-    ),
-    "Naproxen": _item(
-        "Paracetamol",
-        "500 mg",
-        "tablet",
-        "2 tablets",
-        PRN4,
-        7,
-        32,
-        "tablets",
-        "No more than 8 tablets in 24 hours.",
-    ),
-    "Ibuprofen": _item(
-        "Paracetamol",
-        "500 mg",
-        "tablet",
-        "2 tablets",
-        PRN4,
-        5,
-        32,
-        "tablets",
-        "No more than 8 tablets in 24 hours.",
-    ),
-    "Nitrofurantoin": _item("Cefalexin", "500 mg", "capsule", "1 capsule", TWICE, 3, 6, "capsules"),
-}
-
-
-@dataclass(frozen=True)
-class Encounter:
-    complaint: str
-    findings: str
-    diagnosis: str
-    plan: str
-    items: tuple[ItemInput, ...] = ()
-    valid_days: int = 30
-    sex: str = ""  # only for patients of this sex
-
-
-ACUTE_ADULT = (
-    Encounter(
-        "Sore throat and blocked nose for 4 days; dry cough at night. No shortness of breath.",
-        "T 37.4 °C. Pharynx mildly injected, no exudate. No cervical lymphadenopathy. Chest "
-        "clear, RR 14.",
-        "Viral upper respiratory tract infection (FeverPAIN 1)",
-        "Self-care: fluids, rest, paracetamol as needed. No antibiotic indicated. Return if not "
-        "improving in 7 days or if short of breath.",
-    ),
-    Encounter(
-        "Burning on passing urine and frequency for 2 days. No loin pain, no fever. Not pregnant.",
-        "Afebrile. Abdomen soft, mild suprapubic tenderness, no renal angle tenderness. Urine "
-        "dip: nitrites +, leucocytes ++.",
-        "Uncomplicated lower urinary tract infection",
-        "Nitrofurantoin 3 days. Increase fluids. Urine sent for culture. Return if fever, loin "
-        "pain or not settling in 48 hours.",
-        (
-            _item(
-                "Nitrofurantoin",
-                "100 mg",
-                "capsule",
-                "1 capsule",
-                TWICE,
-                3,
-                6,
-                "capsules",
-                "Take with food.",
-            ),
-        ),
-        7,
-        "female",
-    ),
-    Encounter(
-        "Low back pain for 10 days after lifting boxes. No leg weakness, no numbness, bladder and "
-        "bowels normal.",
-        "Paraspinal muscle tenderness L4–L5. SLR 80° both sides. Power, reflexes and sensation "
-        "normal in both legs.",
-        "Acute mechanical low back pain; no red flags",
-        "Keep active; heat. Naproxen short course with omeprazole cover. Physiotherapy "
-        "self-referral leaflet. Review in 3 weeks if not better.",
-        (
-            _item(
-                "Naproxen",
-                "500 mg",
-                "tablet",
-                "1 tablet",
-                TWICE,
-                7,
-                14,
-                "tablets",
-                "Take with or after food.",
-            ),
-            _item(
-                "Omeprazole",
-                "20 mg",
-                "capsule",
-                "1 capsule",
-                ONCE,
-                7,
-                7,
-                "capsules",
-                "Take 30 minutes before breakfast.",
-            ),
-        ),
-        14,
-    ),
-    Encounter(
-        "Red, hot, swollen area on the left shin for 3 days after a graze. Feels a little "
-        "feverish.",
-        "T 37.9 °C. 8 × 6 cm area of erythema and warmth over the left shin, margin marked with "
-        "pen. No abscess. Pulses present.",
-        "Cellulitis of the left lower leg",
-        "Flucloxacillin 7 days. Elevate the leg. Return the same day if the redness spreads "
-        "beyond the mark or if unwell.",
-        (
-            _item(
-                "Flucloxacillin",
-                "500 mg",
-                "capsule",
-                "1 capsule",
-                FOUR,
-                7,
-                28,
-                "capsules",
-                "Take on an empty stomach, 1 hour before food.",
-            ),
-        ),
-        7,
-    ),
-    Encounter(
-        "Heartburn most evenings for 6 weeks, worse after large meals and lying down. No weight "
-        "loss, no difficulty swallowing.",
-        "Well. Abdomen soft, mild epigastric tenderness, no masses. BMI noted.",
-        "Gastro-oesophageal reflux, no alarm features",
-        "Lifestyle advice: smaller evening meals, raise the head of the bed, less alcohol. "
-        "Omeprazole 4 weeks then review.",
-        (
-            _item(
-                "Omeprazole",
-                "20 mg",
-                "capsule",
-                "1 capsule",
-                ONCE,
-                28,
-                28,
-                "capsules",
-                "Take 30 minutes before breakfast.",
-            ),
-        ),
-    ),
-    Encounter(
-        "Feeling low and tired for two months since a redundancy; poor sleep, less interest in "
-        "things. No thoughts of self-harm.",
-        "Good eye contact, tearful at times. PHQ-9 score 14. No psychotic features. Safety plan "
-        "discussed.",
-        "Moderate depressive episode",
-        "Talking therapies self-referral given. Started sertraline 50 mg; warned about early side "
-        "effects. Review in 2 weeks by phone.",
-        (
-            _item(
-                "Sertraline",
-                "50 mg",
-                "tablet",
-                "1 tablet",
-                ONCE,
-                28,
-                28,
-                "tablets",
-                "Take in the morning.",
-            ),
-        ),
-    ),
-)
-ACUTE_CHILD = (
-    Encounter(
-        "Ear pain and fever since last night; pulling at the right ear. Eating less, drinking "
-        "well.",
-        "T 38.2 °C. Right tympanic membrane red and bulging. Left normal. Throat mildly red. "
-        "Chest clear.",
-        "Acute otitis media (right)",
-        "Paracetamol or ibuprofen for pain. Amoxicillin as symptoms over 3 days with fever. "
-        "Return if drowsy, rash or not drinking.",
-        (
-            _item(
-                "Amoxicillin",
-                "250 mg/5 ml",
-                "oral suspension",
-                "5 ml",
-                THREE,
-                5,
-                1,
-                "bottle (100 ml)",
-                "Shake the bottle well. Use the oral syringe.",
-            ),
-        ),
-        7,
-    ),
-    Encounter(
-        "Vomiting and loose stools for a day; two wet nappies since this morning.",
-        "Alert, playful. Mucous membranes moist, capillary refill under 2 s. Abdomen soft, "
-        "non-tender.",
-        "Viral gastroenteritis, no clinical dehydration",
-        "Small frequent drinks; oral rehydration solution. Stay off nursery for 48 hours after "
-        "the last episode. Return if fewer wet nappies or lethargic.",
-        (
-            _item(
-                "Oral rehydration salts",
-                "1 sachet",
-                "sachet",
-                "1 sachet in 200 ml water",
-                Frequency(AS_NEEDED, 6),
-                3,
-                12,
-                "sachets",
-                "After each loose stool.",
-            ),
-        ),
-        7,
-    ),
-    Encounter(
-        "Itchy dry patches in the elbow and knee creases for 3 weeks, waking at night.",
-        "Dry, excoriated eczematous patches in both antecubital and popliteal fossae. No signs of "
-        "infection.",
-        "Atopic eczema flare",
-        "Emollient generously and often. Hydrocortisone 1% once daily to the patches for 7 days. "
-        "Eczema leaflet given.",
-        (
-            _item(
-                "Hydrocortisone cream",
-                "1%",
-                "cream",
-                "a thin layer",
-                ONCE,
-                7,
-                1,
-                "tube (30 g)",
-                "Apply to the red patches only.",
-                route="on the skin",
-            ),
-        ),
-    ),
-    Encounter(
-        "Cough and runny nose for 5 days; mild wheeze at night. Known asthma.",
-        "T 37.6 °C. RR 24, SpO₂ 97%. Scattered wheeze, good air entry. Talking in full sentences.",
-        "Viral-induced wheeze in a child with asthma",
-        "Salbutamol via spacer as needed; asthma action plan reviewed. Return if needing it more "
-        "often than every 4 hours.",
-        (
-            _item(
-                "Salbutamol",
-                "100 micrograms per dose",
-                "inhaler",
-                "2 to 4 puffs via spacer",
-                PRN4,
-                30,
-                1,
-                "inhaler",
-                "Shake well; use with the spacer.",
-                route="inhaled",
-            ),
-        ),
-    ),
-)
-REVIEWS = {
-    "Essential hypertension": Encounter(
-        "Blood pressure review; home readings average 144/88. No chest pain, no headaches. Taking "
-        "tablets regularly.",
-        "BP 146/90, pulse 72 regular. Heart sounds normal. No ankle oedema.",
-        "Essential hypertension, not yet at target",
-        "Increase amlodipine to 10 mg once daily. U&E and urine ACR before the next review. "
-        "Review in 4 weeks with home readings.",
-        (
-            _item(
-                "Amlodipine",
-                "10 mg",
-                "tablet",
-                "1 tablet",
-                ONCE,
-                28,
-                28,
-                "tablets",
-                "Ankle swelling can occur; tell us if it does.",
-                refills=2,
-            ),
-        ),
-    ),
-    "Type 2 diabetes mellitus": Encounter(
-        "Diabetes review. Feeling well; walking more. Occasional tingling in the feet.",
-        "HbA1c 58 mmol/mol (was 63). BP 134/80. Feet: pulses present, monofilament sensation "
-        "reduced on the left big toe.",
-        "Type 2 diabetes, improving control; early peripheral neuropathy",
-        "Continue metformin. Podiatry referral. Retinal screening booked. Repeat HbA1c in 3 "
-        "months.",
-        (
-            _item(
-                "Metformin",
-                "500 mg",
-                "tablet",
-                "2 tablets",
-                TWICE,
-                28,
-                112,
-                "tablets",
-                "Take with meals.",
-                refills=2,
-            ),
-        ),
-    ),
-    "Asthma": Encounter(
-        "Asthma review. Using the blue inhaler 3–4 times a week, waking once a week with cough.",
-        "Chest clear. Peak flow 410 L/min (best 480). Inhaler technique good with a spacer.",
-        "Asthma, partly controlled",
-        "Start regular preventer; personalised asthma action plan updated. Review in 6 weeks.",
-        (
-            _item(
-                "Beclometasone",
-                "100 micrograms per dose",
-                "inhaler",
-                "2 puffs",
-                TWICE,
-                30,
-                1,
-                "inhaler",
-                "Rinse the mouth after use.",
-                route="inhaled",
-                refills=3,
-            ),
-            _item(
-                "Salbutamol",
-                "100 micrograms per dose",
-                "inhaler",
-                "2 puffs",
-                PRN4,
-                30,
-                1,
-                "inhaler",
-                "For wheeze or breathlessness.",
-                route="inhaled",
-                refills=1,
-            ),
-        ),
-    ),
-    "Hypothyroidism": Encounter(
-        "Thyroid review. Still tired; weight up 2 kg.",
-        "TSH 6.8 mU/L on levothyroxine 50 micrograms. No goitre.",
-        "Primary hypothyroidism, under-replaced",
-        "Increase levothyroxine to 75 micrograms (50 + 25). Repeat TSH in 6–8 weeks.",
-        (
-            _item(
-                "Levothyroxine",
-                "50 micrograms",
-                "tablet",
-                "1 tablet",
-                Frequency(FIXED_TIMES, 0, ("07:00",)),
-                56,
-                56,
-                "tablets",
-                "On an empty stomach, 30 minutes before breakfast.",
-            ),
-            _item(
-                "Levothyroxine",
-                "25 micrograms",
-                "tablet",
-                "1 tablet",
-                Frequency(FIXED_TIMES, 0, ("07:00",)),
-                56,
-                56,
-                "tablets",
-                "Together with the 50 microgram tablet.",
-            ),
-        ),
-    ),
-}
-VACCINATION = Encounter(
-    "Seasonal influenza vaccination.",
-    "Consent given. No egg allergy, no previous reaction, afebrile. Given IM left deltoid, batch "
-    "FLU-24-0917.",
-    "Influenza vaccination given",
-    "Observed for 15 minutes, no reaction. Paracetamol if sore arm.",
-)
-CHILD_CHECK = Encounter(
-    "Routine child health check.",
-    "Growth along the 50th centile. Development appropriate for age: walking, 10+ words. Hips and "
-    "heart normal.",
-    "Healthy child; development normal",
-    "Immunisations up to date. Vitamin D drops advised. Next check as scheduled.",
-)
-ACKNOWLEDGED = {
-    "duplicate": "Intended: two strengths make up the dose",
-    "allergy": "Taken since without a reaction; patient counselled",
-}
-CANCEL_REASONS = (
-    "Wrong strength selected; rewritten",
-    "Patient already has a supply at home",
-    "Changed to a liquid form for ease of swallowing",
-)
-
-
-def _encounter(rng: random.Random, p: Person, service: str) -> Encounter:
-    if service == "Vaccination":
-        return VACCINATION
-    if service == "Child health check":
-        return CHILD_CHECK
-    reviews = [REVIEWS[c] for c in sorted(p.conditions) if c in REVIEWS]
-    if reviews and rng.random() < 0.5:
-        return rng.choice(reviews)
-    acute = ACUTE_CHILD if p.age < 16 else ACUTE_ADULT
-    return rng.choice([e for e in acute if e.sex in ("", p.sex)])
-
-
-def _safe_items(items: Iterable[ItemInput], p: Person) -> list[ItemInput]:
-    """What the doctor writes instead of a drug the patient is allergic to."""
-    avoid = {drug for a in p.allergies for drug in AVOID.get(a, ())}
-    return [INSTEAD[i.drug] if i.drug in avoid else i for i in items]
 
 
 @dataclass(frozen=True)
@@ -1278,7 +576,7 @@ def _play_visits(
     visits, changes, prescribed = [], [], []
     for appt in past:
         doctor, p = doctors[appt.doctor_id], people[appt.patient_id]
-        encounter = _encounter(rng, p, appt.service)
+        encounter = encounter_for(rng, p, appt.service)
         row, change = signed_visit(
             p.id,
             appt.doctor_id,
@@ -1290,7 +588,7 @@ def _play_visits(
         )
         visits.append(row)
         changes.append(change)
-        items = _safe_items(encounter.items, p)
+        items = safe_items(encounter.items, p)
         if items:
             at = appt.starts_at + timedelta(minutes=appt.minutes - 4)
             prescribed.append((at, doctor, row["id"], p.id, items, encounter.valid_days))
