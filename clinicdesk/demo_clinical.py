@@ -125,15 +125,16 @@ CHRONIC: list[tuple[str, str, Callable[[int, str], float]]] = [
     ("Atopic eczema", "Emollients; flares in winter.", lambda a, s: 0.12 if a < 16 else 0.03),
     ("Atrial fibrillation", "CHA2DS2-VASc 3; anticoagulated.", lambda a, s: 0.08 if a >= 70 else 0),
 ]
+# (resolved condition, lowest age at onset, sex or "")
 RESOLVED = (
-    "Community-acquired pneumonia",
-    "Frozen shoulder (left)",
-    "Iron-deficiency anaemia",
-    "Plantar fasciitis",
-    "Glandular fever",
-    "Otitis media",
-    "Cellulitis of the right leg",
-    "Postnatal depression",
+    ("Community-acquired pneumonia", 2, ""),
+    ("Frozen shoulder (left)", 40, ""),
+    ("Iron-deficiency anaemia", 12, ""),
+    ("Plantar fasciitis", 30, ""),
+    ("Glandular fever", 14, ""),
+    ("Otitis media", 1, ""),
+    ("Cellulitis of the right leg", 18, ""),
+    ("Postnatal depression", 20, "female"),
 )
 # (procedure, lowest age, chance, sex or "")
 SURGERIES = (
@@ -209,6 +210,9 @@ def _weighted(rng: random.Random, options: Iterable[tuple[int, str]]) -> str:
 
 def _day_between(rng: random.Random, first: date, last: date) -> date:
     return first + timedelta(days=rng.randint(0, max(0, (last - first).days)))
+
+
+_YEARS_15 = timedelta(days=365 * 15)
 
 
 class ChartBuilder:
@@ -313,16 +317,12 @@ class ChartBuilder:
 
     def _conditions(self, p: Person, author: Actor) -> None:
         rng = self.rng
-        adult = p.born + timedelta(days=365 * min(p.age, 18))
+        # chronic conditions start in adult life, or half-way through a child's
+        start = max(p.born + timedelta(days=365 * min(p.age // 2, 18)), self.today - _YEARS_15)
         for name, note, chance in CHRONIC:
             if rng.random() < chance(p.age, p.sex):
                 p.conditions.add(name)
-                onset = _day_between(
-                    rng,
-                    max(adult, self.today - timedelta(days=365 * 15)),
-                    self.today - timedelta(days=400),
-                )
-                onset = max(onset, p.born)
+                onset = _day_between(rng, start, self.today - timedelta(days=90))
                 self.add(
                     Condition,
                     author,
@@ -334,9 +334,11 @@ class ChartBuilder:
                     resolved_on=None,
                     note=note,
                 )
-        if p.age >= 2 and rng.random() < 0.25:
-            name = rng.choice(RESOLVED)
-            onset = _day_between(rng, p.born + timedelta(days=365), self.today - timedelta(days=60))
+        fitting = [(n, age) for n, age, sex in RESOLVED if p.age > age and sex in ("", p.sex)]
+        if fitting and rng.random() < 0.25:
+            name, age = rng.choice(fitting)
+            first = p.born + timedelta(days=round(365.25 * age))
+            onset = _day_between(rng, first, self.today - timedelta(days=60))
             resolved = min(onset + timedelta(days=rng.randint(10, 120)), self.today)
             self.add(
                 Condition,
