@@ -161,7 +161,7 @@ def as_json(content: PrescriptionContent) -> str:
 
 def plain_page(view: PrescriptionView) -> bytes:
     """JSON of the content and a plain A5 page with the same lines of text: no code, no key."""
-    json.dumps(asdict(content_of(view)), default=str, ensure_ascii=False)
+    as_json(content_of(view))  # the content serialised, as encode serialises it (unsigned)
     fonts.register()
     out = io.BytesIO()
     c = Canvas(out, pagesize=A5, pageCompression=1)
