@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import shiboken6
 from conftest import wait_idle  # tests/ui/conftest.py
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtPrintSupport import QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication
 
 from clinicdesk.rx.payload import AS_NEEDED, EVERY_HOURS, PER_DAY, Frequency
@@ -14,9 +17,16 @@ from tests.clinical.clinic_setup import Consultation, walk_in_consultation
 from ui.context import AppContext
 from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
+from ui.doctor.print_prescription import PaperChoice
 from ui.doctor.rx_item_editor import ItemEditor
 
 CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path: Path) -> None:
+    """The remembered paper size goes to a file of this test, not the user's."""
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
 
 
 @pytest.fixture
@@ -31,8 +41,7 @@ def consultation(admin, tasks) -> Iterator[Consultation]:
 def dialog(qtbot, consultation, tasks) -> PrescriptionDialog:
     session = consultation.doctor
     ctx = AppContext(session, tasks, session.clinic.details())
-    window = PrescriptionDialog(ctx, consultation.visit)
-    qtbot.addWidget(window)
+    window = PrescriptionDialog(ctx, consultation.visit)  # closed by the autouse fixture
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
@@ -41,15 +50,18 @@ def dialog(qtbot, consultation, tasks) -> PrescriptionDialog:
 
 
 def pick_from_formulary(qtbot, editor: ItemEditor, typed: str, name: str) -> None:
-    """Type part of the name, wait for the popup, go down to ``name`` and take it."""
-    qtbot.keyClicks(editor.drug, typed)
-    popup = editor.drug.completer_.popup()
-    qtbot.waitUntil(popup.isVisible, timeout=5000)
-    names = [popup.model().index(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(5)]
-    for _ in range(names.index(name) + 1):
-        qtbot.keyClick(popup, Qt.Key.Key_Down)
-    qtbot.keyClick(popup, Qt.Key.Key_Return)
-    assert editor.drug.text() == name
+    """Type part of the name, wait for the matches, go down to ``name`` and take it."""
+    field = editor.drug
+    field.setFocus()
+    qtbot.keyClicks(field, typed)
+    qtbot.waitUntil(field.showing_matches, timeout=5000)
+    matches = field.matches
+    names = [matches.item(r).data(Qt.ItemDataRole.UserRole).name for r in range(matches.count())]
+    for _ in range(names.index(name)):
+        qtbot.keyClick(field, Qt.Key.Key_Down)
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert field.text() == name
+    assert not field.showing_matches()
 
 
 def replace_text(qtbot, widget, text: str) -> None:
@@ -142,6 +154,18 @@ def test_three_items_typed_and_signed(qtbot, dialog, consultation, tasks):
     assert stored.items[0].instructions == "Take with or after food."
     assert stored.acknowledged == ()
 
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_P, CTRL)
+    choice = dialog.findChild(PaperChoice)
+    assert choice.isVisible() and choice.paper() == "A5"
+    qtbot.keyClick(choice.buttons["A5"], Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.findChild(QPrintPreviewDialog) is not None, timeout=10_000)
+    preview = dialog.findChild(QPrintPreviewDialog)
+    qtbot.waitUntil(preview.isVisible)
+    preview.reject()
+    # closed windows are deleted before the test ends: a child window still alive when the
+    # fixture deletes the dialog can take the interpreter down with it
+    qtbot.waitUntil(lambda: not shiboken6.isValid(preview) and not shiboken6.isValid(choice))
+
 
 def test_zero_quantity_is_shown_at_its_field_and_nothing_is_written(
     qtbot, dialog, consultation, tasks
@@ -219,3 +243,33 @@ def test_every_zero_hours_is_refused_with_its_reason(qtbot, dialog, consultation
     assert editor.directions.text() == (
         "Directions: Take 1 tablet by mouth every 6 hours for 3 days."
     )
+
+
+def test_warnings_follow_the_items_as_they_are_added_and_removed(qtbot, dialog, tasks):
+    first = dialog.editors.currentWidget()
+    qtbot.keyClick(first.drug, Qt.Key.Key_Insert)
+    second = dialog.editors.currentWidget()
+    pick_from_formulary(qtbot, second, "co-amox", "Co-amoxiclav")
+    qtbot.waitUntil(lambda: len(dialog.warning_texts()) == 1, timeout=5000)
+    assert dialog.warning_texts() == [
+        "Item 2, Co-amoxiclav, matches the recorded allergy to Penicillin (Hives, severe)."
+    ]  # item 1 has no drug yet: the numbers are still those on screen
+
+    dialog.item_list.setCurrentRow(0)
+    pick_from_formulary(qtbot, first, "amox", "Amoxicillin")
+    qtbot.waitUntil(lambda: len(dialog.warning_texts()) == 3, timeout=5000)
+    assert dialog.warning_texts()[2] == (
+        "Items 1 and 2 (Amoxicillin and Co-amoxiclav) both contain amoxicillin."
+    )
+
+    dialog.item_list.setFocus()
+    qtbot.keyClick(dialog.item_list, Qt.Key.Key_Delete)
+    assert dialog.editors.count() == 1
+    assert dialog.item_list.item(0).text() == "1.  Co-amoxiclav 500 mg/125 mg"  # its only strength
+    qtbot.waitUntil(lambda: len(dialog.warning_texts()) == 1, timeout=5000)
+    wait_idle(qtbot, tasks)
+    assert dialog.warning_texts() == [
+        "Item 1, Co-amoxiclav, matches the recorded allergy to Penicillin (Hives, severe)."
+    ]
+    qtbot.keyClick(dialog.item_list, Qt.Key.Key_Delete)
+    assert dialog.editors.count() == 1  # the last item stays, to be typed over

@@ -22,7 +22,6 @@ class AcknowledgeDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.warnings = warnings
         self.setWindowTitle("Acknowledge warnings")
         self.setMinimumWidth(560)
         layout, _title = titled_layout(self, "Sign despite these warnings?")

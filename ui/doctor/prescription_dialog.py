@@ -9,6 +9,7 @@ reference number and offers printing (Ctrl+P) and saving as PDF.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -65,6 +67,7 @@ class PrescriptionDialog(QDialog):
         self.visit = visit
         self.prescription: PrescriptionView | None = None
         self.acknowledged: dict[str, str] = {}
+        self.flagged: set[int] = set()  # rows whose fields the last signing refused
         self._check_task: Task | None = None
         self._check_seq = 0
         self.setWindowTitle(f"Prescription for {visit.patient_name}")
@@ -245,6 +248,7 @@ class PrescriptionDialog(QDialog):
         self.editors.removeWidget(editor)
         editor.deleteLater()
         self.item_list.takeItem(row)
+        self.flagged = {r - (r > row) for r in self.flagged if r != row}
         self._renumber()
         self._update_buttons()
         self._checker.start()
@@ -260,8 +264,7 @@ class PrescriptionDialog(QDialog):
         for row, editor in enumerate(self.item_editors()):
             item = self.item_list.item(row)
             item.setText(self._list_text(row + 1, editor))
-            bad = bool(editor.form.property("bad"))
-            item.setIcon(icon("warning", "#b3261e") if bad else QIcon())
+            item.setIcon(icon("warning", "#b3261e") if row in self.flagged else QIcon())
         self.item_title.setText(f"ITEM {self.item_list.currentRow() + 1}")
 
     def _show_item(self, row: int) -> None:
@@ -282,14 +285,21 @@ class PrescriptionDialog(QDialog):
     # ---- live warnings ----
 
     def check_now(self) -> None:
-        """Allergies and duplicates for the drugs typed so far (the rest may be blank)."""
+        """Allergies and duplicates for the drugs typed so far.
+
+        An item with no drug yet stands in under a name that matches nothing, so that the
+        warnings keep the item numbers the doctor sees.
+        """
         self._checker.stop()
         self._check_seq += 1
         seq = self._check_seq
-        items = [i for i in self.items() if i.drug]
+        items = [
+            i if i.drug else replace(i, drug=f"item {n} without a drug yet")
+            for n, i in enumerate(self.items(), start=1)
+        ]
         if self._check_task is not None:
             self._check_task.cancel()
-        if not items:
+        if not any(i.drug for i in self.items()):
             self.show_warnings([])
             return
         self._check_task = self.ctx.tasks.submit(
@@ -386,8 +396,7 @@ class PrescriptionDialog(QDialog):
                 self.valid_error.show()
             else:
                 general.append(sentence("Items", reason) if key == "items" else reason)
-        for row, editor in enumerate(self.item_editors()):
-            editor.form.setProperty("bad", row in per_item)
+        self.flagged = set(per_item)
         self._renumber()
         if per_item:
             first = min(per_item)
@@ -423,6 +432,20 @@ class PrescriptionDialog(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self.sign_button.setEnabled(not busy)
         self.sign_button.setText("Signing…" if busy else "Sign prescription")
+
+    def reject(self) -> None:
+        typed = any(e.item().drug or e.item().dose for e in self.item_editors())
+        if self.prescription is None and typed and self.isVisible():
+            answer = QMessageBox.question(
+                self,
+                "Discard prescription?",
+                "This prescription is not signed. Discard what you typed?",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        super().reject()
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)

@@ -3,17 +3,13 @@ much, how often and for how long, with the directions in plain words shown live 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import (
-    QFocusEvent,
     QRegularExpressionValidator,
-    QStandardItem,
-    QStandardItemModel,
 )
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QCompleter,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -26,14 +22,11 @@ from clinicdesk.rx.payload import RxItem
 from clinicdesk.services.formulary import DrugView
 from clinicdesk.services.prescription_checks import MAX_REFILLS, ItemInput
 from ui.context import AppContext
+from ui.doctor.drug_field import DrugField
 from ui.doctor.frequency_editor import FrequencyEditor
-from ui.tasks import Task
 from ui.theme import set_kind
 from ui.widgets.forms import FieldForm
 
-SEARCH_MS = 120
-NAME_ROLE = Qt.ItemDataRole.UserRole
-DRUG_ROLE = Qt.ItemDataRole.UserRole + 1
 UNITS = ("tablets", "capsules", "ml", "bottle", "inhaler", "tube", "drops", "sachets", "pens")
 NO_DIRECTIONS = "Directions appear here once the dose, route, how often and days are filled in."
 
@@ -66,86 +59,6 @@ def _offer(box: QComboBox, values: tuple[str, ...], noun: str) -> None:
     if len(values) != 1:
         box.setEditText("")
     box.lineEdit().setPlaceholderText(f"Choose a {noun}" if len(values) > 1 else "")
-
-
-class DrugField(QLineEdit):
-    """Free text, with the formulary's matches offered in a popup as the doctor types."""
-
-    chosen = Signal(object)  # DrugView
-
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.drug: DrugView | None = None  # set while the text is a formulary drug's name
-        self._seq = 0
-        self._task: Task | None = None
-        self.setPlaceholderText("Type a drug or ingredient, e.g. amox")
-        self.matches = QStandardItemModel(self)
-        self.completer_ = QCompleter(self.matches, self)
-        self.completer_.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
-        self.completer_.setCompletionRole(NAME_ROLE)  # the popup shows more than is inserted
-        self.completer_.setMaxVisibleItems(10)
-        self.completer_.setWidget(self)
-        self.completer_.activated[QModelIndex].connect(self._take)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(SEARCH_MS)
-        self._timer.timeout.connect(self.search_now)
-        self.textEdited.connect(self._typed)
-
-    def _typed(self, _text: str) -> None:
-        self.drug = None
-        self._seq += 1
-        self._timer.start()
-
-    def search_now(self) -> None:
-        self._timer.stop()
-        self._seq += 1
-        seq, query = self._seq, self.text().strip()
-        if self._task is not None:
-            self._task.cancel()
-        if len(query) < 2:
-            self.completer_.popup().hide()
-            return
-        self._task = self.ctx.tasks.submit(
-            self.ctx.session.formulary.search,
-            self.ctx.actor,
-            query,
-            on_result=lambda rows: self._found(seq, rows),
-            on_error=lambda _e: None,  # free text still works; the service is asked again
-            owner=self,
-        )
-
-    def _found(self, seq: int, rows: list[DrugView]) -> None:
-        if seq != self._seq or not self.hasFocus():
-            return
-        self._task = None
-        self.matches.clear()
-        for drug in rows:
-            label = drug.name
-            if [i.lower() for i in drug.ingredients] != [drug.name.lower()]:
-                label += f" ({', '.join(drug.ingredients)})"
-            if drug.drug_class:
-                label += f"  ·  {drug.drug_class}"
-            item = QStandardItem(label)
-            item.setData(drug.name, NAME_ROLE)
-            item.setData(drug, DRUG_ROLE)
-            self.matches.appendRow(item)
-        if rows:
-            self.completer_.complete()
-        else:
-            self.completer_.popup().hide()
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        if event.reason() != Qt.FocusReason.PopupFocusReason:
-            self.completer_.popup().hide()  # matches for a field the doctor has left
-        super().focusOutEvent(event)
-
-    def _take(self, index: QModelIndex) -> None:
-        drug: DrugView = index.data(DRUG_ROLE)
-        self.setText(drug.name)
-        self.drug = drug
-        self.chosen.emit(drug)
 
 
 class ItemEditor(QWidget):
