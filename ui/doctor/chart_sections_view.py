@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtGui import QColor, QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from clinicdesk.services.chart import ChartEntry
 from clinicdesk.services.chart_sections import SECTIONS
 from ui.context import AppContext
+from ui.doctor.allergy_banner import SERIOUS
 from ui.doctor.chart_entry_dialog import MOMENT, ChartEntryDialog, shown
 from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
@@ -34,6 +35,9 @@ from ui.widgets.table import RowsModel, read_only_rows
 
 _OPEN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 RESOLVED_GREY = QColor("#8d9aa5")
+SERIOUS_RED = QColor("#b3261e")
+_BOLD = QFont()
+_BOLD.setBold(True)
 
 
 class EntryTable(QTableView):
@@ -105,6 +109,11 @@ class EntriesModel(RowsModel[ChartEntry]):
             return "\n".join(x for x in (moment, entry.values.get("note") or "") if x) or None
         if role == Qt.ItemDataRole.ForegroundRole and entry.values.get("status") == "resolved":
             return RESOLVED_GREY
+        if entry.values.get("severity") in SERIOUS:
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return SERIOUS_RED
+            if role == Qt.ItemDataRole.FontRole:
+                return _BOLD
         return None
 
 
@@ -170,6 +179,8 @@ class SectionPanel(QWidget):
         self.message.hide()
         if self.key == "conditions":  # active first, then resolved, each oldest first
             entries = sorted(entries, key=lambda e: e.values.get("status") == "resolved")
+        elif self.key == "allergies":  # the serious first, as on the banner
+            entries = sorted(entries, key=lambda e: e.values.get("severity") not in SERIOUS)
         self.model.set_rows(entries)
         self.empty.setText(
             f"No {self.section.title.lower()} recorded."
