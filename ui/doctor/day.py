@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -34,7 +34,7 @@ from ui.theme import icon, set_kind
 from ui.widgets.table import RowsModel
 
 REFRESH_MS = 20_000
-CALL_NEXT_KEYS = ("Ctrl+Return", "Ctrl+Enter")
+CALL_NEXT_KEYS = ("Ctrl+Return", "Ctrl+Enter")  # the workspace binds them while Today shows
 GONE = ("cancelled", "rejected", "no_show")
 GREY = QColor("#8d9aa5")
 
@@ -143,10 +143,6 @@ class DayView(QWidget):
         head.addWidget(self.summary, 1, Qt.AlignmentFlag.AlignBottom)
         head.addWidget(self.call_button)
         head.addWidget(self.refresh_button)
-        for keys in CALL_NEXT_KEYS:
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.call_next)
 
         self.message = QLabel()
         set_kind(self.message, "banner")
@@ -239,6 +235,7 @@ class DayView(QWidget):
         self._task = None
         if self._again:
             self.reload()
+        first = self.day is None
         self.day = day
         self.message.hide()
         self.call_button.setEnabled(True)
@@ -257,6 +254,8 @@ class DayView(QWidget):
                 table.selectRow(ids.index(keep.id))
             elif rows:
                 table.selectRow(0)
+        if first and self.appointments.hasFocus() and waiting:
+            self.waiting.setFocus()  # shown before the lists were in: start at the queue
         self.date_label.setText(f"{day.day:%A %d %B %Y}")
         booked = [a for a in day.appointments if a.status not in GONE]
         done = sum(1 for a in booked if a.status == "completed")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 import shiboken6
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,7 +28,7 @@ from clinicdesk.services.patients import PatientRecord
 from clinicdesk.services.visits import VisitView
 from ui.context import AppContext
 from ui.doctor.chart_view import ChartView
-from ui.doctor.day import DayView
+from ui.doctor.day import CALL_NEXT_KEYS, DayView
 from ui.doctor.visit_view import VisitScreen
 from ui.frontdesk.patient_picker import PatientPicker
 from ui.theme import icon
@@ -89,6 +90,10 @@ class DoctorWorkspace(QWidget):
         for page in (self.day, self.chart, self.visit):
             self.stack.addWidget(page)
         self.views.currentChanged.connect(self._view_changed)
+        for keys in CALL_NEXT_KEYS:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self._call_next_key)
         self.find_button = QPushButton(icon("search"), "Find patient…  (Ctrl+F)")
         self.find_button.setToolTip("Open any patient's chart")
         self.find_button.clicked.connect(self.find_patient)
@@ -129,6 +134,11 @@ class DoctorWorkspace(QWidget):
     def _focus_view(self) -> None:
         view = self.stack.currentWidget()
         view.focus_view()
+
+    def _call_next_key(self) -> None:
+        """Ctrl+Enter calls the next patient while Today shows (never from inside a note)."""
+        if self.stack.currentWidget() is self.day:
+            self.day.call_next()
 
     # ---- opening ----
 
