@@ -4,6 +4,7 @@ then an addendum; an empty note cannot be signed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import shiboken6
@@ -143,3 +144,17 @@ def test_new_prescription_opens_for_this_visit_and_the_list_follows(
     assert screen.print_button.isEnabled() and screen.pdf_button.isEnabled()
     dialog.reject()
     wait_idle(qtbot, tasks)
+
+
+def test_the_visit_shows_active_conditions_and_the_last_vitals(qtbot, make_main, consultation):
+    doctor, patient_id = consultation.doctor, consultation.patient_id
+    add = doctor.chart.add
+    add(doctor.actor, patient_id, "conditions", {"name": "Asthma", "status": "active"})
+    add(doctor.actor, patient_id, "conditions", {"name": "Tonsillitis", "status": "resolved"})
+    taken = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    add(doctor.actor, patient_id, "vitals", {"systolic": 150, "diastolic": 95, "taken_at": taken})
+    later = taken + timedelta(days=30)
+    vitals = {"systolic": 132, "diastolic": 84, "weight": "71.5", "taken_at": later}
+    add(doctor.actor, patient_id, "vitals", vitals)
+    screen = open_visit(qtbot, make_main, consultation)
+    assert screen.clinical.text() == ("Active: Asthma · Last vitals 01/04/2026: BP 132/84, 71.5 kg")

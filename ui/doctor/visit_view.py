@@ -76,6 +76,26 @@ def load_visit(session, actor, visit_id: str) -> VisitBundle:
     return VisitBundle(visit, chart, prescriptions, mine)
 
 
+def clinical_summary(chart: Chart, zone) -> str:
+    """'Active: Asthma, Hypertension · Last vitals 18/11/2026: BP 123/76, pulse 79, 63 kg'."""
+    active = [
+        c.values["name"] for c in chart.sections["conditions"] if c.values["status"] == "active"
+    ]
+    parts = [f"Active: {', '.join(active)}" if active else "No active conditions recorded"]
+    vitals = chart.sections["vitals"]  # newest first
+    if vitals:
+        v = vitals[0].values
+        readings = [
+            f"BP {v['systolic']}/{v['diastolic']}" if v.get("systolic") else "",
+            f"pulse {v['pulse']}" if v.get("pulse") else "",
+            f"{v['temperature']:g} °C" if v.get("temperature") else "",
+            f"{v['weight']:g} kg" if v.get("weight") else "",
+        ]
+        day = v["taken_at"].astimezone(zone).strftime("%d/%m/%Y")
+        parts.append(f"Last vitals {day}: " + ", ".join(r for r in readings if r))
+    return " · ".join(parts)
+
+
 class VisitPrescriptionsModel(RowsModel[PrescriptionView]):
     HEADERS = ("Reference", "Drugs", "Valid until", "Status")
 
@@ -217,6 +237,9 @@ class VisitScreen(QWidget):
         names.addWidget(self.summary)
         names.addWidget(self.visit_line)
         self.banner = AllergyBanner()
+        self.clinical = QLabel()
+        self.clinical.setWordWrap(True)
+        set_kind(self.clinical, "muted")
 
         self.form = FieldForm(self, columns=1)
         self.fields: dict[str, NoteEdit] = {}
@@ -282,6 +305,7 @@ class VisitScreen(QWidget):
         layout.setSpacing(10)
         layout.addLayout(names)
         layout.addWidget(self.banner)
+        layout.addWidget(self.clinical)
         layout.addLayout(body, 1)
         return page
 
@@ -372,6 +396,7 @@ class VisitScreen(QWidget):
         self.name.setText(patient.full_name)
         self.summary.setText(patient_line(patient))
         self.banner.set_allergies(bundle.chart.allergies)
+        self.clinical.setText(clinical_summary(bundle.chart, self.zone))
         self.follow_up.hide()
         self.message.hide()
         self.form.clear_errors()
