@@ -319,7 +319,6 @@ class VisitScreen(QWidget):
         self.interval.setRange(1, 365)
         self.interval.setValue(14)
         self.interval.setSuffix(" days")
-        self.interval.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # Up/Down still step
         self.interval.setAccessibleName("Follow-up after")
         label = QLabel("&After")
         label.setBuddy(self.interval)
