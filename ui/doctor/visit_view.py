@@ -1,9 +1,10 @@
 """The visit: the patient and their allergies on top, the note, then follow-up and prescriptions.
 
-The note has four fields (Tab moves between them); it is saved with Ctrl+S and whenever the
-cursor leaves a changed field. "Finish visit and sign" (Ctrl+Shift+Enter) asks first, then signs
-and locks it; after that the fields are read-only and corrections are addenda. A visit that is
-signed, or that belongs to another doctor, opens read-only.
+The note has four fields (Tab moves between them); it is saved with Ctrl+S, whenever the
+cursor leaves a changed field and after ten seconds without typing. "Finish visit and sign"
+(Ctrl+Shift+Enter) asks first, then signs and locks it; after that the fields are read-only and
+corrections are addenda. A visit that is signed, or that belongs to another doctor, opens
+read-only.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -54,6 +55,7 @@ NOTE_LABELS = {
     "plan": "P&lan",
 }
 SIGN_KEYS = ("Ctrl+Shift+Return", "Ctrl+Shift+Enter")
+AUTOSAVE_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,10 @@ class VisitScreen(QWidget):
         self.addendum_dialog: AddendumDialog | None = None
         self.prescription_dialog: QDialog | None = None
 
+        self.autosave = QTimer(self)  # a pause in typing saves too, so little is ever lost
+        self.autosave.setSingleShot(True)
+        self.autosave.setInterval(AUTOSAVE_MS)
+        self.autosave.timeout.connect(self.save)
         self._stack = QStackedLayout(self)
         self._stack.addWidget(self._empty_page())
         self._stack.addWidget(self._visit_page())
@@ -489,6 +495,7 @@ class VisitScreen(QWidget):
         if self.editable:
             self.dirty = True
             self.save_state.setText("Unsaved changes")
+            self.autosave.start()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.FocusOut and self.dirty and self.editable:
@@ -501,6 +508,7 @@ class VisitScreen(QWidget):
         if self._saving:
             self._save_again = True
             return
+        self.autosave.stop()
         if not self.dirty:
             self._after_save()
             return
