@@ -113,6 +113,10 @@ def test_enter_on_a_checked_in_appointment_opens_its_visit(qtbot, admin, make_ma
         assert day.message.text() == (
             "Bo Berg is confirmed: the visit opens once reception has checked them in."
         )
+        qtbot.mouseClick(day.refresh_button, Qt.MouseButton.LeftButton)
+        wait_idle(qtbot, tasks)
+        assert day.message.isVisible()  # a refresh leaves the answer on screen
+        day.appointments.setFocus()
         qtbot.keyClick(day.appointments, Qt.Key.Key_Up)
         qtbot.keyClick(day.appointments, Qt.Key.Key_Return)
         screen = main.pages["doctor"].visit

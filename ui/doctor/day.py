@@ -122,6 +122,7 @@ class DayView(QWidget):
         self._task: Task | None = None
         self._again = False
         self._busy = False
+        self._load_error = False
 
         title = QLabel("Today")
         set_kind(title, "title")
@@ -228,6 +229,7 @@ class DayView(QWidget):
 
     def _load_failed(self, error: BaseException) -> None:
         self._task = None
+        self._load_error = True
         self.show_message(describe(error))
         self.call_button.setEnabled(False)
 
@@ -237,7 +239,9 @@ class DayView(QWidget):
             self.reload()
         first = self.day is None
         self.day = day
-        self.message.hide()
+        if self._load_error:  # an action's message stays until the next action
+            self._load_error = False
+            self.message.hide()
         self.call_button.setEnabled(True)
         self.waiting_model.now = utcnow()
         waiting = [q for q in day.queue if q.status == "waiting"]
