@@ -112,7 +112,7 @@ def code_fingerprint() -> str:
     """Changes whenever code that decides what a built clinic holds changes."""
     digest = hashlib.sha256()
     sources = [
-        REPO / "clinicdesk" / "demo.py",
+        *sorted((REPO / "clinicdesk").glob("demo*.py")),
         REPO / "clinicdesk" / "text.py",
         REPO / "clinicdesk" / "services" / "patients.py",
         REPO / "clinicdesk" / "services" / "patient_search.py",
