@@ -4,9 +4,7 @@ much, how often and for how long, with the directions in plain words shown live 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import (
-    QRegularExpressionValidator,
-)
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
