@@ -23,7 +23,7 @@ def new_reference() -> str:
 
 
 def is_valid(reference: str) -> bool:
-    return bool(re.fullmatch(rf"\d{{{LENGTH}}}", reference)) and int(reference) % 97 == 1
+    return bool(re.fullmatch(rf"[0-9]{{{LENGTH}}}", reference)) and int(reference) % 97 == 1
 
 
 def normalize(typed: str) -> str:

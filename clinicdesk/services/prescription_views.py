@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clinicdesk.rx import reference
 from clinicdesk.store.models import Prescription, PrescriptionItem
 
 ACTIVE, PARTLY, DISPENSED, EXPIRED, CANCELLED = (
@@ -46,6 +47,10 @@ class PrescriptionSummary:
     @property
     def status_label(self) -> str:
         return RX_STATUS_LABELS[self.status]
+
+    @property
+    def reference_grouped(self) -> str:
+        return reference.grouped(self.reference)
 
 
 def prescription_summaries(s: Session, patient_id: str, today: date) -> list[PrescriptionSummary]:

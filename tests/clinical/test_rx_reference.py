@@ -54,7 +54,17 @@ def test_new_references_are_twelve_digits_that_check():
         assert not any(reference.is_valid(t) for t in transpositions(number))
 
 
-@pytest.mark.parametrize("typed", ["", "12345", "1234567890123", "12345678901a"])
+# the last: a valid number in full-width digits, which Python counts as digits too
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "12345",
+        "1234567890123",
+        "12345678901a",
+        "".join(chr(0xFF10 + int(d)) for d in "000000000098"),
+    ],
+)
 def test_numbers_of_the_wrong_shape_are_not_valid(typed):
     assert not reference.is_valid(typed)
 

@@ -82,7 +82,7 @@ class PrescriptionsModel(RowsModel[PrescriptionSummary]):
 
     def cells(self, p: PrescriptionSummary) -> tuple[str, ...]:
         issued = format_moment(p.issued_at, self.time_zone)[:10]
-        return (p.reference, issued, ", ".join(p.drugs), p.status_label)
+        return (p.reference_grouped, issued, ", ".join(p.drugs), p.status_label)
 
 
 def _line(text: str) -> str:

@@ -381,6 +381,7 @@ class PrescriptionDialog(QDialog):
 
         dialog.accepted.connect(given)
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.activateWindow)  # the keyboard comes back here
         dialog.open()
 
     def show_problems(self, problems: dict[str, str]) -> None:

@@ -39,6 +39,8 @@ from ui.context import AppContext
 from ui.doctor.allergy_banner import AllergyBanner
 from ui.doctor.chart_sections_view import entry_table
 from ui.doctor.chart_view import patient_line
+from ui.doctor.prescription_dialog import PrescriptionDialog
+from ui.doctor.print_prescription import print_prescription, save_prescription_pdf
 from ui.errors import describe
 from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
 from ui.theme import icon, pixmap, set_kind
@@ -672,10 +674,9 @@ class VisitScreen(QWidget):
         if not self.new_rx_button.isEnabled():
             self.ctx.notify(f"Only {self.visit.doctor_name} writes prescriptions in this visit.")
             return
-        from ui.doctor.prescription_dialog import PrescriptionDialog
-
         dlg = PrescriptionDialog(self.ctx, self.visit, self)
         dlg.written.connect(lambda _view: self.reload_prescriptions())
+        dlg.finished.connect(lambda _r: self.window().activateWindow())
         self.prescription_dialog = dlg
         dlg.open()
 
@@ -695,14 +696,10 @@ class VisitScreen(QWidget):
         prescription = self.current_prescription()
         if prescription is None:
             return
-        from ui.doctor.print_prescription import print_prescription
-
         print_prescription(self.ctx, self, prescription.id)
 
     def save_pdf(self) -> None:
         prescription = self.current_prescription()
         if prescription is None:
             return
-        from ui.doctor.print_prescription import save_prescription_pdf
-
         save_prescription_pdf(self.ctx, self, prescription.id)

@@ -129,6 +129,8 @@ class DoctorWorkspace(QWidget):
 
     def _view_changed(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
+        if index == CHART and self.chart.patient_id:
+            self.chart.reload()  # the visit may have added a note or a prescription meanwhile
         self._focus_view()
 
     def _focus_view(self) -> None:
