@@ -16,7 +16,9 @@ ON_DARK = "#dbe7ea"
 
 
 def stylesheet() -> str:
-    return (RESOURCES / "style" / "clinicdesk.qss").read_text(encoding="utf-8")
+    """The style sheet, with the arrows of spin boxes and lists found where the app is."""
+    text = (RESOURCES / "style" / "clinicdesk.qss").read_text(encoding="utf-8")
+    return text.replace("@ARROWS@", (RESOURCES / "style" / "arrows").as_posix())
 
 
 @cache
