@@ -16,10 +16,13 @@ from conftest import wait_idle  # tests/ui/conftest.py
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from clinicdesk.permissions import Role
+from clinicdesk.rx.errors import PrescriptionCancelled
+from clinicdesk.rx.payload import PER_DAY, Frequency
 from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.prescription_checks import ItemInput
 from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
 from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
@@ -175,3 +178,38 @@ def test_a_walk_in_from_call_to_printed_prescription(
     assert verified.content.prescription_id == written.id
     assert verified.content.patient_name == "Ольга Смирнова"
     assert verified.content.items[0].quantity == 21
+
+
+def test_a_prescription_cancelled_from_the_visit_is_refused_at_the_pharmacy(
+    qtbot, make_main, doctor, staff, tasks
+):
+    session = doctor
+    visit = session.visits.call_next(session.actor)
+    written = session.prescriptions.write(
+        session.actor,
+        visit.id,
+        [ItemInput("Cetirizine", "1 tablet", "by mouth", Frequency(PER_DAY, 1), 14, 14, "tablets")],
+    )
+    main = make_main(session)
+    press(qtbot, Qt.Key.Key_2, CTRL)
+    workspace = main.pages["doctor"]
+    workspace.open_visit(visit.id)
+    screen = workspace.visit
+    qtbot.waitUntil(lambda: screen.prescriptions_model.rowCount() == 1, timeout=5000)
+    assert screen.cancel_rx_button.isEnabled()
+
+    qtbot.mouseClick(screen.cancel_rx_button, Qt.MouseButton.LeftButton)
+    ask = screen.findChild(QInputDialog)
+    qtbot.waitUntil(ask.isVisible)
+    assert written.reference_grouped in ask.labelText()
+    ask.setTextValue("Wrong patient: written in the wrong chart")
+    ask.accept()
+    qtbot.waitUntil(lambda: screen.prescriptions_model.row(0).status == "cancelled", timeout=5000)
+    wait_idle(qtbot, tasks)
+    assert not screen.cancel_rx_button.isEnabled()
+
+    pharmacist = staff(Role.PHARMACIST)
+    with pytest.raises(PrescriptionCancelled) as refused:
+        pharmacist.prescriptions.verify_code(pharmacist.actor, written.code)
+    assert "Wrong patient: written in the wrong chart" in refused.value.message
+    assert session.prescriptions.dose_times(session.actor, written.id) == []

@@ -31,6 +31,7 @@ from ui.doctor.chart_entry_dialog import MOMENT, ChartEntryDialog, shown
 from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
 from ui.theme import icon, set_kind
+from ui.widgets.dialogs import ask_reason
 from ui.widgets.table import RowsModel, read_only_rows
 
 _OPEN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -117,15 +118,11 @@ class EntriesModel(RowsModel[ChartEntry]):
         return None
 
 
-def ask_reason(parent: QWidget, what: str, then: Callable[[str], None]) -> QInputDialog:
-    """A small non-blocking question: why is this removed? ``then(reason)`` on OK."""
-    dialog = QInputDialog(parent)
-    dialog.setWindowTitle(f"Remove {what}")
-    dialog.setLabelText(f"Why is {what} removed? (for example: entered in error)")
-    dialog.textValueSelected.connect(then)
-    dialog.finished.connect(dialog.deleteLater)
-    dialog.open()
-    return dialog
+def ask_removal_reason(parent: QWidget, what: str, then: Callable[[str], None]) -> QInputDialog:
+    """Why is this entry removed? ``then(reason)`` on OK."""
+    return ask_reason(
+        parent, f"Remove {what}", f"Why is {what} removed? (for example: entered in error)", then
+    )
 
 
 class SectionPanel(QWidget):
@@ -217,7 +214,7 @@ class SectionPanel(QWidget):
         if entry is None:
             return
         what = f"this {self.section.title.lower()} entry"
-        ask_reason(self, what, lambda reason: self._remove(entry, reason))
+        ask_removal_reason(self, what, lambda reason: self._remove(entry, reason))
 
     def _remove(self, entry: ChartEntry, reason: str) -> None:
         self.ctx.tasks.submit(

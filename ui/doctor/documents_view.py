@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.chart import DOCUMENT_KINDS, DocumentInfo
 from ui.context import AppContext
-from ui.doctor.chart_sections_view import ask_reason, entry_table
+from ui.doctor.chart_sections_view import ask_removal_reason, entry_table
 from ui.errors import describe
 from ui.theme import icon, set_kind
 from ui.widgets.date_field import DateField
@@ -351,7 +351,7 @@ class DocumentsPanel(QWidget):
     def remove_current(self) -> None:
         info = self.current()
         if info is not None:
-            ask_reason(self, f"“{info.title}”", lambda reason: self._remove(info, reason))
+            ask_removal_reason(self, f"“{info.title}”", lambda reason: self._remove(info, reason))
 
     def _remove(self, info: DocumentInfo, reason: str) -> None:
         self.ctx.tasks.submit(

@@ -33,6 +33,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import P
 from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.chart import Chart
+from clinicdesk.services.prescription_views import ACTIVE
 from clinicdesk.services.prescriptions import PrescriptionView
 from clinicdesk.services.visits import NOTE_FIELDS, VisitNote, VisitView
 from ui.context import AppContext
@@ -45,7 +46,7 @@ from ui.errors import describe
 from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
 from ui.theme import icon, pixmap, set_kind
 from ui.widgets.dates import format_moment
-from ui.widgets.dialogs import titled_layout
+from ui.widgets.dialogs import ask_reason, titled_layout
 from ui.widgets.forms import FieldForm
 from ui.widgets.table import RowsModel
 
@@ -363,8 +364,12 @@ class VisitScreen(QWidget):
         self.print_button.clicked.connect(self.print_prescription)
         self.pdf_button = QPushButton("Save as PDF…")
         self.pdf_button.clicked.connect(self.save_pdf)
+        self.cancel_rx_button = QPushButton("Cancel prescription…")
+        set_kind(self.cancel_rx_button, "danger")
+        self.cancel_rx_button.clicked.connect(self.cancel_prescription)
         row = QHBoxLayout()
         row.addWidget(self.new_rx_button)
+        row.addWidget(self.cancel_rx_button)
         row.addStretch(1)
         row.addWidget(self.print_button)
         row.addWidget(self.pdf_button)
@@ -476,6 +481,9 @@ class VisitScreen(QWidget):
         self.prescriptions_empty.setVisible(not prescriptions)
         self.print_button.setEnabled(bool(prescriptions))
         self.pdf_button.setEnabled(bool(prescriptions))
+        self.cancel_rx_button.setEnabled(
+            self.ctx.actor.can(P.PRESCRIBE) and any(p.status == ACTIVE for p in prescriptions)
+        )
         if prescriptions:
             self.prescriptions.selectRow(len(prescriptions) - 1)
 
@@ -689,6 +697,34 @@ class VisitScreen(QWidget):
             self.visit.id,
             on_result=self._show_prescriptions,
             on_error=lambda e: self.show_message(describe(e)),
+            owner=self,
+        )
+
+    def cancel_prescription(self) -> None:
+        """A cancelled prescription is refused at the pharmacy, with the reason given here."""
+        prescription = self.current_prescription()
+        if prescription is None:
+            return
+        ask_reason(
+            self,
+            "Cancel prescription",
+            f"Why is prescription {prescription.reference_grouped} cancelled? The pharmacy "
+            "will refuse it and show this reason.",
+            lambda reason: self._cancel(prescription, reason),
+        )
+
+    def _cancel(self, prescription: PrescriptionView, reason: str) -> None:
+        def cancelled(view: PrescriptionView) -> None:
+            self.ctx.notify(f"Prescription {view.reference_grouped} is cancelled.")
+            self.reload_prescriptions()
+
+        self.ctx.tasks.submit(
+            self.ctx.session.prescriptions.cancel,
+            self.ctx.actor,
+            prescription.id,
+            reason,
+            on_result=cancelled,
+            on_error=self._show_error,
             owner=self,
         )
 
