@@ -72,6 +72,6 @@ class PrescriptionCancelled(CodeRefused):
 class ClockBehind(CodeRefused):
     def __init__(self) -> None:
         super().__init__(
-            "This computer's clock is behind a time it has already seen, so expiry cannot be "
-            "checked. Correct the date and time, then scan again."
+            "This computer's clock is behind a time ClinicDesk has already seen, so dates on "
+            "prescriptions cannot be trusted. Correct the date and time, then try again."
         )
