@@ -63,19 +63,20 @@ def render(rx: PrescriptionView, page_size: str = "A5") -> bytes:
     footer_height = (len(matrix) + 2 * QUIET_MODULES) * module + 10 * mm
     y = _letterhead(c, rx, lay)
     y = _patient(c, rx, lay, y)
+    stamp = rx.status_label.upper() if rx.status in (CANCELLED, EXPIRED) else ""
     page = 1
     for item in rx.items:
         needed = _item_height(c, item, lay)
         if y - needed < lay.margin + footer_height:
             _page_footer(c, rx, lay, page, last=False)
+            _stamp(c, lay, stamp)
             c.showPage()
             page += 1
             y = _continued_header(c, rx, lay)
         y = _item(c, item, lay, y)
     _code_block(c, rx, lay, matrix, module)
     _page_footer(c, rx, lay, page, last=True)
-    if rx.status in (CANCELLED, EXPIRED):
-        _stamp(c, lay, rx.status_label.upper())
+    _stamp(c, lay, stamp)
     c.showPage()
     c.save()
     return out.getvalue()
@@ -257,6 +258,9 @@ def _page_footer(c: Canvas, rx: PrescriptionView, lay: _Layout, page: int, last:
 
 
 def _stamp(c: Canvas, lay: _Layout, word: str) -> None:
+    """Across every page of a cancelled or expired prescription (nothing for a valid one)."""
+    if not word:
+        return
     c.saveState()
     c.setFillColor(Color(0.75, 0.1, 0.1, alpha=0.35))
     c.setFont(BOLD, lay.title * 3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from clinicdesk.errors import ClinicDeskError
 
@@ -70,8 +70,10 @@ class PrescriptionCancelled(CodeRefused):
 
 
 class ClockBehind(CodeRefused):
-    def __init__(self) -> None:
+    def __init__(self, latest: datetime) -> None:
+        self.latest = latest
         super().__init__(
-            "This computer's clock is behind a time ClinicDesk has already seen, so dates on "
-            "prescriptions cannot be trusted. Correct the date and time, then try again."
+            "This computer's clock is behind: a prescription was already signed here at "
+            f"{latest:%d %b %Y %H:%M}, so dates on prescriptions cannot be trusted. Correct the "
+            "date and time, then try again."
         )

@@ -34,6 +34,16 @@ def sniff(content: bytes) -> str | None:
     return None
 
 
+def check_size(file_name: str, size: int) -> None:
+    """Also asked before a file is read, so a huge one is refused without loading it."""
+    if not size:
+        raise ValidationError({"file": f"{file_name} is empty"})
+    if size > MAX_BYTES:
+        raise ValidationError(
+            {"file": f"{file_name} is {_megabytes(size)} MB; the largest file is 25 MB"}
+        )
+
+
 def check_file(file_name: str, content: bytes) -> str:
     """The media type of an acceptable attachment; otherwise ValidationError saying why."""
     ext = PurePath(file_name).suffix.lower()
@@ -45,12 +55,7 @@ def check_file(file_name: str, content: bytes) -> str:
                 "(PNG, JPEG, GIF, WebP)"
             }
         )
-    if not content:
-        raise ValidationError({"file": f"{file_name} is empty"})
-    if len(content) > MAX_BYTES:
-        raise ValidationError(
-            {"file": f"{file_name} is {_megabytes(len(content))} MB; the largest file is 25 MB"}
-        )
+    check_size(file_name, len(content))
     actual = sniff(content)
     if actual != expected:
         what = KINDS[actual][0] if actual else "not a file type we accept"

@@ -6,6 +6,7 @@ or raises ValidationError naming each bad field. The chart service handles them 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -148,6 +149,9 @@ def _clean_vitals(values: Values, today: date) -> Values:
         try:
             number = float(str(raw).replace(",", "."))
         except ValueError:
+            problems[name] = "must be a number"
+            continue
+        if not math.isfinite(number):
             problems[name] = "must be a number"
             continue
         if whole and number != int(number):

@@ -113,6 +113,17 @@ def _stem(text: str) -> str:
     return " ".join(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in fold(text).split())
 
 
+def _matches(allergen: str, names: set[str]) -> bool:
+    """The allergen is one of the names, one of their words, or inside a word of theirs
+    ('penicillin' in 'benzylpenicillin'); short allergens must match a whole word."""
+    if not allergen:
+        return False
+    words = {w for name in names for w in name.split()}
+    if allergen in names or allergen in words:
+        return True
+    return len(allergen) >= 5 and any(allergen in w for w in words | names)
+
+
 def warnings_for(
     facts: list[DrugFacts], allergies: list[tuple[str, str, str, str]]
 ) -> list[RxWarning]:
@@ -122,11 +133,13 @@ def warnings_for(
         names = {_stem(drug.name), _stem(drug.drug_class)} | {_stem(i) for i in drug.ingredients}
         names.discard("")
         for allergy_id, substance, reaction, severity in allergies:
-            if _stem(substance) in names:
+            if _matches(_stem(substance), names):
                 what = f" ({reaction}, {severity})" if reaction else f" ({severity})"
                 found.append(
                     RxWarning(
-                        f"allergy:{allergy_id}:{line}",
+                        # the drug is part of the key: a reason given for one drug is not
+                        # taken for another put in its place
+                        f"allergy:{allergy_id}:{line}:{_stem(drug.name)}",
                         "allergy",
                         f"Item {line}, {drug.name}, matches the recorded allergy to "
                         f"{substance}{what}.",
@@ -137,7 +150,7 @@ def warnings_for(
             for shared in sorted(a.ingredients & b.ingredients):
                 found.append(
                     RxWarning(
-                        f"duplicate:{shared}:{i}:{j}",
+                        f"duplicate:{shared}:{i}:{j}:{_stem(a.name)}:{_stem(b.name)}",
                         "duplicate",
                         f"Items {i} and {j} ({a.name} and {b.name}) both contain {shared}.",
                     )

@@ -46,7 +46,7 @@ from clinicdesk.services.prescription_views import (
 )
 from clinicdesk.services.queue import LEFT
 from clinicdesk.services.signing import active_key, trusted_keys
-from clinicdesk.services.visits import SEEN, doctor_of
+from clinicdesk.services.visits import SEEN, check_own_visit, doctor_of
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
@@ -181,13 +181,14 @@ class PrescriptionService:
             visit = s.get(Visit, visit_id)
             if visit is None:
                 raise NotFound("That visit does not exist.")
+            check_own_visit(s, actor, visit)
             _check_encounter(s, visit)
             warnings = _warnings(s, visit.patient_id, items)
             missing = [w for w in warnings if not acknowledgements.get(w.key)]
             if missing:
                 raise NeedsAcknowledgement(missing)
             now = self.clock()
-            _advance_clock(s, now)
+            _check_clock(s, now, record=True)
             zone = clinic_zone(s)
             issued_on = now.astimezone(zone).date()
             row = Prescription(
@@ -326,7 +327,7 @@ class PrescriptionService:
         with self.store.write(actor) as s:
             verified = codec.verify(text, trusted_keys(s))
             now = self.clock()
-            _advance_clock(s, now)
+            _check_clock(s, now, record=False)
             content = verified.content
             row = s.get(Prescription, content.prescription_id)
             today = _today(s, now)
@@ -355,16 +356,20 @@ def _today(s: Session, now: datetime) -> date:
     return now.astimezone(clinic_zone(s)).date()
 
 
-def _advance_clock(s: Session, now: datetime) -> None:
-    """Refuse a clock set back behind a time this clinic has already trusted."""
+def _check_clock(s: Session, now: datetime, record: bool) -> None:
+    """Refuse a clock set back behind the latest prescription signed here.
+
+    Only signing records the time: a scan at a desk whose clock runs ahead must not stop the
+    others from prescribing.
+    """
     seen = s.get(Meta, CLOCK_KEY)
     if seen is not None:
         latest = datetime.fromisoformat(seen.value)
         if now < latest - CLOCK_SLACK:
-            raise ClockBehind()
-        if now > latest:
+            raise ClockBehind(latest.astimezone(clinic_zone(s)))
+        if record and now > latest:
             seen.value = now.isoformat()
-    else:
+    elif record:
         s.add(Meta(key=CLOCK_KEY, value=now.isoformat()))
 
 
@@ -389,8 +394,21 @@ def _unused_reference(s: Session) -> str:
             return number
 
 
+def _formulary_drug(s: Session, item: ItemInput) -> Drug | None:
+    """The chosen drug, or for free text the formulary drug its leading words name
+    ('Amoxicillin 500 mg capsules' is Amoxicillin)."""
+    if item.drug_id:
+        return s.get(Drug, item.drug_id)
+    words = item.drug.split()
+    for n in range(len(words), 0, -1):
+        drug = find_by_name(s, " ".join(words[:n]))
+        if drug is not None:
+            return drug
+    return None
+
+
 def _facts(s: Session, item: ItemInput) -> tuple[Drug | None, DrugFacts]:
-    drug = s.get(Drug, item.drug_id) if item.drug_id else find_by_name(s, item.drug)
+    drug = _formulary_drug(s, item)
     if drug is None:
         return None, DrugFacts(item.drug, frozenset({fold(item.drug)}), "")
     ingredients = frozenset(fold(i) for i in split_list(drug.ingredients))

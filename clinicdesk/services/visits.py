@@ -258,8 +258,7 @@ class VisitService:
         note = _checked(note)
         with self.store.write(actor) as s:
             row = _visit(s, visit_id)
-            if row.status == SIGNED:
-                raise NoteLocked(row.signed_by_name, row.signed_at)
+            _check_signer(s, actor, row)
             if row.version != expected_version:
                 raise Conflict(
                     "This note was saved from another desk meanwhile; reopen the visit to see it."
@@ -365,10 +364,18 @@ class VisitService:
 
 
 def _check_signer(s: Session, actor: Actor, row: Visit) -> None:
+    """The note is open and this is the doctor who saw the patient."""
     if row.status == SIGNED:
         raise NoteLocked(row.signed_by_name, row.signed_at)
+    check_own_visit(s, actor, row)
+
+
+def check_own_visit(s: Session, actor: Actor, row: Visit) -> None:
     if doctor_of(s, actor).id != row.doctor_id:
-        raise Conflict("Only the doctor who saw the patient can sign this note.")
+        raise Conflict(
+            "This is another doctor's visit: only the doctor who saw the patient writes its "
+            "note and prescriptions."
+        )
 
 
 def note_hash(row: Visit) -> str:

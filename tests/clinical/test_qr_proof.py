@@ -313,10 +313,11 @@ def test_an_expired_prescription_is_refused_and_shown_expired(clinic, written):
 
 def test_a_clock_set_back_is_refused(own_clinic):
     c = own_clinic
-    rx = write(c)
     doctor = c.doctor
     ahead = datetime.now(UTC) + timedelta(days=2)
-    PrescriptionService(doctor.store, clock=lambda: ahead).verify_code(doctor.actor, rx.code)
+    rx = PrescriptionService(doctor.store, clock=lambda: ahead).write(
+        doctor.actor, c.visit.id, three_items()
+    )
 
     # a few minutes of drift between desks is tolerated
     slightly = PrescriptionService(doctor.store, clock=lambda: ahead - timedelta(minutes=5))
@@ -324,6 +325,17 @@ def test_a_clock_set_back_is_refused(own_clinic):
     with pytest.raises(ClockBehind) as refused:
         verify(c, rx.code)
     assert "clock is behind" in refused.value.message
+    assert refused.value.latest == ahead
     with pytest.raises(ClockBehind):
         write(c)
     assert [p.id for p in doctor.prescriptions.for_visit(doctor.actor, c.visit.id)] == [rx.id]
+
+
+def test_a_scan_at_a_desk_whose_clock_runs_ahead_does_not_stop_prescribing(own_clinic):
+    c = own_clinic
+    doctor = c.doctor
+    rx = write(c)
+    ahead = datetime.now(UTC) + timedelta(days=20)
+    PrescriptionService(doctor.store, clock=lambda: ahead).verify_code(doctor.actor, rx.code)
+    assert write(c).status == "active"
+    assert verify(c, rx.code).content.prescription_id == rx.id

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.errors import ValidationError
+from clinicdesk.services.attachments import check_size
 from clinicdesk.services.chart import DOCUMENT_KINDS, DocumentInfo
 from ui.context import AppContext
 from ui.doctor.chart_sections_view import ask_removal_reason, entry_table
@@ -64,6 +65,7 @@ def attach_file(session, actor, patient_id, path: str, kind: str, title: str, da
     """On a worker: read the file and hand it to the chart service."""
     file = Path(path)
     try:
+        check_size(file.name, file.stat().st_size)
         content = file.read_bytes()
     except OSError as error:
         reason = error.strerror or "it cannot be read"
