@@ -5,6 +5,9 @@ Prescribers are offered only the drugs in use; a withdrawn drug stays on old pre
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -99,7 +102,7 @@ class DrugDialog(_FormDialog):
             self.route.setText(drug.route)
         self.finish_layout()
 
-    def call(self) -> DrugView:
+    def call(self) -> Callable[[], DrugView]:
         data = DrugInput(
             self.name.text(),
             self.ingredients.text(),
@@ -110,8 +113,8 @@ class DrugDialog(_FormDialog):
         )
         formulary, actor = self.ctx.session.formulary, self.ctx.actor
         if self.drug is None:
-            return formulary.add(actor, data)
-        return formulary.update(actor, self.drug.id, self.drug.version, data)
+            return partial(formulary.add, actor, data)
+        return partial(formulary.update, actor, self.drug.id, self.drug.version, data)
 
     def _failed(self, error: BaseException) -> None:
         if isinstance(error, Conflict) and "already in the formulary" in error.message:

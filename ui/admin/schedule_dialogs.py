@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLineEdit, QSpinBox, QWidget
 
@@ -50,12 +52,17 @@ class AddServiceDialog(_FormDialog):
         self.form.add("fee", f"&Fee ({ctx.details.currency}) *", self.fee, 2, 0)
         self.finish_layout()
 
-    def call(self) -> ServiceInfo:
+    def call(self) -> Callable[[], ServiceInfo]:
         fee = parse_amount(self.fee.text())
         if fee is None:
             raise ValidationError({"fee": "must be an amount such as 45.00"})
-        return self.ctx.session.schedule.add_service(
-            self.ctx.actor, self.name.text(), self.duration.value(), self.buffer.value(), fee
+        return partial(
+            self.ctx.session.schedule.add_service,
+            self.ctx.actor,
+            self.name.text(),
+            self.duration.value(),
+            self.buffer.value(),
+            fee,
         )
 
 
@@ -106,7 +113,7 @@ class DoctorProfileDialog(_FormDialog):
     def chosen_services(self) -> set[str]:
         return {sid for sid, box in self.service_boxes.items() if box.isChecked()}
 
-    def call(self) -> DoctorInfo:
+    def call(self) -> Callable[[], DoctorInfo]:
         schedule, actor = self.ctx.session.schedule, self.ctx.actor
         new = self.new_specialization.text().strip()
         spec_id = self.specialization.currentData()
@@ -122,14 +129,12 @@ class DoctorProfileDialog(_FormDialog):
         }
         if problems := {k: v for k, v in problems.items() if v}:
             raise ValidationError(problems)
-        if new:
-            spec_id = schedule.add_specialization(actor, new)
-        return schedule.make_doctor(
-            actor,
-            self.account.currentData(),
-            spec_id,
-            self.licence.text(),
-            services,
-            languages,
-            room=self.room.text(),
-        )
+        user_id, licence, room = self.account.currentData(), self.licence.text(), self.room.text()
+
+        def save() -> DoctorInfo:
+            chosen = schedule.add_specialization(actor, new) if new else spec_id
+            return schedule.make_doctor(
+                actor, user_id, chosen, licence, services, languages, room=room
+            )
+
+        return save

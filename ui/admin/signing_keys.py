@@ -4,6 +4,7 @@ other clinics it trusts; rotate, revoke, and trust files to carry public keys be
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -89,9 +90,9 @@ class RevokeDialog(_FormDialog):
         self.finish_layout()
         self.reason.setFocus()
 
-    def call(self) -> KeyView:
-        return self.ctx.session.signing_keys.revoke(
-            self.ctx.actor, self.key.kid, self.reason.text()
+    def call(self) -> Callable[[], KeyView]:
+        return partial(
+            self.ctx.session.signing_keys.revoke, self.ctx.actor, self.key.kid, self.reason.text()
         )
 
 

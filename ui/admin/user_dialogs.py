@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clinicdesk.errors import Conflict, ValidationError
+from clinicdesk.errors import ClinicDeskError, Conflict, ValidationError
 from clinicdesk.permissions import Role
 from clinicdesk.services.users import UserInfo
 from ui.context import AppContext
@@ -83,7 +86,9 @@ class _FormDialog(QDialog):
     def finish_layout(self) -> None:
         self.layout_.addWidget(self.buttons)
 
-    def call(self):  # the service call, returning UserInfo
+    def call(self) -> Callable[[], Any]:
+        """On the UI thread: read the form and return the service call to run on a worker
+        (widgets are never touched off the UI thread). May raise ValidationError."""
         raise NotImplementedError
 
     def submit(self) -> None:
@@ -91,8 +96,13 @@ class _FormDialog(QDialog):
             return
         self.message.hide()
         self.form.clear_errors()
+        try:
+            work = self.call()
+        except ClinicDeskError as error:
+            self._failed(error)
+            return
         self.save.setEnabled(False)
-        self.ctx.tasks.submit(self.call, on_result=self._done, on_error=self._failed, owner=self)
+        self.ctx.tasks.submit(work, on_result=self._done, on_error=self._failed, owner=self)
 
     def _done(self, info: UserInfo) -> None:
         self.save.setEnabled(True)
@@ -141,8 +151,9 @@ class CreateUserDialog(_FormDialog):
         )
         self.finish_layout()
 
-    def call(self) -> UserInfo:
-        return self.ctx.session.users.create(
+    def call(self) -> Callable[[], UserInfo]:
+        return partial(
+            self.ctx.session.users.create,
             self.ctx.actor,
             self.username.text(),
             self.display_name.text(),
@@ -160,8 +171,10 @@ class RolesDialog(_FormDialog):
         self.form.add("roles", "Roles *", self.roles, 0, 0, 2)
         self.finish_layout()
 
-    def call(self) -> UserInfo:
-        return self.ctx.session.users.set_roles(self.ctx.actor, self.user.id, self.roles.roles())
+    def call(self) -> Callable[[], UserInfo]:
+        return partial(
+            self.ctx.session.users.set_roles, self.ctx.actor, self.user.id, self.roles.roles()
+        )
 
 
 class ReinstateDialog(_FormDialog):
@@ -180,5 +193,7 @@ class ReinstateDialog(_FormDialog):
         )
         self.finish_layout()
 
-    def call(self) -> UserInfo:
-        return self.ctx.session.users.reinstate(self.ctx.actor, self.user.id, self.password.text())
+    def call(self) -> Callable[[], UserInfo]:
+        return partial(
+            self.ctx.session.users.reinstate, self.ctx.actor, self.user.id, self.password.text()
+        )
