@@ -39,7 +39,7 @@ from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.services import attachments
 from clinicdesk.services.access import ClinicSession
-from clinicdesk.services.booking import clinic_zone
+from clinicdesk.services.booking import clinic_day
 from clinicdesk.services.chart import ADDED, CHANGED
 from clinicdesk.services.patients import age_on
 from clinicdesk.services.prescriptions import PrescriptionService
@@ -483,7 +483,7 @@ def add_clinical(
         return
     paediatrician, gp = _paediatrician_and_gp(session, doctors)
     with session.store.read() as s:
-        today = now.astimezone(clinic_zone(s)).date()
+        today = clinic_day(s, now)
         past = [
             PastAppointment(
                 a.id, a.patient_id, a.doctor_id, a.starts_at, svc.duration_minutes, svc.name

@@ -164,3 +164,41 @@ class TaskRunner(QObject):
         finally:
             if not self._running:
                 self.busy_changed.emit(False)
+
+
+class Refresher:
+    """Loads a view's data on the worker pool one request at a time: a reload asked for while
+    one is in flight runs once more when that answer is in, so timers and actions never pile
+    requests up and the last answer shown is never older than the last change."""
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        load: Callable[[], Any],
+        on_result: ResultCallback,
+        on_error: ErrorCallback,
+        owner: QObject,
+    ) -> None:
+        self.runner, self.load, self.owner = runner, load, owner
+        self.on_result, self.on_error = on_result, on_error
+        self._task: Task | None = None
+        self._again = False
+
+    def reload(self) -> None:
+        if self._task is not None:
+            self._again = True
+            return
+        self._again = False
+        self._task = self.runner.submit(
+            self.load, on_result=self._loaded, on_error=self._failed, owner=self.owner
+        )
+
+    def _loaded(self, value: Any) -> None:
+        self._task = None
+        if self._again:
+            self.reload()
+        self.on_result(value)
+
+    def _failed(self, error: BaseException) -> None:
+        self._task = None
+        self.on_error(error)

@@ -21,8 +21,7 @@ from clinicdesk.printing import fonts
 from clinicdesk.printing.fonts import BOLD, REGULAR
 from clinicdesk.rx.qr import qr_matrix
 from clinicdesk.services.patients import age_on
-from clinicdesk.services.prescription_views import CANCELLED, EXPIRED
-from clinicdesk.services.prescriptions import ItemView, PrescriptionView
+from clinicdesk.services.prescription_views import CANCELLED, EXPIRED, ItemView, PrescriptionView
 
 PAGE_SIZES = {"A5": A5, "A4": A4}
 MIN_MODULE_MM = 0.5

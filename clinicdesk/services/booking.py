@@ -119,6 +119,11 @@ def clinic_zone(s: Session) -> ZoneInfo:
     return ZoneInfo(clinic_profile(s).time_zone)
 
 
+def clinic_day(s: Session, moment: datetime) -> date:
+    """The clinic's local date at ``moment``."""
+    return moment.astimezone(clinic_zone(s)).date()
+
+
 def get_service(s: Session, service_id: str) -> CareService:
     row = s.get(CareService, service_id)
     if row is None or row.deleted_at is not None:

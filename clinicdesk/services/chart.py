@@ -17,7 +17,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.services import attachments
 from clinicdesk.services import validation as check
-from clinicdesk.services.booking import clinic_zone
+from clinicdesk.services.booking import clinic_day
 from clinicdesk.services.chart_sections import SECTIONS, Section, Values
 from clinicdesk.services.patients import PatientRecord, to_record
 from clinicdesk.services.prescription_views import PrescriptionSummary, prescription_summaries
@@ -117,7 +117,7 @@ class ChartService:
                 sections,
                 _documents(s, patient_id),
                 visit_summaries(s, patient_id),
-                prescription_summaries(s, patient_id, _today(s)),
+                prescription_summaries(s, patient_id, clinic_day(s, utcnow())),
             )
             audit.append(s, actor, "chart.open", "patients", patient_id)
             return chart
@@ -127,7 +127,7 @@ class ChartService:
         sec = _section(section)
         with self.store.write(actor) as s:
             _patient(s, patient_id)
-            clean = sec.clean(values, _today(s))
+            clean = sec.clean(values, clinic_day(s, utcnow()))
             if sec.one_per_patient and _rows(s, sec, patient_id):
                 raise Conflict(f"This patient already has a {sec.title.lower()} entry; edit it.")
             row = sec.model(patient_id=patient_id, **clean)
@@ -158,7 +158,7 @@ class ChartService:
                     f"Someone else changed this {sec.title.lower()} entry meanwhile; "
                     "reopen the chart to see their change."
                 )
-            clean = sec.clean(values, _today(s))
+            clean = sec.clean(values, clinic_day(s, utcnow()))
             changes = {k: (getattr(row, k), v) for k, v in clean.items() if getattr(row, k) != v}
             if not changes:
                 return _entry(sec, row)
@@ -248,7 +248,7 @@ class ChartService:
         media_type = attachments.check_file(file_name, content)
         with self.store.write(actor) as s:
             _patient(s, patient_id)
-            today = _today(s)
+            today = clinic_day(s, utcnow())
             if dated and dated > today:
                 raise ValidationError({"dated": "is in the future"})
             row = ChartDocument(
@@ -307,10 +307,6 @@ class ChartService:
                 {"reason": (None, reason.strip())},
             )
             audit.append(s, actor, "chart.remove", "chart_documents", row.id)
-
-
-def _today(s: Session) -> date:
-    return utcnow().astimezone(clinic_zone(s)).date()
 
 
 def _section(key: str) -> Section:

@@ -74,10 +74,8 @@ def _past_date(values: Values, name: str, today: date, problems: dict[str, str])
     if not isinstance(value, date) or isinstance(value, datetime):
         problems[name] = "must be a date"
         return None
-    if value > today:
-        problems[name] = "is in the future"
-    elif today.year - value.year > 130:
-        problems[name] = "is more than 130 years ago"
+    if problem := check.birth_date(value, today):  # the same bounds as a birth date
+        problems[name] = problem
     return value
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinicdesk.rx import reference
+from clinicdesk.rx.payload import Frequency
 from clinicdesk.store.models import Prescription, PrescriptionItem
 
 ACTIVE, PARTLY, DISPENSED, EXPIRED, CANCELLED = (
@@ -82,3 +83,54 @@ def prescription_summaries(s: Session, patient_id: str, today: date) -> list[Pre
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class ItemView:
+    line: int
+    drug: str
+    strength: str
+    form: str
+    dose: str
+    route: str
+    frequency: Frequency
+    duration_days: int
+    quantity: int
+    unit: str
+    refills: int
+    substitution: bool
+    instructions: str
+    directions: str
+
+
+@dataclass(frozen=True)
+class PrescriptionView:
+    id: str
+    reference: str
+    patient_id: str
+    patient_name: str
+    patient_born: date
+    doctor_name: str
+    doctor_licence: str
+    clinic_name: str
+    clinic_address: str
+    clinic_phone: str
+    issued_at: datetime
+    issued_on: date  # the clinic's local date
+    valid_until: date
+    status: str  # effective: expired included
+    items: tuple[ItemView, ...]
+    cancel_reason: str
+    cancelled_by: str
+    code: str
+    kid: str
+    acknowledged: tuple[tuple[str, str], ...]  # (warning, reason)
+    visit_id: str
+
+    @property
+    def status_label(self) -> str:
+        return RX_STATUS_LABELS[self.status]
+
+    @property
+    def reference_grouped(self) -> str:
+        return reference.grouped(self.reference)

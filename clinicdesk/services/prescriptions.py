@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
+from clinicdesk.printing.prescription_pdf import render
 from clinicdesk.rx import codec, reference
 from clinicdesk.rx.directions import directions, dose_times
 from clinicdesk.rx.errors import ClockBehind, PrescriptionCancelled, PrescriptionExpired
@@ -24,6 +25,7 @@ from clinicdesk.rx.payload import Frequency, PrescriptionContent, RxItem
 from clinicdesk.rx.qr import qr_version
 from clinicdesk.services.booking import (
     STATUS_LABELS,
+    clinic_day,
     clinic_profile,
     clinic_zone,
     doctor_name,
@@ -41,7 +43,8 @@ from clinicdesk.services.prescription_views import (
     ACTIVE,
     CANCELLED,
     DISPENSED,
-    RX_STATUS_LABELS,
+    ItemView,
+    PrescriptionView,
     effective_status,
 )
 from clinicdesk.services.queue import LEFT
@@ -69,57 +72,6 @@ MAX_VALID_DAYS = 180
 MAX_QR_VERSION = 25  # 117 modules: 0.5 mm modules still fit an A5 page with room to spare
 CLOCK_KEY = "rx_latest_time"
 CLOCK_SLACK = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class ItemView:
-    line: int
-    drug: str
-    strength: str
-    form: str
-    dose: str
-    route: str
-    frequency: Frequency
-    duration_days: int
-    quantity: int
-    unit: str
-    refills: int
-    substitution: bool
-    instructions: str
-    directions: str
-
-
-@dataclass(frozen=True)
-class PrescriptionView:
-    id: str
-    reference: str
-    patient_id: str
-    patient_name: str
-    patient_born: date
-    doctor_name: str
-    doctor_licence: str
-    clinic_name: str
-    clinic_address: str
-    clinic_phone: str
-    issued_at: datetime
-    issued_on: date  # the clinic's local date
-    valid_until: date
-    status: str  # effective: expired included
-    items: tuple[ItemView, ...]
-    cancel_reason: str
-    cancelled_by: str
-    code: str
-    kid: str
-    acknowledged: tuple[tuple[str, str], ...]  # (warning, reason)
-    visit_id: str
-
-    @property
-    def status_label(self) -> str:
-        return RX_STATUS_LABELS[self.status]
-
-    @property
-    def reference_grouped(self) -> str:
-        return reference.grouped(self.reference)
 
 
 @dataclass(frozen=True)
@@ -236,7 +188,7 @@ class PrescriptionService:
     def get(self, actor: Actor, prescription_id: str) -> PrescriptionView:
         actor.require_any(P.CLINICAL_READ, P.DISPENSE)
         with self.store.read() as s:
-            return _view(s, _prescription(s, prescription_id), _today(s, self.clock()))
+            return _view(s, _prescription(s, prescription_id), clinic_day(s, self.clock()))
 
     def find_by_reference(self, actor: Actor, typed: str) -> PrescriptionView:
         """For a code that will not scan: the reference number, its check digits checked."""
@@ -256,7 +208,7 @@ class PrescriptionService:
                     "No prescription of this clinic has that reference number; scan the code "
                     "if it is from another clinic."
                 )
-            return _view(s, row, _today(s, self.clock()))
+            return _view(s, row, clinic_day(s, self.clock()))
 
     def cancel(self, actor: Actor, prescription_id: str, reason: str) -> PrescriptionView:
         actor.require(P.PRESCRIBE)
@@ -287,12 +239,12 @@ class PrescriptionService:
             audit.append(
                 s, actor, "prescription.cancel", "prescriptions", row.id, reason=row.cancel_reason
             )
-            return _view(s, row, _today(s, self.clock()))
+            return _view(s, row, clinic_day(s, self.clock()))
 
     def for_visit(self, actor: Actor, visit_id: str) -> list[PrescriptionView]:
         actor.require(P.CLINICAL_READ)
         with self.store.read() as s:
-            today = _today(s, self.clock())
+            today = clinic_day(s, self.clock())
             rows = s.scalars(
                 select(Prescription)
                 .where(Prescription.visit_id == visit_id)
@@ -313,8 +265,6 @@ class PrescriptionService:
             return [(line, at) for line, at in rows]
 
     def pdf(self, actor: Actor, prescription_id: str, page_size: str = "A5") -> bytes:
-        from clinicdesk.printing.prescription_pdf import render
-
         view = self.get(actor, prescription_id)
         data = render(view, page_size)
         with self.store.write(actor) as s:
@@ -330,7 +280,7 @@ class PrescriptionService:
             _check_clock(s, now, record=False)
             content = verified.content
             row = s.get(Prescription, content.prescription_id)
-            today = _today(s, now)
+            today = clinic_day(s, now)
             if row is not None and row.status == CANCELLED:
                 raise PrescriptionCancelled(row.cancel_reason, row.cancelled_by_name)
             if today > content.valid_until:
@@ -350,10 +300,6 @@ class PrescriptionService:
                 verified.key.kid_hex,
                 _view(s, row, today) if row is not None else None,
             )
-
-
-def _today(s: Session, now: datetime) -> date:
-    return now.astimezone(clinic_zone(s)).date()
 
 
 def _check_clock(s: Session, now: datetime, record: bool) -> None:
@@ -463,7 +409,7 @@ def _content(
         doctor_licence=doctor.licence_number,
         patient_name=f"{patient.given_name} {patient.family_name}",
         patient_born=patient.date_of_birth,
-        issued_on=row.issued_at.astimezone(clinic_zone(s)).date(),
+        issued_on=clinic_day(s, row.issued_at),
         valid_until=row.valid_until,
         items=tuple(item_of(i) for i in items),
     )
@@ -509,7 +455,7 @@ def _view(s: Session, row: Prescription, today: date) -> PrescriptionView:
         clinic_address=clinic.address,
         clinic_phone=clinic.phone,
         issued_at=row.issued_at,
-        issued_on=row.issued_at.astimezone(clinic_zone(s)).date(),
+        issued_on=clinic_day(s, row.issued_at),
         valid_until=row.valid_until,
         status=effective_status(row.status, row.valid_until, today),
         items=tuple(

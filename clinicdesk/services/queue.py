@@ -22,7 +22,7 @@ from clinicdesk.services.booking import (
     NEXT,
     STATUS_LABELS,
     change_status,
-    clinic_zone,
+    clinic_day,
     doctor_name,
     patient_name,
 )
@@ -86,7 +86,7 @@ class QueueService:
                 raise NotFound("That patient record does not exist or was removed.")
             if doctor_id and s.get(DoctorProfile, doctor_id) is None:
                 raise NotFound("That doctor does not exist.")
-            _already_waiting(s, patient_id, clinic_today(s, now))
+            _already_waiting(s, patient_id, clinic_day(s, now))
             row = _new_entry(s, now, patient_id, priority, doctor_id, None, now, note)
             audit.append(s, actor, "queue.walk_in", "queue_entries", row.id, token=row.token)
             return queue_views(s, [row], now)[0]
@@ -99,14 +99,14 @@ class QueueService:
             appt = s.get(Appointment, appointment_id)
             if appt is None:
                 raise NotFound("That appointment does not exist.")
-            if appt.starts_at.astimezone(clinic_zone(s)).date() != clinic_today(s, now):
+            if clinic_day(s, appt.starts_at) != clinic_day(s, now):
                 raise Conflict("That appointment is not today; only today's can be checked in.")
             if "checked_in" not in NEXT.get(appt.status, set()):
                 raise Conflict(
                     f"An appointment that is {STATUS_LABELS[appt.status].lower()} "
                     "cannot be checked in."
                 )
-            _already_waiting(s, appt.patient_id, clinic_today(s, now))
+            _already_waiting(s, appt.patient_id, clinic_day(s, now))
             change_status(s, actor, appt, "checked_in")
             row = _new_entry(
                 s, now, appt.patient_id, priority, appt.doctor_id, appt.id, appt.starts_at, ""
@@ -126,12 +126,12 @@ class QueueService:
             doctor = s.get(DoctorProfile, doctor_id)
             if doctor is None:
                 raise NotFound("That doctor does not exist.")
-            waiting = waiting_in_order(s, clinic_today(s, now), doctor_id)
+            waiting = waiting_in_order(s, clinic_day(s, now), doctor_id)
             if not waiting:
                 return None
             for previous in s.scalars(
                 select(QueueEntry).where(
-                    QueueEntry.day == clinic_today(s, now),
+                    QueueEntry.day == clinic_day(s, now),
                     QueueEntry.status == CALLED,
                     QueueEntry.called_doctor_id == doctor_id,
                 )
@@ -164,7 +164,7 @@ class QueueService:
         actor.require(P.PATIENT_READ)
         with self.store.read() as s:
             now = self.clock()
-            day = day or clinic_today(s, now)
+            day = day or clinic_day(s, now)
             waiting = waiting_in_order(s, day, None)
             others = list(
                 s.scalars(
@@ -180,15 +180,11 @@ class QueueService:
         with self.store.read() as s:
             rows = s.scalars(
                 select(QueueEntry)
-                .where(QueueEntry.day == clinic_today(s, self.clock()), QueueEntry.status == CALLED)
+                .where(QueueEntry.day == clinic_day(s, self.clock()), QueueEntry.status == CALLED)
                 .order_by(QueueEntry.called_at.desc())
                 .limit(limit)
             )
             return [(r.token, r.room, _doctor_name(s, r.called_doctor_id)) for r in rows]
-
-
-def clinic_today(s: Session, now: datetime) -> date:
-    return now.astimezone(clinic_zone(s)).date()
 
 
 def _entry(s: Session, entry_id: str) -> QueueEntry:
@@ -240,7 +236,7 @@ def _new_entry(
     due_at: datetime,
     note: str,
 ) -> QueueEntry:
-    day = clinic_today(s, now)
+    day = clinic_day(s, now)
     name = f"queue:{day.isoformat()}"
     counter = s.get(Counter, name) or Counter(name=name, value=0)
     s.add(counter)

@@ -24,6 +24,7 @@ from clinicdesk.services.booking import (
     STATUS_LABELS,
     AppointmentView,
     change_status,
+    clinic_day,
     doctor_name,
     get_appointment,
     patient_name,
@@ -37,7 +38,6 @@ from clinicdesk.services.queue import (
     QueueService,
     QueueView,
     call_entry,
-    clinic_today,
     finish_entry,
     queue_views,
     waiting_in_order,
@@ -146,7 +146,7 @@ class VisitService:
         with self.store.read() as s:
             doctor = doctor_of(s, actor)
             now = self.clock()
-            day = clinic_today(s, now)
+            day = clinic_day(s, now)
             waiting = waiting_in_order(s, day, doctor.id)
             called = list(
                 s.scalars(

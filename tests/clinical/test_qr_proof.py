@@ -28,7 +28,8 @@ from clinicdesk.rx.errors import (
 )
 from clinicdesk.rx.keys import new_key_pair
 from clinicdesk.rx.qr import qr_matrix
-from clinicdesk.services.prescriptions import PrescriptionService, PrescriptionView
+from clinicdesk.services.prescription_views import PrescriptionView
+from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.signing import trusted_keys
 
 LONDON = ZoneInfo("Europe/London")

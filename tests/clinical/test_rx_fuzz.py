@@ -24,7 +24,7 @@ from clinicdesk.rx.payload import (
     RxItem,
     to_cbor,
 )
-from clinicdesk.services.prescriptions import PrescriptionView
+from clinicdesk.services.prescription_views import PrescriptionView
 
 KEY = keys.new_key_pair()
 TRUST = {KEY.kid: TrustedKey(KEY.kid, KEY.public, "Fuzz Clinic", keys.ACTIVE)}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from clinicdesk.errors import NotFound, ValidationError
 from clinicdesk.rx import reference
-from clinicdesk.services.prescriptions import PrescriptionView
+from clinicdesk.services.prescription_views import PrescriptionView
 
 bodies = st.integers(0, 10**reference.BODY_DIGITS - 1).map(
     lambda n: f"{n:0{reference.BODY_DIGITS}d}"

@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog
 
-from clinicdesk.services.prescriptions import PrescriptionView
+from clinicdesk.services.prescription_views import PrescriptionView
 from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
 from ui.context import AppContext
 from ui.doctor.print_prescription import (

@@ -29,7 +29,7 @@ from ui.doctor.chart_sections_view import entry_table
 from ui.errors import describe
 from ui.frontdesk.queue_board import PRIORITY_COLOURS
 from ui.frontdesk.schedule_data import clock_text, zone_of
-from ui.tasks import Task
+from ui.tasks import Refresher
 from ui.theme import icon, set_kind
 from ui.widgets.table import RowsModel
 
@@ -119,8 +119,13 @@ class DayView(QWidget):
         self.ctx = ctx
         self.zone = zone_of(ctx.details.time_zone)
         self.day: DoctorDay | None = None
-        self._task: Task | None = None
-        self._again = False
+        self.loader = Refresher(
+            ctx.tasks,
+            lambda: ctx.session.visits.doctor_day(ctx.actor),
+            self._loaded,
+            self._load_failed,
+            self,
+        )
         self._busy = False
         self._load_error = False
 
@@ -215,28 +220,14 @@ class DayView(QWidget):
     # ---- loading ----
 
     def reload(self) -> None:
-        if self._task is not None:
-            self._again = True
-            return
-        self._again = False
-        self._task = self.ctx.tasks.submit(
-            self.ctx.session.visits.doctor_day,
-            self.ctx.actor,
-            on_result=self._loaded,
-            on_error=self._load_failed,
-            owner=self,
-        )
+        self.loader.reload()
 
     def _load_failed(self, error: BaseException) -> None:
-        self._task = None
         self._load_error = True
         self.show_message(describe(error))
         self.call_button.setEnabled(False)
 
     def _loaded(self, day: DoctorDay) -> None:
-        self._task = None
-        if self._again:
-            self.reload()
         first = self.day is None
         self.day = day
         if self._load_error:  # an action's message stays until the next action

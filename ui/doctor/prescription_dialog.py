@@ -34,7 +34,8 @@ from clinicdesk.services.prescription_checks import (
     NeedsAcknowledgement,
     RxWarning,
 )
-from clinicdesk.services.prescriptions import DEFAULT_VALID_DAYS, MAX_VALID_DAYS, PrescriptionView
+from clinicdesk.services.prescription_views import PrescriptionView
+from clinicdesk.services.prescriptions import DEFAULT_VALID_DAYS, MAX_VALID_DAYS
 from clinicdesk.services.visits import VisitView
 from ui.context import AppContext
 from ui.doctor.acknowledge_dialog import ALLERGY, AcknowledgeDialog

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clinicdesk.services.prescriptions import PrescriptionView
+from clinicdesk.services.prescription_views import PrescriptionView
 from clinicdesk.store.files import storage_errors
 from ui.context import AppContext
 from ui.errors import describe

@@ -33,8 +33,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import P
 from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.chart import Chart
-from clinicdesk.services.prescription_views import ACTIVE
-from clinicdesk.services.prescriptions import PrescriptionView
+from clinicdesk.services.prescription_views import ACTIVE, PrescriptionView
 from clinicdesk.services.visits import NOTE_FIELDS, VisitNote, VisitView
 from ui.context import AppContext
 from ui.doctor.allergy_banner import AllergyBanner

@@ -24,7 +24,7 @@ from clinicdesk.services.queue import QueueView
 from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.schedule_data import Directory, clock_text, zone_of
-from ui.tasks import Task
+from ui.tasks import Refresher
 from ui.theme import icon, set_kind
 from ui.widgets.table import RowsModel, read_only_rows
 
@@ -118,8 +118,13 @@ class QueueBoard(QWidget):
         self.ctx = ctx
         self.zone = zone_of(ctx.details.time_zone)
         self.entries: list[QueueView] = []
-        self._task: Task | None = None
-        self._again = False
+        self.loader = Refresher(
+            ctx.tasks,
+            lambda: ctx.session.queue.board(ctx.actor),
+            self._loaded,
+            self._load_failed,
+            self,
+        )
 
         self.add_button = QPushButton(icon("plus", "#ffffff"), "Add walk-in")
         set_kind(self.add_button, "primary")
@@ -217,26 +222,12 @@ class QueueBoard(QWidget):
     # ---- loading ----
 
     def reload(self) -> None:
-        if self._task is not None:
-            self._again = True  # ask once more when the answer in flight is in
-            return
-        self._again = False
-        self._task = self.ctx.tasks.submit(
-            self.ctx.session.queue.board,
-            self.ctx.actor,
-            on_result=self._loaded,
-            on_error=self._load_failed,
-            owner=self,
-        )
+        self.loader.reload()
 
     def _load_failed(self, error: BaseException) -> None:
-        self._task = None
         self.show_message(describe(error))
 
     def _loaded(self, entries: list[QueueView]) -> None:
-        self._task = None
-        if self._again:
-            self.reload()
         self.entries = entries
         waiting = [q for q in entries if q.status == "waiting"]
         called = [q for q in entries if q.status == "called"]
