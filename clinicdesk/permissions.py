@@ -53,6 +53,7 @@ class P(StrEnum):
     BILLING_MANAGE = "billing.manage"
     PRESCRIBE = "prescriptions.write"
     DISPENSE = "prescriptions.dispense"
+    INVENTORY_MANAGE = "inventory.manage"
 
 
 PERMISSION_PHRASES = {
@@ -70,6 +71,7 @@ PERMISSION_PHRASES = {
     P.BILLING_MANAGE: "manage billing",
     P.PRESCRIBE: "write prescriptions",
     P.DISPENSE: "dispense prescriptions",
+    P.INVENTORY_MANAGE: "receive or adjust the pharmacy's stock",
 }
 
 _FRONT_DESK = {P.PATIENT_READ, P.PATIENT_WRITE}
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[P]] = {
             P.BACKUP,
             P.APPOINTMENTS_MANAGE,
             P.APPOINTMENTS_OVERRIDE,
+            P.INVENTORY_MANAGE,
             *_FRONT_DESK,
         }
     ),
@@ -96,7 +99,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[P]] = {
         {P.CLINICAL_READ, P.CLINICAL_WRITE, P.PRESCRIBE, P.APPOINTMENTS_MANAGE, *_FRONT_DESK}
     ),
     Role.RECEPTIONIST: frozenset({P.APPOINTMENTS_MANAGE, *_FRONT_DESK}),
-    Role.PHARMACIST: frozenset({P.DISPENSE, P.PATIENT_READ}),
+    Role.PHARMACIST: frozenset({P.DISPENSE, P.INVENTORY_MANAGE, P.PATIENT_READ}),
 }
 
 

@@ -1,1 +1,6 @@
-"""Printed documents, drawn with reportlab: the prescription (labels and receipts to come)."""
+"""Printed documents, drawn with reportlab: the prescription, dispensing labels and receipts."""
+
+import threading
+
+PDFIUM_LOCK = threading.Lock()
+"""pdfium keeps global state: whoever renders or reads a PDF with pypdfium2 holds this lock."""

@@ -10,6 +10,8 @@ from clinicdesk.errors import ClinicDeskError
 class CodeRefused(ClinicDeskError):
     """Base: the code is not a prescription that may be dispensed."""
 
+    prescription_id: str | None = None  # set once the signature has checked out
+
 
 class NotAPrescriptionCode(CodeRefused):
     def __init__(self) -> None:

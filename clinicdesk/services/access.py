@@ -31,7 +31,9 @@ from clinicdesk.services.chart import ChartService
 from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
 from clinicdesk.services.formulary import FormularyService
 from clinicdesk.services.formulary import seed as seed_formulary
+from clinicdesk.services.inventory import InventoryService
 from clinicdesk.services.patients import PatientService
+from clinicdesk.services.pharmacy import PharmacyService
 from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import ScheduleSetup
@@ -261,6 +263,8 @@ class ClinicSession:
         self.formulary = FormularyService(self.store)
         self.signing_keys = SigningKeys(self.store)
         self.prescriptions = PrescriptionService(self.store)
+        self.inventory = InventoryService(self.store)
+        self.pharmacy = PharmacyService(self.store)
         self._kdf = kdf
 
     def _own_slot(self) -> Slot:

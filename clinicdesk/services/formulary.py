@@ -87,6 +87,17 @@ def find_by_name(s: Session, name: str) -> Drug | None:
     return s.scalar(select(Drug).where(Drug.name_key == fold(name)))
 
 
+def formulary_drug(s: Session, name: str) -> Drug | None:
+    """The formulary drug a written name's leading words name ('Amoxicillin 500 mg capsules'
+    is Amoxicillin), or None for a drug the formulary does not list."""
+    words = name.split()
+    for n in range(len(words), 0, -1):
+        drug = find_by_name(s, " ".join(words[:n]))
+        if drug is not None:
+            return drug
+    return None
+
+
 class FormularyService:
     def __init__(self, store: Store) -> None:
         self.store = store

@@ -20,7 +20,12 @@ from clinicdesk.permissions import Actor, P
 from clinicdesk.printing.prescription_pdf import render
 from clinicdesk.rx import codec, reference
 from clinicdesk.rx.directions import directions, dose_times
-from clinicdesk.rx.errors import ClockBehind, PrescriptionCancelled, PrescriptionExpired
+from clinicdesk.rx.errors import (
+    ClockBehind,
+    CodeRefused,
+    PrescriptionCancelled,
+    PrescriptionExpired,
+)
 from clinicdesk.rx.payload import Frequency, PrescriptionContent, RxItem
 from clinicdesk.rx.qr import qr_version
 from clinicdesk.services.booking import (
@@ -30,7 +35,7 @@ from clinicdesk.services.booking import (
     clinic_zone,
     doctor_name,
 )
-from clinicdesk.services.formulary import find_by_name, split_list
+from clinicdesk.services.formulary import formulary_drug, split_list
 from clinicdesk.services.prescription_checks import (
     DrugFacts,
     ItemInput,
@@ -275,31 +280,44 @@ class PrescriptionService:
         """Signature, trusted key, clock, expiry and cancellation, in that order."""
         actor.require_any(P.DISPENSE, P.CLINICAL_READ)
         with self.store.write(actor) as s:
-            verified = codec.verify(text, trusted_keys(s))
             now = self.clock()
-            _check_clock(s, now, record=False)
-            content = verified.content
-            row = s.get(Prescription, content.prescription_id)
-            today = clinic_day(s, now)
-            if row is not None and row.status == CANCELLED:
-                raise PrescriptionCancelled(row.cancel_reason, row.cancelled_by_name)
-            if today > content.valid_until:
-                raise PrescriptionExpired(content.valid_until)
+            verified, row = check_code(s, text, now)
             audit.append(
                 s,
                 actor,
                 "prescription.verify",
                 "prescriptions",
-                content.prescription_id,
+                verified.content.prescription_id,
                 kid=verified.key.kid_hex,
             )
             return VerifiedPrescription(
-                content,
+                verified.content,
                 verified.key.clinic_name,
                 row is not None,
                 verified.key.kid_hex,
-                _view(s, row, today) if row is not None else None,
+                _view(s, row, clinic_day(s, now)) if row is not None else None,
             )
+
+
+def check_code(s: Session, text: str, now: datetime) -> tuple[codec.Verified, Prescription | None]:
+    """A code that may be dispensed, with this clinic's record of it when it was issued here.
+
+    Signature and trusted key first (nothing is read before), then the clock, cancellation and
+    expiry; each refusal is a CodeRefused that says why.
+    """
+    verified = codec.verify(text, trusted_keys(s))
+    _check_clock(s, now, record=False)
+    content = verified.content
+    row = s.get(Prescription, content.prescription_id)
+    refusal: CodeRefused | None = None
+    if row is not None and row.status == CANCELLED:
+        refusal = PrescriptionCancelled(row.cancel_reason, row.cancelled_by_name)
+    elif clinic_day(s, now) > content.valid_until:
+        refusal = PrescriptionExpired(content.valid_until)
+    if refusal is not None:
+        refusal.prescription_id = content.prescription_id
+        raise refusal
+    return verified, row
 
 
 def _check_clock(s: Session, now: datetime, record: bool) -> None:
@@ -340,21 +358,8 @@ def _unused_reference(s: Session) -> str:
             return number
 
 
-def _formulary_drug(s: Session, item: ItemInput) -> Drug | None:
-    """The chosen drug, or for free text the formulary drug its leading words name
-    ('Amoxicillin 500 mg capsules' is Amoxicillin)."""
-    if item.drug_id:
-        return s.get(Drug, item.drug_id)
-    words = item.drug.split()
-    for n in range(len(words), 0, -1):
-        drug = find_by_name(s, " ".join(words[:n]))
-        if drug is not None:
-            return drug
-    return None
-
-
 def _facts(s: Session, item: ItemInput) -> tuple[Drug | None, DrugFacts]:
-    drug = _formulary_drug(s, item)
+    drug = s.get(Drug, item.drug_id) if item.drug_id else formulary_drug(s, item.drug)
     if drug is None:
         return None, DrugFacts(item.drug, frozenset({fold(item.drug)}), "")
     ingredients = frozenset(fold(i) for i in split_list(drug.ingredients))

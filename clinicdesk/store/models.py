@@ -497,6 +497,8 @@ class Drug(Synced, Base):
     strengths: Mapped[str] = mapped_column(Text, default="")  # comma-separated
     route: Mapped[str] = mapped_column(String(60), default="by mouth")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # stock at or below this many units raises a low-stock alert (0: no alert)
+    reorder_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SigningKey(Base):
@@ -564,3 +566,117 @@ class DoseTime(Base):
         ForeignKey("prescription_items.id", ondelete="CASCADE"), primary_key=True
     )
     at: Mapped[datetime] = mapped_column(primary_key=True, index=True)
+
+
+# ---- pharmacy ----
+
+
+class StockBatch(Synced, Base):
+    """A delivery of one drug in one strength and form, with its own expiry and prices.
+
+    ``on_hand`` can never go below zero (a CHECK), so two counters cannot give out the same last
+    packs. Prices are per unit (tablet, capsule, inhaler, bottle), in the clinic's minor units.
+    """
+
+    __tablename__ = "stock_batches"
+    drug_id: Mapped[str] = mapped_column(ForeignKey("drugs.id"), index=True)
+    batch_number: Mapped[str] = mapped_column(String(60))
+    strength: Mapped[str] = mapped_column(String(60), default="")
+    form: Mapped[str] = mapped_column(String(60), default="")
+    expiry: Mapped[date] = mapped_column(Date)
+    received: Mapped[int] = mapped_column(Integer)
+    on_hand: Mapped[int] = mapped_column(Integer)
+    unit_cost: Mapped[int] = mapped_column(Integer, default=0)
+    unit_price: Mapped[int] = mapped_column(Integer, default=0)
+    supplier: Mapped[str] = mapped_column(String(200), default="")
+    __table_args__ = (
+        UniqueConstraint("drug_id", "batch_number", "strength", "form"),
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("unit_cost >= 0 AND unit_price >= 0", name="prices_not_negative"),
+    )
+
+
+class StockMovement(Synced, Base):
+    """Every change of a batch's quantity: received, dispensed, adjusted (with a reason)."""
+
+    __tablename__ = "stock_movements"
+    batch_id: Mapped[str] = mapped_column(ForeignKey("stock_batches.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    change: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    dispense_id: Mapped[str | None] = mapped_column(ForeignKey("dispenses.id"), default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    by_name: Mapped[str] = mapped_column(String(200))
+
+
+class DispenseBalance(Synced, Base):
+    """What may still be given out for one item of a signed prescription, here or elsewhere.
+
+    Keyed by the prescription id inside the signed code, so a prescription from another clinic
+    has a ledger too. ``allowed`` comes from the signed content (quantity for each fill);
+    the CHECK makes dispensing beyond it impossible whatever the code above does.
+    """
+
+    __tablename__ = "dispense_balances"
+    prescription_id: Mapped[str] = mapped_column(String(36))
+    line: Mapped[int] = mapped_column(Integer)
+    allowed: Mapped[int] = mapped_column(Integer)
+    dispensed: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        UniqueConstraint("prescription_id", "line"),
+        CheckConstraint("dispensed >= 0 AND dispensed <= allowed", name="within_prescribed"),
+    )
+
+
+class Dispense(Synced, Base):
+    """One handing-over at the counter: one or more items, recorded all together or not at all."""
+
+    __tablename__ = "dispenses"
+    prescription_id: Mapped[str] = mapped_column(String(36), index=True)
+    reference: Mapped[str] = mapped_column(String(12), index=True)
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), default=None)
+    patient_name: Mapped[str] = mapped_column(String(200))
+    patient_born: Mapped[date] = mapped_column(Date)
+    issuing_clinic: Mapped[str] = mapped_column(String(200))
+    doctor_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    by_name: Mapped[str] = mapped_column(String(200))
+    total: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class DispenseLine(Synced, Base):
+    __tablename__ = "dispense_lines"
+    dispense_id: Mapped[str] = mapped_column(ForeignKey("dispenses.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)  # the prescription item's line
+    prescribed: Mapped[str] = mapped_column(String(200))  # drug and strength as prescribed
+    drug_id: Mapped[str] = mapped_column(ForeignKey("drugs.id"))
+    given: Mapped[str] = mapped_column(String(200))  # drug, strength and form given
+    substituted: Mapped[bool] = mapped_column(Boolean, default=False)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("stock_batches.id"))
+    batch_number: Mapped[str] = mapped_column(String(60))
+    expiry: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(40))
+    unit_price: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Integer)
+    directions: Mapped[str] = mapped_column(Text)
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class PharmacyEvent(Synced, Base):
+    """A scan (verified or refused) or a refusal to dispense, for the prescription's history.
+
+    A refused code may carry no readable prescription id; then only the reason is kept.
+    """
+
+    __tablename__ = "pharmacy_events"
+    prescription_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
+    kind: Mapped[str] = mapped_column(String(16))  # verified, refused, rejected
+    method: Mapped[str] = mapped_column(String(16))  # scanner, image, camera, reference
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    by_name: Mapped[str] = mapped_column(String(200))

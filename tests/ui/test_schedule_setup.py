@@ -8,10 +8,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from scheduling_setup import make_practice
 
+from clinicdesk.money import parse_amount
 from clinicdesk.permissions import Role
 from clinicdesk.services.schedule_setup import HoursInput
 from ui.admin.hours_editor import parse_clock
-from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog, parse_amount
+from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog
 
 
 def _screen(qtbot, make_main, admin, tasks):

@@ -26,14 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.errors import ValidationError
+from clinicdesk.money import money_text, parse_amount
 from clinicdesk.permissions import Role
 from clinicdesk.scheduling.policy import CancellationPolicy, RefundRule
 from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
 from ui.admin.hours_editor import HoursEditor
-from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog, parse_amount
+from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog
 from ui.context import AppContext
 from ui.errors import describe
-from ui.frontdesk.schedule_data import money_text
 from ui.theme import icon, set_kind
 from ui.widgets.date_field import DateField
 from ui.widgets.forms import FieldForm

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLineEdit, QSpinBox, QWidget
 
 from clinicdesk.errors import ValidationError
+from clinicdesk.money import parse_amount
 from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
 from clinicdesk.services.users import UserInfo
 from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
-
-_AMOUNT = re.compile(r"^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*$")
-
-
-def parse_amount(text: str) -> int | None:
-    """'45', '45.5' or '45,50' -> 4550 minor units; None if it is not an amount."""
-    match = _AMOUNT.match(text)
-    if not match:
-        return None
-    cents = (match.group(2) or "0").ljust(2, "0")
-    return int(match.group(1)) * 100 + int(cents)
 
 
 def _minutes(value: int, maximum: int) -> QSpinBox:

@@ -7,7 +7,6 @@ while the rest are still drawn.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.errors import ValidationError
+from clinicdesk.printing import PDFIUM_LOCK
 from clinicdesk.services.attachments import check_size
 from clinicdesk.services.chart import DOCUMENT_KINDS, DocumentInfo
 from ui.context import AppContext
@@ -41,7 +41,6 @@ from ui.widgets.table import RowsModel
 
 PAGE_WIDTH_PX = 900
 FILE_FILTER = "PDF and images (*.pdf *.png *.jpg *.jpeg *.gif *.webp);;All files (*)"
-_PDFIUM = threading.Lock()  # pdfium keeps global state: one page at a time, whoever asks
 
 
 def size_text(size: int) -> str:
@@ -76,7 +75,7 @@ def attach_file(session, actor, patient_id, path: str, kind: str, title: str, da
 def pdf_page_count(content: bytes) -> int:
     import pypdfium2 as pdfium
 
-    with _PDFIUM:
+    with PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(content)
         try:
             return len(pdf)
@@ -88,7 +87,7 @@ def render_pdf_page(content: bytes, index: int, width: int = PAGE_WIDTH_PX) -> Q
     """On a worker: one page as an image ``width`` pixels wide."""
     import pypdfium2 as pdfium
 
-    with _PDFIUM:
+    with PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(content)
         try:
             page = pdf[index]

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.printing import PDFIUM_LOCK
 from clinicdesk.services.prescription_views import PrescriptionView
 from clinicdesk.store.files import storage_errors
 from ui.context import AppContext
@@ -49,11 +50,12 @@ PDF_FILTERS = {paper: f"{paper} prescription (*.pdf)" for paper in PAPERS}
 
 def rasterise(pdf: bytes, dpi: float = DEFAULT_DPI) -> list[Image.Image]:
     """Each page of ``pdf`` as an RGB image at ``dpi``."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        return [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            return [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
+        finally:
+            document.close()
 
 
 def write_pdf(data: bytes, path: Path) -> Path:

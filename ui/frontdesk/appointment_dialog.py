@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.money import money_text
 from clinicdesk.services.appointments import AppointmentView, StatusChange
 from clinicdesk.services.booking import STATUS_LABELS
 from ui.context import AppContext
@@ -40,7 +41,6 @@ from ui.frontdesk.schedule_data import (
     Directory,
     Slot,
     clock_text,
-    money_text,
     offered_slots,
     slot_text,
     zone_of,

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.money import money_text
 from clinicdesk.permissions import P
 from clinicdesk.services.appointments import AppointmentView, Hold
 from clinicdesk.services.booking import PatientBusy
@@ -38,7 +39,6 @@ from ui.frontdesk.schedule_data import (
     Slot,
     clock_text,
     local_now,
-    money_text,
     offered_slots,
     slot_text,
     zone_of,

@@ -175,9 +175,3 @@ def slot_text(moment: datetime, zone: ZoneInfo, today: date | None = None) -> st
     else:
         day = f"{local:%a} {local.day} {local:%b}"
     return f"{day} {local:%H:%M}"
-
-
-def money_text(minor: int, currency: str) -> str:
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, "")
-    amount = f"{minor / 100:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"

@@ -1,0 +1,155 @@
+"""What the pharmacy prints after a dispense: a label for each item and a receipt.
+
+Labels are 80 x 50 mm, one per page, the size label printers take. The receipt is 80 mm wide
+(a receipt roll, or the left of an ordinary page) and as long as its lines need. Text that does
+not fit a label's width is wrapped, never cut off; directions shrink a step before they would.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from reportlab.lib.colors import Color, black
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen.canvas import Canvas
+
+from clinicdesk.money import money_text
+from clinicdesk.printing import fonts
+from clinicdesk.printing.fonts import BOLD, REGULAR
+from clinicdesk.services.pharmacy_views import DispensedLine, DispenseView
+
+LABEL = (80 * mm, 50 * mm)
+RECEIPT_WIDTH = 80 * mm
+MARGIN = 4 * mm
+GREY = Color(0.33, 0.36, 0.4)
+RULE = Color(0.78, 0.8, 0.83)
+KEEP_AWAY = "Keep out of the sight and reach of children."
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def _canvas(out: io.BytesIO, size: tuple[float, float], title: str, v: DispenseView) -> Canvas:
+    fonts.register()
+    c = Canvas(out, pagesize=size, pageCompression=1)
+    c.setTitle(title)
+    c.setAuthor(v.pharmacy_name)
+    c.setCreator("ClinicDesk")
+    return c
+
+
+def labels(v: DispenseView) -> bytes:
+    out = io.BytesIO()
+    c = _canvas(out, LABEL, f"Labels {v.reference_grouped}", v)
+    for line in v.lines:
+        _label(c, v, line)
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+def _label(c: Canvas, v: DispenseView, line: DispensedLine) -> None:
+    width, height = LABEL
+    inner = width - 2 * MARGIN
+    y = height - MARGIN
+    c.setFillColor(GREY)
+    c.setFont(REGULAR, 6)
+    c.drawString(MARGIN, y - 6, v.pharmacy_name)
+    c.drawRightString(width - MARGIN, y - 6, _day(v.at.date()))
+    y -= 6 + 2.5 * mm
+    c.setFillColor(black)
+    c.setFont(BOLD, 9)
+    for text in simpleSplit(f"{line.quantity} {line.unit} {line.given}", BOLD, 9, inner)[:2]:
+        c.drawString(MARGIN, y - 9, text)
+        y -= 10.5
+    bottom = MARGIN + 6 * 2.4 + 7.5 * 1.2
+    for size in (8, 7, 6.2):
+        wrapped = simpleSplit(line.directions, REGULAR, size, inner)
+        if y - len(wrapped) * size * 1.2 >= bottom:
+            break
+    c.setFont(REGULAR, size)
+    for text in wrapped:
+        if y - size * 1.2 < bottom:
+            break
+        c.drawString(MARGIN, y - size, text)
+        y -= size * 1.2
+    c.setFont(BOLD, 7.5)
+    c.drawString(MARGIN, MARGIN + 6 * 2.4, v.patient_name)
+    c.setFont(REGULAR, 6)
+    c.setFillColor(GREY)
+    c.drawString(
+        MARGIN,
+        MARGIN + 6 * 1.2,
+        f"Batch {line.batch_number} · Expires {_day(line.expiry)} · Rx {v.reference_grouped}",
+    )
+    c.drawString(MARGIN, MARGIN, KEEP_AWAY)
+
+
+def receipt(v: DispenseView) -> bytes:
+    inner = RECEIPT_WIDTH - 2 * MARGIN
+    rows: list[tuple[str, str, str]] = []  # (font, text, amount)
+    for line in v.lines:
+        given = f"{line.given} × {line.quantity} {line.unit}"
+        for n, text in enumerate(simpleSplit(given, REGULAR, 8, inner - 18 * mm)):
+            rows.append((REGULAR, text, money_text(line.price, v.currency) if n == 0 else ""))
+        detail = f"Batch {line.batch_number}, exp. {_day(line.expiry)}"
+        if line.substituted:
+            detail += f" (for {line.prescribed})"
+        for text in simpleSplit(detail, REGULAR, 6.5, inner - 18 * mm):
+            rows.append(("small", text, ""))
+    header = [v.pharmacy_name, *v.pharmacy_address.splitlines(), v.pharmacy_phone]
+    header = [h for h in header if h.strip()]
+    height = MARGIN * 2 + 14 + len(header) * 9 + 52 + len(rows) * 10 + 40
+    out = io.BytesIO()
+    c = _canvas(out, (RECEIPT_WIDTH, height), f"Receipt {v.reference_grouped}", v)
+    y = height - MARGIN
+    c.setFont(BOLD, 11)
+    c.drawCentredString(RECEIPT_WIDTH / 2, y - 11, header[0])
+    y -= 14
+    c.setFont(REGULAR, 7)
+    c.setFillColor(GREY)
+    for text in header[1:]:
+        c.drawCentredString(RECEIPT_WIDTH / 2, y - 7, text)
+        y -= 9
+    y -= 4
+    c.setFillColor(black)
+    for text in (
+        f"Receipt · {_day(v.at.date())} {v.at:%H:%M}",
+        f"Prescription {v.reference_grouped} ({v.issuing_clinic})",
+        f"Patient {v.patient_name}",
+        f"Dispensed by {v.by}",
+    ):
+        c.drawString(MARGIN, y - 7, text)
+        y -= 10
+    y -= 2
+    _rule(c, y)
+    y -= 4
+    for font, text, amount in rows:
+        size = 6.5 if font == "small" else 8
+        c.setFont(REGULAR, size)
+        c.setFillColor(GREY if font == "small" else black)
+        c.drawString(MARGIN, y - size, text)
+        if amount:
+            c.drawRightString(RECEIPT_WIDTH - MARGIN, y - size, amount)
+        y -= size + 2.5
+    y -= 2
+    _rule(c, y)
+    c.setFillColor(black)
+    c.setFont(BOLD, 10)
+    c.drawString(MARGIN, y - 14, "Total")
+    c.drawRightString(RECEIPT_WIDTH - MARGIN, y - 14, money_text(v.total, v.currency))
+    c.setFont(REGULAR, 6.5)
+    c.setFillColor(GREY)
+    c.drawCentredString(RECEIPT_WIDTH / 2, MARGIN, "Thank you. Keep this receipt.")
+    c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+def _rule(c: Canvas, y: float) -> None:
+    c.setStrokeColor(RULE)
+    c.setLineWidth(0.5)
+    c.line(MARGIN, y, RECEIPT_WIDTH - MARGIN, y)

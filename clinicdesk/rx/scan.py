@@ -1,0 +1,126 @@
+"""Finding prescription codes in pictures: scanned pages, phone photos, PDFs and camera frames.
+
+zxing-cpp does the reading. A picture is tried as it is first (fast, what a clean scan needs);
+only when that finds nothing is it tried again with a global threshold and at half size, which
+rescues blurred photos and photocopies with uneven toner.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pypdfium2 as pdfium
+import zxingcpp
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from clinicdesk.printing import PDFIUM_LOCK
+from clinicdesk.rx.codec import PREFIX
+from clinicdesk.rx.errors import CodeRefused
+
+MAX_FILE_BYTES = 40 * 1024 * 1024
+MAX_PIXELS = 80_000_000  # a 300 dpi A3 scan is 35 million
+MAX_PDF_PAGES = 10
+PDF_DPI = 300
+QR = zxingcpp.BarcodeFormat.QRCode
+
+
+class NoCodeFound(CodeRefused):
+    def __init__(self) -> None:
+        super().__init__(
+            "No prescription code was found in this picture. Make sure the whole square code is "
+            "in view, sharp and not cut off, or type the reference number printed beside it."
+        )
+
+
+class UnreadablePicture(CodeRefused):
+    def __init__(self, why: str) -> None:
+        super().__init__(f"This file cannot be read as a picture or PDF: {why}.")
+
+
+def best_code(texts: list[str]) -> str:
+    """A prescription code if the picture has one, else whatever code it has (so the verdict can
+    say it is not a prescription), else NoCodeFound."""
+    for text in texts:
+        if text.startswith(PREFIX):
+            return text
+    if texts:
+        return texts[0]
+    raise NoCodeFound()
+
+
+def codes_in_image(image: Image.Image) -> list[str]:
+    image = ImageOps.exif_transpose(image).convert("L")
+    found = _read(image)
+    if not found:
+        found = _read(image, binarizer=zxingcpp.Binarizer.GlobalHistogram)
+    if not found and min(image.size) > 1200:
+        half = image.resize((image.width // 2, image.height // 2), Image.Resampling.BOX)
+        found = _read(half) or _read(half, binarizer=zxingcpp.Binarizer.GlobalHistogram)
+    return found
+
+
+def codes_in_frame(pixels: bytes, width: int, height: int, stride: int) -> list[str]:
+    """Codes in one grey camera frame (8 bits a pixel, ``stride`` bytes a row)."""
+    if width <= 0 or height <= 0 or stride < width or len(pixels) < stride * height:
+        return []
+    image = Image.frombuffer("L", (width, height), pixels, "raw", "L", stride, 1)
+    return _read(image)
+
+
+def codes_in_file(data: bytes) -> list[str]:
+    """Codes in an image file (PNG, JPEG, TIFF, BMP, WebP, GIF) or a PDF, page by page."""
+    if len(data) > MAX_FILE_BYTES:
+        raise UnreadablePicture(f"it is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    if not data:
+        raise UnreadablePicture("it is empty")
+    if data[:5] == b"%PDF-":
+        return _codes_in_pdf(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_PIXELS:
+                raise UnreadablePicture("the picture is too large")
+            image.load()
+    except UnreadablePicture:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UnreadablePicture("it is not a picture of a known kind") from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise UnreadablePicture("the picture is damaged or incomplete") from None
+    return codes_in_image(image)
+
+
+def _codes_in_pdf(data: bytes) -> list[str]:
+    for image in _pdf_pages(data):
+        found = codes_in_image(image)
+        if found:
+            return found
+    return []
+
+
+def _pdf_pages(data: bytes) -> list[Image.Image]:
+    with PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            raise UnreadablePicture("the PDF is damaged or protected by a password") from None
+        try:
+            pages = []
+            for index in range(min(len(document), MAX_PDF_PAGES)):
+                page = document[index]
+                width, height = page.get_size()
+                scale = PDF_DPI / 72
+                if width * height * scale * scale > MAX_PIXELS:
+                    scale = (MAX_PIXELS / (width * height)) ** 0.5
+                pages.append(page.render(scale=scale, grayscale=True).to_pil())
+            return pages
+        finally:
+            document.close()
+
+
+def _read(image: Image.Image, **options) -> list[str]:
+    return [
+        b.text for b in zxingcpp.read_barcodes(image, formats=QR, **options) if b.valid and b.text
+    ]

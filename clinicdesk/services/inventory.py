@@ -1,0 +1,419 @@
+"""The pharmacy's stock: batches of formulary drugs, received, adjusted and dispensed.
+
+A batch's quantity on hand never goes below zero (a CHECK in the database); every change is a
+movement with who, when and why. Batches are offered first-expiry-first-out and an expired
+batch is never offered or accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from clinicdesk.errors import NotFound, ValidationError
+from clinicdesk.ids import utcnow
+from clinicdesk.permissions import Actor, P
+from clinicdesk.services.booking import clinic_day
+from clinicdesk.services.tables import csv_text
+from clinicdesk.store import audit
+from clinicdesk.store.database import Store
+from clinicdesk.store.models import Drug, StockBatch, StockMovement
+from clinicdesk.text import fold
+
+NEAR_EXPIRY_DAYS = 90
+RECEIVED, DISPENSED, ADJUSTED = "received", "dispensed", "adjusted"
+MOVEMENT_LABELS = {RECEIVED: "Received", DISPENSED: "Dispensed", ADJUSTED: "Adjusted"}
+MAX_UNITS = 1_000_000
+MAX_PRICE = 100_000_000  # minor units per unit
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    drug_id: str
+    batch_number: str
+    expiry: date
+    quantity: int
+    unit_cost: int  # minor units per unit
+    unit_price: int
+    strength: str = ""
+    form: str = ""
+    supplier: str = ""
+
+
+@dataclass(frozen=True)
+class BatchView:
+    id: str
+    drug_id: str
+    drug_name: str
+    batch_number: str
+    strength: str
+    form: str
+    expiry: date
+    received: int
+    on_hand: int
+    unit_cost: int
+    unit_price: int
+    supplier: str
+    expired: bool
+    near_expiry: bool  # within NEAR_EXPIRY_DAYS and not yet expired
+
+    @property
+    def description(self) -> str:
+        """'Amoxicillin 500 mg capsule'."""
+        return " ".join(p for p in (self.drug_name, self.strength, self.form) if p)
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """One drug's stock across its batches."""
+
+    drug_id: str
+    drug_name: str
+    on_hand: int  # usable: in-date batches only
+    expired_units: int
+    batches: int
+    nearest_expiry: date | None
+    value_at_cost: int
+    value_at_price: int
+    reorder_level: int
+
+    @property
+    def low(self) -> bool:
+        return self.reorder_level > 0 and self.on_hand <= self.reorder_level
+
+
+@dataclass(frozen=True)
+class Alerts:
+    low_stock: tuple[StockLine, ...]
+    near_expiry: tuple[BatchView, ...]
+    expired: tuple[BatchView, ...]  # still holding units: to be taken off the shelf
+
+    @property
+    def count(self) -> int:
+        return len(self.low_stock) + len(self.near_expiry) + len(self.expired)
+
+
+@dataclass(frozen=True)
+class MovementView:
+    at: datetime
+    kind: str
+    change: int
+    reason: str
+    by: str
+
+    @property
+    def kind_label(self) -> str:
+        return MOVEMENT_LABELS[self.kind]
+
+
+def batch_view(row: StockBatch, drug_name: str, today: date) -> BatchView:
+    return BatchView(
+        row.id,
+        row.drug_id,
+        drug_name,
+        row.batch_number,
+        row.strength,
+        row.form,
+        row.expiry,
+        row.received,
+        row.on_hand,
+        row.unit_cost,
+        row.unit_price,
+        row.supplier,
+        row.expiry < today,
+        today <= row.expiry <= today + timedelta(days=NEAR_EXPIRY_DAYS),
+    )
+
+
+def same_text(a: str, b: str) -> bool:
+    """'500mg' is '500 mg'; case and spacing do not count."""
+    return fold(a).replace(" ", "") == fold(b).replace(" ", "")
+
+
+def usable_batches(
+    s: Session, drug_id: str, strength: str, form: str, today: date
+) -> list[BatchView]:
+    """In-date batches with units left, the prescribed strength and form first, each group
+    first-expiry-first-out."""
+    rows = s.execute(
+        select(StockBatch, Drug.name)
+        .join(Drug, Drug.id == StockBatch.drug_id)
+        .where(
+            StockBatch.drug_id == drug_id,
+            StockBatch.deleted_at.is_(None),
+            StockBatch.on_hand > 0,
+            StockBatch.expiry >= today,
+        )
+        .order_by(StockBatch.expiry, StockBatch.created_at)
+    ).all()
+    views = [batch_view(b, name, today) for b, name in rows]
+
+    def mismatch(v: BatchView) -> int:
+        return int(bool(strength) and not same_text(v.strength or strength, strength)) + int(
+            bool(form) and not same_text(v.form or form, form)
+        )
+
+    return sorted(views, key=mismatch)  # stable: expiry order kept within each group
+
+
+def record_movement(
+    s: Session,
+    actor: Actor,
+    batch: StockBatch,
+    kind: str,
+    change: int,
+    reason: str = "",
+    dispense_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    batch.on_hand += change
+    s.add(
+        StockMovement(
+            batch_id=batch.id,
+            kind=kind,
+            change=change,
+            reason=reason,
+            dispense_id=dispense_id,
+            at=at or utcnow(),
+            by_user_id=actor.user_id,
+            by_name=actor.display_name,
+        )
+    )
+
+
+class InventoryService:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+
+    def receive(self, actor: Actor, batch: BatchInput) -> BatchView:
+        """A delivery: a new batch, or more units of a batch already on the shelf."""
+        actor.require(P.INVENTORY_MANAGE)
+        number = batch.batch_number.strip()
+        problems = {
+            "batch_number": None if number else "is required (it is printed on the pack)",
+            "quantity": None
+            if 1 <= batch.quantity <= MAX_UNITS
+            else f"must be 1 to {MAX_UNITS:,} units",
+            "unit_cost": None if 0 <= batch.unit_cost <= MAX_PRICE else "is not a valid price",
+            "unit_price": None if 0 <= batch.unit_price <= MAX_PRICE else "is not a valid price",
+        }
+        with self.store.write(actor) as s:
+            today = clinic_day(s, self.clock())
+            if batch.expiry < today:
+                problems["expiry"] = "is in the past: an expired batch cannot be received"
+            problems = {k: v for k, v in problems.items() if v}
+            if problems:
+                raise ValidationError(problems)
+            drug = _drug(s, batch.drug_id)
+            row = s.scalar(
+                select(StockBatch).where(
+                    StockBatch.drug_id == drug.id,
+                    StockBatch.batch_number == number,
+                    StockBatch.strength == batch.strength.strip(),
+                    StockBatch.form == batch.form.strip(),
+                )
+            )
+            if row is None:
+                row = StockBatch(
+                    drug_id=drug.id,
+                    batch_number=number,
+                    strength=batch.strength.strip(),
+                    form=batch.form.strip(),
+                    expiry=batch.expiry,
+                    received=0,
+                    on_hand=0,
+                    unit_cost=batch.unit_cost,
+                    unit_price=batch.unit_price,
+                    supplier=batch.supplier.strip(),
+                )
+                s.add(row)
+                s.flush()
+            elif row.expiry != batch.expiry:
+                raise ValidationError(
+                    {
+                        "expiry": f"batch {number} is on the shelf with expiry "
+                        f"{row.expiry:%d %b %Y}; check the pack (the same batch has one expiry)"
+                    }
+                )
+            else:
+                row.unit_cost, row.unit_price = batch.unit_cost, batch.unit_price
+            row.received += batch.quantity
+            record_movement(s, actor, row, RECEIVED, batch.quantity, batch.supplier.strip())
+            audit.append(
+                s, actor, "stock.receive", "stock_batches", row.id, quantity=batch.quantity
+            )
+            s.flush()
+            return batch_view(row, drug.name, today)
+
+    def adjust(self, actor: Actor, batch_id: str, change: int, reason: str) -> BatchView:
+        """A count correction, breakage or removal, always with a reason."""
+        actor.require(P.INVENTORY_MANAGE)
+        problems = {}
+        if change == 0:
+            problems["change"] = "must add or remove at least 1 unit"
+        if not reason.strip():
+            problems["reason"] = "say why the stock changes (count, breakage, expired, returned)"
+        if problems:
+            raise ValidationError(problems)
+        with self.store.write(actor) as s:
+            row = _batch(s, batch_id)
+            if row.on_hand + change < 0:
+                raise ValidationError(
+                    {
+                        "change": f"would leave less than nothing: batch {row.batch_number} "
+                        f"holds {row.on_hand}"
+                    }
+                )
+            if row.on_hand + change > MAX_UNITS:
+                raise ValidationError({"change": f"would hold more than {MAX_UNITS:,} units"})
+            record_movement(s, actor, row, ADJUSTED, change, reason.strip())
+            audit.append(
+                s, actor, "stock.adjust", "stock_batches", row.id, change=change, reason=reason
+            )
+            s.flush()
+            return batch_view(row, _drug(s, row.drug_id).name, clinic_day(s, self.clock()))
+
+    def set_reorder_level(self, actor: Actor, drug_id: str, level: int) -> None:
+        actor.require(P.INVENTORY_MANAGE)
+        if not 0 <= level <= MAX_UNITS:
+            raise ValidationError({"reorder_level": f"must be 0 to {MAX_UNITS:,} units"})
+        with self.store.write(actor) as s:
+            drug = _drug(s, drug_id)
+            drug.reorder_level = level
+            audit.append(s, actor, "stock.reorder_level", "drugs", drug.id, level=level)
+
+    def batches(
+        self, actor: Actor, drug_id: str | None = None, include_empty: bool = False
+    ) -> list[BatchView]:
+        """Batches by drug name then expiry."""
+        actor.require_any(P.INVENTORY_MANAGE, P.DISPENSE)
+        with self.store.read() as s:
+            today = clinic_day(s, self.clock())
+            query = (
+                select(StockBatch, Drug.name)
+                .join(Drug, Drug.id == StockBatch.drug_id)
+                .where(StockBatch.deleted_at.is_(None))
+                .order_by(Drug.name_key, StockBatch.expiry)
+            )
+            if drug_id is not None:
+                query = query.where(StockBatch.drug_id == drug_id)
+            if not include_empty:
+                query = query.where(StockBatch.on_hand > 0)
+            return [batch_view(b, name, today) for b, name in s.execute(query)]
+
+    def movements(self, actor: Actor, batch_id: str) -> list[MovementView]:
+        actor.require_any(P.INVENTORY_MANAGE, P.DISPENSE)
+        with self.store.read() as s:
+            rows = s.scalars(
+                select(StockMovement)
+                .where(StockMovement.batch_id == batch_id)
+                .order_by(StockMovement.at.desc())
+            )
+            return [MovementView(m.at, m.kind, m.change, m.reason, m.by_name) for m in rows]
+
+    def stock(self, actor: Actor) -> list[StockLine]:
+        """Every active formulary drug with its stock, by name (drugs never stocked show 0)."""
+        actor.require_any(P.INVENTORY_MANAGE, P.DISPENSE)
+        with self.store.read() as s:
+            today = clinic_day(s, self.clock())
+            in_date = StockBatch.expiry >= today
+            totals = {
+                drug_id: rest
+                for drug_id, *rest in s.execute(
+                    select(
+                        StockBatch.drug_id,
+                        func.coalesce(func.sum(StockBatch.on_hand).filter(in_date), 0),
+                        func.coalesce(func.sum(StockBatch.on_hand).filter(~in_date), 0),
+                        func.count(),
+                        func.min(StockBatch.expiry).filter(in_date),
+                        func.sum(StockBatch.on_hand * StockBatch.unit_cost),
+                        func.sum(StockBatch.on_hand * StockBatch.unit_price),
+                    )
+                    .where(StockBatch.deleted_at.is_(None), StockBatch.on_hand > 0)
+                    .group_by(StockBatch.drug_id)
+                )
+            }
+            drugs = s.scalars(select(Drug).where(Drug.deleted_at.is_(None)).order_by(Drug.name_key))
+            lines = []
+            for d in drugs:
+                usable, expired, count, nearest, cost, price = totals.get(
+                    d.id, (0, 0, 0, None, 0, 0)
+                )
+                if not d.active and not count:
+                    continue
+                lines.append(
+                    StockLine(
+                        d.id,
+                        d.name,
+                        usable,
+                        expired,
+                        count,
+                        nearest,
+                        cost or 0,
+                        price or 0,
+                        d.reorder_level,
+                    )
+                )
+            return lines
+
+    def alerts(self, actor: Actor) -> Alerts:
+        """Low stock (at or below the reorder level), batches near expiry, expired on the shelf."""
+        lines = self.stock(actor)
+        batches = self.batches(actor)
+        return Alerts(
+            tuple(line for line in lines if line.low),
+            tuple(b for b in batches if b.near_expiry),
+            tuple(b for b in batches if b.expired),
+        )
+
+    def stock_csv(self, actor: Actor) -> str:
+        """Every batch on the shelf, for a spreadsheet."""
+        rows = self.batches(actor)
+        return csv_text(
+            (
+                "Drug",
+                "Strength",
+                "Form",
+                "Batch",
+                "Expiry",
+                "On hand",
+                "Unit cost",
+                "Unit price",
+                "Supplier",
+                "Status",
+            ),
+            [
+                (
+                    b.drug_name,
+                    b.strength,
+                    b.form,
+                    b.batch_number,
+                    b.expiry.isoformat(),
+                    b.on_hand,
+                    b.unit_cost,
+                    b.unit_price,
+                    b.supplier,
+                    "expired" if b.expired else "near expiry" if b.near_expiry else "",
+                )
+                for b in rows
+            ],
+        )
+
+
+def _drug(s: Session, drug_id: str) -> Drug:
+    drug = s.get(Drug, drug_id)
+    if drug is None or drug.deleted_at is not None:
+        raise NotFound("That drug is not in the formulary.")
+    return drug
+
+
+def _batch(s: Session, batch_id: str) -> StockBatch:
+    row = s.get(StockBatch, batch_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFound("That batch is not in stock.")
+    return row
