@@ -113,6 +113,14 @@ class PharmacyService:
                 _record(s, actor, refusal.prescription_id, REFUSED, method, self.clock(), refusal)
             raise
 
+    def verdict(self, actor: Actor, code: str) -> Verdict:
+        """The verdict again after a dispense, verified afresh but not counted as a scan."""
+        actor.require(P.DISPENSE)
+        with self.store.read() as s:
+            now = self.clock()
+            verified, _row = check_code(s, code, now)
+            return _verdict(s, code, verified, now)
+
     def look_up(self, actor: Actor, typed: str) -> Verdict:
         """The reference number typed by hand: check digits first, then the same verification
         as a scan of this clinic's stored code."""

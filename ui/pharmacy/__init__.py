@@ -1,0 +1,1 @@
+"""The pharmacy workspace: the counter (scan, verdict, dispense), stock and history."""
