@@ -8,15 +8,30 @@ expired ibuprofen batch, one omeprazole batch and one salbutamol batch.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
 
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.inventory import BatchInput, BatchView
+from clinicdesk.services.pharmacy_views import REFUSED
 from clinicdesk.services.prescription_views import PrescriptionView
-from clinicdesk.store.models import StockBatch
-from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
+from clinicdesk.services.visits import VisitView
+from clinicdesk.store.models import PharmacyEvent, StockBatch
+from tests.clinical.clinic_setup import (
+    DOCTOR_PASSWORD,
+    Consultation,
+    new_clinic,
+    three_items,
+    walk_in_consultation,
+)
+from tests.conftest import ADMIN_PASSWORD
 
 PHARMACIST_PASSWORD = "pharmacist password 1"
 
@@ -99,3 +114,83 @@ def counter_with_prescription(admin: ClinicSession) -> Counter:
     )
     pharmacist = add_pharmacist(admin)
     return Counter(consultation, pharmacist, rx, stock_shelf(pharmacist))
+
+
+@dataclass(frozen=True)
+class Template:
+    """A closed clinic folder holding a counter, copied for each test (faster than a new one)."""
+
+    folder: Path
+    patient_id: str
+    visit: VisitView
+    rx: PrescriptionView
+    batches: dict[str, BatchView]
+
+
+_templates: dict[Path, Template] = {}
+
+
+def counter_template(root: Path) -> Template:
+    """Built once per ``root`` (a pytest tmp_path_factory folder)."""
+    if root not in _templates:
+        admin = new_clinic(root / "template")
+        counter = counter_with_prescription(admin)
+        _templates[root] = Template(
+            admin.folder,
+            counter.consultation.patient_id,
+            counter.consultation.visit,
+            counter.rx,
+            counter.batches,
+        )
+        for session in (counter.pharmacist, counter.doctor, admin):
+            session.close()
+    return _templates[root]
+
+
+@contextmanager
+def open_counter(template: Template, folder: Path) -> Iterator[Counter]:
+    """A copy of the template clinic, its admin, doctor and pharmacist signed in."""
+    shutil.copytree(template.folder, folder)
+    admin = sign_in(folder, "admin", ADMIN_PASSWORD)
+    doctor = sign_in(folder, "dr.hale", DOCTOR_PASSWORD)
+    pharmacist = sign_in(folder, "pharmacist", PHARMACIST_PASSWORD)
+    consultation = Consultation(admin, doctor, template.patient_id, template.visit)
+    yield Counter(consultation, pharmacist, template.rx, dict(template.batches))
+    for session in (pharmacist, doctor, admin):
+        session.close()
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """What a pharmacist can see has (not) changed: stock, dispenses, the doctor's status."""
+
+    on_hand: dict[str, int]  # batch number -> units
+    dispensed_lines: int
+    status: str
+
+
+def shelf(counter: Counter) -> Shelf:
+    ph = counter.pharmacist
+    batches = ph.inventory.batches(ph.actor, include_empty=True)
+    return Shelf(
+        {b.batch_number: b.on_hand for b in batches},
+        len(ph.pharmacy.history(ph.actor)),
+        counter.doctor.prescriptions.get(counter.doctor.actor, counter.rx.id).status,
+    )
+
+
+def remaining(counter: Counter) -> tuple[int, ...]:
+    """What is left of each item, as the verdict shows it (not counted as a scan)."""
+    ph = counter.pharmacist
+    return tuple(i.remaining for i in ph.pharmacy.verdict(ph.actor, counter.rx.code).items)
+
+
+def recorded_scans(session: ClinicSession, kind: str = REFUSED) -> list[PharmacyEvent]:
+    """The pharmacy's record of scans of that kind, oldest first (refused codes may carry no
+    prescription, so no verdict shows them)."""
+    with session.store.read() as s:
+        return list(
+            s.scalars(
+                select(PharmacyEvent).where(PharmacyEvent.kind == kind).order_by(PharmacyEvent.at)
+            )
+        )
