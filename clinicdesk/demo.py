@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from clinicdesk.demo_clinical import add_clinical
+from clinicdesk.demo_pharmacy import add_pharmacy
 from clinicdesk.demo_schedule import add_schedule
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import (
@@ -247,6 +248,7 @@ def create_demo_clinic(
         if patient_ids:
             add_schedule(session, seed, patient_ids)
             add_clinical(session, seed, patient_ids)
+            add_pharmacy(session, seed)
     finally:
         session.close()
     return DemoClinic(folder, demo_logins(), created=True)
