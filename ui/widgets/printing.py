@@ -1,0 +1,254 @@
+"""Printing a PDF made by a service through Qt's print preview, or saving it as a PDF file.
+
+The PDF comes from the service (the same document whatever the printer); it is rasterised on a
+worker thread and the page images are painted onto the printer. Nothing heavy runs on the UI
+thread: the service call, the rendering and the file writing are all submitted to the workers.
+Prescriptions (ui/doctor/print_prescription.py), labels and receipts (ui/pharmacy) use this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from PIL import Image
+from PySide6.QtCore import QMarginsF, QObject, QRectF, QSettings, QSizeF, QStandardPaths, Qt
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
+from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from clinicdesk.printing import PDFIUM_LOCK
+from clinicdesk.store.files import storage_errors
+from ui.context import AppContext
+from ui.errors import describe
+
+DEFAULT_DPI = 300
+# The page images are made at the printer's resolution up to this: text and the QR code stay
+# crisp, while an A4 page stays under 30 MB in memory (1200 dpi would take 400 MB).
+MAX_DPI = 300
+MIN_DPI = 150
+PdfSource = Callable[[], bytes]  # runs on a worker: the service call that makes the PDF
+
+
+# ---- the pure parts: rasterising and writing ----
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pages: list[Image.Image]
+    size_pt: tuple[float, float]  # the first page, in PDF points
+
+
+def render(pdf: bytes, dpi: float = DEFAULT_DPI) -> Rendered:
+    """Each page of ``pdf`` as an RGB image at ``dpi``, with the paper size it asks for."""
+    with PDFIUM_LOCK:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            pages = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
+            size = tuple(document[0].get_size()) if len(document) else (0.0, 0.0)
+            return Rendered(pages, size)
+        finally:
+            document.close()
+
+
+def rasterise(pdf: bytes, dpi: float = DEFAULT_DPI) -> list[Image.Image]:
+    """Each page of ``pdf`` as an RGB image at ``dpi``."""
+    return render(pdf, dpi).pages
+
+
+def write_pdf(data: bytes, path: Path) -> Path:
+    """Write the file; a full or read-only disk becomes a sentence staff can act on."""
+    with storage_errors(path.parent):
+        path.write_bytes(data)
+    return path
+
+
+def as_qimage(image: Image.Image) -> QImage:
+    """A QImage that owns a copy of the pixels (the PIL image may go away)."""
+    data = image.tobytes()
+    width, height = image.size
+    return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+def set_page_size(printer: QPrinter, size: QPageSize) -> None:
+    """The page images fill the whole sheet, so the printer adds no margins of its own."""
+    printer.setFullPage(True)
+    printer.setPageLayout(
+        QPageLayout(size, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0))
+    )
+
+
+def points_size(size_pt: tuple[float, float]) -> QPageSize:
+    """A paper of exactly the PDF's size (a label, a receipt roll)."""
+    width, height = size_pt
+    return QPageSize(
+        QSizeF(width, height), QPageSize.Unit.Point, "", QPageSize.SizeMatchPolicy.ExactMatch
+    )
+
+
+def paint_pages(printer: QPrinter, pages: list[QImage]) -> None:
+    """Each image on its own sheet, scaled to the paper the printer has now."""
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise OSError("The printer could not be started.")
+    try:
+        for number, image in enumerate(pages):
+            if number:
+                printer.newPage()
+            sheet = printer.pageLayout().fullRectPixels(printer.resolution())
+            painter.drawImage(QRectF(0, 0, sheet.width(), sheet.height()), image)
+    finally:
+        painter.end()
+
+
+def printer_dpi(printer: QPrinter) -> int:
+    return max(MIN_DPI, min(MAX_DPI, printer.resolution() or DEFAULT_DPI))
+
+
+def tell(parent: QWidget | None, title: str, error: BaseException) -> None:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, describe(error), parent=parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+
+
+# ---- printing ----
+
+
+class PrintJob(QObject):
+    """Make the PDF, rasterise it for the printer, then open the print preview.
+
+    ``page_size`` is the paper; without one the paper is the PDF's own page size. ``printer`` is
+    made here unless given (tests give one that writes a PDF file).
+    """
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        parent: QWidget | None,
+        make_pdf: PdfSource,
+        page_size: QPageSize | None = None,
+        printer: QPrinter | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.parent_widget = parent
+        self.make_pdf = make_pdf
+        self.page_size = page_size
+        self.printer = printer or QPrinter(QPrinter.PrinterMode.HighResolution)
+        if page_size is not None:
+            set_page_size(self.printer, page_size)
+        self.pages: list[QImage] = []
+        self.preview: QPrintPreviewDialog | None = None
+
+    def start(self) -> None:
+        make_pdf, dpi = self.make_pdf, printer_dpi(self.printer)
+        self.ctx.tasks.submit(
+            lambda: render(make_pdf(), dpi),
+            on_result=self._ready,
+            on_error=self._failed,
+            owner=self,
+        )
+
+    def _ready(self, rendered: Rendered) -> None:
+        if self.page_size is None:
+            set_page_size(self.printer, points_size(rendered.size_pt))
+        self.pages = [as_qimage(image) for image in rendered.pages]
+        self.preview = QPrintPreviewDialog(self.printer, self.parent_widget)
+        self.preview.setWindowTitle("Print preview")
+        self.preview.resize(900, 820)
+        self.preview.paintRequested.connect(self.paint)
+        self.preview.finished.connect(self._closed)
+        self.preview.open()
+
+    def paint(self, printer: QPrinter) -> None:
+        paint_pages(printer, self.pages)
+
+    def _closed(self, _result: int) -> None:
+        if self.preview is not None:
+            self.preview.deleteLater()
+        self.deleteLater()
+
+    def _failed(self, error: BaseException) -> None:
+        tell(self.parent_widget, "Printing failed", error)
+        self.deleteLater()
+
+
+# ---- saving ----
+
+
+def settings() -> QSettings:
+    return QSettings("ClinicDesk", "ClinicDesk")
+
+
+def default_folder(key: str) -> str:
+    """The folder last saved to under ``key``, else the user's documents."""
+    saved = str(settings().value(key, "") or "")
+    if saved and Path(saved).is_dir():
+        return saved
+    location = QStandardPaths.StandardLocation.DocumentsLocation
+    return QStandardPaths.writableLocation(location) or str(Path.home())
+
+
+def ask_pdf_path(
+    parent: QWidget | None,
+    title: str,
+    file_name: str,
+    folder_key: str,
+    filters: list[str],
+    selected: str,
+) -> tuple[Path, str] | None:
+    """Where to save (``.pdf`` added when missing) and the file type chosen; None if cancelled.
+    The folder is remembered under ``folder_key``."""
+    suggested = str(Path(default_folder(folder_key)) / file_name)
+    path, chosen = QFileDialog.getSaveFileName(
+        parent, title, suggested, ";;".join(filters), selected
+    )
+    if not path:
+        return None
+    target = Path(path) if path.lower().endswith(".pdf") else Path(path + ".pdf")
+    settings().setValue(folder_key, str(target.parent))
+    return target, chosen
+
+
+def write_on_worker(
+    ctx: AppContext,
+    parent: QWidget | None,
+    make_pdf: PdfSource,
+    target: Path,
+    what: str,
+    on_saved: Callable[[Path], None] | None = None,
+) -> None:
+    """Make the PDF and write it to ``target`` on a worker; ``what`` names it in the messages
+    ("Prescription", "Labels")."""
+
+    def saved(path: Path) -> None:
+        ctx.notify(f"{what} saved to {path}")
+        if on_saved is not None:
+            on_saved(path)
+
+    ctx.tasks.submit(
+        lambda: write_pdf(make_pdf(), target),
+        on_result=saved,
+        on_error=lambda error: tell(parent, f"{what} not saved", error),
+        owner=parent,
+    )
+
+
+def save_pdf(
+    ctx: AppContext,
+    parent: QWidget | None,
+    make_pdf: PdfSource,
+    what: str,
+    file_name: str,
+    folder_key: str,
+    on_saved: Callable[[Path], None] | None = None,
+) -> None:
+    """Ask where, then make and write the PDF there on a worker."""
+    filters = [f"{what} (*.pdf)"]
+    chosen = ask_pdf_path(
+        parent, f"Save {what.lower()} as PDF", file_name, folder_key, filters, filters[0]
+    )
+    if chosen is not None:
+        write_on_worker(ctx, parent, make_pdf, chosen[0], what, on_saved)
