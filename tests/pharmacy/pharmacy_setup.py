@@ -53,11 +53,13 @@ class Counter:
         return self.consultation.doctor
 
 
-def add_pharmacist(admin: ClinicSession, username: str = "pharmacist") -> ClinicSession:
+def add_pharmacist(
+    admin: ClinicSession, username: str = "pharmacist", name: str = "Priya Shah"
+) -> ClinicSession:
     admin.users.create(
         admin.actor,
         username,
-        "Priya Shah",
+        name,
         {Role.PHARMACIST},
         PHARMACIST_PASSWORD,
         must_change_password=False,
