@@ -8,6 +8,7 @@ expired ibuprofen batch, one omeprazole batch and one salbutamol batch.
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +16,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import pypdfium2 as pdfium
+from PIL import Image
 from sqlalchemy import select
 
 from clinicdesk.permissions import Role
+from clinicdesk.printing import PDFIUM_LOCK
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.inventory import BatchInput, BatchView
 from clinicdesk.services.pharmacy_views import REFUSED
@@ -196,3 +200,26 @@ def recorded_scans(session: ClinicSession, kind: str = REFUSED) -> list[Pharmacy
                 select(PharmacyEvent).where(PharmacyEvent.kind == kind).order_by(PharmacyEvent.at)
             )
         )
+
+
+def page_picture(pdf: bytes, dpi: int = 300) -> Image.Image:
+    """The prescription's first page as a scanner would see it (grey, ``dpi``)."""
+    with PDFIUM_LOCK:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            return document[0].render(scale=dpi / 72, grayscale=True).to_pil()
+        finally:
+            document.close()
+
+
+def encoded(image: Image.Image, kind: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, kind, **options)
+    return out.getvalue()
+
+
+def phone_photo(page: Image.Image) -> bytes:
+    """Held a little crooked (7°) and saved as a small, rough JPEG, as phones send them."""
+    tilted = page.convert("RGB").rotate(7, expand=True, fillcolor=(214, 208, 196))
+    half = tilted.resize((tilted.width // 2, tilted.height // 2))
+    return encoded(half, "JPEG", quality=40)

@@ -1,0 +1,99 @@
+"""Prescriptions read from pictures: a scanned page, a PDF, a crooked phone photo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PIL import Image, ImageDraw
+
+from clinicdesk.rx.scan import (
+    NoCodeFound,
+    UnreadablePicture,
+    best_code,
+    codes_in_file,
+    codes_in_frame,
+)
+from clinicdesk.services.pharmacy_views import PICTURE
+from tests.pharmacy.pharmacy_setup import (
+    Counter,
+    counter_template,
+    encoded,
+    open_counter,
+    page_picture,
+    phone_photo,
+)
+
+
+@pytest.fixture(scope="module")
+def counter(tmp_path_factory) -> Iterator[Counter]:
+    template = counter_template(tmp_path_factory.getbasetemp())
+    with open_counter(template, tmp_path_factory.mktemp("pictures") / "clinic") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def pdf(counter) -> bytes:
+    return counter.doctor.prescriptions.pdf(counter.doctor.actor, counter.rx.id)
+
+
+@pytest.fixture(scope="module")
+def page(pdf) -> Image.Image:
+    return page_picture(pdf)
+
+
+def read(data: bytes) -> str:
+    return best_code(codes_in_file(data))
+
+
+def test_the_pdf_and_a_300_dpi_scan_read_as_the_prescription(counter, pdf, page):
+    assert read(pdf) == counter.rx.code
+    assert read(encoded(page, "PNG", dpi=(300, 300))) == counter.rx.code
+    ph = counter.pharmacist
+    verdict = ph.pharmacy.scan(ph.actor, read(pdf), PICTURE)
+    assert verdict.content.patient_name == "Νίκος Παπαδόπουλος"
+    assert verdict.history[0].method_label == "Picture or PDF"
+
+
+def test_a_crooked_rough_phone_photo_still_reads(counter, page):
+    photo = phone_photo(page)
+    assert photo[:2] == b"\xff\xd8"
+    assert read(photo) == counter.rx.code
+
+
+def test_a_camera_frame_reads(counter, page):
+    width, height = page.size
+    stride = width + 3  # rows padded, as camera buffers often are
+    rows = page.tobytes()
+    padded = b"".join(rows[y * width : (y + 1) * width] + b"\0\0\0" for y in range(height))
+    assert codes_in_frame(padded, width, height, stride) == [counter.rx.code]
+
+
+def test_a_picture_without_a_code_says_so():
+    blank = Image.new("L", (800, 600), 255)
+    ImageDraw.Draw(blank).text((40, 40), "Paracetamol 500 mg", fill=0)
+    with pytest.raises(NoCodeFound) as caught:
+        read(encoded(blank, "PNG"))
+    assert "type the reference number" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"", "it is empty"),
+        (b"GIF89a not really", "not a picture of a known kind"),
+        (b"%PDF-1.7 and nothing more", "the PDF is damaged"),
+    ],
+)
+def test_a_file_that_is_no_picture_is_refused_in_words(data, why):
+    with pytest.raises(UnreadablePicture) as caught:
+        codes_in_file(data)
+    assert why in caught.value.message
+    assert caught.value.message.startswith("This file cannot be read as a picture or PDF")
+
+
+def test_a_damaged_picture_is_refused_in_words(page):
+    png = encoded(page, "PNG")
+    with pytest.raises(UnreadablePicture) as caught:
+        codes_in_file(png[: len(png) // 3])
+    assert "damaged or incomplete" in caught.value.message
