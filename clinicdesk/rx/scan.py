@@ -116,6 +116,8 @@ def _pdf_pages(data: bytes) -> list[Image.Image]:
                     scale = (MAX_PIXELS / (width * height)) ** 0.5
                 pages.append(page.render(scale=scale, grayscale=True).to_pil())
             return pages
+        except pdfium.PdfiumError:  # the file opens but a page is broken
+            raise UnreadablePicture("the PDF is damaged") from None
         finally:
             document.close()
 

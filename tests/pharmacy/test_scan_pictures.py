@@ -97,3 +97,11 @@ def test_a_damaged_picture_is_refused_in_words(page):
     with pytest.raises(UnreadablePicture) as caught:
         codes_in_file(png[: len(png) // 3])
     assert "damaged or incomplete" in caught.value.message
+
+
+def test_a_pdf_whose_page_is_broken_is_refused_in_words(pdf):
+    broken = pdf.replace(b"/Type /Page\n", b"/Type /Xage\n", 1)
+    assert broken != pdf
+    with pytest.raises(UnreadablePicture) as caught:
+        codes_in_file(broken)
+    assert "the PDF is damaged" in caught.value.message
