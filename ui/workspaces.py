@@ -1,7 +1,7 @@
 """The workspaces of the main window, in navigation order: the one place to register a new one.
 
 A workspace appears for a user when ``allowed(actor)`` is true; its widget is built on first use
-of the main window. Pharmacy will be added here as an entry like those below.
+of the main window.
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ def _doctor(ctx: AppContext) -> QWidget:
     return DoctorWorkspace(ctx)
 
 
+def _pharmacy(ctx: AppContext) -> QWidget:
+    from ui.pharmacy.workspace import PharmacyWorkspace
+
+    return PharmacyWorkspace(ctx)
+
+
 def _admin(ctx: AppContext) -> QWidget:
     from ui.admin.workspace import AdminWorkspace
 
@@ -45,6 +51,13 @@ def _admin(ctx: AppContext) -> QWidget:
 WORKSPACES: tuple[Workspace, ...] = (
     Workspace("frontdesk", "Front desk", "frontdesk", lambda a: a.can(P.PATIENT_READ), _front_desk),
     Workspace("doctor", "Doctor", "doctor", lambda a: a.can(P.CLINICAL_READ), _doctor),
+    Workspace(
+        "pharmacy",
+        "Pharmacy",
+        "pharmacy",
+        lambda a: a.can(P.DISPENSE) or a.can(P.INVENTORY_MANAGE),
+        _pharmacy,
+    ),
     Workspace(
         "admin",
         "Admin",

@@ -1,0 +1,416 @@
+"""The counter: one screen per patient at the counter. Scan, read the verdict, dispense, print.
+
+A prescription arrives by the USB scanner (caught wherever the focus is, ui/pharmacy/wedge.py),
+as a picture or PDF (opened with Ctrl+O, pasted with Ctrl+V or dropped here), through the
+camera, or as its reference number typed by hand. Decoding and every service call run on the
+workers; ``verdictShown`` fires once the answer is on screen. Esc readies it for the next patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clinicdesk.money import money_text
+from clinicdesk.rx import reference
+from clinicdesk.rx.codec import PREFIX
+from clinicdesk.rx.scan import MAX_FILE_BYTES, UnreadablePicture, best_code, codes_in_file
+from clinicdesk.services.inventory import BatchView
+from clinicdesk.services.pharmacy_views import CAMERA, PICTURE, SCANNER, DispenseView, Verdict
+from ui.context import AppContext
+from ui.errors import describe
+from ui.pharmacy.camera import CameraScanDialog
+from ui.pharmacy.dispense_dialog import DispenseDialog
+from ui.pharmacy.reference_field import ReferenceField
+from ui.pharmacy.verdict_view import VerdictView
+from ui.tasks import Task
+from ui.theme import icon, set_kind
+from ui.widgets.dialogs import ask_reason
+from ui.widgets.printing import PrintJob, save_pdf
+
+PICTURE_FILTER = "Pictures and PDFs (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.gif *.pdf)"
+FOLDER_KEY = "printing/pharmacy_folder"
+
+
+def read_picture(path: Path) -> bytes:
+    """The file's bytes, refused in words when it is too large or cannot be opened."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UnreadablePicture(f"it is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        return path.read_bytes()
+    except OSError as error:
+        raise UnreadablePicture(f"it could not be opened ({error.strerror or error})") from None
+
+
+def code_in_picture(data: bytes) -> str:
+    return best_code(codes_in_file(data))
+
+
+def png_bytes(image: QImage) -> bytes:
+    """A pasted picture as PNG (on the UI thread: QImage is not for workers)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data.data())
+
+
+class CounterView(QWidget):
+    verdictShown = Signal()
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.task: Task | None = None
+        self.dispense: DispenseView | None = None
+        self.dialog: DispenseDialog | None = None
+        self.setAcceptDrops(True)
+
+        self.verdict_view = VerdictView(ctx.details.time_zone)
+        self.status = QLabel()
+        set_kind(self.status, "muted")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(12)
+        layout.addWidget(self._scan_strip())
+        layout.addWidget(self.status)
+        layout.addWidget(self.verdict_view, 1)
+        layout.addLayout(self._actions())
+        for keys, slot in (
+            ("Ctrl+O", self.open_picture),
+            ("Ctrl+V", self.paste),
+            ("Ctrl+D", self.open_dispense),
+            ("Ctrl+Shift+L", self.print_labels),
+            ("Ctrl+Shift+R", self.print_receipt),
+            ("Esc", self.clear),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.clear()
+
+    def _scan_strip(self) -> QFrame:
+        strip = QFrame(objectName="ScanStrip")
+        hint = QLabel("Scan the prescription's code")
+        set_kind(hint, "title")
+        more = QLabel(
+            "…or open a picture or PDF of it, paste one, use the camera, or type the "
+            "reference number printed beside the code."
+        )
+        set_kind(more, "muted")
+        more.setWordWrap(True)
+        self.open_button = QPushButton("Open picture or PDF…  Ctrl+O")
+        self.open_button.clicked.connect(self.open_picture)
+        self.paste_button = QPushButton("Paste  Ctrl+V")
+        self.paste_button.setToolTip("A picture, or a code copied as text")
+        self.paste_button.clicked.connect(self.paste)
+        self.camera_button = QPushButton("Camera…")
+        self.camera_button.clicked.connect(self.open_camera)
+        buttons = QHBoxLayout()
+        for button in (self.open_button, self.paste_button, self.camera_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(hint)
+        left.addWidget(more)
+        left.addLayout(buttons)
+
+        caption = QLabel("Reference number")
+        set_kind(caption, "section")
+        self.reference = ReferenceField()
+        self.reference.submitted.connect(self.look_up)
+        right = QVBoxLayout()
+        right.addWidget(caption)
+        right.addWidget(self.reference)
+        right.addStretch(1)
+
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addLayout(left, 3)
+        row.addSpacing(24)
+        row.addLayout(right, 1)
+        return strip
+
+    def _actions(self) -> QHBoxLayout:
+        self.dispense_button = QPushButton(icon("check", "#ffffff"), "Dispense…  Ctrl+D")
+        set_kind(self.dispense_button, "primary")
+        self.dispense_button.clicked.connect(self.open_dispense)
+        self.reject_button = QPushButton("Do not dispense…")
+        set_kind(self.reject_button, "danger")
+        self.reject_button.clicked.connect(self.ask_reject)
+        self.labels_button = QPushButton("Print labels  Ctrl+Shift+L")
+        self.labels_button.clicked.connect(self.print_labels)
+        self.receipt_button = QPushButton("Print receipt  Ctrl+Shift+R")
+        self.receipt_button.clicked.connect(self.print_receipt)
+        self.save_labels_button = QPushButton("Save labels as PDF…")
+        self.save_labels_button.clicked.connect(lambda: self._save("Labels"))
+        self.save_receipt_button = QPushButton("Save receipt as PDF…")
+        self.save_receipt_button.clicked.connect(lambda: self._save("Receipt"))
+        self.next_button = QPushButton("Next patient  Esc")
+        self.next_button.clicked.connect(self.clear)
+        row = QHBoxLayout()
+        for button in (self.dispense_button, self.reject_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        for button in (
+            self.labels_button,
+            self.receipt_button,
+            self.save_labels_button,
+            self.save_receipt_button,
+            self.next_button,
+        ):
+            row.addWidget(button)
+        return row
+
+    def focus_view(self) -> None:
+        """The reference field while the counter waits; else where the keys already are."""
+        idle = not self.verdict_view.banner.isVisibleTo(self)
+        if idle or not self.isAncestorOf(QApplication.focusWidget()):
+            self.reference.edit.setFocus()
+
+    def refresh(self) -> None:
+        """Nothing to reload: the verdict on screen is re-read after each dispense."""
+
+    # ---- the four ways in ----
+
+    def scan(self, code: str, method: str) -> None:
+        pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
+        self._ask(lambda: pharmacy.scan(actor, code, method), "Checking the prescription…")
+
+    def look_up(self, digits: str) -> None:
+        pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
+        self.reference.set_digits(digits)
+        self._ask(lambda: pharmacy.look_up(actor, digits), "Looking up the reference number…")
+
+    def scan_picture(self, read: Callable[[], bytes]) -> None:
+        """Read and decode on a worker, then verify there too: the picture never blocks."""
+        pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
+        self._ask(
+            lambda: pharmacy.scan(actor, code_in_picture(read()), PICTURE),
+            "Reading the picture…",
+        )
+
+    def open_picture(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Open a picture or PDF of the prescription", "", PICTURE_FILTER
+        )
+        self.window().activateWindow()
+        if path:
+            self.scan_picture(lambda: read_picture(Path(path)))
+
+    def paste(self) -> None:
+        mime = QApplication.clipboard().mimeData()
+        text = (mime.text() or "").strip() if mime is not None else ""
+        if mime is not None and mime.hasImage():
+            data = png_bytes(QImage(mime.imageData()))
+            self.scan_picture(lambda: data)
+        elif text.upper().startswith(PREFIX):
+            self.scan(text, SCANNER)
+        elif reference.is_valid(reference.normalize(text)):
+            self.look_up(reference.normalize(text))
+        elif mime is not None and mime.hasUrls() and mime.urls()[0].isLocalFile():
+            path = Path(mime.urls()[0].toLocalFile())
+            self.scan_picture(lambda: read_picture(path))
+        else:
+            self._say("The clipboard holds no picture, prescription code or reference number.")
+
+    def open_camera(self) -> None:
+        dialog = CameraScanDialog(self.ctx, self)
+        dialog.codeFound.connect(lambda code: self.scan(code, CAMERA))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _r: self.window().activateWindow())
+        dialog.open()
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = Path(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+        self.scan_picture(lambda: read_picture(path))
+
+    # ---- the answer ----
+
+    def _ask(self, call: Callable[[], Verdict], doing: str) -> None:
+        """One question at a time: a newer scan replaces the answer of an older one."""
+        if self.task is not None:
+            self.task.cancel()
+        self._say(doing)
+        self.task = self.ctx.tasks.submit(
+            call, on_result=self._verdict, on_error=self._refused, owner=self
+        )
+
+    def _verdict(self, verdict: Verdict) -> None:
+        self.task = None
+        self.dispense = None
+        self.verdict_view.show_verdict(verdict)
+        self._shown()
+
+    def _refused(self, error: BaseException) -> None:
+        self.task = None
+        self.dispense = None
+        self.verdict_view.show_refusal(error)
+        self._shown()
+
+    def _shown(self) -> None:
+        self._say("")
+        self._update_actions()
+        if self.verdict_view.genuine:
+            self.dispense_button.setFocus()
+        elif not self.isAncestorOf(QApplication.focusWidget()):
+            self.next_button.setFocus()
+        self.verdictShown.emit()
+
+    def clear(self) -> None:
+        """Ready for the next patient."""
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        self.dispense = None
+        self.verdict_view.clear()
+        self.reference.clear()
+        self._say("")
+        self._update_actions()
+        if self.isVisible():
+            self.reference.edit.setFocus()
+
+    def _update_actions(self) -> None:
+        genuine = self.verdict_view.genuine
+        self.dispense_button.setVisible(genuine)
+        self.reject_button.setVisible(genuine)
+        for button in (
+            self.labels_button,
+            self.receipt_button,
+            self.save_labels_button,
+            self.save_receipt_button,
+        ):
+            button.setVisible(self.dispense is not None)
+        self.next_button.setVisible(self.verdict_view.banner.isVisibleTo(self))
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
+    # ---- dispensing ----
+
+    def open_dispense(self) -> None:
+        verdict = self.verdict_view.verdict
+        if not self.verdict_view.genuine or verdict is None or self.dialog is not None:
+            return
+        inventory, actor = self.ctx.session.inventory, self.ctx.actor
+        self.ctx.tasks.submit(
+            inventory.batches,
+            actor,
+            on_result=lambda stock: self._show_dispense(verdict, stock),
+            on_error=lambda error: self._say(describe(error)),
+            owner=self,
+        )
+
+    def _show_dispense(self, verdict: Verdict, stock: list[BatchView]) -> None:
+        if verdict is not self.verdict_view.verdict:
+            return  # the counter moved on meanwhile
+        dialog = DispenseDialog(self.ctx, verdict, stock, self)
+        dialog.dispensed.connect(self._dispensed)
+        dialog.finished.connect(self._dialog_closed)
+        self.dialog = dialog
+        dialog.open()
+
+    def _dialog_closed(self, _result: int) -> None:
+        if self.dialog is not None:
+            self.dialog.deleteLater()
+        self.dialog = None
+        self.window().activateWindow()
+        self.focus_view()
+
+    def _dispensed(self, view: DispenseView) -> None:
+        items = "1 item" if len(view.lines) == 1 else f"{len(view.lines)} items"
+        total = money_text(view.total, view.currency)
+        self.ctx.notify(f"Dispensed to {view.patient_name}: {items}, {total}.")
+        verdict = self.verdict_view.verdict
+        pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
+        self.ctx.tasks.submit(
+            pharmacy.verdict,
+            actor,
+            verdict.code,
+            on_result=lambda fresh: self._after_dispense(fresh, view),
+            on_error=self._refused,
+            owner=self,
+        )
+
+    def _after_dispense(self, verdict: Verdict, view: DispenseView) -> None:
+        self.verdict_view.show_verdict(verdict)
+        self.dispense = view
+        self._update_actions()
+        self._say(f"Dispensed at {view.at:%H:%M} by {view.by}. Print the labels and receipt.")
+        self.labels_button.setFocus()
+        self.verdictShown.emit()
+
+    def ask_reject(self) -> None:
+        verdict = self.verdict_view.verdict
+        if not self.verdict_view.genuine or verdict is None:
+            return
+        pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
+
+        def rejected(_none: None) -> None:
+            self.ctx.notify(f"{verdict.content.patient_name}: not dispensed; the reason is kept.")
+            self.clear()
+
+        def reason_given(reason: str) -> None:
+            self.window().activateWindow()
+            self.ctx.tasks.submit(
+                pharmacy.reject,
+                actor,
+                verdict.code,
+                reason,
+                on_result=rejected,
+                on_error=lambda error: self._say(describe(error)),
+                owner=self,
+            )
+
+        ask_reason(
+            self,
+            "Do not dispense",
+            "Why is this prescription not dispensed? The reason is kept with it.",
+            reason_given,
+        )
+
+    # ---- labels and receipt ----
+
+    def _pdf_source(self, what: str) -> Callable[[], bytes] | None:
+        if self.dispense is None:
+            return None
+        pharmacy, actor, dispense_id = self.ctx.session.pharmacy, self.ctx.actor, self.dispense.id
+        make = pharmacy.labels_pdf if what == "Labels" else pharmacy.receipt_pdf
+        return lambda: make(actor, dispense_id)
+
+    def print_labels(self) -> None:
+        self._print("Labels")
+
+    def print_receipt(self) -> None:
+        self._print("Receipt")
+
+    def _print(self, what: str) -> None:
+        source = self._pdf_source(what)
+        if source is not None:
+            PrintJob(self.ctx, self, source).start()  # the PDF's own paper: label or roll
+
+    def _save(self, what: str) -> None:
+        source = self._pdf_source(what)
+        if source is not None:
+            name = f"{what.lower()}-{self.dispense.reference}.pdf"
+            save_pdf(self.ctx, self, source, what, name, FOLDER_KEY)

@@ -1,0 +1,254 @@
+"""Dispensing from a genuine prescription: how much of each item, from which batch.
+
+One row per item with something left: tick it (Space), set the quantity, choose the batch
+(first-expiry-first-out first; other strengths or forms of the drug marked "substitute" when the
+prescriber allowed it). Enter dispenses. A refusal shows next to the item it is about and
+nothing on the screen is cleared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
+
+from clinicdesk.errors import ValidationError
+from clinicdesk.money import money_text
+from clinicdesk.services.inventory import BatchView
+from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView, ItemBalance, Verdict
+from ui.context import AppContext
+from ui.errors import describe
+from ui.theme import set_invalid, set_kind
+from ui.widgets.dialogs import titled_layout
+
+
+def batch_text(batch: BatchView, currency: str, substitute: bool) -> str:
+    """'IBU-SOON · expires 24 Jan 2027 · 10 on hand · £0.12 each'."""
+    parts = [
+        batch.batch_number,
+        f"expires {batch.expiry.day} {batch.expiry:%b %Y}",
+        f"{batch.on_hand} on hand",
+        f"{money_text(batch.unit_price, currency)} each",
+    ]
+    text = " · ".join(parts)
+    return f"Substitute: {batch.description} — {text}" if substitute else text
+
+
+def substitutes(item: ItemBalance, stock: list[BatchView]) -> list[BatchView]:
+    """In-date batches of the same drug in another strength or form (the service checks that
+    the active ingredients match); none when the prescriber did not allow substitution."""
+    if not item.item.substitution:
+        return []
+    offered = {b.id for b in item.batches}
+    drugs = {b.drug_id for b in item.batches}
+    name = item.item.drug.casefold()
+    return [
+        b
+        for b in stock
+        if b.id not in offered
+        and not b.expired
+        and b.on_hand > 0
+        and (b.drug_id in drugs or b.drug_name.casefold() == name)
+    ]
+
+
+@dataclass
+class ItemRow:
+    """The widgets of one item's row."""
+
+    item: ItemBalance
+    include: QCheckBox
+    quantity: QSpinBox
+    batch: QComboBox
+    price: QLabel
+    error: QLabel
+
+    def chosen_batch(self) -> BatchView | None:
+        return self.batch.currentData()
+
+    def line_price(self) -> int:
+        batch = self.chosen_batch()
+        if not self.include.isChecked() or batch is None:
+            return 0
+        return batch.unit_price * self.quantity.value()
+
+
+class DispenseDialog(QDialog):
+    dispensed = Signal(object)  # DispenseView
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        verdict: Verdict,
+        stock: list[BatchView],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.verdict = verdict
+        self.currency = ctx.details.currency
+        self.setWindowTitle("Dispense")
+        self.setMinimumWidth(820)
+        layout, _title = titled_layout(self, f"Dispense to {verdict.content.patient_name}")
+        hint = QLabel(
+            "Tick what you give (Space), set how much, choose the batch. Enter dispenses."
+        )
+        set_kind(hint, "muted")
+        layout.addWidget(hint)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(4)
+        for column, title in enumerate(("Item", "Quantity", "Batch", "Price")):
+            caption = QLabel(title)
+            set_kind(caption, "section")
+            grid.addWidget(caption, 0, column)
+        self.rows: list[ItemRow] = []
+        for item in (i for i in verdict.items if i.remaining > 0):
+            self.rows.append(self._row(grid, item, substitutes(item, stock)))
+        grid.setColumnStretch(2, 1)
+        layout.addLayout(grid)
+
+        self.total = QLabel()
+        set_kind(self.total, "subtitle")
+        self.problem = QLabel()
+        set_kind(self.problem, "fieldError")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        layout.addWidget(self.total)
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox()
+        self.dispense_button = buttons.addButton("Dispense", QDialogButtonBox.ButtonRole.AcceptRole)
+        set_kind(self.dispense_button, "primary")
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.dispense_button.setDefault(True)
+        self._update_prices()
+        if self.rows:
+            self.rows[0].quantity.setFocus()
+            self.rows[0].quantity.selectAll()
+
+    def _row(self, grid: QGridLayout, item: ItemBalance, others: list[BatchView]) -> ItemRow:
+        r = 1 + 2 * len(self.rows)
+        left = f"{item.remaining} of {item.allowed} {item.item.unit} left"
+        include = QCheckBox(f"{item.line}. {item.prescribed}  ({left})")
+        include.setChecked(True)
+        quantity = QSpinBox()
+        quantity.setRange(0, item.remaining)
+        quantity.setValue(min(item.item.quantity, item.remaining))
+        quantity.setSuffix(f" {item.item.unit}")
+        quantity.setAccessibleName(f"Quantity of {item.prescribed}")
+        batch = QComboBox()
+        batch.setAccessibleName(f"Batch of {item.prescribed}")
+        for b in item.batches:
+            batch.addItem(batch_text(b, self.currency, False), b)
+        for b in others:
+            batch.addItem(batch_text(b, self.currency, True), b)
+        if not batch.count():
+            batch.addItem("None in stock", None)
+        price = QLabel()
+        error = QLabel()
+        set_kind(error, "fieldError")
+        error.setWordWrap(True)
+        error.hide()
+        grid.addWidget(include, r, 0)
+        grid.addWidget(quantity, r, 1)
+        grid.addWidget(batch, r, 2)
+        grid.addWidget(price, r, 3)
+        grid.addWidget(error, r + 1, 0, 1, 4)
+        row = ItemRow(item, include, quantity, batch, price, error)
+        include.toggled.connect(lambda on: self._included(row, on))
+        quantity.valueChanged.connect(self._update_prices)
+        batch.currentIndexChanged.connect(self._update_prices)
+        return row
+
+    def _included(self, row: ItemRow, on: bool) -> None:
+        row.quantity.setEnabled(on)
+        row.batch.setEnabled(on)
+        self._update_prices()
+
+    def _update_prices(self) -> None:
+        for row in self.rows:
+            row.price.setText(money_text(row.line_price(), self.currency))
+        total = sum(row.line_price() for row in self.rows)
+        self.total.setText(f"Total {money_text(total, self.currency)}")
+
+    # ---- submitting ----
+
+    def inputs(self) -> list[DispenseInput] | None:
+        """What to give; None (with the reasons shown by the rows) when something is missing."""
+        self._clear_problems()
+        chosen: list[DispenseInput] = []
+        for row in (r for r in self.rows if r.include.isChecked()):
+            batch = row.chosen_batch()
+            if row.quantity.value() == 0:
+                self._row_problem(row, "give at least 1, or untick the item")
+            elif batch is None:
+                self._row_problem(row, "none of this drug is in stock; untick the item")
+            else:
+                chosen.append(DispenseInput(row.item.line, batch.id, row.quantity.value()))
+        if any(r.error.isVisible() for r in self.rows):
+            return None
+        if not chosen:
+            self._problem("Tick at least one item to dispense.")
+            return None
+        return chosen
+
+    def submit(self) -> None:
+        lines = self.inputs()
+        if lines is None:
+            return
+        pharmacy, actor, code = self.ctx.session.pharmacy, self.ctx.actor, self.verdict.code
+        self.dispense_button.setEnabled(False)
+        self.ctx.tasks.submit(
+            pharmacy.dispense,
+            actor,
+            code,
+            lines,
+            on_result=self._done,
+            on_error=self._failed,
+            owner=self,
+        )
+
+    def _done(self, view: DispenseView) -> None:
+        self.dispensed.emit(view)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.dispense_button.setEnabled(True)
+        if isinstance(error, ValidationError):
+            rows = {f"item {r.item.line}": r for r in self.rows}
+            for field, reason in error.fields.items():
+                if field in rows:
+                    self._row_problem(rows[field], reason)
+                else:
+                    self._problem(reason[0].upper() + reason[1:] + ".")
+            return
+        self._problem(describe(error))
+
+    def _row_problem(self, row: ItemRow, reason: str) -> None:
+        row.error.setText(f"{row.item.line}. {row.item.prescribed}: {reason}")
+        row.error.show()
+        set_invalid(row.quantity, True)
+
+    def _problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
+
+    def _clear_problems(self) -> None:
+        for row in self.rows:
+            row.error.hide()
+            set_invalid(row.quantity, False)
+        self.problem.hide()
