@@ -79,7 +79,7 @@ class Line:
     price: int
     batch_size: int  # units a delivery brings
     batches: int
-    reorder: int
+    reorder: int  # the drug's reorder level (0: set on its other product line)
 
 
 # fmt: off
@@ -95,16 +95,16 @@ SHELF = (
     Line("Salbutamol", "100 micrograms per dose", "inhaler", 150, 365, 10, 2, 15),
     Line("Hydrocortisone cream", "1%", "cream", 125, 295, 8, 2, 5),
     Line("Beclometasone", "100 micrograms per dose", "inhaler", 742, 1150, 6, 2, 4),
-    Line("Amoxicillin", "250 mg/5 ml", "oral suspension", 145, 325, 10, 2, 6),
+    Line("Amoxicillin", "250 mg/5 ml", "oral suspension", 145, 325, 10, 2, 120),
     Line("Levothyroxine", "50 micrograms", "tablet", 4, 10, 280, 2, 100),
-    Line("Levothyroxine", "25 micrograms", "tablet", 5, 12, 168, 1, 56),
+    Line("Levothyroxine", "25 micrograms", "tablet", 5, 12, 168, 1, 0),
     Line("Clarithromycin", "500 mg", "tablet", 11, 25, 140, 2, 28),
     Line("Metformin", "500 mg", "tablet", 3, 7, 672, 2, 224),
     Line("Paracetamol", "500 mg", "tablet", 1, 3, 1000, 2, 200),
     Line("Cefalexin", "500 mg", "capsule", 12, 27, 84, 1, 42),
     # a broad spread of the formulary
     Line("Ibuprofen", "400 mg", "tablet", 3, 8, 480, 2, 96),
-    Line("Amoxicillin", "500 mg", "capsule", 5, 12, 315, 2, 63),
+    Line("Amoxicillin", "500 mg", "capsule", 5, 12, 315, 2, 0),
     Line("Atorvastatin", "20 mg", "tablet", 3, 7, 560, 2, 112),
     Line("Ramipril", "5 mg", "capsule", 3, 8, 280, 1, 56),
     Line("Bisoprolol", "2.5 mg", "tablet", 3, 8, 280, 1, 56),
@@ -209,7 +209,8 @@ def _stock_shelf(
             )
             shelf.setdefault(line.drug, []).append(view)
             received_at[view.id] = arrived
-        InventoryService(store).set_reorder_level(pharmacist, drugs[line.drug], line.reorder)
+        if line.reorder:
+            InventoryService(store).set_reorder_level(pharmacist, drugs[line.drug], line.reorder)
     with store.write(pharmacist) as s:
         _date_movements(s, RECEIVED, received_at)
         for drug in EXPIRED:  # time passed: expired a few days ago, not yet taken off the shelf

@@ -3,13 +3,14 @@ dispensed in full or in part over the past days, and today's waiting at the coun
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from clinicdesk.demo import DEMO_PASSWORD, create_demo_clinic
+from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, create_demo_clinic
 from clinicdesk.rx.payload import PER_DAY, Frequency
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.pharmacy_views import SCANNER, Verdict
@@ -17,6 +18,10 @@ from clinicdesk.services.prescription_checks import ItemInput
 from clinicdesk.services.visit_views import OPEN
 from clinicdesk.store.keyslots import KdfParams
 from clinicdesk.store.models import DoctorProfile, Prescription, User, Visit
+
+
+def clinic_today():
+    return datetime.now(ZoneInfo(DEMO_CLINIC.time_zone)).date()
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +43,7 @@ def verdicts(pharmacist: ClinicSession) -> list[Verdict]:
     with pharmacist.store.read() as s:
         codes = s.scalars(
             select(Prescription.code).where(
-                Prescription.status != "cancelled", Prescription.valid_until >= date.today()
+                Prescription.status != "cancelled", Prescription.valid_until >= clinic_today()
             )
         ).all()
     return [pharmacist.pharmacy.verdict(pharmacist.actor, code) for code in codes]
@@ -51,7 +56,7 @@ def test_the_shelf_holds_stock_with_low_near_expiry_and_expired_alerts(pharmacis
         assert stock[drug].on_hand > 0 and stock[drug].batches >= 2, drug
     alerts = inventory.alerts(actor)
     assert alerts.low_stock and alerts.near_expiry and alerts.expired
-    assert all(b.on_hand > 0 and b.expiry < date.today() for b in alerts.expired)
+    assert all(b.on_hand > 0 and b.expiry < clinic_today() for b in alerts.expired)
     batches = inventory.batches(actor)
     assert len({b.supplier for b in batches}) >= 3
     assert all(0 < b.unit_cost < b.unit_price for b in batches)
@@ -100,3 +105,8 @@ def test_a_prescription_written_today_scans_as_genuine_with_everything_remaining
     (line,) = verdict.items
     assert (line.dispensed, line.remaining, line.fills) == (0, 15, ())
     assert line.batches and line.batches[0].on_hand >= 15  # on the shelf to dispense
+    # and those of the past days still waiting to be collected
+    waiting = next(v for v in verdicts(pharmacist) if not any(i.dispensed for i in v.items))
+    again = pharmacist.pharmacy.scan(pharmacist.actor, waiting.code, SCANNER)
+    assert again.own_clinic and again.scans == waiting.scans + 1
+    assert all(i.remaining == i.allowed and not i.fills for i in again.items)
