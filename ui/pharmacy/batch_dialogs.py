@@ -6,17 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit, QWidget
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.inventory import BatchView, StockLine
 from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
 from ui.pharmacy.receive_dialog import whole_number
-from ui.pharmacy.stock_export import MessageLine
+from ui.pharmacy.stock_export import MessageLine, records_table
 from ui.pharmacy.stock_models import MovementModel
 from ui.widgets.dialogs import titled_layout
-from ui.widgets.table import read_only_rows
 
 
 class AdjustDialog(_FormDialog):
@@ -81,11 +80,7 @@ class MovementsDialog(QDialog):
         self.setMinimumSize(720, 420)
         layout, _heading = titled_layout(self, title)
         self.model = MovementModel(ctx.details.time_zone)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Movements")
-        read_only_rows(self.table)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = records_table(self.model, "Movements")
         layout.addWidget(self.table, 1)
         self.message = MessageLine()
         layout.addWidget(self.message)
@@ -103,5 +98,4 @@ class MovementsDialog(QDialog):
 
     def _loaded(self, rows) -> None:
         self.model.set_rows(rows)
-        self.table.resizeColumnsToContents()
         self.table.setFocus()

@@ -1,17 +1,32 @@
-"""What the stock and history screens share: CSV files written on a worker, and the line under
-the actions where the screen answers (green when done, red with the reason when not)."""
+"""What the stock and history screens share: their tables, CSV files written on a worker, and
+the line under the actions where the screen answers (green when done, red with the reason)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QHeaderView, QLabel, QTableView, QWidget
 
 from clinicdesk.store.files import storage_errors
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import set_kind
+from ui.widgets.table import RowsModel, read_only_rows
+
+
+def records_table(model: RowsModel, name: str) -> QTableView:
+    """A read-only table of ``model``, columns sized to their contents, headers to the left."""
+    table = QTableView()
+    table.setModel(model)
+    table.setAccessibleName(name)
+    read_only_rows(table)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return table
 
 
 class MessageLine(QLabel):

@@ -17,11 +17,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +30,7 @@ from clinicdesk.text import fold
 from ui.context import AppContext
 from ui.pharmacy.batch_dialogs import AdjustDialog, MovementsDialog, ReorderDialog
 from ui.pharmacy.receive_dialog import ReceiveDialog
-from ui.pharmacy.stock_export import MessageLine, choose_csv_file, export_csv
+from ui.pharmacy.stock_export import MessageLine, choose_csv_file, export_csv, records_table
 from ui.pharmacy.stock_models import (
     EXPIRED,
     LOW,
@@ -45,7 +43,6 @@ from ui.pharmacy.stock_models import (
 )
 from ui.tasks import Refresher
 from ui.theme import icon, set_kind
-from ui.widgets.table import RowsModel, read_only_rows
 
 ALERT_STYLES = {
     LOW: "color: #a1231b; font-weight: 600;",
@@ -57,18 +54,6 @@ SHOWING = {
     NEAR: "Showing drugs with batches near expiry.",
     EXPIRED: "Showing drugs with expired batches on the shelf.",
 }
-
-
-def _table(model: RowsModel, name: str) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setAccessibleName(name)
-    read_only_rows(table)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    return table
 
 
 def _button(text: str, slot, kind: str | None = None) -> QPushButton:
@@ -163,7 +148,7 @@ class StockView(QWidget):
         self.message = MessageLine()
 
         self.model = StockModel(ctx.details.currency)
-        self.table = _table(self.model, "Drugs in stock")
+        self.table = records_table(self.model, "Drugs in stock")
         self.table.selectionModel().currentRowChanged.connect(self._drug_changed)
         self.count = QLabel()
         set_kind(self.count, "hint")
@@ -179,7 +164,7 @@ class StockView(QWidget):
         for widget in (self.show_empty, self.movements_button, self.adjust_button):
             batch_bar.addWidget(widget)
         self.batch_model = BatchModel(ctx.details.currency)
-        self.batch_table = _table(self.batch_model, "Batches")
+        self.batch_table = records_table(self.batch_model, "Batches")
         self.batch_table.selectionModel().currentRowChanged.connect(self._update_buttons)
         self.batch_table.doubleClicked.connect(self.show_movements)
 

@@ -1,0 +1,129 @@
+"""The dispensing history through its real widgets: filters by text, pharmacist and dates,
+re-asked after typing pauses, and the CSV export of what the filters show."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLineEdit
+
+from clinicdesk.rx import reference
+from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
+from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
+from ui.context import AppContext
+from ui.pharmacy.history_view import HistoryView
+
+
+@pytest.fixture
+def counter(tmp_path_factory, tmp_path, tasks) -> Iterator[Counter]:
+    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
+        yield c
+        tasks.wait()
+
+
+@pytest.fixture
+def dispensed(counter) -> DispenseView:
+    """Ten ibuprofen tablets and the 28 omeprazole capsules handed over today."""
+    ph, batches = counter.pharmacist, counter.batches
+    chosen = [
+        DispenseInput(1, batches["ibuprofen_soon"].id, 10),
+        DispenseInput(2, batches["omeprazole"].id, 28),
+    ]
+    return ph.pharmacy.dispense(ph.actor, counter.rx.code, chosen)
+
+
+@pytest.fixture
+def view(qtbot, counter, dispensed, tasks) -> HistoryView:
+    session = counter.pharmacist
+    history = HistoryView(AppContext(session, tasks, session.clinic.details()))
+    history.resize(1200, 600)
+    history.show()
+    qtbot.waitExposed(history)
+    history.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is history, timeout=2000)
+    history.refresh()
+    wait_idle(qtbot, tasks)
+    return history
+
+
+def retype(qtbot, view: HistoryView, tasks, field: QLineEdit, text: str) -> None:
+    """Replace the field's text by keyboard, then wait for the pause and the new answer."""
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(field, text)
+    qtbot.waitUntil(lambda: not view.pause.isActive(), timeout=5000)
+    wait_idle(qtbot, tasks)
+
+
+def batches_shown(view: HistoryView) -> list[str]:
+    return [r.batch_number for r in view.model.rows]
+
+
+def test_the_last_month_shows_what_was_dispensed(view, dispensed, counter):
+    today = date.today()
+    assert (view.since.value(), view.until.value()) == (today - timedelta(days=30), today)
+    assert batches_shown(view) == ["IBU-SOON", "OME-1"]
+    first = view.model.cells(view.model.rows[0])
+    assert first == (
+        dispensed.at.strftime("%d/%m/%Y %H:%M"),  # the clinic's own time
+        reference.grouped(counter.rx.reference),
+        dispensed.patient_name,
+        "Ibuprofen 400 mg tablet",
+        "As prescribed",
+        "IBU-SOON",
+        (today + timedelta(days=60)).strftime("%d/%m/%Y"),
+        f"10 {dispensed.lines[0].unit}",
+        "£1.20",
+        "Priya Shah",
+    )
+    total = f"£{dispensed.total / 100:.2f}"
+    assert view.count.text() == f"2 lines from 1 dispense · {total} in all"
+
+
+def test_typing_filters_by_drug_batch_reference_and_pharmacist(qtbot, view, counter, tasks):
+    retype(qtbot, view, tasks, view.text, "omepra")
+    assert batches_shown(view) == ["OME-1"]
+    retype(qtbot, view, tasks, view.text, "ibu-soon")
+    assert batches_shown(view) == ["IBU-SOON"]
+    retype(qtbot, view, tasks, view.text, reference.grouped(counter.rx.reference))
+    assert batches_shown(view) == ["IBU-SOON", "OME-1"]
+    retype(qtbot, view, tasks, view.pharmacist, "someone else")
+    assert batches_shown(view) == []
+    assert view.count.text() == "Nothing was dispensed that matches."
+    retype(qtbot, view, tasks, view.pharmacist, "priya")
+    assert batches_shown(view) == ["IBU-SOON", "OME-1"]
+
+
+def test_dates_filter_and_a_wrong_date_is_said_at_its_field(qtbot, view, tasks):
+    tomorrow = date.today() + timedelta(days=1)
+    retype(qtbot, view, tasks, view.until, (tomorrow + timedelta(days=5)).strftime("%d/%m/%Y"))
+    retype(qtbot, view, tasks, view.since, tomorrow.strftime("%d/%m/%Y"))
+    assert batches_shown(view) == []
+    retype(qtbot, view, tasks, view.since, "31/02/2026")
+    assert view.form.error_text("since") == "From is not a date yet (dd/mm/yyyy)"
+    assert batches_shown(view) == []  # the last good answer stays
+    retype(qtbot, view, tasks, view.since, date.today().strftime("%d/%m/%Y"))
+    assert view.form.error_text("since") == ""
+    assert batches_shown(view) == ["IBU-SOON", "OME-1"]
+    retype(qtbot, view, tasks, view.until, "01/01/2020")
+    assert view.form.error_text("until") == "To is before the first day"
+
+
+def test_the_export_writes_what_the_filters_show(qtbot, view, counter, tasks, tmp_path):
+    retype(qtbot, view, tasks, view.text, "omeprazole")
+    target = tmp_path / "dispensed.csv"
+    view.export_to(target)
+    wait_idle(qtbot, tasks)
+    assert view.message.text() == f"Saved {target}"
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [(r["Batch"], r["Quantity"], r["Pharmacist"]) for r in rows] == [
+        ("OME-1", "28", "Priya Shah")
+    ]
+    assert rows[0]["Reference"] == reference.grouped(counter.rx.reference)
