@@ -65,8 +65,10 @@ class WedgeCatcher(QObject):
         self.target: QWidget | None = None
         self.last = 0.0
         self._replaying = False
-        self._timer = QTimer(self, singleShot=True, interval=round(gap * 1000))
-        self._timer.timeout.connect(self.release)
+        # a poll for the end of a pause; whether the pause is long enough is the clock's to say
+        self._timer = QTimer(self, singleShot=True, interval=round(gap * 1000) + 5)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._paused)
 
     def install(self) -> None:
         QApplication.instance().installEventFilter(self)
@@ -88,7 +90,7 @@ class WedgeCatcher(QObject):
         if self.held and now - self.last > self.gap:
             self.release()
         if kind == QEvent.Type.ShortcutOverride:
-            if self._starts(text, event) or (self.held and event.key() in ENTER_KEYS):
+            if self._would_hold(text, event) or (self.held and event.key() in ENTER_KEYS):
                 event.accept()  # no shortcut fires in the middle of a burst
                 return True
             return False
@@ -96,11 +98,11 @@ class WedgeCatcher(QObject):
             return False  # scanners press Shift for capitals
         if event.key() in ENTER_KEYS and self.held:
             return self._enter()
-        if not self._starts(text, event) or event.isAutoRepeat():
+        if not self._would_hold(text, event):
             self.release()
             return False
         if not _could_be_code(self._typed() + text):
-            self.release()
+            self.release()  # and this key may start a burst of its own
         if not self.held:
             self.target = watched
         self.held.append(_Held(event.key(), event.modifiers(), text))
@@ -116,9 +118,11 @@ class WedgeCatcher(QObject):
             return False  # the same key again, passed on to a parent: seen already
         return watched is self.area or self.area.isAncestorOf(watched)
 
-    def _starts(self, text: str, event: QKeyEvent) -> bool:
-        """A key that may begin a burst (the first of a code or of a reference)."""
-        return bool(text) and not event.modifiers() & ~_TYPING and _could_be_code(text)
+    def _would_hold(self, text: str, event: QKeyEvent) -> bool:
+        """A plain key that continues the burst held so far, or may begin a new one."""
+        if not text or event.modifiers() & ~_TYPING or event.isAutoRepeat():
+            return False
+        return _could_be_code(self._typed() + text) or _could_be_code(text)
 
     def _typed(self) -> str:
         return "".join(h.text for h in self.held)
@@ -140,6 +144,12 @@ class WedgeCatcher(QObject):
         self._timer.stop()
         self.held = []
         self.target = None
+
+    def _paused(self) -> None:
+        if self.clock() - self.last > self.gap:
+            self.release()
+        else:
+            self._timer.start()
 
     def release(self) -> None:
         """Hand the held keys to the widget they were typed into, as if never held."""

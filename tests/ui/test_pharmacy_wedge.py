@@ -1,0 +1,78 @@
+"""The USB scanner types the code as a fast burst of keys: caught wherever the focus is in the
+pharmacy, kept out of the field that has the focus; a person typing is not affected."""
+
+from __future__ import annotations
+
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
+from test_pharmacy_counter import clock, counter, own_settings, pharmacy, shown
+
+__all__ = ["counter", "own_settings"]  # fixtures shared with the counter's tests
+
+SCANNER_KEY_GAP = 0.0001  # seconds each time the catcher reads the clock: a burst never pauses
+
+
+def other_field(qtbot, workspace) -> QLineEdit:
+    """Some field of the pharmacy that has the focus when the scan comes (a search box, say)."""
+    field = QLineEdit()
+    workspace.counter.layout().addWidget(field)
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=3000)
+    return field
+
+
+def test_a_scan_while_typing_elsewhere_opens_the_verdict(qtbot, make_main, counter, tasks):
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    workspace.wedge.clock = clock(SCANNER_KEY_GAP)
+    field = other_field(qtbot, workspace)
+
+    def scan() -> None:
+        qtbot.keyClicks(field, counter.rx.code)
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+
+    banner = shown(qtbot, workspace, scan)
+    assert banner.startswith("Genuine — may be dispensed")
+    assert field.text() == ""  # not one digit leaked into the field
+    history = workspace.counter.verdict_view.history.rows
+    assert history[0].method_label == "Scanner"
+
+
+def test_a_scanned_reference_barcode_is_looked_up(qtbot, make_main, counter, tasks):
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    workspace.wedge.clock = clock(SCANNER_KEY_GAP)
+    field = other_field(qtbot, workspace)
+
+    def scan() -> None:
+        qtbot.keyClicks(field, counter.rx.reference)
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+
+    banner = shown(qtbot, workspace, scan)
+    assert banner.startswith("Genuine — may be dispensed")
+    assert field.text() == ""
+    assert workspace.counter.verdict_view.history.rows[0].method_label == "Reference number"
+
+
+def test_a_person_typing_reaches_the_field(qtbot, make_main, counter, tasks):
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    workspace.wedge.clock = clock(0.3)  # a key every 300 ms
+    field = other_field(qtbot, workspace)
+    qtbot.keyClicks(field, "Rx 1 Rosa 12")
+    qtbot.waitUntil(lambda: field.text() == "Rx 1 Rosa 12", timeout=3000)
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    wait_idle(qtbot, tasks)
+    assert not workspace.counter.verdict_view.banner.isVisible()
+
+
+def test_fast_keys_that_are_no_code_are_handed_on_in_order(qtbot, make_main, counter, tasks):
+    """A burst that turns out not to be a code (a short one, or letters after RX) is typed."""
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    workspace.wedge.clock = clock(SCANNER_KEY_GAP)
+    field = other_field(qtbot, workspace)
+    qtbot.keyClicks(field, "RX12")
+    qtbot.keyClick(field, Qt.Key.Key_Return)  # too short to be a prescription
+    qtbot.keyClicks(field, " rxa 99")
+    qtbot.keyClick(field, Qt.Key.Key_Return)  # two digits are no reference either
+    assert field.text() == "RX12 rxa 99"
+    wait_idle(qtbot, tasks)
+    assert not workspace.counter.verdict_view.banner.isVisible()
