@@ -14,9 +14,11 @@ from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog
 
+from clinicdesk.permissions import Role
 from tests.pharmacy.pharmacy_setup import Counter, counter_template, drug_id, open_counter
 from ui.context import AppContext
-from ui.pharmacy.batch_dialogs import AdjustDialog
+from ui.frontdesk.patient_dialog import PatientDialog
+from ui.pharmacy.batch_dialogs import AdjustDialog, MovementsDialog
 from ui.pharmacy.receive_dialog import ReceiveDialog
 from ui.pharmacy.stock_models import EXPIRED
 from ui.pharmacy.stock_view import StockView
@@ -257,3 +259,47 @@ def test_a_csv_that_cannot_be_written_says_why(qtbot, view, tasks, tmp_path):
     wait_idle(qtbot, tasks)
     assert "does not exist" in view.message.text()
     assert view.message.property("kind") == "banner"
+
+
+def test_ctrl_n_in_stock_receives_even_for_staff_who_register_patients(
+    qtbot, make_main, admin, tasks
+):
+    """The clinic's administrator also has the front desk's Ctrl+N (new patient) in the menu."""
+    window = make_main(admin)
+    workspace = window.show_workspace("pharmacy")
+    qtbot.keyClick(window, Qt.Key.Key_F3)
+    wait_idle(qtbot, tasks)
+    stock = workspace.stock
+    assert stock.isVisible() and stock.receive_button.isVisible()
+    qtbot.keyClick(stock.search, Qt.Key.Key_N, CTRL)
+    qtbot.waitUntil(lambda: isinstance(stock.dialog, ReceiveDialog), timeout=2000)
+    assert stock.dialog.isVisible()
+    assert not window.findChildren(PatientDialog)
+
+
+def test_a_batch_shows_its_movements(qtbot, view, counter, tasks):
+    ph = counter.pharmacist
+    ph.inventory.adjust(ph.actor, counter.batches["salbutamol"].id, -1, "cracked canister")
+    select_drug(qtbot, view, tasks, "Salbutamol")
+    view.batch_table.setFocus()
+    qtbot.keyClick(view.batch_table, Qt.Key.Key_Return)  # Enter opens, like a double click
+    qtbot.waitUntil(lambda: isinstance(view.dialog, MovementsDialog), timeout=2000)
+    wait_idle(qtbot, tasks)
+    cells = [view.dialog.model.cells(m)[1:] for m in view.dialog.model.rows]
+    assert cells == [
+        ("Adjusted", "−1", "cracked canister", "Priya Shah"),
+        ("Received", "+5", "Alliance Healthcare", "Priya Shah"),
+    ]
+
+
+def test_without_stock_rights_nothing_can_be_changed(qtbot, staff, tasks):
+    """Reception may not see the pharmacy's stock: no actions, and the reason in words."""
+    session = staff(Role.RECEPTIONIST)
+    stock = StockView(AppContext(session, tasks, session.clinic.details()))
+    stock.show()
+    stock.refresh()
+    wait_idle(qtbot, tasks)
+    hidden = (stock.receive_button, stock.adjust_button, stock.reorder_button)
+    assert not any(button.isVisible() for button in hidden)
+    assert stock.export_button.isVisible()
+    assert "is not allowed to" in stock.message.text()

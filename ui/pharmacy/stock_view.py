@@ -150,6 +150,7 @@ class StockView(QWidget):
         self.model = StockModel(ctx.details.currency)
         self.table = records_table(self.model, "Drugs in stock")
         self.table.selectionModel().currentRowChanged.connect(self._drug_changed)
+        self.table.activated.connect(lambda _index: self.batch_table.setFocus())
         self.count = QLabel()
         set_kind(self.count, "hint")
 
@@ -166,7 +167,7 @@ class StockView(QWidget):
         self.batch_model = BatchModel(ctx.details.currency)
         self.batch_table = records_table(self.batch_model, "Batches")
         self.batch_table.selectionModel().currentRowChanged.connect(self._update_buttons)
-        self.batch_table.doubleClicked.connect(self.show_movements)
+        self.batch_table.activated.connect(self.show_movements)  # Enter or a double click
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -185,6 +186,9 @@ class StockView(QWidget):
             shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.receive)
+            # staff who also work the front desk have Ctrl+N for a new patient in the menu;
+            # while the keyboard is in this view, it receives stock
+            shortcut.activatedAmbiguously.connect(self.receive)
         self.loader = Refresher(ctx.tasks, self._load, self._loaded, self.message.failed, self)
         self._update_buttons()
 
