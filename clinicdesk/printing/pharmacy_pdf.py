@@ -57,8 +57,10 @@ def _label(c: Canvas, v: DispenseView, line: DispensedLine) -> None:
     y = height - MARGIN
     c.setFillColor(GREY)
     c.setFont(REGULAR, 6)
-    c.drawString(MARGIN, y - 6, v.pharmacy_name)
-    c.drawRightString(width - MARGIN, y - 6, _day(v.at.date()))
+    dated = _day(v.at.date())
+    c.drawRightString(width - MARGIN, y - 6, dated)
+    room = inner - c.stringWidth(dated, REGULAR, 6) - 2 * mm
+    _fitted(c, MARGIN, y - 6, v.pharmacy_name, REGULAR, 6, room)
     y -= 6 + 2.5 * mm
     c.setFillColor(black)
     c.setFont(BOLD, 9)
@@ -76,15 +78,18 @@ def _label(c: Canvas, v: DispenseView, line: DispensedLine) -> None:
             break
         c.drawString(MARGIN, y - size, text)
         y -= size * 1.2
-    c.setFont(BOLD, 7.5)
-    c.drawString(MARGIN, MARGIN + 6 * 2.4, v.patient_name)
-    c.setFont(REGULAR, 6)
+    _fitted(c, MARGIN, MARGIN + 6 * 2.4, v.patient_name, BOLD, 7.5, inner)
     c.setFillColor(GREY)
-    c.drawString(
+    _fitted(
+        c,
         MARGIN,
         MARGIN + 6 * 1.2,
         f"Batch {line.batch_number} · Expires {_day(line.expiry)} · Rx {v.reference_grouped}",
+        REGULAR,
+        6,
+        inner,
     )
+    c.setFont(REGULAR, 6)
     c.drawString(MARGIN, MARGIN, KEEP_AWAY)
 
 
@@ -106,13 +111,11 @@ def receipt(v: DispenseView) -> bytes:
     out = io.BytesIO()
     c = _canvas(out, (RECEIPT_WIDTH, height), f"Receipt {v.reference_grouped}", v)
     y = height - MARGIN
-    c.setFont(BOLD, 11)
-    c.drawCentredString(RECEIPT_WIDTH / 2, y - 11, header[0])
+    _fitted(c, RECEIPT_WIDTH / 2, y - 11, header[0], BOLD, 11, inner, centred=True)
     y -= 14
-    c.setFont(REGULAR, 7)
     c.setFillColor(GREY)
     for text in header[1:]:
-        c.drawCentredString(RECEIPT_WIDTH / 2, y - 7, text)
+        _fitted(c, RECEIPT_WIDTH / 2, y - 7, text, REGULAR, 7, inner, centred=True)
         y -= 9
     y -= 4
     c.setFillColor(black)
@@ -122,7 +125,7 @@ def receipt(v: DispenseView) -> bytes:
         f"Patient {v.patient_name}",
         f"Dispensed by {v.by}",
     ):
-        c.drawString(MARGIN, y - 7, text)
+        _fitted(c, MARGIN, y - 7, text, REGULAR, 7, inner)
         y -= 10
     y -= 2
     _rule(c, y)
@@ -147,6 +150,25 @@ def receipt(v: DispenseView) -> bytes:
     c.showPage()
     c.save()
     return out.getvalue()
+
+
+def _fitted(
+    c: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    font: str,
+    size: float,
+    width: float,
+    centred: bool = False,
+) -> None:
+    """One line of text, set smaller when it would be wider than ``width`` (a long name or
+    batch number is printed whole, never cut off at the edge)."""
+    c.setFont(font, min(size, size * width / max(c.stringWidth(text, font, size), 1)))
+    if centred:
+        c.drawCentredString(x, y, text)
+    else:
+        c.drawString(x, y, text)
 
 
 def _rule(c: Canvas, y: float) -> None:
