@@ -1,0 +1,134 @@
+"""Dispensing at the counter by keyboard: part of an item, the verdict updated, a refusal shown
+next to its item with nothing changed, and the labels and receipt on their own paper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPageLayout
+from PySide6.QtPrintSupport import QPrintPreviewDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
+from test_pharmacy_counter import CTRL, clock, counter, own_settings, pharmacy, press, shown
+
+from clinicdesk.services.pharmacy_views import DispenseInput
+from tests.pharmacy.pharmacy_setup import remaining, shelf
+from ui.pharmacy.dispense_dialog import DispenseDialog
+from ui.widgets.printing import PrintJob
+
+__all__ = ["counter", "own_settings"]  # fixtures shared with the counter's tests
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+MM_PER_PT = 25.4 / 72
+
+
+def look_up(qtbot, workspace, digits: str) -> str:
+    """The reference typed by hand and Enter: the verdict's banner."""
+    workspace.wedge.clock = clock(1.0)
+    field = workspace.counter.reference.edit
+    qtbot.keyClicks(field, digits)
+    return shown(qtbot, workspace, lambda: qtbot.keyClick(field, Qt.Key.Key_Return))
+
+
+def open_dialog(qtbot, workspace) -> DispenseDialog:
+    press(qtbot, Qt.Key.Key_D, CTRL)
+    qtbot.waitUntil(
+        lambda: workspace.counter.dialog is not None and workspace.counter.dialog.isVisible(),
+        timeout=5000,
+    )
+    dialog = workspace.counter.dialog
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.rows[0].quantity, timeout=3000)
+    return dialog
+
+
+def only_the_first_item(qtbot) -> None:
+    """From the first quantity: Tab past its batch, untick the other two items with Space (an
+    unticked item's quantity and batch are skipped by Tab)."""
+    for key in ("Tab", "Tab", "Space", "Tab", "Space"):
+        press(qtbot, getattr(Qt.Key, f"Key_{key}"))
+
+
+def page_mm(path: Path) -> tuple[int, int]:
+    document = pdfium.PdfDocument(path)
+    try:
+        width, height = document[0].get_size()
+    finally:
+        document.close()
+    return round(width * MM_PER_PT), round(height * MM_PER_PT)
+
+
+def test_dispense_part_of_an_item_by_keyboard(
+    qtbot, make_main, counter, tasks, tmp_path, monkeypatch
+):
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    assert look_up(qtbot, workspace, counter.rx.reference).startswith("Genuine")
+
+    dialog = open_dialog(qtbot, workspace)
+    first = dialog.rows[0]
+    offered = [first.batch.itemData(i).batch_number for i in range(first.batch.count())]
+    assert offered == ["IBU-SOON", "IBU-LATE"]  # first to expire first; the expired one never
+    assert first.quantity.value() == 15  # one fill
+    qtbot.keyClicks(first.quantity, "10")
+    only_the_first_item(qtbot)
+    assert [r.include.isChecked() for r in dialog.rows] == [True, False, False]
+    assert dialog.total.text() == "Total £1.20"
+    with qtbot.waitSignal(workspace.counter.verdictShown, timeout=10_000):
+        press(qtbot, Qt.Key.Key_Return)
+    assert remaining(counter) == (5, 28, 2)
+    items = workspace.counter.verdict_view.items
+    assert items.cells(items.rows[0])[4].startswith("10 · last ")
+    assert items.cells(items.rows[0])[5] == "5 tablets"
+    assert shelf(counter).on_hand["IBU-SOON"] == 0
+
+    # labels on 80 x 50 mm, one per item given; the receipt saved as an 80 mm wide PDF
+    press(qtbot, Qt.Key.Key_L, CTRL | SHIFT)
+    qtbot.waitUntil(lambda: workspace.counter.findChild(PrintJob) is not None, timeout=3000)
+    job = workspace.counter.findChild(PrintJob)
+    qtbot.waitUntil(lambda: job.preview is not None and job.preview.isVisible(), timeout=10_000)
+    paper = job.printer.pageLayout().fullRect(QPageLayout.Unit.Millimeter)
+    assert (round(paper.width()), round(paper.height()), len(job.pages)) == (80, 50, 1)
+    job.preview.reject()
+    assert isinstance(job.preview, QPrintPreviewDialog)
+
+    target = tmp_path / "receipt.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *_a: (str(target), "Receipt (*.pdf)"))
+    )
+    workspace.counter.save_receipt_button.click()
+    qtbot.waitUntil(target.exists, timeout=10_000)
+    wait_idle(qtbot, tasks)
+    assert page_mm(target)[0] == 80
+
+
+def test_more_than_remains_is_refused_next_to_the_item(qtbot, make_main, counter, tasks):
+    ph, batches = counter.pharmacist, counter.batches
+    late = batches["ibuprofen_late"].id
+    ph.pharmacy.dispense(ph.actor, counter.rx.code, [DispenseInput(1, late, 10)])
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    look_up(qtbot, workspace, counter.rx.reference)
+    dialog = open_dialog(qtbot, workspace)
+    first = dialog.rows[0]
+    assert first.quantity.value() == 5  # what remains
+
+    # another counter gives 3 of them meanwhile
+    ph.pharmacy.dispense(ph.actor, counter.rx.code, [DispenseInput(1, late, 3)])
+    before = shelf(counter)
+    only_the_first_item(qtbot)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(first.error.isVisible, timeout=10_000)
+    wait_idle(qtbot, tasks)
+    assert first.error.text().startswith(
+        "1. Ibuprofen 400 mg tablet: only 2 tablets of Ibuprofen 400 mg tablet remain"
+    )
+    assert dialog.isVisible() and first.quantity.value() == 5  # nothing cleared
+    assert shelf(counter) == before
+    assert remaining(counter) == (2, 28, 2)
+
+    # none at all is not a dispense either
+    first.quantity.setFocus()
+    first.quantity.selectAll()
+    qtbot.keyClicks(first.quantity, "0")
+    press(qtbot, Qt.Key.Key_Return)
+    assert first.error.text() == "1. Ibuprofen 400 mg tablet: give at least 1, or untick the item"
+    assert shelf(counter) == before
