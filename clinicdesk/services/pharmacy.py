@@ -75,6 +75,12 @@ HISTORY_SHOWN = 50
 MAX_HISTORY_ROWS = 5000
 
 
+def label_directions(item: RxItem) -> str:
+    """What the label and the counter say: how to take it, then the prescriber's own words
+    ('Take with or after food.')."""
+    return " ".join(p for p in (directions(item), item.instructions.strip()) if p)
+
+
 def allowed_of(item: RxItem) -> int:
     """Each fill is the prescribed quantity; refills add as many fills."""
     return item.quantity * (item.refills + 1)
@@ -223,7 +229,7 @@ class PharmacyService:
                         unit=item.unit,
                         unit_price=batch.unit_price,
                         price=batch.unit_price * d.quantity,
-                        directions=directions(item),
+                        directions=label_directions(item),
                     )
                 )
             try:
@@ -491,7 +497,7 @@ def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> 
             ItemBalance(
                 line,
                 item,
-                directions(item),
+                label_directions(item),
                 balances[line].allowed,
                 balances[line].dispensed,
                 tuple(fills[line]),
