@@ -1,0 +1,128 @@
+"""Labels and receipts as printed, read back with pdftotext: what the patient takes home."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from clinicdesk.printing import pharmacy_pdf
+from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
+from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
+
+MM = 72 / 25.4
+
+
+@pytest.fixture(scope="module")
+def counter(tmp_path_factory) -> Iterator[Counter]:
+    template = counter_template(tmp_path_factory.getbasetemp())
+    with open_counter(template, tmp_path_factory.mktemp("printouts") / "clinic") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def given(counter) -> DispenseView:
+    ph, b = counter.pharmacist, counter.batches
+    lines = [
+        DispenseInput(1, b["ibuprofen_soon"].id, 10),
+        DispenseInput(2, b["omeprazole"].id, 28),
+        DispenseInput(3, b["salbutamol"].id, 1),
+    ]
+    return ph.pharmacy.dispense(ph.actor, counter.rx.code, lines)
+
+
+def pdf_text(data: bytes, tmp_path: Path) -> list[str]:
+    """Each page's text, runs of spaces and line breaks as one space."""
+    path = tmp_path / "printout.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    return [" ".join(page.split()) for page in text.split("\f")[:-1]]
+
+
+def words_outside_the_page(data: bytes, tmp_path: Path) -> list[str]:
+    """Words that run past a page's right or bottom edge (cut off on paper)."""
+    path = tmp_path / "printout.pdf"
+    path.write_bytes(data)
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    outside = []
+    for page in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', html, re.S):
+        width, height = float(page[1]), float(page[2])
+        for word in re.finditer(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', page[3]
+        ):
+            if float(word[3]) > width + 0.5 or float(word[4]) > height + 0.5:
+                outside.append(word[5])
+    return outside
+
+
+def day(d) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def test_one_label_per_item_given_with_patient_drug_directions_batch_and_expiry(
+    counter, given, tmp_path
+):
+    pdf = counter.pharmacist.pharmacy.labels_pdf(counter.pharmacist.actor, given.id)
+    pages = pdf_text(pdf, tmp_path)
+    assert len(pages) == 3
+    for page, line in zip(pages, given.lines, strict=True):
+        assert "Νίκος Παπαδόπουλος" in page
+        assert f"{line.quantity} {line.unit} {line.given}" in page
+        assert line.directions in page
+        assert f"Batch {line.batch_number}" in page
+        assert f"Expires {day(line.expiry)}" in page
+        assert given.reference_grouped in page
+        assert "Sunrise Family Clinic" in page
+        assert "Keep out of the sight and reach of children." in page
+    assert "Take 1 tablet by mouth three times a day for 5 days." in pages[0]
+    assert "Take with or after food." in pages[0]  # the prescriber's own words too
+    assert "Shake well before use." in pages[2]
+    assert words_outside_the_page(pdf, tmp_path) == []
+
+
+def test_the_receipt_lists_each_line_its_price_and_the_total(counter, given, tmp_path):
+    pdf = counter.pharmacist.pharmacy.receipt_pdf(counter.pharmacist.actor, given.id)
+    [page] = pdf_text(pdf, tmp_path)
+    assert "Patient Νίκος Παπαδόπουλος" in page
+    assert "Dispensed by Priya Shah" in page
+    assert f"Prescription {given.reference_grouped} (Sunrise Family Clinic)" in page
+    for text, price in [
+        ("Ibuprofen 400 mg tablet × 10 tablets", "£1.20"),
+        ("Omeprazole 20 mg capsule × 28 capsules", "£5.60"),
+        ("Salbutamol 100 micrograms per dose inhaler × 1 inhaler", "£4.50"),
+    ]:
+        assert re.search(rf"{re.escape(text)}.*?{re.escape(price)}", page), (text, page)
+    assert "Batch IBU-SOON, exp." in page
+    assert re.search(r"Total £11\.30", page)
+    assert words_outside_the_page(pdf, tmp_path) == []
+
+
+LONG = "Αικατερίνη-Παρασκευή Χατζηδημητρίου-Παπαγεωργοπούλου Konstantinopoulou-Vasilakopoulou"
+
+
+def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given, tmp_path):
+    long = replace(
+        given,
+        patient_name=LONG,
+        issuing_clinic="The Royal Borough Community Health and Wellbeing Partnership Clinic",
+        pharmacy_name="St Bartholomew-the-Great Community Pharmacy and Dispensary Services",
+        lines=tuple(
+            replace(line, batch_number="BATCH-2026-11-000123456789-A") for line in given.lines
+        ),
+    )
+    for pdf, also in (
+        (pharmacy_pdf.labels(long), "Dispensary"),
+        (pharmacy_pdf.receipt(long), "Partnership"),
+    ):
+        assert words_outside_the_page(pdf, tmp_path) == []
+        text = " ".join(pdf_text(pdf, tmp_path))
+        for word in (*LONG.split(), "BATCH-2026-11-000123456789-A", also):
+            assert word in text
