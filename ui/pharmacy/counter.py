@@ -107,8 +107,8 @@ class CounterView(QWidget):
         hint = QLabel("Scan the prescription's code")
         set_kind(hint, "title")
         more = QLabel(
-            "…or open a picture or PDF of it, paste one, use the camera, or type the "
-            "reference number printed beside the code."
+            "Or open a picture or PDF of it, paste one, use the camera, or type the reference "
+            "number printed beside the code."
         )
         set_kind(more, "muted")
         more.setWordWrap(True)

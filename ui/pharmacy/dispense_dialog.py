@@ -98,7 +98,7 @@ class DispenseDialog(QDialog):
         self.verdict = verdict
         self.currency = ctx.details.currency
         self.setWindowTitle("Dispense")
-        self.setMinimumWidth(820)
+        self.setMinimumWidth(1120)
         layout, _title = titled_layout(self, f"Dispense to {verdict.content.patient_name}")
         hint = QLabel(
             "Tick what you give (Space), set how much, choose the batch. Enter dispenses."
@@ -142,15 +142,16 @@ class DispenseDialog(QDialog):
 
     def _row(self, grid: QGridLayout, item: ItemBalance, others: list[BatchView]) -> ItemRow:
         r = 1 + 2 * len(self.rows)
-        left = f"{item.remaining} of {item.allowed} {item.item.unit} left"
-        include = QCheckBox(f"{item.line}. {item.prescribed}  ({left})")
+        include = QCheckBox(f"{item.line}. {item.prescribed}")
+        include.setToolTip(f"{item.remaining} of {item.allowed} {item.item.unit} left to give")
         include.setChecked(True)
         quantity = QSpinBox()
         quantity.setRange(0, item.remaining)
         quantity.setValue(min(item.item.quantity, item.remaining))
-        quantity.setSuffix(f" {item.item.unit}")
+        quantity.setSuffix(f" of {item.remaining} {item.item.unit}")
         quantity.setAccessibleName(f"Quantity of {item.prescribed}")
         batch = QComboBox()
+        batch.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         batch.setAccessibleName(f"Batch of {item.prescribed}")
         for b in item.batches:
             batch.addItem(batch_text(b, self.currency, False), b)

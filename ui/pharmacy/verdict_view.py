@@ -7,7 +7,7 @@ from datetime import date
 from html import escape
 from typing import Any, ClassVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
@@ -16,6 +16,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -31,6 +34,7 @@ from clinicdesk.services.pharmacy_views import (
     Verdict,
 )
 from ui.errors import describe
+from ui.frontdesk.schedule_data import zone_of
 from ui.theme import set_kind
 from ui.widgets.dates import age_text, format_day, format_moment
 from ui.widgets.table import RowsModel, read_only_rows
@@ -76,7 +80,11 @@ class ItemsModel(RowsModel[ItemBalance]):
         if item.refills:
             fills = item.refills + 1
             allowed += f" ({item.quantity} × {fills} fills)"
-        last = f" · last {format_moment(row.fills[-1].at, self.zone)}" if row.fills else ""
+        if row.fills:
+            day = row.fills[-1].at.astimezone(zone_of(self.zone))
+            last = f" · last {day.day} {day:%b}"
+        else:
+            last = ""
         return (
             str(row.line),
             row.prescribed,
@@ -119,13 +127,38 @@ class HistoryModel(RowsModel[PharmacyEventView]):
         return None
 
 
-def _table(model: RowsModel) -> QTableView:
+class WrappedText(QStyledItemDelegate):
+    """Row heights for wrapped text measured at the width the text really gets: the style sheet
+    pads each cell (8 px a side), which Qt's own measure leaves out, cutting the last line."""
+
+    PADDING = (16, 8)
+
+    def __init__(self, table: QTableView) -> None:
+        super().__init__(table)
+        self.table = table
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        hint = super().sizeHint(option, index)
+        width = max(1, self.table.columnWidth(index.column()) - self.PADDING[0])
+        bounds = QRect(0, 0, width, 100_000)
+        text = str(index.data() or "")
+        needed = option.fontMetrics.boundingRect(bounds, Qt.TextFlag.TextWordWrap, text)
+        return QSize(hint.width(), max(hint.height(), needed.height() + self.PADDING[1]))
+
+
+def _table(model: RowsModel, wrapped: int) -> QTableView:
+    """Columns as wide as their text, but column ``wrapped`` takes the room left and wraps."""
     table = QTableView()
     table.setModel(model)
     read_only_rows(table)
+    table.setWordWrap(True)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     header = table.horizontalHeader()
-    header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(wrapped, QHeaderView.ResizeMode.Stretch)
+    table.setItemDelegateForColumn(wrapped, WrappedText(table))
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.sectionResized.connect(lambda *_: table.resizeRowsToContents())  # wrap anew
     return table
 
 
@@ -140,6 +173,7 @@ class VerdictView(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.RichText)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         self.details = QFrame()
         grid = QGridLayout(self.details)
@@ -177,10 +211,10 @@ class VerdictView(QWidget):
         grid.addLayout(scans, 2, 3)
 
         self.items = ItemsModel(time_zone)
-        self.items_table = _table(self.items)
+        self.items_table = _table(self.items, 2)
         self.items_table.setAccessibleName("Items")
         self.history = HistoryModel(time_zone)
-        self.history_table = _table(self.history)
+        self.history_table = _table(self.history, 4)
         self.history_table.setAccessibleName("Scan history")
         self.history_table.hide()
 
@@ -191,6 +225,7 @@ class VerdictView(QWidget):
         layout.addWidget(self.details)
         layout.addWidget(self.items_table, 3)
         layout.addWidget(self.history_table, 2)
+        layout.addStretch(0)  # takes the room only while no table is shown
         self.clear()
 
     # ---- what is shown ----
@@ -269,7 +304,6 @@ class VerdictView(QWidget):
         self.history.set_rows(list(verdict.history))
         self.details.show()
         self.items_table.show()
-        self.items_table.resizeColumnsToContents()
 
     def _history_toggled(self, shown: bool) -> None:
         self.history_table.setVisible(shown)
