@@ -153,22 +153,44 @@ def counter_template(root: Path) -> Template:
     return _templates[root]
 
 
+class SignedInOnUse(Consultation):
+    """The admin and the doctor of a copied clinic, each signed in when a test first asks for
+    them (a sign-in costs a key derivation; most counter tests need neither)."""
+
+    def __init__(self, folder: Path, patient_id: str, visit: VisitView) -> None:
+        self.folder, self.patient_id, self.visit = folder, patient_id, visit
+        self.opened: dict[str, ClinicSession] = {}
+
+    def _session(self, username: str, password: str) -> ClinicSession:
+        if username not in self.opened:
+            self.opened[username] = sign_in(self.folder, username, password)
+        return self.opened[username]
+
+    @property
+    def admin(self) -> ClinicSession:
+        return self._session("admin", ADMIN_PASSWORD)
+
+    @property
+    def doctor(self) -> ClinicSession:
+        return self._session("dr.hale", DOCTOR_PASSWORD)
+
+
 @contextmanager
 def open_counter(template: Template, folder: Path) -> Iterator[Counter]:
-    """A copy of the template clinic, its admin, doctor and pharmacist signed in."""
+    """A copy of the template clinic with its pharmacist signed in (the admin and the doctor
+    when first used)."""
     shutil.copytree(template.folder, folder)
-    admin = sign_in(folder, "admin", ADMIN_PASSWORD)
-    doctor = sign_in(folder, "dr.hale", DOCTOR_PASSWORD)
     pharmacist = sign_in(folder, "pharmacist", PHARMACIST_PASSWORD)
-    consultation = Consultation(admin, doctor, template.patient_id, template.visit)
+    consultation = SignedInOnUse(folder, template.patient_id, template.visit)
     yield Counter(consultation, pharmacist, template.rx, dict(template.batches))
-    for session in (pharmacist, doctor, admin):
+    for session in (pharmacist, *consultation.opened.values()):
         session.close()
 
 
 @dataclass(frozen=True)
 class Shelf:
-    """What a pharmacist can see has (not) changed: stock, dispenses, the doctor's status."""
+    """What a pharmacist can see has (not) changed: stock, dispenses, the prescription's
+    status."""
 
     on_hand: dict[str, int]  # batch number -> units
     dispensed_lines: int
@@ -181,7 +203,7 @@ def shelf(counter: Counter) -> Shelf:
     return Shelf(
         {b.batch_number: b.on_hand for b in batches},
         len(ph.pharmacy.history(ph.actor)),
-        counter.doctor.prescriptions.get(counter.doctor.actor, counter.rx.id).status,
+        ph.prescriptions.get(ph.actor, counter.rx.id).status,
     )
 
 

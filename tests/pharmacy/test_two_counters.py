@@ -31,7 +31,7 @@ from tests.pharmacy.pharmacy_setup import (
     open_counter,
 )
 
-CONTESTED_ROUNDS = 4
+CONTESTED_ROUNDS = 3
 NAMES = {"pharmacist": "Priya Shah", "pharmacist2": "Tomás Reyes"}
 REFUSALS = {"AlreadyDispensed", "ValidationError", "Conflict"}
 
@@ -98,16 +98,16 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
     scarce = inv.receive(
         ph.actor,
         BatchInput(
-            drug_id(ph, "Ibuprofen"), "IBU-SCARCE", date.today() + timedelta(days=200), 9, 6, 12
+            drug_id(ph, "Ibuprofen"), "IBU-SCARCE", date.today() + timedelta(days=200), 5, 6, 12
         ),
     )
     contested = [write(counter, 0) for _ in range(CONTESTED_ROUNDS)]
-    trickle = write(counter, 1)  # 28 omeprazole capsules, one at a time from both counters
-    beyond_stock = write(counter, 0, refills=1)  # 30 allowed; the batch holds only 9
+    trickle = write(counter, 1, quantity=8)  # 8 omeprazole capsules, one at a time from both
+    beyond_stock = write(counter, 0, refills=1)  # 30 allowed; the batch holds only 5
     rounds = [
         *(Round(code, late.id, 15) for code in contested),
-        Round(trickle, counter.batches["omeprazole"].id, 1, steps=16),
-        Round(beyond_stock, scarce.id, 1, steps=6),
+        Round(trickle, counter.batches["omeprazole"].id, 1, steps=5),
+        Round(beyond_stock, scarce.id, 1, steps=4),
     ]
 
     outcomes = race(counter, rounds)
@@ -132,19 +132,19 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
 
     # one capsule each at every step: both are served while two or more remain
     trickled = by_round[CONTESTED_ROUNDS]
-    assert [given_at(trickled, step) for step in range(16)] == [[1, 1]] * 14 + [[0, 0]] * 2
-    assert {o.refusal for o in trickled if o.step >= 14} == {"AlreadyDispensed"}
-    # the batch runs out first: at the ninth unit only one counter gets it
+    assert [given_at(trickled, step) for step in range(5)] == [[1, 1]] * 4 + [[0, 0]]
+    assert {o.refusal for o in trickled if o.step == 4} == {"AlreadyDispensed"}
+    # the batch runs out first: only one counter gets its fifth and last unit
     starved = by_round[CONTESTED_ROUNDS + 1]
-    assert [given_at(starved, step) for step in range(6)] == [[1, 1]] * 4 + [[0, 1], [0, 0]]
+    assert [given_at(starved, step) for step in range(4)] == [[1, 1], [1, 1], [0, 1], [0, 0]]
     for o in starved:
         if o.refusal:
             assert o.refusal == "ValidationError" and "batch IBU-SCARCE holds only 0" in o.message
 
     for code, allowed, given in [
         *((c, 15, 15) for c in contested),
-        (trickle, 28, 28),
-        (beyond_stock, 30, 9),
+        (trickle, 8, 8),
+        (beyond_stock, 30, 5),
     ]:
         [item] = ph.pharmacy.verdict(ph.actor, code).items
         assert (item.allowed, item.dispensed) == (allowed, given)
@@ -153,7 +153,7 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
 
     on_hand = {b.batch_number: b.on_hand for b in inv.batches(ph.actor, include_empty=True)}
     assert on_hand["IBU-LATE"] == 100 - 15 * CONTESTED_ROUNDS
-    assert on_hand["OME-1"] == 56 - 28
+    assert on_hand["OME-1"] == 56 - 8
     assert on_hand["IBU-SCARCE"] == 0
     for batch in (late, counter.batches["omeprazole"], scarce):
         movements = inv.movements(ph.actor, batch.id)
