@@ -54,9 +54,8 @@ from clinicdesk.services.pharmacy_views import (
 )
 from clinicdesk.services.prescription_views import CANCELLED
 from clinicdesk.services.prescriptions import CLOCK_KEY
-from clinicdesk.services.users import parse_roles
 from clinicdesk.store.database import Store
-from clinicdesk.store.models import Meta, Prescription, StockBatch, StockMovement, User
+from clinicdesk.store.models import Meta, Prescription, StockBatch, StockMovement
 
 PHARMACIST = "pharmacy"
 SUPPLIERS = (
@@ -145,7 +144,8 @@ COUNT_CORRECTIONS = (
 def add_pharmacy(session: ClinicSession, seed: int, now: datetime | None = None) -> None:
     """Stock, reorder levels, adjustments and the dispensing history of the demo's past."""
     now = now or utcnow()
-    pharmacist = _actor(session.store, PHARMACIST)
+    staff = {u.username: u.actor for u in session.users.list(session.actor)}
+    pharmacist = staff.get(PHARMACIST)
     if pharmacist is None:
         return
     rng = random.Random(seed * 43 + 5)
@@ -155,12 +155,6 @@ def add_pharmacy(session: ClinicSession, seed: int, now: datetime | None = None)
     shelf = _stock_shelf(session.store, pharmacist, rng, now, today)
     _dispense_past(session.store, pharmacist, rng, now)
     _stocktake(session.store, pharmacist, shelf, now)
-
-
-def _actor(store: Store, username: str) -> Actor | None:
-    with store.read() as s:
-        u = s.scalar(select(User).where(User.username == username))
-        return None if u is None else Actor(u.id, u.username, u.display_name, parse_roles(u.roles))
 
 
 # ---------------------------------------------------------------- the shelf
