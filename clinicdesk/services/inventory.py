@@ -110,6 +110,11 @@ class MovementView:
         return MOVEMENT_LABELS[self.kind]
 
 
+def csv_amount(minor: int) -> str:
+    """450 -> '4.50': an amount as a spreadsheet reads it (prices are kept in minor units)."""
+    return f"{minor / 100:.2f}"
+
+
 def batch_view(row: StockBatch, drug_name: str, today: date) -> BatchView:
     return BatchView(
         row.id,
@@ -395,8 +400,8 @@ class InventoryService:
                     b.batch_number,
                     b.expiry.isoformat(),
                     b.on_hand,
-                    b.unit_cost,
-                    b.unit_price,
+                    csv_amount(b.unit_cost),
+                    csv_amount(b.unit_price),
                     b.supplier,
                     "expired" if b.expired else "near expiry" if b.near_expiry else "",
                 )

@@ -33,6 +33,7 @@ from clinicdesk.services.inventory import (
     DISPENSED as MOVED_OUT,
 )
 from clinicdesk.services.inventory import (
+    csv_amount,
     record_movement,
     same_text,
     usable_batches,
@@ -355,7 +356,7 @@ class PharmacyService:
                     r.expiry.isoformat(),
                     r.quantity,
                     r.unit,
-                    f"{r.price / 100:.2f}",
+                    csv_amount(r.price),
                     r.currency,
                     r.by,
                 )

@@ -193,12 +193,13 @@ def test_the_stock_csv_reads_back_and_never_runs_a_formula(counter):
         "Batch": "IBU-LATE",
         "Expiry": "",
         "On hand": "100",
-        "Unit cost": "6",
-        "Unit price": "12",
+        "Unit cost": "0.06",
+        "Unit price": "0.12",
         "Supplier": "Alliance Healthcare",
         "Status": "",
     }
     assert by_batch["'+EVIL-1"]["Drug"] == "'=HYPERLINK(evil)"
+    assert (by_batch["SAL-1"]["Unit cost"], by_batch["SAL-1"]["Unit price"]) == ("2.25", "4.50")
 
 
 def dispense_at(counter: Counter, when: datetime, *lines: tuple[int, str, int]):
