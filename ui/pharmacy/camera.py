@@ -32,6 +32,20 @@ NO_CAMERA = f"No camera was found. {OTHER_WAYS}"
 LOOKING = "Hold the prescription's square code up to the camera."
 NOT_A_PRESCRIPTION = "That code is not a prescription. Show the code printed on the prescription."
 PREVIEW_SIZE = (640, 400)
+BEST_PIXELS = 1280 * 720  # sharp enough for the code at arm's length, cheap enough to read
+
+
+def frame_format(formats: list) -> object | None:
+    """The camera's largest picture up to 1280×720 (else its smallest): a 4K frame would only
+    slow every read down."""
+    if not formats:
+        return None
+
+    def pixels(f) -> int:
+        return f.resolution().width() * f.resolution().height()
+
+    small = [f for f in formats if pixels(f) <= BEST_PIXELS]
+    return max(small, key=pixels) if small else min(formats, key=pixels)
 
 
 def grey_frame(image: QImage) -> tuple[bytes, int, int, int]:
@@ -100,6 +114,9 @@ class CameraScanDialog(QDialog):
             return None
         sink = QVideoSink(self)
         self.camera = QCamera(device, self)
+        chosen = frame_format(device.videoFormats())
+        if chosen is not None:
+            self.camera.setCameraFormat(chosen)
         self.camera.errorOccurred.connect(self._camera_failed)
         self.capture = QMediaCaptureSession(self)
         self.capture.setCamera(self.camera)

@@ -49,6 +49,9 @@ ALERT_STYLES = {
     NEAR: "color: #8a5200; font-weight: 600;",
     EXPIRED: "color: #a1231b; font-weight: 600;",
 }
+STRIP = "#StockAlerts {{ background: {}; border: 1px solid {}; border-radius: 6px; }}"
+STRIP_STYLE = STRIP.format("#fdf6e7", "#ecd29a")
+QUIET_STRIP_STYLE = STRIP.format("#f1f5f8", "#d3dbe2")
 SHOWING = {
     LOW: "Showing drugs low on stock.",
     NEAR: "Showing drugs with batches near expiry.",
@@ -73,9 +76,6 @@ class AlertsStrip(QWidget):
         super().__init__()
         self.setObjectName("StockAlerts")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        self.setStyleSheet(
-            "#StockAlerts { background: #fdf6e7; border: 1px solid #ecd29a; border-radius: 6px; }"
-        )
         self.row = QHBoxLayout(self)
         self.row.setContentsMargins(10, 6, 10, 6)
         self.title = QLabel()
@@ -101,6 +101,7 @@ class AlertsStrip(QWidget):
     def show_alerts(self, alerts: Alerts, showing: str | None) -> None:
         phrases = alert_phrases(alerts)
         self.title.setText("Stock alerts:" if phrases else "No stock alerts.")
+        self.setStyleSheet(STRIP_STYLE if phrases else QUIET_STRIP_STYLE)
         for kind, link in self.links.items():
             text = phrases.get(kind, "")
             link.setText(text)
