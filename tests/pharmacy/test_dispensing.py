@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from tests.pharmacy.pharmacy_setup import (
     counter_template,
     drug_id,
     open_counter,
+    recorded_scans,
     remaining,
     shelf,
 )
@@ -105,6 +107,8 @@ def test_part_now_the_rest_later_then_never_again(counter):
     message = caught.value.message
     assert f"dispensed in full on {last.at:%d %b %Y at %H:%M} by Priya Shah" in message
     assert caught.value.verdict.fully_dispensed
+    [refusal] = recorded_scans(ph)
+    assert (refusal.prescription_id, refusal.detail) == (counter.rx.id, message)
     assert [i.dispensed for i in caught.value.verdict.items] == [15, 28, 2]
     with pytest.raises(AlreadyDispensed):
         give(counter, (1, "ibuprofen_late", 1))
@@ -148,6 +152,8 @@ def test_each_bad_quantity_batch_or_drug_is_refused_naming_the_item(counter):
     refused(counter, [(4, "ibuprofen_late", 1)], "item 4", "not on this prescription")
     refused(counter, [(0, "ibuprofen_late", 1)], "item 0", "not on this prescription")
     refused(counter, [(1, "ibuprofen_late", 1), (1, "ibuprofen_soon", 1)], "item 1", "twice")
+    counter.batches["gone"] = replace(counter.batches["ibuprofen_late"], id="no-such-batch")
+    refused(counter, [(1, "gone", 1)], "item 1", "choose a batch from stock")
     with pytest.raises(ValidationError) as caught:
         counter.pharmacist.pharmacy.dispense(counter.pharmacist.actor, counter.rx.code, [])
     assert "items" in caught.value.fields

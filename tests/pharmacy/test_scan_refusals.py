@@ -11,6 +11,7 @@ from clinicdesk.errors import NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.rx import reference
 from clinicdesk.rx.errors import (
+    ClockBehind,
     CodeDamaged,
     NotAPrescriptionCode,
     PrescriptionCancelled,
@@ -144,6 +145,21 @@ def test_an_expired_prescription_is_refused_and_says_until_when(counter):
         )
     assert recorded_scans(ph)[-1].detail == caught.value.message
     assert recorded_scans(ph)[-1].prescription_id == counter.rx.id
+    assert shelf(counter) == before
+
+
+def test_a_counter_whose_clock_is_behind_is_refused_until_it_is_corrected(counter):
+    ph = counter.pharmacist
+    behind = PharmacyService(ph.store, clock=lambda: utcnow() - timedelta(days=2))
+    before = shelf(counter)
+    with pytest.raises(ClockBehind) as caught:
+        behind.scan(ph.actor, counter.rx.code, SCANNER)
+    assert "clock is behind" in caught.value.message
+    with pytest.raises(ClockBehind):
+        behind.dispense(
+            ph.actor, counter.rx.code, [DispenseInput(1, counter.batches["ibuprofen_late"].id, 1)]
+        )
+    assert recorded_scans(ph)[-1].detail == caught.value.message
     assert shelf(counter) == before
 
 
