@@ -6,26 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QHeaderView, QLabel, QTableView, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QTableView, QWidget
 
 from clinicdesk.store.files import storage_errors
 from ui.context import AppContext
 from ui.errors import describe
+from ui.frontdesk.appointment_report import _table
 from ui.theme import set_kind
-from ui.widgets.table import RowsModel, read_only_rows
+from ui.widgets.table import RowsModel
 
 
 def records_table(model: RowsModel, name: str) -> QTableView:
-    """A read-only table of ``model``, columns sized to their contents, headers to the left."""
-    table = QTableView()
-    table.setModel(model)
+    """The clinic's read-only table of records (columns sized to their contents), named."""
+    table = _table(model)
     table.setAccessibleName(name)
-    read_only_rows(table)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return table
 
 
