@@ -184,3 +184,15 @@ def test_a_prescription_dispensed_in_full_says_when_and_by_whom(qtbot, make_main
     assert not workspace.counter.dispense_button.isVisible()
     assert remaining(counter) == (0, 0, 0)
     assert ph.pharmacy.history(ph.actor)[0].by == "Priya Shah"
+
+
+def test_f2_to_f4_switch_the_pharmacy_views(qtbot, make_main, counter, tasks):
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    for key, view in (
+        (Qt.Key.Key_F3, workspace.stock),
+        (Qt.Key.Key_F4, workspace.history),
+        (Qt.Key.Key_F2, workspace.counter),
+    ):
+        press(qtbot, key)
+        assert workspace.stack.currentWidget() is view
+    qtbot.waitUntil(workspace.counter.reference.edit.hasFocus, timeout=3000)

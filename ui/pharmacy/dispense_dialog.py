@@ -29,14 +29,15 @@ from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView, Item
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import set_invalid, set_kind
+from ui.widgets.dates import format_day
 from ui.widgets.dialogs import titled_layout
 
 
 def batch_text(batch: BatchView, currency: str, substitute: bool) -> str:
-    """'IBU-SOON · expires 24 Jan 2027 · 10 on hand · £0.12 each'."""
+    """'IBU-SOON · expires 24/01/2027 · 10 on hand · £0.12 each'."""
     parts = [
         batch.batch_number,
-        f"expires {batch.expiry.day} {batch.expiry:%b %Y}",
+        f"expires {format_day(batch.expiry)}",
         f"{batch.on_hand} on hand",
         f"{money_text(batch.unit_price, currency)} each",
     ]

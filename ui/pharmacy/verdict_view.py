@@ -47,10 +47,6 @@ _BANNER = {
 GREY = QColor("#8a97a3")
 
 
-def day_text(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
-
-
 def fill_text(fill: Fill, zone: str) -> str:
     """'10 on 25/11/2026 10:02 by Priya Shah (IBU-SOON)'."""
     given = f"{fill.quantity} on {format_moment(fill.at, zone)} by {fill.by}"
@@ -293,7 +289,8 @@ class VerdictView(QWidget):
         values = {
             "patient": f"<b>{escape(content.patient_name)}</b>, born {born}",
             "doctor": escape(f"{content.doctor_name}{licence}"),
-            "dates": f"{day_text(content.issued_on)} · valid until {day_text(content.valid_until)}",
+            "dates": f"{format_day(content.issued_on)} · valid until "
+            f"{format_day(content.valid_until)}",
             "reference": f"<b>{verdict.reference_grouped}</b>",
             "signed": escape(self._signed_text(verdict).removeprefix("Signed by ")),
             "scans": f"Scanned {times}",
