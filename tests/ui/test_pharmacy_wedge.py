@@ -3,6 +3,7 @@ pharmacy, kept out of the field that has the focus; a person typing is not affec
 
 from __future__ import annotations
 
+import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
@@ -22,35 +23,25 @@ def other_field(qtbot, workspace) -> QLineEdit:
     return field
 
 
-def test_a_scan_while_typing_elsewhere_opens_the_verdict(qtbot, make_main, counter, tasks):
+@pytest.mark.parametrize(
+    ("what", "method"), [("code", "Scanner"), ("reference", "Reference number")]
+)
+def test_a_scan_while_typing_elsewhere_opens_the_verdict(
+    qtbot, make_main, counter, tasks, what, method
+):
+    """The prescription's code, or the barcode of its reference number."""
     _main, workspace = pharmacy(qtbot, make_main, counter)
     workspace.wedge.clock = clock(SCANNER_KEY_GAP)
     field = other_field(qtbot, workspace)
 
     def scan() -> None:
-        qtbot.keyClicks(field, counter.rx.code)
+        qtbot.keyClicks(field, getattr(counter.rx, what))
         qtbot.keyClick(field, Qt.Key.Key_Return)
 
     banner = shown(qtbot, workspace, scan)
     assert banner.startswith("Genuine — may be dispensed")
     assert field.text() == ""  # not one digit leaked into the field
-    history = workspace.counter.verdict_view.history.rows
-    assert history[0].method_label == "Scanner"
-
-
-def test_a_scanned_reference_barcode_is_looked_up(qtbot, make_main, counter, tasks):
-    _main, workspace = pharmacy(qtbot, make_main, counter)
-    workspace.wedge.clock = clock(SCANNER_KEY_GAP)
-    field = other_field(qtbot, workspace)
-
-    def scan() -> None:
-        qtbot.keyClicks(field, counter.rx.reference)
-        qtbot.keyClick(field, Qt.Key.Key_Return)
-
-    banner = shown(qtbot, workspace, scan)
-    assert banner.startswith("Genuine — may be dispensed")
-    assert field.text() == ""
-    assert workspace.counter.verdict_view.history.rows[0].method_label == "Reference number"
+    assert workspace.counter.verdict_view.history.rows[0].method_label == method
 
 
 def test_a_person_typing_reaches_the_field(qtbot, make_main, counter, tasks):
