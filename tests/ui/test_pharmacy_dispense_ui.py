@@ -10,7 +10,7 @@ from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPageLayout
 from PySide6.QtPrintSupport import QPrintPreviewDialog
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit
 from test_pharmacy_counter import CTRL, clock, counter, own_settings, pharmacy, press, shown
 
 from clinicdesk.services.pharmacy_views import DispenseInput
@@ -131,4 +131,21 @@ def test_more_than_remains_is_refused_next_to_the_item(qtbot, make_main, counter
     qtbot.keyClicks(first.quantity, "0")
     press(qtbot, Qt.Key.Key_Return)
     assert first.error.text() == "1. Ibuprofen 400 mg tablet: give at least 1, or untick the item"
+    assert shelf(counter) == before
+
+
+def test_not_dispensed_with_a_reason(qtbot, make_main, counter, tasks):
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    look_up(qtbot, workspace, counter.rx.reference)
+    before = shelf(counter)
+    workspace.counter.reject_button.click()
+    asked = workspace.counter.findChild(QInputDialog)
+    qtbot.waitUntil(lambda: asked.isVisible(), timeout=3000)
+    qtbot.keyClicks(asked.findChild(QLineEdit), "Patient already takes ibuprofen at home")
+    qtbot.keyClick(asked.findChild(QLineEdit), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not workspace.counter.verdict_view.banner.isVisible(), timeout=5000)
+    wait_idle(qtbot, tasks)
+    ph = counter.pharmacist
+    last = ph.pharmacy.verdict(ph.actor, counter.rx.code).history[0]
+    assert (last.label, last.detail) == ("Not dispensed", "Patient already takes ibuprofen at home")
     assert shelf(counter) == before
