@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from clinicdesk.rx import reference
@@ -196,3 +197,23 @@ def test_f2_to_f4_switch_the_pharmacy_views(qtbot, make_main, counter, tasks):
         press(qtbot, key)
         assert workspace.stack.currentWidget() is view
     qtbot.waitUntil(workspace.counter.reference.edit.hasFocus, timeout=3000)
+
+
+def test_a_pdf_dropped_on_the_counter_is_read(qtbot, make_main, counter, tasks, tmp_path):
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    doctor = counter.doctor
+    pdf = tmp_path / "prescription.pdf"
+    pdf.write_bytes(doctor.prescriptions.pdf(doctor.actor, counter.rx.id, "A4"))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(pdf))])
+    target = workspace.counter
+    at = QPointF(target.width() / 2, target.height() / 2)
+    copy = Qt.DropAction.CopyAction
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(at.toPoint(), copy, mime, buttons, keys)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(at, copy, mime, buttons, keys)
+    banner = shown(qtbot, workspace, lambda: QApplication.sendEvent(target, drop))
+    assert banner.startswith("Genuine — may be dispensed")
+    assert workspace.counter.verdict_view.history.rows[0].method_label == "Picture or PDF"
