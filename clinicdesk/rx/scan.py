@@ -8,6 +8,7 @@ rescues blurred photos and photocopies with uneven toner.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 import pypdfium2 as pdfium
@@ -20,6 +21,7 @@ from clinicdesk.rx.errors import CodeRefused
 
 MAX_FILE_BYTES = 40 * 1024 * 1024
 MAX_PIXELS = 80_000_000  # a 300 dpi A3 scan is 35 million
+MAX_SIDE = 65535  # the widest or tallest picture zxing-cpp reads
 MAX_PDF_PAGES = 10
 PDF_DPI = 300
 QR = zxingcpp.BarcodeFormat.QRCode
@@ -50,7 +52,9 @@ def best_code(texts: list[str]) -> str:
 
 
 def codes_in_image(image: Image.Image) -> list[str]:
-    image = ImageOps.exif_transpose(image).convert("L")
+    if max(image.size) > MAX_SIDE:
+        raise UnreadablePicture("the picture is too large")
+    image = _upright(image).convert("L")
     found = _read(image)
     if not found:
         found = _read(image, binarizer=zxingcpp.Binarizer.GlobalHistogram)
@@ -62,7 +66,8 @@ def codes_in_image(image: Image.Image) -> list[str]:
 
 def codes_in_frame(pixels: bytes, width: int, height: int, stride: int) -> list[str]:
     """Codes in one grey camera frame (8 bits a pixel, ``stride`` bytes a row)."""
-    if width <= 0 or height <= 0 or stride < width or len(pixels) < stride * height:
+    sizes_fit = 0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and stride >= width
+    if not sizes_fit or len(pixels) < stride * height:
         return []
     image = Image.frombuffer("L", (width, height), pixels, "raw", "L", stride, 1)
     return _read(image)
@@ -120,6 +125,15 @@ def _pdf_pages(data: bytes) -> list[Image.Image]:
             raise UnreadablePicture("the PDF is damaged") from None
         finally:
             document.close()
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turned as the camera's EXIF says; a damaged EXIF block is ignored (a code reads at any
+    rotation, so the picture is still worth trying)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, TypeError, ValueError, struct.error):
+        return image
 
 
 def _read(image: Image.Image, **options) -> list[str]:

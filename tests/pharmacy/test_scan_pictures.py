@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
+from PIL.TiffImagePlugin import IFDRational
 
 from clinicdesk.rx.scan import (
     NoCodeFound,
@@ -105,3 +107,22 @@ def test_a_pdf_whose_page_is_broken_is_refused_in_words(pdf):
     with pytest.raises(UnreadablePicture) as caught:
         codes_in_file(broken)
     assert "the PDF is damaged" in caught.value.message
+
+
+def test_a_photo_whose_camera_data_is_damaged_still_reads(counter, page):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: taken sideways
+    exif[0x011A] = IFDRational(300, 1)  # resolution, a fraction ...
+    damaged = exif.tobytes().replace(b"\x01\x1a\x00\x05", b"\x01\x1a\x00\x02")  # ... as text
+    photo = encoded(page.convert("RGB"), "JPEG", quality=80, exif=damaged)
+    with pytest.raises(TypeError):  # what the picture library makes of it
+        ImageOps.exif_transpose(Image.open(io.BytesIO(photo)))
+    assert read(photo) == counter.rx.code
+
+
+def test_a_picture_too_wide_to_read_is_refused_in_words():
+    strip = encoded(Image.new("L", (70_000, 2), 255), "PNG")
+    with pytest.raises(UnreadablePicture) as caught:
+        codes_in_file(strip)
+    assert "too large" in caught.value.message
+    assert codes_in_frame(bytes(140_000), 70_000, 2, 70_000) == []
