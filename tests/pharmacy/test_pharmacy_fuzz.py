@@ -10,6 +10,7 @@ import zxingcpp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 
 from clinicdesk.errors import NotFound, ValidationError
 from clinicdesk.rx import reference
@@ -34,6 +35,10 @@ TYPED_ERRORS = (CodeRefused, ValidationError, NotFound)
 MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"%PDF-1.4\n", b"GIF89a", b"BM", b"II*\0"]
 
 
+PHONE_EXIF = Image.Exif()
+PHONE_EXIF.update({0x0112: 6, 0x010F: "Phone", 0x011A: IFDRational(72, 1)})  # taken sideways
+
+
 @pytest.fixture(scope="module")
 def counter(tmp_path_factory) -> Iterator[Counter]:
     template = counter_template(tmp_path_factory.getbasetemp())
@@ -43,7 +48,8 @@ def counter(tmp_path_factory) -> Iterator[Counter]:
 
 @pytest.fixture(scope="module")
 def pictures(counter) -> dict[str, bytes]:
-    """The prescription as a PDF, and its code cut from a 300 dpi scan as PNG and JPEG."""
+    """The prescription as a PDF, and its code cut from a 300 dpi scan as PNG, JPEG and WebP
+    (some with a phone's EXIF block)."""
     pdf = counter.doctor.prescriptions.pdf(counter.doctor.actor, counter.rx.id)
     page = page_picture(pdf)
     [found] = zxingcpp.read_barcodes(page)
@@ -54,6 +60,8 @@ def pictures(counter) -> dict[str, bytes]:
         "pdf": pdf,
         "png": encoded(code, "PNG"),
         "jpeg": encoded(code, "JPEG", quality=85),
+        "photo": encoded(code, "JPEG", quality=85, exif=PHONE_EXIF.tobytes()),
+        "webp": encoded(code, "WEBP", exif=PHONE_EXIF.tobytes()),
         "frame": code.tobytes(),
         "frame size": bytes(code.size[0].to_bytes(2) + code.size[1].to_bytes(2)),
     }
@@ -140,7 +148,7 @@ def test_any_bytes_as_a_picture_file_are_refused_in_words(counter, magic, data):
 
 
 @FILES
-@given(st.data(), st.sampled_from(["png", "jpeg"]))
+@given(st.data(), st.sampled_from(["png", "jpeg", "photo", "webp"]))
 def test_a_damaged_picture_of_the_code_reads_true_or_is_refused(counter, pictures, data, kind):
     original = pictures[kind]
     damaged = data.draw(
