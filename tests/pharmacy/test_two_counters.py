@@ -101,7 +101,9 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
             drug_id(ph, "Ibuprofen"), "IBU-SCARCE", date.today() + timedelta(days=200), 5, 6, 12
         ),
     )
-    contested = [write(counter, 0) for _ in range(CONTESTED_ROUNDS)]
+    # two one-item prescriptions, then the three-item one (its other items remain)
+    contested = [write(counter, 0), write(counter, 0), counter.rx.code]
+    expected = ["AlreadyDispensed", "AlreadyDispensed", "ValidationError"]
     trickle = write(counter, 1, quantity=8)  # 8 omeprazole capsules, one at a time from both
     beyond_stock = write(counter, 0, refills=1)  # 30 allowed; the batch holds only 5
     rounds = [
@@ -122,13 +124,13 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
         played = by_round[number]
         assert sorted(o.quantity for o in played) == [0, 15], played
         lost = next(o for o in played if not o.quantity)
-        assert lost.message
+        assert lost.refusal == expected[number]
         if lost.refusal == "AlreadyDispensed":
             winner = next(o.counter for o in played if o.quantity)
             assert "dispensed in full" in lost.message
             assert NAMES[winner] in lost.message
-        elif lost.refusal == "ValidationError":
-            assert "already been dispensed in full" in lost.message
+        else:
+            assert "Ibuprofen 400 mg tablet has already been dispensed in full" in lost.message
 
     # one capsule each at every step: both are served while two or more remain
     trickled = by_round[CONTESTED_ROUNDS]
@@ -146,8 +148,9 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
         (trickle, 8, 8),
         (beyond_stock, 30, 5),
     ]:
-        [item] = ph.pharmacy.verdict(ph.actor, code).items
+        item, *others = ph.pharmacy.verdict(ph.actor, code).items
         assert (item.allowed, item.dispensed) == (allowed, given)
+        assert all(other.dispensed == 0 for other in others)
         assert sum(f.quantity for f in item.fills) == given
         assert given_in_history(counter, code) == given
 
