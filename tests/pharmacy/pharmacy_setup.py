@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pytest
 from PIL import Image
 from sqlalchemy import select
 
@@ -185,6 +186,19 @@ def open_counter(template: Template, folder: Path) -> Iterator[Counter]:
     yield Counter(consultation, pharmacist, template.rx, dict(template.batches))
     for session in (pharmacist, *consultation.opened.values()):
         session.close()
+
+
+def counter_fixture(scope: str = "function"):
+    """A pytest fixture ``counter``: a fresh copy of the template clinic for each test (or,
+    with scope="module", one shared by the module's tests)."""
+
+    @pytest.fixture(scope=scope, name="counter")
+    def counter(tmp_path_factory) -> Iterator[Counter]:
+        template = counter_template(tmp_path_factory.getbasetemp())
+        with open_counter(template, tmp_path_factory.mktemp("counter") / "clinic") as c:
+            yield c
+
+    return counter
 
 
 @dataclass(frozen=True)

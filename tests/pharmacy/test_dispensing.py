@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -21,19 +20,14 @@ from clinicdesk.services.pharmacy_views import (
 from clinicdesk.services.prescription_views import DISPENSED, PARTLY
 from tests.pharmacy.pharmacy_setup import (
     Counter,
-    counter_template,
+    counter_fixture,
     drug_id,
-    open_counter,
     recorded_scans,
     remaining,
     shelf,
 )
 
-
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
+counter = counter_fixture()
 
 
 def batch(counter: Counter, name: str) -> str:

@@ -3,8 +3,6 @@ frames and typed references. The answer is a verdict or a refusal in words, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import zxingcpp
 from hypothesis import HealthCheck, given, settings
@@ -19,9 +17,8 @@ from clinicdesk.rx.scan import best_code, codes_in_file, codes_in_frame
 from clinicdesk.services.pharmacy_views import CAMERA, PICTURE, SCANNER, Verdict
 from tests.pharmacy.pharmacy_setup import (
     Counter,
-    counter_template,
+    counter_fixture,
     encoded,
-    open_counter,
     page_picture,
 )
 
@@ -39,11 +36,7 @@ PHONE_EXIF = Image.Exif()
 PHONE_EXIF.update({0x0112: 6, 0x010F: "Phone", 0x011A: IFDRational(72, 1)})  # taken sideways
 
 
-@pytest.fixture(scope="module")
-def counter(tmp_path_factory) -> Iterator[Counter]:
-    template = counter_template(tmp_path_factory.getbasetemp())
-    with open_counter(template, tmp_path_factory.mktemp("fuzz") / "clinic") as c:
-        yield c
+counter = counter_fixture(scope="module")
 
 
 @pytest.fixture(scope="module")

@@ -15,18 +15,13 @@ from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput, HistoryFi
 from tests.conftest import STAFF_PASSWORD
 from tests.pharmacy.pharmacy_setup import (
     Counter,
-    counter_template,
+    counter_fixture,
     drug_id,
-    open_counter,
     remaining,
     shelf,
 )
 
-
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
+counter = counter_fixture()
 
 
 @pytest.fixture

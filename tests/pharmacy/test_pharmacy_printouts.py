@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,16 +11,9 @@ import pytest
 
 from clinicdesk.printing import pharmacy_pdf
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
-from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
+from tests.pharmacy.pharmacy_setup import counter_fixture
 
-MM = 72 / 25.4
-
-
-@pytest.fixture(scope="module")
-def counter(tmp_path_factory) -> Iterator[Counter]:
-    template = counter_template(tmp_path_factory.getbasetemp())
-    with open_counter(template, tmp_path_factory.mktemp("printouts") / "clinic") as c:
-        yield c
+counter = counter_fixture(scope="module")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 from PIL import Image, ImageDraw, ImageOps
@@ -18,20 +17,13 @@ from clinicdesk.rx.scan import (
 )
 from clinicdesk.services.pharmacy_views import PICTURE
 from tests.pharmacy.pharmacy_setup import (
-    Counter,
-    counter_template,
+    counter_fixture,
     encoded,
-    open_counter,
     page_picture,
     phone_photo,
 )
 
-
-@pytest.fixture(scope="module")
-def counter(tmp_path_factory) -> Iterator[Counter]:
-    template = counter_template(tmp_path_factory.getbasetemp())
-    with open_counter(template, tmp_path_factory.mktemp("pictures") / "clinic") as c:
-        yield c
+counter = counter_fixture(scope="module")
 
 
 @pytest.fixture(scope="module")

@@ -25,18 +25,13 @@ from clinicdesk.services.pharmacy_views import CAMERA, PICTURE, SCANNER, TYPED, 
 from tests.clinical.clinic_setup import new_clinic, three_items, walk_in_consultation
 from tests.pharmacy.pharmacy_setup import (
     Counter,
-    counter_template,
-    open_counter,
+    counter_fixture,
     recorded_scans,
     remaining,
     shelf,
 )
 
-
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
+counter = counter_fixture()
 
 
 def refused(counter: Counter, text: str, kind, method: str = SCANNER):

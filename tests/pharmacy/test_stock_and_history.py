@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,19 +19,15 @@ from clinicdesk.services.pharmacy_views import DispenseInput, HistoryFilter
 from tests.pharmacy.pharmacy_setup import (
     Counter,
     add_pharmacist,
-    counter_template,
+    counter_fixture,
     drug_id,
-    open_counter,
     shelf,
 )
 
 TODAY = date.today()
 
 
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
+counter = counter_fixture()
 
 
 def delivery(counter: Counter, number="AMX-7", days=200, quantity=50, **changes) -> BatchInput:

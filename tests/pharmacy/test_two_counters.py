@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import queue
 from collections import Counter as Tally
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -26,9 +25,8 @@ from tests.pharmacy.pharmacy_setup import (
     PHARMACIST_PASSWORD,
     Counter,
     add_pharmacist,
-    counter_template,
+    counter_fixture,
     drug_id,
-    open_counter,
 )
 
 CONTESTED_ROUNDS = 3
@@ -36,10 +34,7 @@ NAMES = {"pharmacist": "Priya Shah", "pharmacist2": "Tomás Reyes"}
 REFUSALS = {"AlreadyDispensed", "ValidationError", "Conflict"}
 
 
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
+counter = counter_fixture()
 
 
 def write(counter: Counter, line: int, **changes) -> str:
