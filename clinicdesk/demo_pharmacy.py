@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor
@@ -37,8 +37,6 @@ from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.booking import clinic_zone
 from clinicdesk.services.formulary import FormularyService
 from clinicdesk.services.inventory import (
-    ADJUSTED,
-    RECEIVED,
     BatchInput,
     BatchView,
     InventoryService,
@@ -55,7 +53,7 @@ from clinicdesk.services.pharmacy_views import (
 from clinicdesk.services.prescription_views import CANCELLED
 from clinicdesk.services.prescriptions import CLOCK_KEY
 from clinicdesk.store.database import Store
-from clinicdesk.store.models import Meta, Prescription, StockBatch, StockMovement
+from clinicdesk.store.models import Meta, Prescription, StockBatch
 
 PHARMACIST = "pharmacy"
 SUPPLIERS = (
@@ -176,7 +174,6 @@ def _stock_shelf(
     """Deliveries of the past two months, the oldest batch of each product expiring first."""
     drugs = {d.name: d.id for d in FormularyService(store).all(pharmacist)}
     shelf: dict[str, list[BatchView]] = {}
-    received_at: dict[str, datetime] = {}
     for line in SHELF:
         if line.drug not in drugs:
             continue
@@ -202,42 +199,28 @@ def _stock_shelf(
                 ),
             )
             shelf.setdefault(line.drug, []).append(view)
-            received_at[view.id] = arrived
         if line.reorder:
             InventoryService(store).set_reorder_level(pharmacist, drugs[line.drug], line.reorder)
     with store.write(pharmacist) as s:
-        _date_movements(s, RECEIVED, received_at)
         for drug in EXPIRED:  # time passed: expired a few days ago, not yet taken off the shelf
             first = shelf[drug][0]
             s.get(StockBatch, first.id).expiry = today - timedelta(days=rng.randint(3, 12))
     return shelf
 
 
-def _date_movements(s, kind: str, when: dict[str, datetime]) -> None:
-    """Movements are dated by the wall clock, not by the service's clock: put each at the moment
-    it happened in the demo's past."""
-    for batch_id, at in when.items():
-        s.execute(
-            update(StockMovement)
-            .where(StockMovement.batch_id == batch_id, StockMovement.kind == kind)
-            .values(at=at)
-        )
-
-
 def _stocktake(
     store: Store, pharmacist: Actor, shelf: dict[str, list[BatchView]], now: datetime
 ) -> None:
     """Yesterday evening's count and the breakages of the week, each with its reason."""
-    done: dict[str, datetime] = {}
+    done: set[str] = set()
     changes = BREAKAGES + COUNT_CORRECTIONS
     for n, (drug, reason, change) in enumerate(changes):
         if drug not in shelf:
             continue
         batch = next(b for b in reversed(shelf[drug]) if b.id not in done)
-        InventoryService(store).adjust(pharmacist, batch.id, change, reason)
-        done[batch.id] = (now - timedelta(days=len(changes) - n)).replace(hour=17, minute=50)
-    with store.write(pharmacist) as s:
-        _date_movements(s, ADJUSTED, done)
+        at = (now - timedelta(days=len(changes) - n)).replace(hour=17, minute=50)
+        InventoryService(store, clock=lambda at=at: at).adjust(pharmacist, batch.id, change, reason)
+        done.add(batch.id)
 
 
 # ---------------------------------------------------------------- the counter's past

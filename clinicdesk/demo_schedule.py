@@ -181,10 +181,13 @@ def _morning_queue(
 ) -> None:
     """Today's waiting room: booked patients who arrived, walk-ins, one urgent case."""
     queue = QueueService(session.store, clock=lambda: now)
+    arrived = set()
     for view in session.appointments.day(actor, today)[:4]:
         if view.status == "confirmed":
             queue.check_in(actor, view.id)
-    for n, patient_id in enumerate(rng.sample(patient_ids, 4)):
+            arrived.add(view.patient_id)
+    walk_ins = rng.sample([p for p in patient_ids if p not in arrived], 4)  # never queued twice
+    for n, patient_id in enumerate(walk_ins):
         doctor_id = doctors[0][0] if n == 1 else None
         queue.add_walk_in(actor, patient_id, priority=1 if n == 2 else 0, doctor_id=doctor_id)
     queue.call_next(actor, doctors[0][0])

@@ -7,7 +7,7 @@ batch is never offered or accepted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -77,7 +77,7 @@ class StockLine:
     expired_units: int
     batches: int
     nearest_expiry: date | None
-    value_at_cost: int
+    value_at_cost: int  # of the in-date units
     value_at_price: int
     reorder_level: int
 
@@ -139,30 +139,36 @@ def same_text(a: str, b: str) -> bool:
     return fold(a).replace(" ", "") == fold(b).replace(" ", "")
 
 
-def usable_batches(
-    s: Session, drug_id: str, strength: str, form: str, today: date
+def fits(batch: StockBatch | BatchView, strength: str, form: str) -> bool:
+    """The batch is the prescribed strength and form, where both sides say which.
+
+    A different strength or form changes what one dose is ('1 tablet' of 200 mg for 400 mg), so
+    it is never given in place of the prescribed one, even where substitution is allowed.
+    """
+    return (not (strength and batch.strength) or same_text(batch.strength, strength)) and (
+        not (form and batch.form) or same_text(batch.form, form)
+    )
+
+
+def batches_for(
+    s: Session, drug_ids: Collection[str], strength: str, form: str, today: date
 ) -> list[BatchView]:
-    """In-date batches with units left, the prescribed strength and form first, each group
+    """In-date batches of these drugs with units left, in the prescribed strength and form,
     first-expiry-first-out."""
+    if not drug_ids:
+        return []
     rows = s.execute(
         select(StockBatch, Drug.name)
         .join(Drug, Drug.id == StockBatch.drug_id)
         .where(
-            StockBatch.drug_id == drug_id,
+            StockBatch.drug_id.in_(drug_ids),
             StockBatch.deleted_at.is_(None),
             StockBatch.on_hand > 0,
             StockBatch.expiry >= today,
         )
         .order_by(StockBatch.expiry, StockBatch.created_at)
     ).all()
-    views = [batch_view(b, name, today) for b, name in rows]
-
-    def mismatch(v: BatchView) -> int:
-        return int(bool(strength) and not same_text(v.strength or strength, strength)) + int(
-            bool(form) and not same_text(v.form or form, form)
-        )
-
-    return sorted(views, key=mismatch)  # stable: expiry order kept within each group
+    return [batch_view(b, name, today) for b, name in rows if fits(b, strength, form)]
 
 
 def record_movement(
@@ -248,7 +254,9 @@ class InventoryService:
             else:
                 row.unit_cost, row.unit_price = batch.unit_cost, batch.unit_price
             row.received += batch.quantity
-            record_movement(s, actor, row, RECEIVED, batch.quantity, batch.supplier.strip())
+            record_movement(
+                s, actor, row, RECEIVED, batch.quantity, batch.supplier.strip(), at=self.clock()
+            )
             audit.append(
                 s, actor, "stock.receive", "stock_batches", row.id, quantity=batch.quantity
             )
@@ -276,7 +284,7 @@ class InventoryService:
                 )
             if row.on_hand + change > MAX_UNITS:
                 raise ValidationError({"change": f"would hold more than {MAX_UNITS:,} units"})
-            record_movement(s, actor, row, ADJUSTED, change, reason.strip())
+            record_movement(s, actor, row, ADJUSTED, change, reason.strip(), at=self.clock())
             audit.append(
                 s, actor, "stock.adjust", "stock_batches", row.id, change=change, reason=reason
             )
@@ -336,8 +344,8 @@ class InventoryService:
                         func.coalesce(func.sum(StockBatch.on_hand).filter(~in_date), 0),
                         func.count(),
                         func.min(StockBatch.expiry).filter(in_date),
-                        func.sum(StockBatch.on_hand * StockBatch.unit_cost),
-                        func.sum(StockBatch.on_hand * StockBatch.unit_price),
+                        func.sum(StockBatch.on_hand * StockBatch.unit_cost).filter(in_date),
+                        func.sum(StockBatch.on_hand * StockBatch.unit_price).filter(in_date),
                     )
                     .where(StockBatch.deleted_at.is_(None), StockBatch.on_hand > 0)
                     .group_by(StockBatch.drug_id)

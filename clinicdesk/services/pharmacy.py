@@ -33,10 +33,10 @@ from clinicdesk.services.inventory import (
     DISPENSED as MOVED_OUT,
 )
 from clinicdesk.services.inventory import (
+    batches_for,
     csv_amount,
+    fits,
     record_movement,
-    same_text,
-    usable_batches,
 )
 from clinicdesk.services.pharmacy_views import (
     REFUSED,
@@ -419,11 +419,11 @@ def _batch_problem(
         )
     prescribed = formulary_drug(s, item.drug)
     if prescribed is not None:
-        same_drug = prescribed.id == drug.id
-        equivalent = same_drug or _ingredients(prescribed) == _ingredients(drug)
-    else:  # written as free text: the batch's drug must be what the words name
+        substituted = prescribed.id != drug.id
+        equivalent = not substituted or _ingredients(prescribed) == _ingredients(drug)
+    else:  # free text the formulary does not know: any product given is a substitution
         written = fold(item.drug)
-        same_drug = False
+        substituted = True
         equivalent = fold(drug.name) in written or any(i in written for i in _ingredients(drug))
     if not equivalent:
         return (
@@ -432,9 +432,15 @@ def _batch_problem(
             drug,
             True,
         )
-    substituted = not same_drug or bool(
-        item.strength and batch.strength and not same_text(item.strength, batch.strength)
-    )
+    if not fits(batch, item.strength, item.form):
+        given = " ".join(p for p in (batch.strength, batch.form) if p)
+        return (
+            f"batch {batch.batch_number} is {given}, not the prescribed "
+            f"{' '.join(p for p in (item.strength, item.form) if p)}: one dose would not be what "
+            "the prescriber wrote; give the prescribed strength and form",
+            drug,
+            False,
+        )
     if substituted and not item.substitution:
         return (
             f"the prescriber did not allow substitution: give {prescribed_text(item)} exactly",
@@ -446,6 +452,16 @@ def _batch_problem(
 
 def _ingredients(drug: Drug) -> frozenset[str]:
     return frozenset(fold(i) for i in split_list(drug.ingredients))
+
+
+def _equivalents(s: Session, drug: Drug) -> list[str]:
+    """Other formulary drugs with exactly the same active ingredients (brands and generics)."""
+    wanted = _ingredients(drug)
+    return [
+        d.id
+        for d in s.scalars(select(Drug).where(Drug.id != drug.id, Drug.deleted_at.is_(None)))
+        if _ingredients(d) == wanted
+    ]
 
 
 # ---- reading ----
@@ -493,7 +509,8 @@ def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> 
     items = []
     for line, item in enumerate(content.items, start=1):
         drug = formulary_drug(s, item.drug)
-        batches = usable_batches(s, drug.id, item.strength, item.form, today) if drug else []
+        same = [drug.id] if drug else []
+        others = _equivalents(s, drug) if drug and item.substitution else []
         items.append(
             ItemBalance(
                 line,
@@ -502,7 +519,8 @@ def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> 
                 balances[line].allowed,
                 balances[line].dispensed,
                 tuple(fills[line]),
-                tuple(batches),
+                tuple(batches_for(s, same, item.strength, item.form, today)),
+                tuple(batches_for(s, others, item.strength, item.form, today)),
             )
         )
     scans = s.scalar(

@@ -47,6 +47,7 @@ class ItemBalance:
     dispensed: int
     fills: tuple[Fill, ...]
     batches: tuple[BatchView, ...]  # in-date stock of the drug, first-expiry-first-out
+    substitutes: tuple[BatchView, ...]  # same ingredients, strength and form; where allowed
 
     @property
     def remaining(self) -> int:

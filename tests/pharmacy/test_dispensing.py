@@ -140,8 +140,8 @@ def test_each_bad_quantity_batch_or_drug_is_refused_naming_the_item(counter):
         counter,
         [(3, "SAL-200", 1)],
         "item 3",
-        "did not allow substitution",
-        "Salbutamol 100 micrograms per dose inhaler",
+        "SAL-200 is 200 micrograms per dose inhaler",
+        "not the prescribed 100 micrograms per dose inhaler",
     )
     refused(counter, [(4, "ibuprofen_late", 1)], "item 4", "not on this prescription")
     refused(counter, [(0, "ibuprofen_late", 1)], "item 0", "not on this prescription")
@@ -211,17 +211,36 @@ def test_each_line_costs_its_unit_price_times_quantity_and_the_total_adds_up(cou
     }
 
 
-def test_batches_are_offered_soonest_expiry_first_never_expired_prescribed_strength_first(
+def test_batches_are_offered_soonest_expiry_first_never_expired_only_the_prescribed_strength(
     counter,
 ):
     stock(counter, "Ibuprofen", "IBU-200", "200 mg", "tablet")  # expires before IBU-SOON
     ph = counter.pharmacist
     offered = ph.pharmacy.verdict(ph.actor, counter.rx.code).items[0].batches
-    assert [b.batch_number for b in offered] == ["IBU-SOON", "IBU-LATE", "IBU-200"]
+    assert [b.batch_number for b in offered] == ["IBU-SOON", "IBU-LATE"]
     assert offered[0].expiry < offered[1].expiry
     give(counter, (1, "ibuprofen_soon", 10))
     offered = ph.pharmacy.verdict(ph.actor, counter.rx.code).items[0].batches
-    assert [b.batch_number for b in offered] == ["IBU-LATE", "IBU-200"]  # the empty one goes
+    assert [b.batch_number for b in offered] == ["IBU-LATE"]  # the empty one goes
+
+
+def test_another_strength_is_never_given_even_where_substitution_is_allowed(counter):
+    stock(counter, "Ibuprofen", "IBU-200", "200 mg", "tablet")
+    refused(counter, [(1, "IBU-200", 10)], "item 1", "IBU-200 is 200 mg tablet", "400 mg tablet")
+
+
+def test_products_with_the_same_ingredients_are_offered_as_substitutes_where_allowed(counter):
+    admin = counter.admin
+    for brand, generic in (("Nurofen", "ibuprofen"), ("Ventolin", "salbutamol")):
+        admin.formulary.add(admin.actor, DrugInput(brand, generic))
+    stock(counter, "Nurofen", "NUR-1", "400 mg", "tablet")
+    stock(counter, "Nurofen", "NUR-2", "200 mg", "tablet")
+    stock(counter, "Ventolin", "VEN-1", "100 micrograms per dose", "inhaler")
+    ph = counter.pharmacist
+    items = ph.pharmacy.verdict(ph.actor, counter.rx.code).items
+    assert [b.batch_number for b in items[0].substitutes] == ["NUR-1"]
+    assert items[1].substitutes == ()  # nothing else has omeprazole alone
+    assert items[2].substitutes == ()  # the prescriber did not allow substitution
 
 
 def test_every_scan_is_counted_and_kept_in_the_history_a_reread_is_not(counter):

@@ -142,7 +142,8 @@ def test_the_stock_report_counts_units_values_and_the_nearest_expiry(counter):
     ibuprofen = lines["Ibuprofen"]
     assert (ibuprofen.on_hand, ibuprofen.expired_units, ibuprofen.batches) == (110, 20, 3)
     assert ibuprofen.nearest_expiry == counter.batches["ibuprofen_soon"].expiry
-    assert (ibuprofen.value_at_cost, ibuprofen.value_at_price) == (130 * 6, 130 * 12)
+    # the value is of what can still be sold: the 20 expired tablets are worth nothing
+    assert (ibuprofen.value_at_cost, ibuprofen.value_at_price) == (110 * 6, 110 * 12)
     assert (lines["Salbutamol"].value_at_cost, lines["Salbutamol"].value_at_price) == (
         5 * 225,
         5 * 450,

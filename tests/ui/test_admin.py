@@ -15,7 +15,7 @@ def test_create_user_and_change_roles(qtbot, make_main, admin, tasks):
     main = make_main(admin)
     typing_in = QApplication.focusWidget()  # the patient search box, where reception types
     assert typing_in is main.pages["frontdesk"].search.box
-    qtbot.keyClick(typing_in, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(typing_in, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     workspace = main.stack.currentWidget()
     assert workspace is main.pages["admin"]
     users = workspace.users

@@ -62,6 +62,7 @@ def test_right_password_opens_main_window(qtbot, clinic_dir, settings, shared):
     assert [main.nav.item(i).text() for i in range(main.nav.count())] == [
         "Front desk",
         "Doctor",
+        "Pharmacy",
         "Admin",
     ]
     # the clinic's name is remembered for the next sign-in window

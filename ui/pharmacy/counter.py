@@ -28,7 +28,6 @@ from clinicdesk.money import money_text
 from clinicdesk.rx import reference
 from clinicdesk.rx.codec import PREFIX
 from clinicdesk.rx.scan import MAX_FILE_BYTES, UnreadablePicture, best_code, codes_in_file
-from clinicdesk.services.inventory import BatchView
 from clinicdesk.services.pharmacy_views import CAMERA, PICTURE, SCANNER, DispenseView, Verdict
 from ui.context import AppContext
 from ui.errors import describe
@@ -312,19 +311,7 @@ class CounterView(QWidget):
         verdict = self.verdict_view.verdict
         if not self.verdict_view.genuine or verdict is None or self.dialog is not None:
             return
-        inventory, actor = self.ctx.session.inventory, self.ctx.actor
-        self.ctx.tasks.submit(
-            inventory.batches,
-            actor,
-            on_result=lambda stock: self._show_dispense(verdict, stock),
-            on_error=lambda error: self._say(describe(error)),
-            owner=self,
-        )
-
-    def _show_dispense(self, verdict: Verdict, stock: list[BatchView]) -> None:
-        if verdict is not self.verdict_view.verdict:
-            return  # the counter moved on meanwhile
-        dialog = DispenseDialog(self.ctx, verdict, stock, self)
+        dialog = DispenseDialog(self.ctx, verdict, self)
         dialog.dispensed.connect(self._dispensed)
         dialog.finished.connect(self._dialog_closed)
         self.dialog = dialog

@@ -1,9 +1,9 @@
 """Dispensing from a genuine prescription: how much of each item, from which batch.
 
 One row per item with something left: tick it (Space), set the quantity, choose the batch
-(first-expiry-first-out first; other strengths or forms of the drug marked "substitute" when the
-prescriber allowed it). Enter dispenses. A refusal shows next to the item it is about and
-nothing on the screen is cleared.
+(first-expiry-first-out; then, where the prescriber allowed it, other products with the same
+active ingredients, strength and form, marked "substitute"). Enter dispenses. A refusal shows
+next to the item it is about and nothing on the screen is cleared.
 """
 
 from __future__ import annotations
@@ -45,24 +45,6 @@ def batch_text(batch: BatchView, currency: str, substitute: bool) -> str:
     return f"Substitute: {batch.description} — {text}" if substitute else text
 
 
-def substitutes(item: ItemBalance, stock: list[BatchView]) -> list[BatchView]:
-    """In-date batches of the same drug in another strength or form (the service checks that
-    the active ingredients match); none when the prescriber did not allow substitution."""
-    if not item.item.substitution:
-        return []
-    offered = {b.id for b in item.batches}
-    drugs = {b.drug_id for b in item.batches}
-    name = item.item.drug.casefold()
-    return [
-        b
-        for b in stock
-        if b.id not in offered
-        and not b.expired
-        and b.on_hand > 0
-        and (b.drug_id in drugs or b.drug_name.casefold() == name)
-    ]
-
-
 @dataclass
 class ItemRow:
     """The widgets of one item's row."""
@@ -91,7 +73,6 @@ class DispenseDialog(QDialog):
         self,
         ctx: AppContext,
         verdict: Verdict,
-        stock: list[BatchView],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -116,7 +97,7 @@ class DispenseDialog(QDialog):
             grid.addWidget(caption, 0, column)
         self.rows: list[ItemRow] = []
         for item in (i for i in verdict.items if i.remaining > 0):
-            self.rows.append(self._row(grid, item, substitutes(item, stock)))
+            self.rows.append(self._row(grid, item))
         grid.setColumnStretch(2, 1)
         layout.addLayout(grid)
 
@@ -141,7 +122,7 @@ class DispenseDialog(QDialog):
             self.rows[0].quantity.setFocus()
             self.rows[0].quantity.selectAll()
 
-    def _row(self, grid: QGridLayout, item: ItemBalance, others: list[BatchView]) -> ItemRow:
+    def _row(self, grid: QGridLayout, item: ItemBalance) -> ItemRow:
         r = 1 + 2 * len(self.rows)
         include = QCheckBox(f"{item.line}. {item.prescribed}")
         include.setToolTip(f"{item.remaining} of {item.allowed} {item.item.unit} left to give")
@@ -156,7 +137,7 @@ class DispenseDialog(QDialog):
         batch.setAccessibleName(f"Batch of {item.prescribed}")
         for b in item.batches:
             batch.addItem(batch_text(b, self.currency, False), b)
-        for b in others:
+        for b in item.substitutes:
             batch.addItem(batch_text(b, self.currency, True), b)
         if not batch.count():
             batch.addItem("None in stock", None)
