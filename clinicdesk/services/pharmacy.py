@@ -56,7 +56,7 @@ from clinicdesk.services.pharmacy_views import (
     prescribed_text,
 )
 from clinicdesk.services.prescription_views import DISPENSED, PARTLY
-from clinicdesk.services.prescriptions import check_code
+from clinicdesk.services.prescriptions import check_code, checked_reference
 from clinicdesk.services.signing import trusted_keys
 from clinicdesk.services.tables import csv_text
 from clinicdesk.store import audit
@@ -132,14 +132,7 @@ class PharmacyService:
         """The reference number typed by hand: check digits first, then the same verification
         as a scan of this clinic's stored code."""
         actor.require(P.DISPENSE)
-        number = reference.normalize(typed)
-        if not reference.is_valid(number):
-            raise ValidationError(
-                {
-                    "reference": "is not a valid reference number: a digit is wrong or missing "
-                    "(it has 12 digits; check each one)"
-                }
-            )
+        number = checked_reference(typed)
         with self.store.read() as s:
             code = s.scalar(select(Prescription.code).where(Prescription.reference == number))
         if code is None:

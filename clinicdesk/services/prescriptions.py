@@ -198,14 +198,7 @@ class PrescriptionService:
     def find_by_reference(self, actor: Actor, typed: str) -> PrescriptionView:
         """For a code that will not scan: the reference number, its check digits checked."""
         actor.require_any(P.CLINICAL_READ, P.DISPENSE)
-        number = reference.normalize(typed)
-        if not reference.is_valid(number):
-            raise ValidationError(
-                {
-                    "reference": "is not a valid reference number: a digit is wrong or missing "
-                    "(it has 12 digits; check each one)"
-                }
-            )
+        number = checked_reference(typed)
         with self.store.read() as s:
             row = s.scalar(select(Prescription).where(Prescription.reference == number))
             if row is None:
@@ -297,6 +290,19 @@ class PrescriptionService:
                 verified.key.kid_hex,
                 _view(s, row, clinic_day(s, now)) if row is not None else None,
             )
+
+
+def checked_reference(typed: str) -> str:
+    """The typed reference number as digits, or a ValidationError if a digit is wrong."""
+    number = reference.normalize(typed)
+    if not reference.is_valid(number):
+        raise ValidationError(
+            {
+                "reference": "is not a valid reference number: a digit is wrong or missing "
+                "(it has 12 digits; check each one)"
+            }
+        )
+    return number
 
 
 def check_code(s: Session, text: str, now: datetime) -> tuple[codec.Verified, Prescription | None]:
