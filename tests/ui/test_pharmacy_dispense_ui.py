@@ -3,6 +3,7 @@ next to its item with nothing changed, and the labels and receipt on their own p
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -61,7 +62,7 @@ def page_mm(path: Path) -> tuple[int, int]:
 def test_dispense_part_of_an_item_by_keyboard(
     qtbot, make_main, counter, tasks, tmp_path, monkeypatch
 ):
-    _main, workspace = pharmacy(qtbot, make_main, counter)
+    main, workspace = pharmacy(qtbot, make_main, counter)
     assert look_up(qtbot, workspace, counter.rx.reference).startswith("Genuine")
 
     dialog = open_dialog(qtbot, workspace)
@@ -88,8 +89,10 @@ def test_dispense_part_of_an_item_by_keyboard(
     qtbot.waitUntil(lambda: job.preview is not None and job.preview.isVisible(), timeout=10_000)
     paper = job.printer.pageLayout().fullRect(QPageLayout.Unit.Millimeter)
     assert (round(paper.width()), round(paper.height()), len(job.pages)) == (80, 50, 1)
-    job.preview.reject()
     assert isinstance(job.preview, QPrintPreviewDialog)
+    job.preview.reject()
+    # the keyboard is back at the counter: its keys and the scanner work without a click
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is main, timeout=3000)
 
     target = tmp_path / "receipt.pdf"
     monkeypatch.setattr(
@@ -134,13 +137,30 @@ def test_more_than_remains_is_refused_next_to_the_item(qtbot, make_main, counter
     assert shelf(counter) == before
 
 
+def asked_why(qtbot, workspace) -> QInputDialog:
+    workspace.counter.reject_button.click()
+    qtbot.waitUntil(lambda: workspace.counter.findChild(QInputDialog) is not None, timeout=3000)
+    asked = workspace.counter.findChild(QInputDialog)
+    qtbot.waitUntil(asked.isVisible, timeout=3000)
+    return asked
+
+
 def test_not_dispensed_with_a_reason(qtbot, make_main, counter, tasks):
-    _main, workspace = pharmacy(qtbot, make_main, counter)
+    main, workspace = pharmacy(qtbot, make_main, counter)
     look_up(qtbot, workspace, counter.rx.reference)
     before = shelf(counter)
-    workspace.counter.reject_button.click()
-    asked = workspace.counter.findChild(QInputDialog)
-    qtbot.waitUntil(lambda: asked.isVisible(), timeout=3000)
+
+    # asked why, then thought better of it: the keyboard is back at the counter
+    asked = asked_why(qtbot, workspace)
+    asked.activateWindow()  # as a window manager would
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is asked, timeout=3000)
+    qtbot.keyClick(asked.findChild(QLineEdit), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is main, timeout=3000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=3000)
+    assert workspace.counter.isAncestorOf(QApplication.focusWidget())
+    assert workspace.counter.verdict_view.banner.isVisible()
+
+    asked = asked_why(qtbot, workspace)
     qtbot.keyClicks(asked.findChild(QLineEdit), "Patient already takes ibuprofen at home")
     qtbot.keyClick(asked.findChild(QLineEdit), Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not workspace.counter.verdict_view.banner.isVisible(), timeout=5000)
@@ -149,3 +169,73 @@ def test_not_dispensed_with_a_reason(qtbot, make_main, counter, tasks):
     last = ph.pharmacy.verdict(ph.actor, counter.rx.code).history[0]
     assert (last.label, last.detail) == ("Not dispensed", "Patient already takes ibuprofen at home")
     assert shelf(counter) == before
+
+
+class Held:
+    """A real service call that waits on a worker until the test lets it go: a slow answer,
+    arriving after the pharmacist has done something else."""
+
+    def __init__(self, monkeypatch, service, name: str) -> None:
+        self.gate = threading.Event()
+        self.calls = 0
+        real = getattr(service, name)
+
+        def held(*args, **kwargs):
+            self.calls += 1
+            self.gate.wait(30)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(service, name, held)
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+def ten_of_the_first_item(qtbot, workspace) -> DispenseDialog:
+    dialog = open_dialog(qtbot, workspace)
+    qtbot.keyClicks(dialog.rows[0].quantity, "10")
+    only_the_first_item(qtbot)
+    return dialog
+
+
+def test_esc_while_the_dispense_is_recorded_keeps_it_on_the_counter(
+    qtbot, make_main, counter, tasks, monkeypatch
+):
+    main, workspace = pharmacy(qtbot, make_main, counter)
+    look_up(qtbot, workspace, counter.rx.reference)
+    recording = Held(monkeypatch, main.ctx.session.pharmacy, "dispense")
+    dialog = ten_of_the_first_item(qtbot, workspace)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: recording.calls == 1, timeout=3000)
+    press(qtbot, Qt.Key.Key_Escape)  # impatient: the dialog stays until the answer is in
+    assert dialog.isVisible() and not dialog.cancel_button.isEnabled()
+    with qtbot.waitSignal(workspace.counter.verdictShown, timeout=10_000):
+        recording.release()
+    assert remaining(counter) == (5, 28, 2)
+    assert workspace.counter.labels_button.isVisible()  # its labels can be printed
+    items = workspace.counter.verdict_view.items
+    assert items.cells(items.rows[0])[5] == "5 tablets"
+
+
+def test_a_new_scan_is_not_replaced_by_the_last_dispense_read_late(
+    qtbot, make_main, counter, tasks, monkeypatch
+):
+    main, workspace = pharmacy(qtbot, make_main, counter)
+    look_up(qtbot, workspace, counter.rx.reference)
+    reading = Held(monkeypatch, main.ctx.session.pharmacy, "verdict")
+    ten_of_the_first_item(qtbot, workspace)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: reading.calls == 1, timeout=10_000)  # what remains, read slowly
+    qtbot.waitUntil(lambda: workspace.counter.dialog is None, timeout=3000)
+
+    # the next patient's paper is a forgery
+    forged = counter.rx.code[:200] + str((int(counter.rx.code[200]) + 1) % 10)
+    QApplication.clipboard().setText(forged + counter.rx.code[201:])
+    banner = shown(qtbot, workspace, lambda: press(qtbot, Qt.Key.Key_V, CTRL))
+    assert banner.startswith("Do not dispense.")
+    reading.release()
+    wait_idle(qtbot, tasks, timeout=10_000)
+    assert workspace.counter.verdict_view.banner.accessibleName() == banner  # still the forgery
+    assert not workspace.counter.dispense_button.isVisible()
+    assert not workspace.counter.labels_button.isVisible()  # no labels of the last patient
+    assert remaining(counter) == (5, 28, 2)

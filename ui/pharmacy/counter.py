@@ -38,7 +38,7 @@ from ui.pharmacy.verdict_view import VerdictView
 from ui.tasks import Task
 from ui.theme import icon, set_kind
 from ui.widgets.dialogs import ask_reason
-from ui.widgets.printing import PrintJob, save_pdf
+from ui.widgets.printing import PrintJob, keys_back, save_pdf
 
 PICTURE_FILTER = "Pictures and PDFs (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.gif *.pdf)"
 FOLDER_KEY = "printing/pharmacy_folder"
@@ -206,7 +206,7 @@ class CounterView(QWidget):
         path, _filter = QFileDialog.getOpenFileName(
             self, "Open a picture or PDF of the prescription", "", PICTURE_FILTER
         )
-        self.window().activateWindow()
+        keys_back(self)
         if path:
             self.scan_picture(lambda: read_picture(Path(path)))
 
@@ -230,7 +230,7 @@ class CounterView(QWidget):
         dialog = CameraScanDialog(self.ctx, self)
         dialog.codeFound.connect(lambda code: self.scan(code, CAMERA))
         dialog.finished.connect(dialog.deleteLater)
-        dialog.finished.connect(lambda _r: self.window().activateWindow())
+        dialog.finished.connect(self._back_from_dialog)
         dialog.open()
 
     def dragEnterEvent(self, event) -> None:
@@ -245,13 +245,19 @@ class CounterView(QWidget):
 
     # ---- the answer ----
 
-    def _ask(self, call: Callable[[], Verdict], doing: str) -> None:
-        """One question at a time: a newer scan replaces the answer of an older one."""
+    def _ask(
+        self,
+        call: Callable[[], Verdict],
+        doing: str,
+        on_result: Callable[[Verdict], None] | None = None,
+    ) -> None:
+        """One question at a time: a newer scan replaces the answer of an older one (a re-read
+        after a dispense included), so no answer about another code lands on the screen."""
         if self.task is not None:
             self.task.cancel()
         self._say(doing)
         self.task = self.ctx.tasks.submit(
-            call, on_result=self._verdict, on_error=self._refused, owner=self
+            call, on_result=on_result or self._verdict, on_error=self._refused, owner=self
         )
 
     def _verdict(self, verdict: Verdict) -> None:
@@ -307,12 +313,19 @@ class CounterView(QWidget):
 
     # ---- dispensing ----
 
-    def open_dispense(self) -> None:
+    def _settled(self) -> Verdict | None:
+        """The genuine verdict on screen, unless another answer is on its way to replace it."""
         verdict = self.verdict_view.verdict
-        if not self.verdict_view.genuine or verdict is None or self.dialog is not None:
+        if not self.verdict_view.genuine or self.task is not None:
+            return None
+        return verdict
+
+    def open_dispense(self) -> None:
+        verdict = self._settled()
+        if verdict is None or self.dialog is not None:
             return
         dialog = DispenseDialog(self.ctx, verdict, self)
-        dialog.dispensed.connect(self._dispensed)
+        dialog.dispensed.connect(lambda view: self._dispensed(view, verdict.code))
         dialog.finished.connect(self._dialog_closed)
         self.dialog = dialog
         dialog.open()
@@ -321,25 +334,26 @@ class CounterView(QWidget):
         if self.dialog is not None:
             self.dialog.deleteLater()
         self.dialog = None
-        self.window().activateWindow()
+        self._back_from_dialog()
+
+    def _back_from_dialog(self, _result: int = 0) -> None:
+        keys_back(self)
         self.focus_view()
 
-    def _dispensed(self, view: DispenseView) -> None:
+    def _dispensed(self, view: DispenseView, code: str) -> None:
+        """Re-read the prescription just dispensed (``code``, whatever is on screen now)."""
         items = "1 item" if len(view.lines) == 1 else f"{len(view.lines)} items"
         total = money_text(view.total, view.currency)
         self.ctx.notify(f"Dispensed to {view.patient_name}: {items}, {total}.")
-        verdict = self.verdict_view.verdict
         pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
-        self.ctx.tasks.submit(
-            pharmacy.verdict,
-            actor,
-            verdict.code,
-            on_result=lambda fresh: self._after_dispense(fresh, view),
-            on_error=self._refused,
-            owner=self,
+        self._ask(
+            lambda: pharmacy.verdict(actor, code),
+            "Reading what remains…",
+            lambda fresh: self._after_dispense(fresh, view),
         )
 
     def _after_dispense(self, verdict: Verdict, view: DispenseView) -> None:
+        self.task = None
         self.verdict_view.show_verdict(verdict)
         self.dispense = view
         self._update_actions()
@@ -348,17 +362,17 @@ class CounterView(QWidget):
         self.verdictShown.emit()
 
     def ask_reject(self) -> None:
-        verdict = self.verdict_view.verdict
-        if not self.verdict_view.genuine or verdict is None:
+        verdict = self._settled()
+        if verdict is None:
             return
         pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
 
         def rejected(_none: None) -> None:
             self.ctx.notify(f"{verdict.content.patient_name}: not dispensed; the reason is kept.")
-            self.clear()
+            if self.verdict_view.verdict is verdict:  # not a patient scanned meanwhile
+                self.clear()
 
         def reason_given(reason: str) -> None:
-            self.window().activateWindow()
             self.ctx.tasks.submit(
                 pharmacy.reject,
                 actor,
@@ -369,12 +383,13 @@ class CounterView(QWidget):
                 owner=self,
             )
 
-        ask_reason(
+        asked = ask_reason(
             self,
             "Do not dispense",
             "Why is this prescription not dispensed? The reason is kept with it.",
             reason_given,
         )
+        asked.finished.connect(self._back_from_dialog)  # given or cancelled: keys come back
 
     # ---- labels and receipt ----
 

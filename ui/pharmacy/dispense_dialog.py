@@ -112,7 +112,8 @@ class DispenseDialog(QDialog):
         buttons = QDialogButtonBox()
         self.dispense_button = buttons.addButton("Dispense", QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.dispense_button, "primary")
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.sending = False
         buttons.accepted.connect(self.submit)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -194,7 +195,7 @@ class DispenseDialog(QDialog):
         if lines is None:
             return
         pharmacy, actor, code = self.ctx.session.pharmacy, self.ctx.actor, self.verdict.code
-        self.dispense_button.setEnabled(False)
+        self._sending(True)
         self.ctx.tasks.submit(
             pharmacy.dispense,
             actor,
@@ -205,12 +206,24 @@ class DispenseDialog(QDialog):
             owner=self,
         )
 
+    def _sending(self, on: bool) -> None:
+        """While the dispense is being recorded the dialog stays open: closed then, the counter
+        would never hear that it was recorded (no labels, the old quantities on screen)."""
+        self.sending = on
+        self.dispense_button.setEnabled(not on)
+        self.cancel_button.setEnabled(not on)
+
+    def reject(self) -> None:
+        if not self.sending:  # Esc, Cancel and the window's close button alike
+            super().reject()
+
     def _done(self, view: DispenseView) -> None:
+        self._sending(False)
         self.dispensed.emit(view)
         self.accept()
 
     def _failed(self, error: BaseException) -> None:
-        self.dispense_button.setEnabled(True)
+        self._sending(False)
         if isinstance(error, ValidationError):
             rows = {f"item {r.item.line}": r for r in self.rows}
             for field, reason in error.fields.items():

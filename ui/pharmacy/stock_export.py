@@ -13,6 +13,7 @@ from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.appointment_report import _table
 from ui.theme import set_kind
+from ui.widgets.printing import keys_back
 from ui.widgets.table import RowsModel
 
 
@@ -48,6 +49,7 @@ def write_csv(path: Path, text: str) -> Path:
 
 def choose_csv_file(parent: QWidget, title: str, suggested: str) -> Path | None:
     path, _filter = QFileDialog.getSaveFileName(parent, title, suggested, "CSV files (*.csv)")
+    keys_back(parent)
     if not path:
         return None
     return Path(path) if path.lower().endswith(".csv") else Path(path + ".csv")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import shiboken6
 from PIL import Image
 from PySide6.QtCore import QMarginsF, QObject, QRectF, QSettings, QSizeF, QStandardPaths, Qt
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
@@ -107,9 +108,17 @@ def printer_dpi(printer: QPrinter) -> int:
     return max(MIN_DPI, min(MAX_DPI, printer.resolution() or DEFAULT_DPI))
 
 
+def keys_back(parent: QWidget | None) -> None:
+    """After a dialog closes no window is active (nothing else hands the keyboard back): the
+    window that asked gets it, so its shortcuts and the pharmacy's scanner work again."""
+    if parent is not None and shiboken6.isValid(parent):
+        parent.window().activateWindow()
+
+
 def tell(parent: QWidget | None, title: str, error: BaseException) -> None:
     box = QMessageBox(QMessageBox.Icon.Warning, title, describe(error), parent=parent)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.finished.connect(lambda _r: keys_back(parent))
     box.open()
 
 
@@ -168,6 +177,7 @@ class PrintJob(QObject):
     def _closed(self, _result: int) -> None:
         if self.preview is not None:
             self.preview.deleteLater()
+        keys_back(self.parent_widget)
         self.deleteLater()
 
     def _failed(self, error: BaseException) -> None:
@@ -205,6 +215,7 @@ def ask_pdf_path(
     path, chosen = QFileDialog.getSaveFileName(
         parent, title, suggested, ";;".join(filters), selected
     )
+    keys_back(parent)
     if not path:
         return None
     target = Path(path) if path.lower().endswith(".pdf") else Path(path + ".pdf")
