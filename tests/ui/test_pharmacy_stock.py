@@ -303,3 +303,23 @@ def test_without_stock_rights_nothing_can_be_changed(qtbot, staff, tasks):
     assert not any(button.isVisible() for button in hidden)
     assert stock.export_button.isVisible()
     assert "is not allowed to" in stock.message.text()
+
+
+def test_ctrl_n_receives_stock_every_time_it_is_pressed(qtbot, make_main, admin, tasks):
+    """Pressed again after the first delivery was closed, Ctrl+N still receives stock (two
+    shortcuts on one key take turns in Qt: every other press did nothing)."""
+    window = make_main(admin)
+    workspace = window.show_workspace("pharmacy")
+    qtbot.keyClick(window, Qt.Key.Key_F3)
+    wait_idle(qtbot, tasks)
+    stock = workspace.stock
+    for _time in range(3):
+        stock.search.setFocus()
+        qtbot.keyClick(stock.search, Qt.Key.Key_N, CTRL)
+        qtbot.waitUntil(lambda: isinstance(stock.dialog, ReceiveDialog), timeout=2000)
+        dialog = stock.dialog
+        assert dialog.isVisible()
+        dialog.reject()
+        stock.dialog = None
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    assert not window.findChildren(PatientDialog)

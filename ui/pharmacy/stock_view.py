@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -52,6 +52,7 @@ ALERT_STYLES = {
 STRIP = "#StockAlerts {{ background: {}; border: 1px solid {}; border-radius: 6px; }}"
 STRIP_STYLE = STRIP.format("#fdf6e7", "#ecd29a")
 QUIET_STRIP_STYLE = STRIP.format("#f1f5f8", "#d3dbe2")
+RECEIVE_KEY = QKeySequence("Ctrl+N")
 SHOWING = {
     LOW: "Showing drugs low on stock.",
     NEAR: "Showing drugs with batches near expiry.",
@@ -183,15 +184,29 @@ class StockView(QWidget):
 
         for button in (self.receive_button, self.reorder_button, self.adjust_button):
             button.setVisible(may_change)
-        if may_change:
-            shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.receive)
-            # staff who also work the front desk have Ctrl+N for a new patient in the menu;
-            # while the keyboard is in this view, it receives stock
-            shortcut.activatedAmbiguously.connect(self.receive)
+        self.may_change = may_change
         self.loader = Refresher(ctx.tasks, self._load, self._loaded, self.message.failed, self)
         self._update_buttons()
+
+    # ---- Ctrl+N ----
+
+    def _receive_key(self, event: QEvent) -> bool:
+        return self.may_change and QKeySequence(event.keyCombination()) == RECEIVE_KEY
+
+    def event(self, event: QEvent) -> bool:
+        """Staff who also work the front desk have Ctrl+N for a new patient in the menu; while
+        the keyboard is in this view the key is claimed here and receives stock. (Two shortcuts
+        on one key would take turns: every other press would do nothing.)"""
+        if event.type() == QEvent.Type.ShortcutOverride and self._receive_key(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._receive_key(event):
+            self.receive()
+        else:
+            super().keyPressEvent(event)
 
     # ---- loading ----
 
