@@ -493,7 +493,7 @@ def add_clinical(
                 .join(CareService, CareService.id == Appointment.service_id)
                 .where(Appointment.status == "completed", Appointment.starts_at < now)
                 .order_by(Appointment.starts_at, Appointment.id)
-            ).tuples()
+            )
         ]
         booked = set(s.scalars(select(Appointment.patient_id)))
         booked |= set(s.scalars(select(QueueEntry.patient_id).where(QueueEntry.day == today)))
