@@ -11,7 +11,7 @@ import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from clinicdesk.rx import reference
@@ -105,6 +105,17 @@ def test_a_picture_of_the_prescription_is_genuine(
     assert view.items.cells(view.items.rows[0])[1] == "Ibuprofen 400 mg tablet"
     assert workspace.counter.dispense_button.isVisible()
     assert f"<b>{counter.rx.patient_name}</b>, born " in view.fields["patient"].text()
+
+
+def test_a_pasted_picture_of_the_prescription_is_genuine(
+    qtbot, make_main, counter, tasks, tmp_path
+):
+    """A page copied from a scanner's or a phone's app: read off the screen's thread."""
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    QApplication.clipboard().setImage(QImage(str(picture_of(counter, tmp_path))))
+    banner = shown(qtbot, workspace, lambda: press(qtbot, Qt.Key.Key_V, CTRL))
+    assert banner.startswith("Genuine — may be dispensed")
+    assert workspace.counter.verdict_view.history.rows[0].method_label == "Picture or PDF"
 
 
 def test_a_picture_without_a_code_is_refused_and_nothing_given(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
+from PIL import Image
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,11 +28,17 @@ from PySide6.QtWidgets import (
 from clinicdesk.money import money_text
 from clinicdesk.rx import reference
 from clinicdesk.rx.codec import PREFIX
-from clinicdesk.rx.scan import MAX_FILE_BYTES, UnreadablePicture, best_code, codes_in_file
+from clinicdesk.rx.scan import (
+    MAX_FILE_BYTES,
+    UnreadablePicture,
+    best_code,
+    codes_in_file,
+    codes_in_image,
+)
 from clinicdesk.services.pharmacy_views import CAMERA, PICTURE, SCANNER, DispenseView, Verdict
 from ui.context import AppContext
 from ui.errors import describe
-from ui.pharmacy.camera import CameraScanDialog
+from ui.pharmacy.camera import CameraScanDialog, grey_frame
 from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.pharmacy.reference_field import ReferenceField
 from ui.pharmacy.verdict_view import VerdictView
@@ -54,17 +61,14 @@ def read_picture(path: Path) -> bytes:
         raise UnreadablePicture(f"it could not be opened ({error.strerror or error})") from None
 
 
-def code_in_picture(data: bytes) -> str:
-    return best_code(codes_in_file(data))
+def code_in_file(path: Path) -> str:
+    return best_code(codes_in_file(read_picture(path)))
 
 
-def png_bytes(image: QImage) -> bytes:
-    """A pasted picture as PNG (on the UI thread: QImage is not for workers)."""
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(data.data())
+def code_in_pixels(pixels: bytes, width: int, height: int, stride: int) -> str:
+    """A pasted picture's code from its grey pixels (made by ``grey_frame``)."""
+    image = Image.frombuffer("L", (width, height), pixels, "raw", "L", stride, 1)
+    return best_code(codes_in_image(image))
 
 
 class CounterView(QWidget):
@@ -194,13 +198,10 @@ class CounterView(QWidget):
         self.reference.set_digits(digits)
         self._ask(lambda: pharmacy.look_up(actor, digits), "Looking up the reference number…")
 
-    def scan_picture(self, read: Callable[[], bytes]) -> None:
+    def scan_picture(self, find_code: Callable[[], str]) -> None:
         """Read and decode on a worker, then verify there too: the picture never blocks."""
         pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
-        self._ask(
-            lambda: pharmacy.scan(actor, code_in_picture(read()), PICTURE),
-            "Reading the picture…",
-        )
+        self._ask(lambda: pharmacy.scan(actor, find_code(), PICTURE), "Reading the picture…")
 
     def open_picture(self) -> None:
         path, _filter = QFileDialog.getOpenFileName(
@@ -208,21 +209,23 @@ class CounterView(QWidget):
         )
         keys_back(self)
         if path:
-            self.scan_picture(lambda: read_picture(Path(path)))
+            self.scan_picture(lambda: code_in_file(Path(path)))
 
     def paste(self) -> None:
         mime = QApplication.clipboard().mimeData()
         text = (mime.text() or "").strip() if mime is not None else ""
-        if mime is not None and mime.hasImage():
-            data = png_bytes(QImage(mime.imageData()))
-            self.scan_picture(lambda: data)
+        image = QImage(mime.imageData()) if mime is not None and mime.hasImage() else QImage()
+        if not image.isNull():
+            # grey pixels here take a few ms; encoding a page as PNG here took seconds
+            grey = grey_frame(image)
+            self.scan_picture(lambda: code_in_pixels(*grey))
         elif text.upper().startswith(PREFIX):
             self.scan(text, SCANNER)
         elif reference.is_valid(reference.normalize(text)):
             self.look_up(reference.normalize(text))
         elif mime is not None and mime.hasUrls() and mime.urls()[0].isLocalFile():
             path = Path(mime.urls()[0].toLocalFile())
-            self.scan_picture(lambda: read_picture(path))
+            self.scan_picture(lambda: code_in_file(path))
         else:
             self._say("The clipboard holds no picture, prescription code or reference number.")
 
@@ -241,7 +244,7 @@ class CounterView(QWidget):
     def dropEvent(self, event) -> None:
         path = Path(event.mimeData().urls()[0].toLocalFile())
         event.acceptProposedAction()
-        self.scan_picture(lambda: read_picture(path))
+        self.scan_picture(lambda: code_in_file(path))
 
     # ---- the answer ----
 
