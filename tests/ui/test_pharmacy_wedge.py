@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 from test_pharmacy_counter import clock, counter, own_settings, pharmacy, shown
 
+from clinicdesk.rx import reference
+
 __all__ = ["counter", "own_settings"]  # fixtures shared with the counter's tests
 
 SCANNER_KEY_GAP = 0.0001  # seconds each time the catcher reads the clock: a burst never pauses
@@ -65,5 +67,20 @@ def test_fast_keys_that_are_no_code_are_handed_on_in_order(qtbot, make_main, cou
     qtbot.keyClicks(field, " rxa 99")
     qtbot.keyClick(field, Qt.Key.Key_Return)  # two digits are no reference either
     assert field.text() == "RX12 rxa 99"
+    wait_idle(qtbot, tasks)
+    assert not workspace.counter.verdict_view.banner.isVisible()
+
+
+def test_a_packs_barcode_scanned_into_a_field_stays_there(qtbot, make_main, counter, tasks):
+    """A pack's 12-digit barcode (UPC-A) is no reference number: its check digits do not
+    match, so it is typed into the field the scanner was aimed at (the stock search, say)."""
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    workspace.wedge.clock = clock(SCANNER_KEY_GAP)
+    field = other_field(qtbot, workspace)
+    upc = "036000291452"
+    assert not reference.is_valid(upc)
+    qtbot.keyClicks(field, upc)
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert field.text() == upc
     wait_idle(qtbot, tasks)
     assert not workspace.counter.verdict_view.banner.isVisible()

@@ -19,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
+from clinicdesk.rx import reference
 from clinicdesk.rx.codec import PREFIX
 from clinicdesk.rx.reference import LENGTH as REFERENCE_DIGITS
 
@@ -129,7 +130,7 @@ class WedgeCatcher(QObject):
 
     def _enter(self) -> bool:
         typed = self._typed()
-        if _digits(typed) and len(typed) == REFERENCE_DIGITS:
+        if _digits(typed) and reference.is_valid(typed):  # not a pack's 12-digit UPC barcode
             self._take()
             self.referenceScanned.emit(typed)
             return True
