@@ -344,7 +344,7 @@ class CounterView(QWidget):
         self.focus_view()
 
     def _dispensed(self, view: DispenseView, code: str) -> None:
-        """Re-read the prescription just dispensed (``code``, whatever is on screen now)."""
+        """Re-read the prescription just dispensed (``code``), not whatever the screen shows."""
         items = "1 item" if len(view.lines) == 1 else f"{len(view.lines)} items"
         total = money_text(view.total, view.currency)
         self.ctx.notify(f"Dispensed to {view.patient_name}: {items}, {total}.")
