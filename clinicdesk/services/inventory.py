@@ -140,13 +140,14 @@ def same_text(a: str, b: str) -> bool:
 
 
 def fits(batch: StockBatch | BatchView, strength: str, form: str) -> bool:
-    """The batch is the prescribed strength and form, where both sides say which.
+    """The batch is the prescribed strength and form.
 
     A different strength or form changes what one dose is ('1 tablet' of 200 mg for 400 mg), so
-    it is never given in place of the prescribed one, even where substitution is allowed.
+    it is never given in place of the prescribed one, even where substitution is allowed; nor is
+    a batch whose strength or form was not recorded, where the prescription names one.
     """
-    return (not (strength and batch.strength) or same_text(batch.strength, strength)) and (
-        not (form and batch.form) or same_text(batch.form, form)
+    return (not strength or same_text(batch.strength, strength)) and (
+        not form or same_text(batch.form, form)
     )
 
 

@@ -57,7 +57,6 @@ from clinicdesk.services.pharmacy_views import (
 )
 from clinicdesk.services.prescription_views import DISPENSED, PARTLY
 from clinicdesk.services.prescriptions import check_code, checked_reference
-from clinicdesk.services.signing import trusted_keys
 from clinicdesk.services.tables import csv_text
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -148,7 +147,7 @@ class PharmacyService:
         if not reason.strip():
             raise ValidationError({"reason": "say why the prescription is not dispensed"})
         with self.store.write(actor) as s:
-            verified = codec.verify(code, trusted_keys(s))
+            verified, _row = check_code(s, code, self.clock())
             pid = verified.content.prescription_id
             _record(s, actor, pid, REJECTED, "", self.clock(), detail=reason.strip())
             audit.append(
@@ -172,6 +171,7 @@ class PharmacyService:
             if all(b.dispensed >= b.allowed for b in balances.values()):
                 raise _already_dispensed(s, _verdict(s, code, verified, now))
             chosen: list[tuple[DispenseInput, RxItem, StockBatch, Drug, bool]] = []
+            taken: dict[str, int] = defaultdict(int)  # two items may draw on one batch
             for d in lines:
                 field = f"item {d.line}"
                 if not 1 <= d.line <= len(content.items):
@@ -181,10 +181,12 @@ class PharmacyService:
                 problem = _quantity_problem(item, balances[d.line], d.quantity)
                 batch = s.get(StockBatch, d.batch_id)
                 if problem is None:
-                    problem, drug, substituted = _batch_problem(s, item, batch, d.quantity, today)
+                    wanted = d.quantity + taken[d.batch_id]
+                    problem, drug, substituted = _batch_problem(s, item, batch, wanted, today)
                 if problem is not None:
                     problems[field] = problem
                     continue
+                taken[d.batch_id] += d.quantity
                 chosen.append((d, item, batch, drug, substituted))
             if problems:
                 raise ValidationError(problems)
@@ -415,9 +417,10 @@ def _batch_problem(
         substituted = prescribed.id != drug.id
         equivalent = not substituted or _ingredients(prescribed) == _ingredients(drug)
     else:  # free text the formulary does not know: any product given is a substitution
-        written = fold(item.drug)
+        words = set(fold(item.drug).split())
         substituted = True
-        equivalent = fold(drug.name) in written or any(i in written for i in _ingredients(drug))
+        names = (fold(drug.name), *_ingredients(drug))
+        equivalent = any(set(name.split()) <= words for name in names)
     if not equivalent:
         return (
             f"{drug.name} is not {item.drug}: choose a batch of the prescribed drug or of one "

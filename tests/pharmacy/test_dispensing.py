@@ -17,7 +17,9 @@ from clinicdesk.services.pharmacy_views import (
     AlreadyDispensed,
     DispenseInput,
 )
+from clinicdesk.services.prescription_checks import NeedsAcknowledgement
 from clinicdesk.services.prescription_views import DISPENSED, PARTLY
+from tests.clinical.clinic_setup import three_items
 from tests.pharmacy.pharmacy_setup import (
     Counter,
     counter_fixture,
@@ -267,3 +269,35 @@ def test_declining_to_dispense_needs_a_reason_and_is_kept(counter):
         "Not dispensed",
     )
     assert remaining(counter) == (15, 28, 2)
+
+
+def test_a_batch_whose_strength_was_not_recorded_is_not_given_for_a_named_strength(counter):
+    stock(counter, "Ibuprofen", "IBU-BLANK", "", "tablet")
+    ph = counter.pharmacist
+    offered = ph.pharmacy.verdict(ph.actor, counter.rx.code).items[0].batches
+    assert "IBU-BLANK" not in [b.batch_number for b in offered]
+    refused(counter, [(1, "IBU-BLANK", 1)], "item 1", "IBU-BLANK is tablet", "400 mg tablet")
+
+
+def test_two_items_drawing_on_one_batch_cannot_take_more_than_it_holds(counter):
+    """Both items of ibuprofen from IBU-SOON (10 tablets): 6 + 6 is refused in words, 5 + 5 is
+    given."""
+    doctor = counter.doctor
+    twice = [replace(three_items()[0], quantity=6), replace(three_items()[0], quantity=6)]
+    with pytest.raises(NeedsAcknowledgement) as asked:
+        doctor.prescriptions.write(doctor.actor, counter.consultation.visit.id, twice)
+    reasons = {w.key: "Two courses on purpose" for w in asked.value.warnings}
+    rx = doctor.prescriptions.write(doctor.actor, counter.consultation.visit.id, twice, reasons)
+    ph = counter.pharmacist
+    soon = counter.batches["ibuprofen_soon"].id
+    with pytest.raises(ValidationError) as caught:
+        ph.pharmacy.dispense(
+            ph.actor, rx.code, [DispenseInput(1, soon, 6), DispenseInput(2, soon, 6)]
+        )
+    assert "IBU-SOON holds only 10" in caught.value.fields["item 2"]
+    assert shelf(counter).on_hand["IBU-SOON"] == 10
+    given = ph.pharmacy.dispense(
+        ph.actor, rx.code, [DispenseInput(1, soon, 5), DispenseInput(2, soon, 5)]
+    )
+    assert [x.quantity for x in given.lines] == [5, 5]
+    assert shelf(counter).on_hand["IBU-SOON"] == 0

@@ -93,7 +93,14 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
     scarce = inv.receive(
         ph.actor,
         BatchInput(
-            drug_id(ph, "Ibuprofen"), "IBU-SCARCE", date.today() + timedelta(days=200), 5, 6, 12
+            drug_id(ph, "Ibuprofen"),
+            "IBU-SCARCE",
+            date.today() + timedelta(days=200),
+            5,
+            6,
+            12,
+            "400 mg",
+            "tablet",
         ),
     )
     # two one-item prescriptions, then the three-item one (its other items remain)
