@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
+from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
@@ -85,3 +86,13 @@ def make_main(qtbot, admin, tasks: TaskRunner):
 def wait_idle(qtbot, tasks: TaskRunner, timeout: int = 5000) -> None:
     """Until every background call has finished and delivered its result."""
     qtbot.waitUntil(lambda: not tasks.busy, timeout=timeout)
+
+
+@pytest.fixture
+def counter(tmp_path_factory, tmp_path, tasks: TaskRunner) -> Iterator[Counter]:
+    """A pharmacy: the three-item prescription, a pharmacist and stock (a copy of one clinic
+    built once per run; see tests/pharmacy/pharmacy_setup.py)."""
+    template = counter_template(tmp_path_factory.getbasetemp())
+    with open_counter(template, tmp_path / "pharmacy") as opened:
+        yield opened
+        tasks.wait()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
 
 import pypdfium2 as pdfium
 import pytest
@@ -15,16 +14,9 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
 from clinicdesk.printing import PDFIUM_LOCK
-from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
+from tests.pharmacy.pharmacy_setup import Counter
 from ui.context import AppContext
 from ui.pharmacy.camera import NO_CAMERA, NOT_A_PRESCRIPTION, CameraScanDialog
-
-
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path, tasks) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
-        tasks.wait()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ forged, typed by its reference number, or already dispensed; the verdict says wh
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,7 @@ from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy_views import DispenseInput
 from tests.pharmacy.pharmacy_setup import (
     Counter,
-    counter_template,
     encoded,
-    open_counter,
     page_picture,
     remaining,
     shelf,
@@ -34,15 +31,6 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 @pytest.fixture(autouse=True)
 def own_settings(tmp_path: Path) -> None:
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-
-
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path, tasks) -> Iterator[Counter]:
-    """The three-item prescription, a pharmacist and stock (a copy of one built clinic)."""
-    template = counter_template(tmp_path_factory.getbasetemp())
-    with open_counter(template, tmp_path / "pharmacy") as opened:
-        yield opened
-        tasks.wait()
 
 
 def pharmacy(qtbot, make_main, counter: Counter) -> tuple[MainWindow, PharmacyWorkspace]:

@@ -12,14 +12,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPageLayout
 from PySide6.QtPrintSupport import QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit
-from test_pharmacy_counter import CTRL, clock, counter, own_settings, pharmacy, press, shown
+from test_pharmacy_counter import CTRL, clock, own_settings, pharmacy, press, shown
 
 from clinicdesk.services.pharmacy_views import DispenseInput
 from tests.pharmacy.pharmacy_setup import remaining, shelf
 from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.widgets.printing import PrintJob
 
-__all__ = ["counter", "own_settings"]  # fixtures shared with the counter's tests
+__all__ = ["own_settings"]  # the fixture shared with the counter's tests
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 MM_PER_PT = 25.4 / 72
 

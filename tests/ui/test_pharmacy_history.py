@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -15,16 +14,8 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
-from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
 from ui.context import AppContext
 from ui.pharmacy.history_view import HistoryView
-
-
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path, tasks) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
-        tasks.wait()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog
 
 from clinicdesk.permissions import Role
-from tests.pharmacy.pharmacy_setup import Counter, counter_template, drug_id, open_counter
+from tests.pharmacy.pharmacy_setup import Counter, drug_id
 from ui.context import AppContext
 from ui.frontdesk.patient_dialog import PatientDialog
 from ui.pharmacy.batch_dialogs import AdjustDialog, MovementsDialog
@@ -24,13 +23,6 @@ from ui.pharmacy.stock_models import EXPIRED
 from ui.pharmacy.stock_view import StockView
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-@pytest.fixture
-def counter(tmp_path_factory, tmp_path, tasks) -> Iterator[Counter]:
-    with open_counter(counter_template(tmp_path_factory.getbasetemp()), tmp_path / "clinic") as c:
-        yield c
-        tasks.wait()
 
 
 @pytest.fixture
