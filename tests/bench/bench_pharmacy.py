@@ -35,19 +35,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import pypdfium2 as pdfium
 import zxingcpp
 from bench_rx import ITEMS, build
 from common import machine_note, median, percentile, ratio, summary, table, verdict
 from PIL import Image, ImageChops, ImageEnhance, ImageFilter
 
-from clinicdesk.printing import PDFIUM_LOCK
 from clinicdesk.rx import codec
 from clinicdesk.rx.scan import QR, best_code, codes_in_file, codes_in_image
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.pharmacy_views import PICTURE, SCANNER
 from clinicdesk.services.signing import trusted_keys
-from tests.pharmacy.pharmacy_setup import add_pharmacist, stock_shelf
+from tests.pharmacy.pharmacy_setup import add_pharmacist, page_picture, stock_shelf
 
 TARGET_PAGE_P95_MS = 60.0
 TARGET_WEDGE_P95_MS = 150.0
@@ -71,16 +69,6 @@ class Page:
     code: str
     reference: str
     pdf: bytes
-
-
-def render(pdf: bytes, dpi: int = DPI, grey: bool = True) -> Image.Image:
-    """The page as a scanner at ``dpi`` sees it."""
-    with PDFIUM_LOCK:
-        document = pdfium.PdfDocument(pdf)
-        try:
-            return document[0].render(scale=dpi / 72, grayscale=grey).to_pil()
-        finally:
-            document.close()
 
 
 def png(image: Image.Image) -> bytes:
@@ -108,8 +96,8 @@ def page_to_verdict(pharmacist: ClinicSession, page: Page, runs: int) -> tuple[l
     """End to end on the colour and the grey PNG of the page, beside the two baselines."""
     with pharmacist.store.read() as s:
         trust = trusted_keys(s)
-    colour_page = render(page.pdf, grey=False)
-    colour, grey = png(colour_page), png(render(page.pdf))
+    colour_page = page_picture(page.pdf, DPI, grey=False)
+    colour, grey = png(colour_page), png(page_picture(page.pdf, DPI))
     photo = io.BytesIO()
     colour_page.save(photo, "JPEG", quality=90)
     decoded = Image.open(io.BytesIO(grey)).convert("L")
@@ -271,7 +259,7 @@ class Outcome:
 def degraded_set(pages: list[Page]) -> list[Outcome]:
     outcomes = []
     for page in pages:
-        clean = render(page.pdf)
+        clean = page_picture(page.pdf, DPI)
         for kind, label, degrade in DEGRADATIONS:
             image = degrade(clean)
             start = time.perf_counter()

@@ -238,12 +238,12 @@ def recorded_scans(session: ClinicSession, kind: str = REFUSED) -> list[Pharmacy
         )
 
 
-def page_picture(pdf: bytes, dpi: int = 300) -> Image.Image:
-    """The prescription's first page as a scanner would see it (grey, ``dpi``)."""
+def page_picture(pdf: bytes, dpi: int = 300, grey: bool = True) -> Image.Image:
+    """The prescription's first page as a scanner at ``dpi`` would see it."""
     with PDFIUM_LOCK:
         document = pdfium.PdfDocument(pdf)
         try:
-            return document[0].render(scale=dpi / 72, grayscale=True).to_pil()
+            return document[0].render(scale=dpi / 72, grayscale=grey).to_pil()
         finally:
             document.close()
 
