@@ -451,12 +451,18 @@ def _ingredients(drug: Drug) -> frozenset[str]:
 
 
 def _equivalents(s: Session, drug: Drug) -> list[str]:
-    """Other formulary drugs with exactly the same active ingredients (brands and generics)."""
+    """Other drugs on the shelf with exactly the same active ingredients (brands, generics)."""
     wanted = _ingredients(drug)
+    stocked = s.execute(
+        select(Drug.id, Drug.ingredients)
+        .join(StockBatch, StockBatch.drug_id == Drug.id)
+        .where(Drug.id != drug.id, Drug.deleted_at.is_(None), StockBatch.on_hand > 0)
+        .distinct()
+    )
     return [
-        d.id
-        for d in s.scalars(select(Drug).where(Drug.id != drug.id, Drug.deleted_at.is_(None)))
-        if _ingredients(d) == wanted
+        drug_id
+        for drug_id, ingredients in stocked
+        if frozenset(fold(i) for i in split_list(ingredients)) == wanted
     ]
 
 
