@@ -3,7 +3,6 @@ then who it is for, who wrote it, and what of each item remains."""
 
 from __future__ import annotations
 
-from datetime import date
 from html import escape
 from typing import Any, ClassVar
 
@@ -34,7 +33,7 @@ from clinicdesk.services.pharmacy_views import (
     Verdict,
 )
 from ui.errors import describe
-from ui.frontdesk.schedule_data import zone_of
+from ui.frontdesk.schedule_data import local_now, zone_of
 from ui.theme import set_kind
 from ui.widgets.dates import age_text, format_day, format_moment
 from ui.widgets.table import RowsModel, read_only_rows
@@ -282,7 +281,7 @@ class VerdictView(QWidget):
     def _details(self, verdict: Verdict) -> None:
         self.verdict = verdict
         content = verdict.content
-        age = age_text(age_on(content.patient_born, date.today()))
+        age = age_text(age_on(content.patient_born, local_now(zone_of(self.zone)).date()))
         licence = f" · licence {content.doctor_licence}" if content.doctor_licence else ""
         times = "once" if verdict.scans == 1 else f"{verdict.scans} times"
         born = format_day(content.patient_born) + (f" ({age})" if age else "")
