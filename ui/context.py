@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
+from ui.frontdesk.schedule_data import local_now, zone_of
 from ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
@@ -25,3 +27,7 @@ class AppContext:
     @property
     def actor(self) -> Actor:
         return self.session.actor
+
+    def clinic_today(self) -> date:
+        """The date at the clinic, whatever zone this computer is set to."""
+        return local_now(zone_of(self.details.time_zone)).date()

@@ -11,8 +11,10 @@ from clinicdesk.rx.payload import PrescriptionContent, RxItem
 from clinicdesk.services.inventory import BatchView
 
 SCANNER, PICTURE, CAMERA, TYPED = "scanner", "picture", "camera", "reference"
+PASTED = "pasted"  # a code's text copied from elsewhere, not read off paper here
 METHOD_LABELS = {
     SCANNER: "Scanner",
+    PASTED: "Pasted text",
     PICTURE: "Picture or PDF",
     CAMERA: "Camera",
     TYPED: "Reference number",

@@ -29,7 +29,7 @@ from clinicdesk.services.appointment_reports import Attendance
 from clinicdesk.services.booking import STATUS_LABELS, AppointmentView
 from ui.context import AppContext
 from ui.errors import describe
-from ui.frontdesk.schedule_data import Directory, clock_text, local_now, slot_text, zone_of
+from ui.frontdesk.schedule_data import Directory, clock_text, slot_text, zone_of
 from ui.theme import set_kind
 from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
@@ -91,7 +91,7 @@ class AppointmentReportDialog(QDialog):
         self.setMinimumSize(860, 560)
         layout, _title = titled_layout(self, "Appointment history")
 
-        today = local_now(zone_of(ctx.details.time_zone)).date()
+        today = ctx.clinic_today()
         self.form = FieldForm(columns=4)
         self.first_day = _date_edit(today - timedelta(days=30))
         self.last_day = _date_edit(today + timedelta(days=30))

@@ -35,7 +35,13 @@ from clinicdesk.rx.scan import (
     codes_in_file,
     codes_in_image,
 )
-from clinicdesk.services.pharmacy_views import CAMERA, PICTURE, SCANNER, DispenseView, Verdict
+from clinicdesk.services.pharmacy_views import (
+    CAMERA,
+    PASTED,
+    PICTURE,
+    DispenseView,
+    Verdict,
+)
 from ui.context import AppContext
 from ui.errors import describe
 from ui.pharmacy.camera import CameraScanDialog, grey_frame
@@ -220,7 +226,7 @@ class CounterView(QWidget):
             grey = grey_frame(image)
             self.scan_picture(lambda: code_in_pixels(*grey))
         elif text.upper().startswith(PREFIX):
-            self.scan(text, SCANNER)
+            self.scan(text, PASTED)
         elif reference.is_valid(reference.normalize(text)):
             self.look_up(reference.normalize(text))
         elif mime is not None and mime.hasUrls() and mime.urls()[0].isLocalFile():

@@ -27,7 +27,6 @@ from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy import MAX_HISTORY_ROWS
 from clinicdesk.services.pharmacy_views import HistoryFilter, HistoryRow
 from ui.context import AppContext
-from ui.frontdesk.schedule_data import local_now, zone_of
 from ui.pharmacy.stock_export import MessageLine, choose_csv_file, export_csv, records_table
 from ui.pharmacy.stock_models import MUTED_COLOUR, RIGHT, plural
 from ui.tasks import Refresher
@@ -114,7 +113,7 @@ class HistoryView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        today = local_now(zone_of(ctx.details.time_zone)).date()
+        today = ctx.clinic_today()
         self.where = HistoryFilter(today - timedelta(days=DEFAULT_DAYS), today)
         self.since = DateField(self.where.since)
         self.until = DateField(self.where.until)

@@ -84,6 +84,11 @@ class StockModel(RowsModel[StockLine]):
             return EXPIRED_COLOUR
         if column == 3 and role == Qt.ItemDataRole.ForegroundRole and s.drug_id in self.near:
             return NEAR_COLOUR
+        if column == 7 and role == Qt.ItemDataRole.ToolTipRole and s.expired_units:
+            return (
+                f"{s.expired_units} expired units are still on the shelf. Take them off and "
+                "record it with Adjust… (reason: expired)."
+            )
         if column == 7 and role == Qt.ItemDataRole.FontRole and s.low:
             font = QFont()
             font.setBold(True)
@@ -94,10 +99,10 @@ class StockModel(RowsModel[StockLine]):
 
 
 def status_text(s: StockLine) -> str:
-    """'LOW · 20 expired to remove'."""
+    """'LOW · 20 expired' (short enough for the column; the tool tip says what to do)."""
     parts = ["LOW"] if s.low else []
     if s.expired_units:
-        parts.append(f"{s.expired_units} expired to remove")
+        parts.append(f"{s.expired_units} expired")
     return " · ".join(parts)
 
 

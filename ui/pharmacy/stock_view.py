@@ -9,8 +9,6 @@ actions are hidden without them.
 
 from __future__ import annotations
 
-from datetime import date
-
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -369,7 +367,8 @@ class StockView(QWidget):
             dialog.open()
 
     def choose_export_file(self) -> None:
-        path = choose_csv_file(self, "Export stock", f"stock-{date.today():%Y-%m-%d}.csv")
+        suggested = f"stock-{self.ctx.clinic_today():%Y-%m-%d}.csv"
+        path = choose_csv_file(self, "Export stock", suggested)
         if path is not None:
             self.export_to(path)
 
