@@ -7,7 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
@@ -15,6 +15,10 @@ from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
 from ui.theme import stylesheet
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+CTRL_SHIFT = CTRL | SHIFT
 
 
 @pytest.fixture(autouse=True)

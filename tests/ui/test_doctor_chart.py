@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
@@ -17,7 +17,6 @@ from reportlab.pdfgen import canvas
 from clinicdesk.services.visits import VisitNote
 from tests.clinical.clinic_setup import Consultation, walk_in_consultation
 
-CTRL = Qt.KeyboardModifier.ControlModifier
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

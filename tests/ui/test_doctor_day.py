@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from scheduling_setup import make_practice
@@ -14,8 +14,6 @@ from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.visits import VisitService
 from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
-
-CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 @pytest.fixture

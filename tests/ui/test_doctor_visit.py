@@ -8,15 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, CTRL_SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
 from ui.doctor.prescription_dialog import PrescriptionDialog
-
-CTRL = Qt.KeyboardModifier.ControlModifier
-CTRL_SHIFT = CTRL | Qt.KeyboardModifier.ShiftModifier
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 import zxingcpp
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, CTRL_SHIFT, wait_idle  # tests/ui/conftest.py
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
@@ -27,9 +27,6 @@ from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
 from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
-
-CTRL = Qt.KeyboardModifier.ControlModifier
-CTRL_SHIFT = CTRL | Qt.KeyboardModifier.ShiftModifier
 
 
 @pytest.fixture(autouse=True)

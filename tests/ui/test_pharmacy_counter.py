@@ -7,7 +7,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
@@ -24,8 +24,6 @@ from tests.pharmacy.pharmacy_setup import (
 )
 from ui.main_window import MainWindow
 from ui.pharmacy.workspace import PharmacyWorkspace
-
-CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 @pytest.fixture(autouse=True)

@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 
 import pypdfium2 as pdfium
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPageLayout
 from PySide6.QtPrintSupport import QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit
-from test_pharmacy_counter import CTRL, clock, own_settings, pharmacy, press, shown
+from test_pharmacy_counter import clock, own_settings, pharmacy, press, shown
 
 from clinicdesk.services.pharmacy_views import DispenseInput
 from tests.pharmacy.pharmacy_setup import remaining, shelf
@@ -20,7 +20,6 @@ from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.widgets.printing import PrintJob
 
 __all__ = ["own_settings"]  # the fixture shared with the counter's tests
-SHIFT = Qt.KeyboardModifier.ShiftModifier
 MM_PER_PT = 25.4 / 72
 
 

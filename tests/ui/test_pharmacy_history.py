@@ -1,5 +1,6 @@
 """The dispensing history through its real widgets: filters by text, pharmacist and dates,
-re-asked after typing pauses, and the CSV export of what the filters show."""
+re-asked after typing pauses, the CSV export of what the filters show, and reprinting a
+dispense's labels and receipt."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPageLayout
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
 from ui.context import AppContext
 from ui.pharmacy.history_view import HistoryView
+from ui.widgets.printing import PrintJob
 
 
 @pytest.fixture
@@ -118,3 +121,24 @@ def test_the_export_writes_what_the_filters_show(qtbot, view, counter, tasks, tm
         ("OME-1", "28", "Priya Shah")
     ]
     assert rows[0]["Reference"] == reference.grouped(counter.rx.reference)
+
+
+def test_labels_and_receipt_are_reprinted_from_a_chosen_line(qtbot, view, dispensed):
+    """A smudged label or a lost receipt: the dispense's own printouts, from the history."""
+    assert not view.labels_button.isEnabled()  # nothing chosen yet
+    view.table.setFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_Down)
+    assert view.selected().dispense_id == dispensed.id
+    assert view.labels_button.isEnabled() and view.receipt_button.isEnabled()
+
+    for key, paper_mm, pages in ((Qt.Key.Key_L, (80, 50), 2), (Qt.Key.Key_R, (80, None), 1)):
+        qtbot.keyClick(view.table, key, CTRL | SHIFT)
+        qtbot.waitUntil(lambda: view.findChild(PrintJob) is not None, timeout=3000)
+        job = view.findChild(PrintJob)
+        qtbot.waitUntil(lambda job=job: job.preview is not None, timeout=10_000)
+        paper = job.printer.pageLayout().fullRect(QPageLayout.Unit.Millimeter)
+        assert round(paper.width()) == paper_mm[0]
+        assert paper_mm[1] is None or round(paper.height()) == paper_mm[1]
+        assert len(job.pages) == pages  # a label per item given; the receipt on one roll
+        job.preview.reject()
+        qtbot.waitUntil(lambda: view.findChild(PrintJob) is None, timeout=3000)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog
 
@@ -21,8 +21,6 @@ from ui.pharmacy.batch_dialogs import AdjustDialog, MovementsDialog
 from ui.pharmacy.receive_dialog import ReceiveDialog
 from ui.pharmacy.stock_models import EXPIRED
 from ui.pharmacy.stock_view import StockView
-
-CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 @pytest.fixture

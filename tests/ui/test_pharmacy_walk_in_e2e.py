@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
@@ -26,7 +26,6 @@ from tests.pharmacy.pharmacy_setup import stock_shelf
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
 
-CTRL = Qt.KeyboardModifier.ControlModifier
 ENTER = Qt.Key.Key_Return
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtPrintSupport import QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication
@@ -19,8 +19,6 @@ from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
 from ui.doctor.rx_item_editor import ItemEditor
-
-CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 @pytest.fixture(autouse=True)

@@ -46,15 +46,15 @@ from ui.context import AppContext
 from ui.errors import describe
 from ui.pharmacy.camera import CameraScanDialog, grey_frame
 from ui.pharmacy.dispense_dialog import DispenseDialog
+from ui.pharmacy.dispense_printing import LABELS, RECEIPT, print_dispense, save_dispense
 from ui.pharmacy.reference_field import ReferenceField
 from ui.pharmacy.verdict_view import VerdictView
 from ui.tasks import Task
 from ui.theme import icon, set_kind
 from ui.widgets.dialogs import ask_reason
-from ui.widgets.printing import PrintJob, keys_back, save_pdf
+from ui.widgets.printing import keys_back
 
 PICTURE_FILTER = "Pictures and PDFs (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.gif *.pdf)"
-FOLDER_KEY = "printing/pharmacy_folder"
 
 
 def read_picture(path: Path) -> bytes:
@@ -165,9 +165,9 @@ class CounterView(QWidget):
         self.receipt_button = QPushButton("Print receipt  Ctrl+Shift+R")
         self.receipt_button.clicked.connect(self.print_receipt)
         self.save_labels_button = QPushButton("Save labels as PDF…")
-        self.save_labels_button.clicked.connect(lambda: self._save("Labels"))
+        self.save_labels_button.clicked.connect(lambda: self._save(LABELS))
         self.save_receipt_button = QPushButton("Save receipt as PDF…")
-        self.save_receipt_button.clicked.connect(lambda: self._save("Receipt"))
+        self.save_receipt_button.clicked.connect(lambda: self._save(RECEIPT))
         self.next_button = QPushButton("Next patient  Esc")
         self.next_button.clicked.connect(self.clear)
         row = QHBoxLayout()
@@ -402,26 +402,16 @@ class CounterView(QWidget):
 
     # ---- labels and receipt ----
 
-    def _pdf_source(self, what: str) -> Callable[[], bytes] | None:
-        if self.dispense is None:
-            return None
-        pharmacy, actor, dispense_id = self.ctx.session.pharmacy, self.ctx.actor, self.dispense.id
-        make = pharmacy.labels_pdf if what == "Labels" else pharmacy.receipt_pdf
-        return lambda: make(actor, dispense_id)
-
     def print_labels(self) -> None:
-        self._print("Labels")
+        self._print(LABELS)
 
     def print_receipt(self) -> None:
-        self._print("Receipt")
+        self._print(RECEIPT)
 
     def _print(self, what: str) -> None:
-        source = self._pdf_source(what)
-        if source is not None:
-            PrintJob(self.ctx, self, source).start()  # the PDF's own paper: label or roll
+        if self.dispense is not None:
+            print_dispense(self.ctx, self, self.dispense.id, what)
 
     def _save(self, what: str) -> None:
-        source = self._pdf_source(what)
-        if source is not None:
-            name = f"{what.lower()}-{self.dispense.reference}.pdf"
-            save_pdf(self.ctx, self, source, what, name, FOLDER_KEY)
+        if self.dispense is not None:
+            save_dispense(self.ctx, self, self.dispense.id, self.dispense.reference, what)

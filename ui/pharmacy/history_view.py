@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -23,10 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.money import money_text
+from clinicdesk.permissions import P
 from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy import MAX_HISTORY_ROWS
 from clinicdesk.services.pharmacy_views import HistoryFilter, HistoryRow
 from ui.context import AppContext
+from ui.pharmacy.dispense_printing import LABELS, RECEIPT, print_dispense
 from ui.pharmacy.stock_export import MessageLine, choose_csv_file, export_csv, records_table
 from ui.pharmacy.stock_models import MUTED_COLOUR, RIGHT, plural
 from ui.tasks import Refresher
@@ -128,11 +131,19 @@ class HistoryView(QWidget):
         self.form.add("pharmacist", "P&harmacist", self.pharmacist, 0, 3)
         self.form.grid.setColumnStretch(2, 2)
         self.export_button = QPushButton("&Export CSV…")
-        self.export_button.setAutoDefault(False)
         self.export_button.clicked.connect(self.choose_export_file)
+        self.labels_button = QPushButton("Reprint labels  Ctrl+Shift+L")
+        self.labels_button.clicked.connect(lambda: self.reprint(LABELS))
+        self.receipt_button = QPushButton("Reprint receipt  Ctrl+Shift+R")
+        self.receipt_button.clicked.connect(lambda: self.reprint(RECEIPT))
+        self.may_print = ctx.actor.can(P.DISPENSE)
         top = QHBoxLayout()
         top.addWidget(self.form, 1)
-        top.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignBottom)
+        for button in (self.labels_button, self.receipt_button, self.export_button):
+            button.setAutoDefault(False)
+            top.addWidget(button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.labels_button.setVisible(self.may_print)
+        self.receipt_button.setVisible(self.may_print)
         self.message = MessageLine()
 
         self.model = HistoryModel(ctx.details.time_zone)
@@ -141,6 +152,7 @@ class HistoryView(QWidget):
         for column, width in ((3, 210), (4, 130)):  # long drug names: elided, in full in a tip
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
         self.count = QLabel()
         set_kind(self.count, "hint")
         self.count.setAccessibleName("Count")
@@ -160,6 +172,11 @@ class HistoryView(QWidget):
         for field in (self.since, self.until, self.text, self.pharmacist):
             field.textChanged.connect(lambda _t: self.pause.start())
         self.loader = Refresher(ctx.tasks, self._load, self._loaded, self.message.failed, self)
+        for keys, what in (("Ctrl+Shift+L", LABELS), ("Ctrl+Shift+R", RECEIPT)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda what=what: self.reprint(what))
+        self._update_buttons()
 
     def refresh(self) -> None:
         """Reload from the services (called when the view is shown)."""
@@ -195,6 +212,25 @@ class HistoryView(QWidget):
     def _loaded(self, rows: list[HistoryRow]) -> None:
         self.model.set_rows(rows)
         self.count.setText(summary(rows))
+        self._update_buttons()
+
+    def selected(self) -> HistoryRow | None:
+        return self.model.row(self.table.currentIndex().row())
+
+    def _update_buttons(self, *_args) -> None:
+        chosen = self.selected() is not None
+        self.labels_button.setEnabled(chosen)
+        self.receipt_button.setEnabled(chosen)
+
+    def reprint(self, what: str) -> None:
+        """The labels or the receipt of the chosen line's dispense, as first printed."""
+        row = self.selected()
+        if not self.may_print:
+            return
+        if row is None:
+            self.message.say("Choose a dispensed line first.", error=True)
+            return
+        print_dispense(self.ctx, self, row.dispense_id, what)
 
     def choose_export_file(self) -> None:
         where = self.read_filters()
