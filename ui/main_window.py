@@ -25,7 +25,7 @@ from ui.idle import IdleWatcher
 from ui.lock import LockScreen
 from ui.password_dialog import ChangePasswordDialog
 from ui.theme import ON_DARK, icon, pixmap, set_kind
-from ui.workspaces import Workspace, available
+from ui.workspaces import Workspace, available, home
 
 NO_SHOW_TICK_MS = 60_000
 
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         ctx.tasks.busy_changed.connect(self.busy.setVisible)
         ctx.tasks.unhandled_error.connect(self._show_error)
         if self.workspaces:
-            self.nav.setCurrentRow(0)
+            self.nav.setCurrentRow(home(ctx.actor, self.workspaces))
         if ctx.actor.can(P.APPOINTMENTS_MANAGE):
             # confirmed appointments past their grace period become no-shows; the service is
             # idempotent, so several desks ticking at once change each appointment only once

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QWidget
 
-from clinicdesk.permissions import Actor, P
+from clinicdesk.permissions import Actor, P, Role
 from ui.context import AppContext
 
 
@@ -70,3 +70,16 @@ WORKSPACES: tuple[Workspace, ...] = (
 
 def available(actor: Actor) -> list[Workspace]:
     return [w for w in WORKSPACES if w.allowed(actor)]
+
+
+HOMES: tuple[tuple[Role, str], ...] = ((Role.DOCTOR, "doctor"), (Role.PHARMACIST, "pharmacy"))
+"""Where a role starts after signing in; everyone else starts at the first workspace."""
+
+
+def home(actor: Actor, shown: list[Workspace]) -> int:
+    """The row of the workspace to open on signing in: a doctor's day, the pharmacy counter."""
+    keys = [w.key for w in shown]
+    for role, key in HOMES:
+        if role in actor.roles and key in keys:
+            return keys.index(key)
+    return 0

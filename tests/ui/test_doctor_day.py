@@ -37,7 +37,9 @@ def open_doctor(qtbot, main):
 
 def test_call_next_walk_in_by_keyboard_opens_the_visit(qtbot, doctor, make_main, tasks):
     main = make_main(doctor)
-    workspace = open_doctor(qtbot, main)
+    assert main.stack.currentWidget() is main.pages["doctor"]  # a doctor starts on their day
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_1, CTRL)
+    workspace = open_doctor(qtbot, main)  # and Ctrl+2 comes back to it
     day = workspace.day
     qtbot.waitUntil(lambda: day.waiting_model.rowCount() == 2, timeout=5000)
     assert [day.waiting_model.cells(q)[1] for q in day.waiting_model.rows] == [

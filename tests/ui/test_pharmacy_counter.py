@@ -32,9 +32,9 @@ def own_settings(tmp_path: Path) -> None:
 
 
 def pharmacy(qtbot, make_main, counter: Counter) -> tuple[MainWindow, PharmacyWorkspace]:
-    """The pharmacist's main window with the pharmacy shown (as Ctrl+<n> would)."""
+    """The pharmacist's main window: it opens at the counter, ready for the first scan."""
     main = make_main(counter.pharmacist)
-    workspace = main.show_workspace("pharmacy")
+    workspace = main.stack.currentWidget()
     assert isinstance(workspace, PharmacyWorkspace)
     qtbot.waitUntil(workspace.counter.reference.edit.hasFocus, timeout=3000)
     return main, workspace
