@@ -139,9 +139,9 @@ class HistoryView(QWidget):
         self.may_print = ctx.actor.can(P.DISPENSE)
         top = QHBoxLayout()
         top.addWidget(self.form, 1)
+        top.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignBottom)
         for button in (self.labels_button, self.receipt_button, self.export_button):
             button.setAutoDefault(False)
-            top.addWidget(button, 0, Qt.AlignmentFlag.AlignBottom)
         self.labels_button.setVisible(self.may_print)
         self.receipt_button.setVisible(self.may_print)
         self.message = MessageLine()
@@ -163,7 +163,11 @@ class HistoryView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.count)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.count, 1)
+        bottom.addWidget(self.labels_button)
+        bottom.addWidget(self.receipt_button)
+        layout.addLayout(bottom)
 
         self.pause = QTimer(self)
         self.pause.setSingleShot(True)
