@@ -87,6 +87,29 @@ def find_by_name(s: Session, name: str) -> Drug | None:
     return s.scalar(select(Drug).where(Drug.name_key == fold(name)))
 
 
+STRENGTH_WORDS = frozenset(
+    ("mg", "g", "mcg", "microgram", "micrograms", "ml", "unit", "units", "iu", "per", "dose")
+)  # as folded: '250 micrograms/25 micrograms per dose' (numbers pass by their digits)
+
+
+def dispensed_drug(s: Session, name: str) -> Drug | None:
+    """The formulary drug a prescription's written name is, for giving it out: the whole name,
+    or its leading words followed only by a strength or one of the drug's forms ('Amoxicillin
+    500 mg capsules'); never a drug named by part of a longer name ('Paracetamol and codeine'
+    is not Paracetamol)."""
+    words = fold(name).split()
+    for n in range(len(words), 0, -1):
+        drug = find_by_name(s, " ".join(words[:n]))
+        if drug is not None:
+            forms = {w for form in split_list(drug.forms) for w in fold(form).split()}
+            allowed = STRENGTH_WORDS | forms | {f + "s" for f in forms}
+            rest = words[n:]
+            if all(w in allowed or any(c.isdigit() for c in w) for w in rest):
+                return drug
+            return None
+    return None
+
+
 def formulary_drug(s: Session, name: str) -> Drug | None:
     """The formulary drug a written name's leading words name ('Amoxicillin 500 mg capsules'
     is Amoxicillin), or None for a drug the formulary does not list."""

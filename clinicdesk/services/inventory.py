@@ -7,6 +7,7 @@ batch is never offered or accepted.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,7 +23,6 @@ from clinicdesk.services.tables import csv_text
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Drug, StockBatch, StockMovement
-from clinicdesk.text import fold
 
 NEAR_EXPIRY_DAYS = 90
 RECEIVED, DISPENSED, ADJUSTED = "received", "dispensed", "adjusted"
@@ -135,8 +135,13 @@ def batch_view(row: StockBatch, drug_name: str, today: date) -> BatchView:
 
 
 def same_text(a: str, b: str) -> bool:
-    """'500mg' is '500 mg'; case and spacing do not count."""
-    return fold(a).replace(" ", "") == fold(b).replace(" ", "")
+    """'500mg' is '500 mg' and '2,5 mg' is '2.5 mg': case and spacing do not count, but every
+    digit and decimal point does ('2.5 mg' is not '25 mg')."""
+    return _compact(a) == _compact(b)
+
+
+def _compact(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().replace(",", ".").split())
 
 
 def fits(batch: StockBatch | BatchView, strength: str, form: str) -> bool:

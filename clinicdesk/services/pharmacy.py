@@ -28,7 +28,7 @@ from clinicdesk.rx.directions import directions
 from clinicdesk.rx.errors import CodeRefused
 from clinicdesk.rx.payload import PrescriptionContent, RxItem
 from clinicdesk.services.booking import clinic_day, clinic_profile, clinic_zone
-from clinicdesk.services.formulary import formulary_drug, split_list
+from clinicdesk.services.formulary import dispensed_drug, split_list
 from clinicdesk.services.inventory import (
     DISPENSED as MOVED_OUT,
 )
@@ -412,15 +412,14 @@ def _batch_problem(
             drug,
             False,
         )
-    prescribed = formulary_drug(s, item.drug)
+    prescribed = dispensed_drug(s, item.drug)
     if prescribed is not None:
         substituted = prescribed.id != drug.id
         equivalent = not substituted or _ingredients(prescribed) == _ingredients(drug)
     else:  # free text the formulary does not know: any product given is a substitution
-        words = set(fold(item.drug).split())
         substituted = True
-        names = (fold(drug.name), *_ingredients(drug))
-        equivalent = any(set(name.split()) <= words for name in names)
+        named = _ingredients_named(s, item.drug)
+        equivalent = bool(named) and named == _ingredients(drug)
     if not equivalent:
         return (
             f"{drug.name} is not {item.drug}: choose a batch of the prescribed drug or of one "
@@ -448,6 +447,18 @@ def _batch_problem(
 
 def _ingredients(drug: Drug) -> frozenset[str]:
     return frozenset(fold(i) for i in split_list(drug.ingredients))
+
+
+def _ingredients_named(s: Session, text: str) -> frozenset[str]:
+    """The formulary's active ingredients a free-text drug name names, every one of them
+    ('Zapain codeine and paracetamol': codeine and paracetamol)."""
+    words = set(fold(text).split())
+    known = {
+        fold(i)
+        for (ingredients,) in s.execute(select(Drug.ingredients))
+        for i in split_list(ingredients)
+    }
+    return frozenset(i for i in known if set(i.split()) <= words)
 
 
 def _equivalents(s: Session, drug: Drug) -> list[str]:
@@ -510,7 +521,7 @@ def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> 
         )
     items = []
     for line, item in enumerate(content.items, start=1):
-        drug = formulary_drug(s, item.drug)
+        drug = dispensed_drug(s, item.drug)
         same = [drug.id] if drug else []
         others = _equivalents(s, drug) if drug and item.substitution else []
         items.append(

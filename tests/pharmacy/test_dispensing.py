@@ -301,3 +301,63 @@ def test_two_items_drawing_on_one_batch_cannot_take_more_than_it_holds(counter):
     )
     assert [x.quantity for x in given.lines] == [5, 5]
     assert shelf(counter).on_hand["IBU-SOON"] == 0
+
+
+def prescribe(counter: Counter, **item):
+    """A new one-item prescription for the counter's patient (ibuprofen, changed by ``item``)."""
+    doctor = counter.doctor
+    items = [replace(three_items()[0], instructions="", **item)]
+    visit = counter.consultation.visit.id
+    try:
+        return doctor.prescriptions.write(doctor.actor, visit, items)
+    except NeedsAcknowledgement as asked:
+        reasons = {w.key: "On purpose" for w in asked.warnings}
+        return doctor.prescriptions.write(doctor.actor, visit, items, reasons)
+
+
+def dispense_refused(counter: Counter, code: str, batch_id: str, *words: str) -> None:
+    ph = counter.pharmacist
+    before = shelf(counter)
+    with pytest.raises(ValidationError) as caught:
+        ph.pharmacy.dispense(ph.actor, code, [DispenseInput(1, batch_id, 10)])
+    for word in words:
+        assert word in caught.value.fields["item 1"], caught.value.fields["item 1"]
+    assert shelf(counter) == before
+
+
+def test_a_decimal_point_in_the_strength_counts_two_point_five_is_not_twenty_five(counter):
+    rx = prescribe(counter, drug="Prednisolone", strength="2.5 mg", substitution=True)
+    ten_times = stock(counter, "Prednisolone", "PRED-25", "25 mg", "tablet")
+    same = stock(
+        counter, "Prednisolone", "PRED-2,5", "2,5 mg", "Tablet"
+    )  # written the European way
+    ph = counter.pharmacist
+    offered = ph.pharmacy.verdict(ph.actor, rx.code).items[0].batches
+    assert [b.batch_number for b in offered] == ["PRED-2,5"]
+    dispense_refused(counter, rx.code, ten_times.id, "PRED-25 is 25 mg tablet", "2.5 mg tablet")
+    given = ph.pharmacy.dispense(ph.actor, rx.code, [DispenseInput(1, same.id, 10)])
+    assert (given.lines[0].batch_number, given.lines[0].substituted) == ("PRED-2,5", False)
+
+
+def test_a_drug_named_by_part_of_a_longer_name_is_not_the_prescribed_drug(counter):
+    """'Paracetamol and codeine' written by hand is not plain paracetamol: giving paracetamol
+    is refused, even where the prescriber left the strength out."""
+    rx = prescribe(counter, drug="Paracetamol and codeine", strength="", substitution=False)
+    plain = stock(counter, "Paracetamol", "PARA-1", "500 mg", "tablet")
+    ph = counter.pharmacist
+    item = ph.pharmacy.verdict(ph.actor, rx.code).items[0]
+    assert item.batches == () and item.substitutes == ()
+    dispense_refused(counter, rx.code, plain.id, "Paracetamol is not Paracetamol and codeine")
+
+
+def test_free_text_takes_a_product_with_all_the_ingredients_it_names_and_no_fewer(counter):
+    rx = prescribe(counter, drug="Zapain codeine and paracetamol", strength="", substitution=True)
+    codeine = stock(counter, "Codeine", "COD-1", "30 mg", "tablet")
+    dispense_refused(counter, rx.code, codeine.id, "Codeine is not Zapain")
+    both = stock(counter, "Co-codamol", "COC-1", "30 mg/500 mg", "tablet")
+    ph = counter.pharmacist
+    given = ph.pharmacy.dispense(ph.actor, rx.code, [DispenseInput(1, both.id, 10)])
+    assert (given.lines[0].given, given.lines[0].substituted) == (
+        "Co-codamol 30 mg/500 mg tablet",
+        True,
+    )
