@@ -79,3 +79,15 @@ class ClockBehind(CodeRefused):
             f"{latest:%d %b %Y %H:%M}, so dates on prescriptions cannot be trusted. Correct the "
             "date and time, then try again."
         )
+
+
+class DateBehind(CodeRefused):
+    """The date here is before a verified prescription's date: expiry cannot be judged."""
+
+    def __init__(self, dated: date, today: date) -> None:
+        self.dated = dated
+        super().__init__(
+            f"This computer's date is behind: it says {today:%d %b %Y}, but a prescription dated "
+            f"{dated:%d %b %Y} has already been seen here, so expiry dates cannot be checked. "
+            "Correct the date and time, then try again."
+        )

@@ -99,7 +99,7 @@ class PharmacyService:
         try:
             with self.store.write(actor) as s:
                 now = self.clock()
-                verified, _row = check_code(s, text, now)
+                verified, _row = check_code(s, text, now, record=True)
                 verdict = _verdict(s, text, verified, now)
                 if verdict.fully_dispensed:
                     raise _already_dispensed(s, verdict)

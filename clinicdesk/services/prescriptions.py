@@ -23,6 +23,7 @@ from clinicdesk.rx.directions import directions, dose_times
 from clinicdesk.rx.errors import (
     ClockBehind,
     CodeRefused,
+    DateBehind,
     PrescriptionCancelled,
     PrescriptionExpired,
 )
@@ -77,6 +78,8 @@ MAX_VALID_DAYS = 180
 MAX_QR_VERSION = 25  # 117 modules: 0.5 mm modules still fit an A5 page with room to spare
 CLOCK_KEY = "rx_latest_time"
 CLOCK_SLACK = timedelta(minutes=10)
+ISSUED_KEY = "rx_latest_issued_seen"
+ISSUED_SLACK = timedelta(days=1)  # the issuing clinic's date may be a time zone ahead
 
 
 @dataclass(frozen=True)
@@ -305,20 +308,24 @@ def checked_reference(typed: str) -> str:
     return number
 
 
-def check_code(s: Session, text: str, now: datetime) -> tuple[codec.Verified, Prescription | None]:
+def check_code(
+    s: Session, text: str, now: datetime, record: bool = False
+) -> tuple[codec.Verified, Prescription | None]:
     """A code that may be dispensed, with this clinic's record of it when it was issued here.
 
     Signature and trusted key first (nothing is read before), then the clock, cancellation and
-    expiry; each refusal is a CodeRefused that says why.
+    expiry; each refusal is a CodeRefused that says why. ``record`` (a scan at the counter) keeps
+    the prescription's date as evidence of today's date.
     """
     verified = codec.verify(text, trusted_keys(s))
     _check_clock(s, now, record=False)
     content = verified.content
     row = s.get(Prescription, content.prescription_id)
-    refusal: CodeRefused | None = None
-    if row is not None and row.status == CANCELLED:
+    today = clinic_day(s, now)
+    refusal: CodeRefused | None = _date_behind(s, content.issued_on, today, record)
+    if refusal is None and row is not None and row.status == CANCELLED:
         refusal = PrescriptionCancelled(row.cancel_reason, row.cancelled_by_name)
-    elif clinic_day(s, now) > content.valid_until:
+    elif refusal is None and today > content.valid_until:
         refusal = PrescriptionExpired(content.valid_until)
     if refusal is not None:
         refusal.prescription_id = content.prescription_id
@@ -341,6 +348,28 @@ def _check_clock(s: Session, now: datetime, record: bool) -> None:
             seen.value = now.isoformat()
     elif record:
         s.add(Meta(key=CLOCK_KEY, value=now.isoformat()))
+
+
+def _date_behind(s: Session, issued_on: date, today: date, record: bool) -> DateBehind | None:
+    """A refusal if the date here is before a verified prescription's (this one's or the latest
+    seen).
+
+    A pharmacy that never prescribes has no signing time to check its clock against, but every
+    prescription it verifies is signed evidence of a date already reached. Only what both the
+    signature and this computer's clock vouch for is kept (the earlier of the two), so neither
+    an issuing clinic's clock running ahead nor this desk's can stop later scans.
+    """
+    seen = s.get(Meta, ISSUED_KEY)
+    latest = date.fromisoformat(seen.value) if seen is not None else None
+    dated = max(issued_on, latest) if latest is not None else issued_on
+    if today < dated - ISSUED_SLACK:
+        return DateBehind(dated, today)
+    kept = min(issued_on, today)
+    if record and seen is None:
+        s.add(Meta(key=ISSUED_KEY, value=kept.isoformat()))
+    elif record and kept > latest:
+        seen.value = kept.isoformat()
+    return None
 
 
 def _check_encounter(s: Session, visit: Visit) -> None:

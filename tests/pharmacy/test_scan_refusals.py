@@ -13,6 +13,7 @@ from clinicdesk.rx import reference
 from clinicdesk.rx.errors import (
     ClockBehind,
     CodeDamaged,
+    DateBehind,
     NotAPrescriptionCode,
     PrescriptionCancelled,
     PrescriptionExpired,
@@ -22,9 +23,11 @@ from clinicdesk.rx.errors import (
 )
 from clinicdesk.services.pharmacy import PharmacyService
 from clinicdesk.services.pharmacy_views import CAMERA, PICTURE, SCANNER, TYPED, DispenseInput
+from clinicdesk.services.prescriptions import PrescriptionService
 from tests.clinical.clinic_setup import new_clinic, three_items, walk_in_consultation
 from tests.pharmacy.pharmacy_setup import (
     Counter,
+    add_pharmacist,
     counter_fixture,
     recorded_scans,
     remaining,
@@ -223,3 +226,37 @@ def test_the_typed_reference_finds_the_prescription_as_a_typed_scan(counter):
     assert verdict.content.prescription_id == counter.rx.id
     assert verdict.history[0].method == TYPED
     assert verdict.history[0].method_label == "Reference number"
+
+
+def test_a_pharmacy_that_never_prescribes_still_refuses_a_date_set_back(tmp_path):
+    """Its clock has no signing time to be checked against: the prescriptions it verifies are
+    the evidence. A date before this prescription's, or before the latest one seen here, is
+    refused, so setting the date back cannot make an expired prescription valid again."""
+    harbour = new_clinic(tmp_path / "harbour", "Harbour Medical Centre")
+    visit = walk_in_consultation(harbour)
+    doctor = visit.doctor
+    weeks_ago = PrescriptionService(doctor.store, clock=lambda: utcnow() - timedelta(days=20))
+    older = weeks_ago.write(doctor.actor, visit.visit.id, three_items())
+    today = doctor.prescriptions.write(doctor.actor, visit.visit.id, three_items())
+    harbour.signing_keys.export_trust_file(harbour.actor, tmp_path / "harbour.json")
+    shop = new_clinic(tmp_path / "shop", "Corner Pharmacy")
+    ph = add_pharmacist(shop)
+    ph.signing_keys.import_trust_file(ph.actor, tmp_path / "harbour.json")
+    try:
+        year_back = PharmacyService(ph.store, clock=lambda: utcnow() - timedelta(days=365))
+        with pytest.raises(DateBehind) as caught:
+            year_back.scan(ph.actor, today.code, SCANNER)
+        assert f"dated {today.issued_on:%d %b %Y}" in caught.value.message
+        assert recorded_scans(ph)[-1].prescription_id == today.id
+
+        ph.pharmacy.scan(ph.actor, today.code, SCANNER)  # the right date: seen here today
+        fortnight_back = PharmacyService(ph.store, clock=lambda: utcnow() - timedelta(days=15))
+        with pytest.raises(DateBehind) as caught:  # the older one is in date then, but ...
+            fortnight_back.scan(ph.actor, older.code, SCANNER)
+        assert "has already been seen here" in caught.value.message
+        assert ph.pharmacy.scan(ph.actor, older.code, SCANNER).content.prescription_id == older.id
+    finally:
+        ph.close()
+        shop.close()
+        doctor.close()
+        harbour.close()
