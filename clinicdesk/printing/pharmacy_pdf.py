@@ -2,12 +2,14 @@
 
 Labels are 80 x 50 mm, one per page, the size label printers take. The receipt is 80 mm wide
 (a receipt roll, or the left of an ordinary page) and as long as its lines need. Text that does
-not fit a label's width is wrapped, never cut off; directions shrink a step before they would.
+not fit a label's width is wrapped, never cut off: the drug and the directions shrink a step
+before they would overflow, and directions too long even then go on to a continuation label.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date
 
 from reportlab.lib.colors import Color, black
@@ -45,40 +47,73 @@ def labels(v: DispenseView) -> bytes:
     out = io.BytesIO()
     c = _canvas(out, LABEL, f"Labels {v.reference_grouped}", v)
     for line in v.lines:
-        _label(c, v, line)
-        c.showPage()
+        for page in _label_pages(line):
+            _label(c, v, line, page)
+            c.showPage()
     c.save()
     return out.getvalue()
 
 
-def _label(c: Canvas, v: DispenseView, line: DispensedLine) -> None:
+@dataclass(frozen=True)
+class _LabelPage:
+    heading: list[str]
+    heading_size: float
+    directions: list[str]
+    size: float
+
+
+HEADING_SIZES = (9, 8, 7)
+DIRECTION_SIZES = (8, 7, 6.2, 5.6)
+_INNER = LABEL[0] - 2 * MARGIN
+_TOP = LABEL[1] - MARGIN - 6 - 2.5 * mm  # below the pharmacy's name and the date
+_BOTTOM = MARGIN + 6 * 2.4 + 7.5 * 1.2  # above the patient, batch and warning lines
+
+
+def _label_pages(line: DispensedLine) -> list[_LabelPage]:
+    """The label's text set as large as fits: the drug smaller before it takes a third line,
+    the directions smaller before they overflow, and at the smallest size the rest of them on a
+    continuation label, so nothing the patient needs is ever dropped."""
+    heading_text = f"{line.quantity} {line.unit} {line.given}"
+    for heading_size in HEADING_SIZES:
+        heading = simpleSplit(heading_text, BOLD, heading_size, _INNER)
+        if len(heading) <= 2:
+            break
+    room = _TOP - _BOTTOM - len(heading) * heading_size * 1.17
+    for size in DIRECTION_SIZES:
+        wrapped = simpleSplit(line.directions, REGULAR, size, _INNER)
+        if len(wrapped) * size * 1.2 <= room:
+            return [_LabelPage(heading, heading_size, wrapped, size)]
+    first = max(int(room // (size * 1.2)), 0)
+    pages = [_LabelPage(heading, heading_size, wrapped[:first], size)]
+    more = f"{line.given} (continued)"
+    more_heading = simpleSplit(more, BOLD, HEADING_SIZES[-1], _INNER)
+    per_page = max(int((_TOP - _BOTTOM - len(more_heading) * 7 * 1.17) // (size * 1.2)), 1)
+    for at in range(first, len(wrapped), per_page):
+        chunk = wrapped[at : at + per_page]
+        pages.append(_LabelPage(more_heading, HEADING_SIZES[-1], chunk, size))
+    return pages
+
+
+def _label(c: Canvas, v: DispenseView, line: DispensedLine, page: _LabelPage) -> None:
     width, height = LABEL
-    inner = width - 2 * MARGIN
     y = height - MARGIN
     c.setFillColor(GREY)
     c.setFont(REGULAR, 6)
     dated = _day(v.at.date())
     c.drawRightString(width - MARGIN, y - 6, dated)
-    room = inner - c.stringWidth(dated, REGULAR, 6) - 2 * mm
+    room = _INNER - c.stringWidth(dated, REGULAR, 6) - 2 * mm
     _fitted(c, MARGIN, y - 6, v.pharmacy_name, REGULAR, 6, room)
-    y -= 6 + 2.5 * mm
+    y = _TOP
     c.setFillColor(black)
-    c.setFont(BOLD, 9)
-    for text in simpleSplit(f"{line.quantity} {line.unit} {line.given}", BOLD, 9, inner)[:2]:
-        c.drawString(MARGIN, y - 9, text)
-        y -= 10.5
-    bottom = MARGIN + 6 * 2.4 + 7.5 * 1.2
-    for size in (8, 7, 6.2):
-        wrapped = simpleSplit(line.directions, REGULAR, size, inner)
-        if y - len(wrapped) * size * 1.2 >= bottom:
-            break
-    c.setFont(REGULAR, size)
-    for text in wrapped:
-        if y - size * 1.2 < bottom:
-            break
-        c.drawString(MARGIN, y - size, text)
-        y -= size * 1.2
-    _fitted(c, MARGIN, MARGIN + 6 * 2.4, v.patient_name, BOLD, 7.5, inner)
+    c.setFont(BOLD, page.heading_size)
+    for text in page.heading:
+        c.drawString(MARGIN, y - page.heading_size, text)
+        y -= page.heading_size * 1.17
+    c.setFont(REGULAR, page.size)
+    for text in page.directions:
+        c.drawString(MARGIN, y - page.size, text)
+        y -= page.size * 1.2
+    _fitted(c, MARGIN, MARGIN + 6 * 2.4, v.patient_name, BOLD, 7.5, _INNER)
     c.setFillColor(GREY)
     _fitted(
         c,
@@ -87,7 +122,7 @@ def _label(c: Canvas, v: DispenseView, line: DispensedLine) -> None:
         f"Batch {line.batch_number} · Expires {_day(line.expiry)} · Rx {v.reference_grouped}",
         REGULAR,
         6,
-        inner,
+        _INNER,
     )
     c.setFont(REGULAR, 6)
     c.drawString(MARGIN, MARGIN, KEEP_AWAY)

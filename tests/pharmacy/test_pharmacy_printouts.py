@@ -118,3 +118,25 @@ def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given, tmp_path
         text = " ".join(pdf_text(pdf, tmp_path))
         for word in (*LONG.split(), "BATCH-2026-11-000123456789-A", also):
             assert word in text
+
+
+INHALER = "Fluticasone and salmeterol 250 micrograms/25 micrograms per dose pressurised inhalation"
+ADVICE = (
+    "Rinse your mouth with water after each use. Do not stop suddenly. Bring the inhaler to "
+    "every review. Seek urgent help if breathless at rest. Keep a spare at school. "
+)
+
+
+def test_a_long_drug_and_directions_are_never_cut_off_they_go_on_to_another_label(given, tmp_path):
+    first = given.lines[0]
+    for directions, labels in ((ADVICE, 1), ("Take 2 puffs twice a day. " + ADVICE * 4, 2)):
+        long = replace(given, lines=(replace(first, given=INHALER, directions=directions),))
+        pdf = pharmacy_pdf.labels(long)
+        pages = pdf_text(pdf, tmp_path)
+        assert len(pages) == labels
+        text = " ".join(pages)
+        assert f"{first.quantity} {first.unit} {INHALER}" in pages[0]  # whole, however long
+        assert text.count("Keep a spare at school.") == directions.count("Keep a spare")
+        assert all(f"Batch {first.batch_number}" in page for page in pages)  # each names it
+        assert words_outside_the_page(pdf, tmp_path) == []
+    assert "(continued)" in pages[1]
