@@ -20,6 +20,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.services.booking import clinic_day
 from clinicdesk.services.tables import csv_text
+from clinicdesk.services.validation import whole
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Drug, StockBatch, StockMovement
@@ -214,10 +215,10 @@ class InventoryService:
         problems = {
             "batch_number": None if number else "is required (it is printed on the pack)",
             "quantity": None
-            if 1 <= batch.quantity <= MAX_UNITS
-            else f"must be 1 to {MAX_UNITS:,} units",
-            "unit_cost": None if 0 <= batch.unit_cost <= MAX_PRICE else "is not a valid price",
-            "unit_price": None if 0 <= batch.unit_price <= MAX_PRICE else "is not a valid price",
+            if whole(batch.quantity, 1, MAX_UNITS)
+            else f"must be a whole number of units, 1 to {MAX_UNITS:,}",
+            "unit_cost": None if whole(batch.unit_cost, 0, MAX_PRICE) else "is not a valid price",
+            "unit_price": None if whole(batch.unit_price, 0, MAX_PRICE) else "is not a valid price",
         }
         with self.store.write(actor) as s:
             today = clinic_day(s, self.clock())
@@ -257,6 +258,13 @@ class InventoryService:
                         f"{row.expiry:%d %b %Y}; check the pack (the same batch has one expiry)"
                     }
                 )
+            elif row.on_hand + batch.quantity > MAX_UNITS:
+                raise ValidationError(
+                    {
+                        "quantity": f"would leave batch {number} holding more than "
+                        f"{MAX_UNITS:,} units (it holds {row.on_hand:,})"
+                    }
+                )
             else:
                 row.unit_cost, row.unit_price = batch.unit_cost, batch.unit_price
             row.received += batch.quantity
@@ -273,8 +281,8 @@ class InventoryService:
         """A count correction, breakage or removal, always with a reason."""
         actor.require(P.INVENTORY_MANAGE)
         problems = {}
-        if change == 0:
-            problems["change"] = "must add or remove at least 1 unit"
+        if not whole(change, -MAX_UNITS, MAX_UNITS) or change == 0:
+            problems["change"] = "must add or remove a whole number of units, at least 1"
         if not reason.strip():
             problems["reason"] = "say why the stock changes (count, breakage, expired, returned)"
         if problems:
@@ -299,7 +307,7 @@ class InventoryService:
 
     def set_reorder_level(self, actor: Actor, drug_id: str, level: int) -> None:
         actor.require(P.INVENTORY_MANAGE)
-        if not 0 <= level <= MAX_UNITS:
+        if not whole(level, 0, MAX_UNITS):
             raise ValidationError({"reorder_level": f"must be 0 to {MAX_UNITS:,} units"})
         with self.store.write(actor) as s:
             drug = _drug(s, drug_id)

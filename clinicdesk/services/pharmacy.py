@@ -33,6 +33,7 @@ from clinicdesk.services.inventory import (
     DISPENSED as MOVED_OUT,
 )
 from clinicdesk.services.inventory import (
+    MAX_UNITS,
     batches_for,
     csv_amount,
     fits,
@@ -58,6 +59,7 @@ from clinicdesk.services.pharmacy_views import (
 from clinicdesk.services.prescription_views import DISPENSED, PARTLY
 from clinicdesk.services.prescriptions import check_code, checked_reference
 from clinicdesk.services.tables import csv_text
+from clinicdesk.services.validation import whole
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
@@ -370,10 +372,12 @@ def _input_problems(lines: list[DispenseInput]) -> dict[str, str]:
     seen: set[int] = set()
     for d in lines:
         field = f"item {d.line}"
-        if d.line in seen:
+        if type(d.line) is not int or not isinstance(d.batch_id, str):
+            problems["items"] = "name each item by its number on the prescription and a batch"
+        elif d.line in seen:
             problems[field] = "is listed twice; give one quantity per item"
-        elif not isinstance(d.quantity, int) or d.quantity < 1:
-            problems[field] = "the quantity must be at least 1"
+        elif not whole(d.quantity, 1, MAX_UNITS):
+            problems[field] = "the quantity must be a whole number, at least 1"
         seen.add(d.line)
     return problems
 

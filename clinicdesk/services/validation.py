@@ -12,6 +12,11 @@ PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]+$")
 MIN_PASSWORD = 10
 
 
+def whole(value: object, low: int, high: int) -> bool:
+    """A whole number from ``low`` to ``high``: not a fraction, text or True."""
+    return type(value) is int and low <= value <= high
+
+
 def required(value: str, max_len: int) -> str | None:
     if not value.strip():
         return "is required"

@@ -128,6 +128,9 @@ def test_each_bad_quantity_batch_or_drug_is_refused_naming_the_item(counter):
     stock(counter, "Salbutamol", "SAL-200", "200 micrograms per dose", "inhaler")
     refused(counter, [(1, "ibuprofen_late", 0)], "item 1", "at least 1")
     refused(counter, [(1, "ibuprofen_late", -3)], "item 1", "at least 1")
+    refused(counter, [(1, "ibuprofen_late", 2.5)], "item 1", "a whole number")
+    refused(counter, [(1, "ibuprofen_late", True)], "item 1", "a whole number")
+    refused(counter, [("1", "ibuprofen_late", 1)], "items", "by its number on the prescription")
     refused(
         counter,
         [(1, "ibuprofen_late", 16)],

@@ -13,7 +13,7 @@ import pytest
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.formulary import DrugInput
-from clinicdesk.services.inventory import BatchInput
+from clinicdesk.services.inventory import MAX_UNITS, BatchInput
 from clinicdesk.services.pharmacy import PharmacyService
 from clinicdesk.services.pharmacy_views import DispenseInput, HistoryFilter
 from tests.pharmacy.pharmacy_setup import (
@@ -76,10 +76,19 @@ def test_a_delivery_makes_a_batch_and_the_same_batch_again_adds_to_it(counter):
     )
 
 
+def test_a_delivery_that_would_overfill_a_batch_is_refused(counter):
+    huge = delivery(counter, quantity=MAX_UNITS)
+    counter.pharmacist.inventory.receive(counter.pharmacist.actor, huge)
+    refused_delivery(counter, delivery(counter, quantity=1), "quantity", "more than 1,000,000")
+
+
 def test_a_delivery_that_is_expired_empty_or_unnumbered_is_refused(counter):
     refused_delivery(counter, delivery(counter, days=-1), "expiry", "in the past")
-    refused_delivery(counter, delivery(counter, quantity=0), "quantity", "must be 1 to")
-    refused_delivery(counter, delivery(counter, quantity=-5), "quantity", "must be 1 to")
+    for quantity in (0, -5, 2.5, True, "10"):  # half a box would never be dispensable
+        refused_delivery(
+            counter, delivery(counter, quantity=quantity), "quantity", "whole number of units"
+        )
+    refused_delivery(counter, delivery(counter, unit_cost=0.5), "unit_cost", "not a valid price")
     refused_delivery(counter, delivery(counter, number="  "), "batch_number", "is required")
     refused_delivery(counter, delivery(counter, unit_price=-1), "unit_price", "not a valid price")
     ph = counter.pharmacist
@@ -93,7 +102,8 @@ def test_an_adjustment_needs_a_reason_and_never_leaves_less_than_nothing(counter
     before = shelf(counter)
     for change, reason, field, words in [
         (-2, "  ", "reason", "say why"),
-        (0, "count", "change", "at least 1 unit"),
+        (0, "count", "change", "at least 1"),
+        (1.5, "count", "change", "a whole number of units"),
         (-57, "count", "change", "batch OME-1 holds 56"),
     ]:
         with pytest.raises(ValidationError) as caught:

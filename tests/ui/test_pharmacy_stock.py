@@ -150,7 +150,7 @@ def test_receiving_stock_by_keyboard_adds_the_batch(qtbot, view, counter, tasks)
     ("field", "typed", "says"),
     [
         ("expiry", "01/01/2020", "Expiry date is in the past"),
-        ("quantity", "0", "Quantity must be 1 to 1,000,000 units"),
+        ("quantity", "0", "Quantity must be a whole number of units, 1 to 1,000,000"),
         ("unit_price", "12.345", "Unit price is not an amount"),
         ("unit_cost", "free", "Unit cost is not an amount"),
     ],
