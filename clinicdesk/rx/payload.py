@@ -113,7 +113,7 @@ def from_cbor(data: bytes) -> PrescriptionContent:
         raise ValueError("no items")
     return PrescriptionContent(
         prescription_id=str(uuid.UUID(bytes=_bytes(pid))),
-        reference=f"{_int(ref):012d}",
+        reference=f"{_int(ref, 10**12 - 1):012d}",
         clinic_name=_str(clinic),
         doctor_name=_str(doctor),
         doctor_licence=_str(licence),
@@ -163,9 +163,13 @@ def _str(v: Any) -> str:
     return v
 
 
-def _int(v: Any) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        raise ValueError("expected a whole number")
+MAX_COUNT = 1_000_000  # a quantity, days, refills: far beyond any real prescription
+
+
+def _int(v: Any, limit: int = MAX_COUNT) -> int:
+    """A whole number up to ``limit``: a signed but absurd count never reaches the ledger."""
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= limit:
+        raise ValueError("expected a whole number in range")
     return v
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 import cbor2
@@ -242,3 +243,24 @@ def test_the_service_refuses_arbitrary_bytes_and_cbor(clinic, data):
     assert isinstance(service_answer(consultation, deflated_digits(data)), CodeRefused)
     digits = codec.PREFIX + codec.to_digits(data)
     assert isinstance(service_answer(consultation, digits), CodeRefused)
+
+
+def test_a_signed_but_absurd_quantity_is_refused_before_it_reaches_the_counter():
+    """A trusted clinic's software gone wrong: 2^70 tablets would overflow the ledger."""
+    frequency = Frequency(FREQUENCY_KINDS[0], 3)
+    fine = RxItem("Ibuprofen", "400 mg", "tablet", "1 tablet", "by mouth", frequency, 5, 15, "")
+    content = PrescriptionContent(
+        "0190a3c4-0000-7000-8000-000000000000",
+        "000000000000",
+        "Harbour Medical Centre",
+        "Dr Hale",
+        "GMC 1234567",
+        "Ola Nordmann",
+        date(1980, 1, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        (fine,),
+    )
+    assert decoded(signed(to_cbor(content))) == content
+    absurd = replace(content, items=(replace(fine, quantity=2**70),))
+    assert isinstance(decoded(signed(to_cbor(absurd))), CodeRefused)
