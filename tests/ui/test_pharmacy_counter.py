@@ -107,10 +107,15 @@ def test_a_pasted_picture_of_the_prescription_is_genuine(
 def test_a_pasted_code_is_genuine_and_recorded_as_pasted(qtbot, make_main, counter, tasks):
     """A code's text copied from an e-mail or another program is not a scan of the paper."""
     _main, workspace = pharmacy(qtbot, make_main, counter)
+    view = workspace.counter.verdict_view
+    assert view.waiting.isVisible()  # the idle counter says a scan needs no click
     QApplication.clipboard().setText(counter.rx.code)
     banner = shown(qtbot, workspace, lambda: press(qtbot, Qt.Key.Key_V, CTRL))
     assert banner.startswith("Genuine — may be dispensed")
-    assert workspace.counter.verdict_view.history.rows[0].method_label == "Pasted text"
+    assert view.history.rows[0].method_label == "Pasted text"
+    assert not view.waiting.isVisible()
+    press(qtbot, Qt.Key.Key_Escape)  # the next patient
+    assert view.waiting.isVisible() and not view.banner.isVisible()
 
 
 def test_a_picture_without_a_code_is_refused_and_nothing_given(

@@ -116,8 +116,8 @@ class CounterView(QWidget):
         hint = QLabel("Scan the prescription's code")
         set_kind(hint, "title")
         more = QLabel(
-            "Or open a picture or PDF of it, paste one, use the camera, or type the reference "
-            "number printed beside the code."
+            "Or open a picture or PDF of it, paste one, use the camera, or type its reference "
+            "number."
         )
         set_kind(more, "muted")
         more.setWordWrap(True)
@@ -140,6 +140,7 @@ class CounterView(QWidget):
         caption = QLabel("Reference number")
         set_kind(caption, "section")
         self.reference = ReferenceField()
+        self.reference.setFixedWidth(280)  # steady while its message changes as digits come
         self.reference.submitted.connect(self.look_up)
         right = QVBoxLayout()
         right.addWidget(caption)
@@ -148,9 +149,9 @@ class CounterView(QWidget):
 
         row = QHBoxLayout(strip)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addLayout(left, 3)
+        row.addLayout(left, 1)
         row.addSpacing(24)
-        row.addLayout(right, 1)
+        row.addLayout(right)
         return strip
 
     def _actions(self) -> QHBoxLayout:

@@ -32,6 +32,7 @@ class ReferenceField(QWidget):
         self.edit.setAccessibleName("Reference number")
         self.edit.setMaxLength(reference.LENGTH + 2)  # with the two spaces
         self.state = QLabel()
+        self.state.setWordWrap(True)  # a long message wraps rather than widening the field
         set_kind(self.state, "muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -34,7 +34,7 @@ from clinicdesk.services.pharmacy_views import (
 )
 from ui.errors import describe
 from ui.frontdesk.schedule_data import local_now, zone_of
-from ui.theme import set_kind
+from ui.theme import pixmap, set_kind
 from ui.widgets.dates import age_text, format_day, format_moment
 from ui.widgets.table import RowsModel, read_only_rows
 
@@ -213,9 +213,11 @@ class VerdictView(QWidget):
         self.history_table.setAccessibleName("Scan history")
         self.history_table.hide()
 
+        self.waiting = self._waiting()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
+        layout.addWidget(self.waiting, 1)
         layout.addWidget(self.banner)
         layout.addWidget(self.details)
         layout.addWidget(self.items_table, 3)
@@ -223,10 +225,32 @@ class VerdictView(QWidget):
         layout.addStretch(0)  # takes the room only while no table is shown
         self.clear()
 
+    @staticmethod
+    def _waiting() -> QWidget:
+        """What an idle counter shows: that a scan needs no click first."""
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.addStretch(1)
+        art = QLabel()
+        art.setPixmap(pixmap("pharmacy", 56, "#9fb3bf"))
+        art.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(art)
+        text = QLabel(
+            "Ready for the next prescription.\n"
+            "Scan its code with the hand scanner: there is no need to click anywhere first.\n"
+            "Esc clears the counter after each patient."
+        )
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        set_kind(text, "muted")
+        box.addWidget(text)
+        box.addStretch(2)
+        return page
+
     # ---- what is shown ----
 
     def clear(self) -> None:
         self.verdict = None
+        self.waiting.show()
         self.banner.hide()
         self.details.hide()
         self.items_table.hide()
@@ -276,6 +300,7 @@ class VerdictView(QWidget):
         self.banner.setStyleSheet(f"QLabel#VerdictBanner {{ {_BANNER[kind]} }}")
         self.banner.setAccessibleName(f"{title}. {detail}")
         self.banner.setProperty("verdict", kind)
+        self.waiting.hide()
         self.banner.show()
 
     def _details(self, verdict: Verdict) -> None:
