@@ -32,8 +32,9 @@ from ui.doctor.vitals_plot import VitalsPlot
 from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
 from ui.tasks import Task
-from ui.theme import icon, pixmap, set_kind
+from ui.theme import icon, set_kind
 from ui.widgets.dates import format_day, format_moment
+from ui.widgets.empty_state import EmptyState
 from ui.widgets.table import RowsModel
 
 EDITABLE = (
@@ -196,21 +197,11 @@ class ChartView(QWidget):
         self._stack.addWidget(page)
 
     def _empty_page(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
-        box.addStretch(1)
-        art = QLabel()
-        art.setPixmap(pixmap("doctor", 56, "#9fb3bf"))
-        art.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(art)
-        self.empty_text = QLabel(
-            "No chart is open. Press Ctrl+F to find a patient, or open a visit from Today (F2)."
+        page = EmptyState(
+            "doctor",
+            "No chart is open. Press Ctrl+F to find a patient, or open a visit from Today (F2).",
         )
-        self.empty_text.setWordWrap(True)
-        self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        set_kind(self.empty_text, "muted")
-        box.addWidget(self.empty_text)
-        box.addStretch(2)
+        self.empty_text = page.text
         return page
 
     # ---- loading ----

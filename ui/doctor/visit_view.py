@@ -43,9 +43,10 @@ from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import print_prescription, save_prescription_pdf
 from ui.errors import describe
 from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
-from ui.theme import icon, pixmap, set_kind
+from ui.theme import icon, set_kind
 from ui.widgets.dates import format_moment
 from ui.widgets.dialogs import ask_reason, titled_layout
+from ui.widgets.empty_state import EmptyState
 from ui.widgets.forms import FieldForm
 from ui.widgets.table import RowsModel
 
@@ -214,22 +215,12 @@ class VisitScreen(QWidget):
     # ---- layout ----
 
     def _empty_page(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
-        box.addStretch(1)
-        art = QLabel()
-        art.setPixmap(pixmap("doctor", 56, "#9fb3bf"))
-        art.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(art)
-        self.empty_text = QLabel(
+        page = EmptyState(
+            "doctor",
             "No visit is open. Call the next patient from Today (F2, then Ctrl+Enter), or press "
-            "Enter on a checked-in patient there."
+            "Enter on a checked-in patient there.",
         )
-        self.empty_text.setWordWrap(True)
-        self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        set_kind(self.empty_text, "muted")
-        box.addWidget(self.empty_text)
-        box.addStretch(2)
+        self.empty_text = page.text
         return page
 
     def _visit_page(self) -> QWidget:

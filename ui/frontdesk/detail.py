@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.services.patients import SEXES, PatientRecord
-from ui.theme import icon, pixmap, set_kind
+from ui.theme import icon, set_kind
 from ui.widgets.dates import format_day, format_moment
+from ui.widgets.empty_state import EmptyState
 
 SECTIONS = (
     ("IDENTITY", (("Date of birth", "dob"), ("Sex", "sex"), ("National ID", "national_id"))),
@@ -42,27 +43,16 @@ class PatientDetail(QFrame):
         self._stack.addWidget(self._record_page(can_edit))
 
     def _empty_page(self, can_edit: bool) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
-        box.addStretch(1)
-        art = QLabel()
-        art.setPixmap(pixmap("frontdesk", 56, "#9fb3bf"))
-        art.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(art)
-        text = QLabel(
+        page = EmptyState(
+            "frontdesk",
             "Find a patient by name, phone, date of birth or MRN, "
-            "then press Enter to open their record."
+            "then press Enter to open their record.",
         )
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        set_kind(text, "muted")
-        box.addWidget(text)
         if can_edit:
             new = QPushButton(icon("plus"), "Register a new patient")
             new.setToolTip("Register a new patient (Ctrl+N)")
             new.clicked.connect(self.new_requested)
-            box.addWidget(new, 0, Qt.AlignmentFlag.AlignCenter)
-        box.addStretch(2)
+            page.add(new)
         return page
 
     def _record_page(self, can_edit: bool) -> QWidget:

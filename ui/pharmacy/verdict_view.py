@@ -34,8 +34,9 @@ from clinicdesk.services.pharmacy_views import (
 )
 from ui.errors import describe
 from ui.frontdesk.schedule_data import local_now, zone_of
-from ui.theme import pixmap, set_kind
+from ui.theme import set_kind
 from ui.widgets.dates import age_text, format_day, format_moment
+from ui.widgets.empty_state import EmptyState
 from ui.widgets.table import RowsModel, read_only_rows
 
 GENUINE, REFUSED = "genuine", "refused"
@@ -213,7 +214,12 @@ class VerdictView(QWidget):
         self.history_table.setAccessibleName("Scan history")
         self.history_table.hide()
 
-        self.waiting = self._waiting()
+        self.waiting = EmptyState(  # an idle counter: a scan needs no click first
+            "pharmacy",
+            "Ready for the next prescription.\n"
+            "Scan its code with the hand scanner: there is no need to click anywhere first.\n"
+            "Esc clears the counter after each patient.",
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
@@ -224,27 +230,6 @@ class VerdictView(QWidget):
         layout.addWidget(self.history_table, 2)
         layout.addStretch(0)  # takes the room only while no table is shown
         self.clear()
-
-    @staticmethod
-    def _waiting() -> QWidget:
-        """What an idle counter shows: that a scan needs no click first."""
-        page = QWidget()
-        box = QVBoxLayout(page)
-        box.addStretch(1)
-        art = QLabel()
-        art.setPixmap(pixmap("pharmacy", 56, "#9fb3bf"))
-        art.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(art)
-        text = QLabel(
-            "Ready for the next prescription.\n"
-            "Scan its code with the hand scanner: there is no need to click anywhere first.\n"
-            "Esc clears the counter after each patient."
-        )
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        set_kind(text, "muted")
-        box.addWidget(text)
-        box.addStretch(2)
-        return page
 
     # ---- what is shown ----
 
