@@ -71,10 +71,10 @@ def test_the_last_month_shows_what_was_dispensed(view, dispensed, counter):
         dispensed.patient_name,
         "Ibuprofen 400 mg tablet",
         "As prescribed",
+        f"10 {dispensed.lines[0].unit}",  # what and how much first, where the page has room
+        "£1.20",
         "IBU-SOON",
         (today + timedelta(days=60)).strftime("%d/%m/%Y"),
-        f"10 {dispensed.lines[0].unit}",
-        "£1.20",
         "Priya Shah",
     )
     total = f"£{dispensed.total / 100:.2f}"

@@ -50,10 +50,10 @@ class HistoryModel(RowsModel[HistoryRow]):
         "Patient",
         "Prescribed",
         "Given",
-        "Batch",
-        "Expiry",
         "Quantity",
         "Price",
+        "Batch",
+        "Expiry",
         "Pharmacist",
     )
 
@@ -68,15 +68,15 @@ class HistoryModel(RowsModel[HistoryRow]):
             r.patient_name,
             r.prescribed,
             given_text(r),
-            r.batch_number,
-            format_day(r.expiry),
             f"{r.quantity} {r.unit}",
             money_text(r.price, r.currency),
+            r.batch_number,
+            format_day(r.expiry),
             r.by,
         )
 
     def extra(self, r: HistoryRow, column: int, role: int) -> object:
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (7, 8):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (5, 6):
             return RIGHT
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
             return r.prescribed
