@@ -80,6 +80,10 @@ def test_dispense_part_of_an_item_by_keyboard(
     assert items.cells(items.rows[0])[4].startswith("10 · last ")
     assert items.cells(items.rows[0])[5] == "5 tablets"
     assert shelf(counter).on_hand["IBU-SOON"] == 0
+    # the printing actions take the refusal's place, and the counter still fits a 1280 px screen
+    assert workspace.counter.labels_button.isVisible()
+    assert not workspace.counter.reject_button.isVisible()
+    assert main.minimumSizeHint().width() <= 1280, main.minimumSizeHint()
 
     # labels on 80 x 50 mm, one per item given; the receipt saved as an 80 mm wide PDF
     press(qtbot, Qt.Key.Key_L, CTRL | SHIFT)
@@ -97,7 +101,7 @@ def test_dispense_part_of_an_item_by_keyboard(
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", staticmethod(lambda *_a: (str(target), "Receipt (*.pdf)"))
     )
-    workspace.counter.save_receipt_button.click()
+    workspace.counter.save_receipt_action.trigger()
     qtbot.waitUntil(target.exists, timeout=10_000)
     wait_idle(qtbot, tasks)
     assert page_mm(target)[0] == 80
@@ -134,6 +138,24 @@ def test_more_than_remains_is_refused_next_to_the_item(qtbot, make_main, counter
     press(qtbot, Qt.Key.Key_Return)
     assert first.error.text() == "1. Ibuprofen 400 mg tablet: give at least 1, or untick the item"
     assert shelf(counter) == before
+
+
+def test_an_item_with_nothing_on_the_shelf_starts_unticked(qtbot, make_main, counter, tasks):
+    """The omeprazole ran out: the rest is dispensed with one Enter, the omeprazole stays owed."""
+    ph = counter.pharmacist
+    omeprazole = counter.batches["omeprazole"]
+    ph.inventory.adjust(ph.actor, omeprazole.id, -omeprazole.on_hand, "count: none left")
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    look_up(qtbot, workspace, counter.rx.reference)
+    dialog = open_dialog(qtbot, workspace)
+    second = dialog.rows[1]
+    assert not second.include.isChecked() and not second.quantity.isEnabled()
+    assert second.batch.currentText() == "None in stock"
+    assert [r.include.isChecked() for r in dialog.rows] == [True, False, True]
+    qtbot.keyClicks(dialog.rows[0].quantity, "10")  # what the first batch holds
+    with qtbot.waitSignal(workspace.counter.verdictShown, timeout=10_000):
+        press(qtbot, Qt.Key.Key_Return)
+    assert remaining(counter) == (5, 28, 1)
 
 
 def asked_why(qtbot, workspace) -> QInputDialog:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -161,28 +162,32 @@ class CounterView(QWidget):
         self.reject_button = QPushButton("Do not dispense…")
         set_kind(self.reject_button, "danger")
         self.reject_button.clicked.connect(self.ask_reject)
-        self.labels_button = QPushButton("Print labels  Ctrl+Shift+L")
+        self.labels_button = QPushButton(icon("print"), "Labels  Ctrl+Shift+L")
+        self.labels_button.setToolTip("Print a label for each item given")
+        self.labels_button.setAccessibleName("Print labels")
         self.labels_button.clicked.connect(self.print_labels)
-        self.receipt_button = QPushButton("Print receipt  Ctrl+Shift+R")
+        self.receipt_button = QPushButton(icon("print"), "Receipt  Ctrl+Shift+R")
+        self.receipt_button.setToolTip("Print the receipt")
+        self.receipt_button.setAccessibleName("Print receipt")
         self.receipt_button.clicked.connect(self.print_receipt)
-        self.save_labels_button = QPushButton("Save labels as PDF…")
-        self.save_labels_button.clicked.connect(lambda: self._save(LABELS))
-        self.save_receipt_button = QPushButton("Save receipt as PDF…")
-        self.save_receipt_button.clicked.connect(lambda: self._save(RECEIPT))
+        self.save_button = QPushButton("Save as PDF")
+        saving = QMenu(self.save_button)
+        self.save_labels_action = saving.addAction("Labels…", lambda: self._save(LABELS))
+        self.save_receipt_action = saving.addAction("Receipt…", lambda: self._save(RECEIPT))
+        self.save_button.setMenu(saving)
         self.next_button = QPushButton("Next patient  Esc")
         self.next_button.clicked.connect(self.clear)
         row = QHBoxLayout()
-        for button in (self.dispense_button, self.reject_button):
-            row.addWidget(button)
-        row.addStretch(1)
         for button in (
+            self.dispense_button,
+            self.reject_button,
             self.labels_button,
             self.receipt_button,
-            self.save_labels_button,
-            self.save_receipt_button,
-            self.next_button,
+            self.save_button,
         ):
             row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.next_button)
         return row
 
     def focus_view(self) -> None:
@@ -307,13 +312,8 @@ class CounterView(QWidget):
     def _update_actions(self) -> None:
         genuine = self.verdict_view.genuine
         self.dispense_button.setVisible(genuine)
-        self.reject_button.setVisible(genuine)
-        for button in (
-            self.labels_button,
-            self.receipt_button,
-            self.save_labels_button,
-            self.save_receipt_button,
-        ):
+        self.reject_button.setVisible(genuine and self.dispense is None)  # then: print
+        for button in (self.labels_button, self.receipt_button, self.save_button):
             button.setVisible(self.dispense is not None)
         self.next_button.setVisible(self.verdict_view.banner.isVisibleTo(self))
 

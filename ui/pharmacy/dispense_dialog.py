@@ -119,15 +119,19 @@ class DispenseDialog(QDialog):
         layout.addWidget(buttons)
         self.dispense_button.setDefault(True)
         self._update_prices()
-        if self.rows:
-            self.rows[0].quantity.setFocus()
-            self.rows[0].quantity.selectAll()
+        first = next((r for r in self.rows if r.include.isChecked()), None)
+        if first is not None:
+            first.quantity.setFocus()
+            first.quantity.selectAll()
+        elif self.rows:
+            self.rows[0].include.setFocus()
 
     def _row(self, grid: QGridLayout, item: ItemBalance) -> ItemRow:
         r = 1 + 2 * len(self.rows)
         include = QCheckBox(f"{item.line}. {item.prescribed}")
         include.setToolTip(f"{item.remaining} of {item.allowed} {item.item.unit} left to give")
-        include.setChecked(True)
+        stocked = bool(item.batches or item.substitutes)
+        include.setChecked(stocked)  # nothing on the shelf: left out, not an error to untick
         quantity = QSpinBox()
         quantity.setRange(0, item.remaining)
         quantity.setValue(min(item.item.quantity, item.remaining))
@@ -153,6 +157,8 @@ class DispenseDialog(QDialog):
         grid.addWidget(price, r, 3)
         grid.addWidget(error, r + 1, 0, 1, 4)
         row = ItemRow(item, include, quantity, batch, price, error)
+        quantity.setEnabled(stocked)
+        batch.setEnabled(stocked)
         include.toggled.connect(lambda on: self._included(row, on))
         quantity.valueChanged.connect(self._update_prices)
         batch.currentIndexChanged.connect(self._update_prices)
