@@ -158,6 +158,23 @@ def test_an_item_with_nothing_on_the_shelf_starts_unticked(qtbot, make_main, cou
     assert remaining(counter) == (5, 28, 1)
 
 
+def test_with_nothing_on_the_shelf_the_dialog_says_so(qtbot, make_main, counter, tasks):
+    ph = counter.pharmacist
+    for batch in counter.batches.values():
+        if batch.on_hand and not batch.expired:
+            ph.inventory.adjust(ph.actor, batch.id, -batch.on_hand, "count: none left")
+    _main, workspace = pharmacy(qtbot, make_main, counter)
+    look_up(qtbot, workspace, counter.rx.reference)
+    press(qtbot, Qt.Key.Key_D, CTRL)
+    qtbot.waitUntil(lambda: workspace.counter.dialog is not None, timeout=5000)
+    dialog = workspace.counter.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    assert not any(r.include.isChecked() for r in dialog.rows)
+    dialog.dispense_button.click()
+    assert dialog.problem.text().startswith("Nothing on this prescription is on the shelf.")
+    assert remaining(counter) == (15, 28, 2)
+
+
 def asked_why(qtbot, workspace) -> QInputDialog:
     workspace.counter.reject_button.click()
     qtbot.waitUntil(lambda: workspace.counter.findChild(QInputDialog) is not None, timeout=3000)

@@ -191,6 +191,12 @@ class DispenseDialog(QDialog):
                 chosen.append(DispenseInput(row.item.line, batch.id, row.quantity.value()))
         if any(r.error.isVisible() for r in self.rows):
             return None
+        if not chosen and not any(r.item.batches or r.item.substitutes for r in self.rows):
+            self._problem(
+                "Nothing on this prescription is on the shelf. Receive stock first (Stock, F3), "
+                "or record why it is not dispensed."
+            )
+            return None
         if not chosen:
             self._problem("Tick at least one item to dispense.")
             return None
