@@ -64,6 +64,7 @@ class _LabelPage:
 
 HEADING_SIZES = (9, 8, 7)
 DIRECTION_SIZES = (8, 7, 6.2, 5.6)
+HEADING_LEADING, LEADING = 1.17, 1.2  # line height over font size
 _INNER = LABEL[0] - 2 * MARGIN
 _TOP = LABEL[1] - MARGIN - 6 - 2.5 * mm  # below the pharmacy's name and the date
 _BOTTOM = MARGIN + 6 * 2.4 + 7.5 * 1.2  # above the patient, batch and warning lines
@@ -73,25 +74,29 @@ def _label_pages(line: DispensedLine) -> list[_LabelPage]:
     """The label's text set as large as fits: the drug smaller before it takes a third line,
     the directions smaller before they overflow, and at the smallest size the rest of them on a
     continuation label, so nothing the patient needs is ever dropped."""
-    heading_text = f"{line.quantity} {line.unit} {line.given}"
-    for heading_size in HEADING_SIZES:
-        heading = simpleSplit(heading_text, BOLD, heading_size, _INNER)
-        if len(heading) <= 2:
-            break
-    room = _TOP - _BOTTOM - len(heading) * heading_size * 1.17
+    heading, heading_size = _heading(f"{line.quantity} {line.unit} {line.given}")
+    room = _TOP - _BOTTOM - len(heading) * heading_size * HEADING_LEADING
     for size in DIRECTION_SIZES:
         wrapped = simpleSplit(line.directions, REGULAR, size, _INNER)
-        if len(wrapped) * size * 1.2 <= room:
+        if len(wrapped) * size * LEADING <= room:
             return [_LabelPage(heading, heading_size, wrapped, size)]
-    first = max(int(room // (size * 1.2)), 0)
+    first = max(int(room // (size * LEADING)), 0)
     pages = [_LabelPage(heading, heading_size, wrapped[:first], size)]
-    more = f"{line.given} (continued)"
-    more_heading = simpleSplit(more, BOLD, HEADING_SIZES[-1], _INNER)
-    per_page = max(int((_TOP - _BOTTOM - len(more_heading) * 7 * 1.17) // (size * 1.2)), 1)
+    more, more_size = _heading(f"{line.given} (continued)", sizes=HEADING_SIZES[-1:])
+    more_room = _TOP - _BOTTOM - len(more) * more_size * HEADING_LEADING
+    per_page = max(int(more_room // (size * LEADING)), 1)
     for at in range(first, len(wrapped), per_page):
-        chunk = wrapped[at : at + per_page]
-        pages.append(_LabelPage(more_heading, HEADING_SIZES[-1], chunk, size))
+        pages.append(_LabelPage(more, more_size, wrapped[at : at + per_page], size))
     return pages
+
+
+def _heading(text: str, sizes: tuple[float, ...] = HEADING_SIZES) -> tuple[list[str], float]:
+    """The drug line wrapped at the largest size that keeps it to two lines (or the smallest)."""
+    for size in sizes:
+        lines = simpleSplit(text, BOLD, size, _INNER)
+        if len(lines) <= 2:
+            break
+    return lines, size
 
 
 def _label(c: Canvas, v: DispenseView, line: DispensedLine, page: _LabelPage) -> None:
@@ -108,11 +113,11 @@ def _label(c: Canvas, v: DispenseView, line: DispensedLine, page: _LabelPage) ->
     c.setFont(BOLD, page.heading_size)
     for text in page.heading:
         c.drawString(MARGIN, y - page.heading_size, text)
-        y -= page.heading_size * 1.17
+        y -= page.heading_size * HEADING_LEADING
     c.setFont(REGULAR, page.size)
     for text in page.directions:
         c.drawString(MARGIN, y - page.size, text)
-        y -= page.size * 1.2
+        y -= page.size * LEADING
     _fitted(c, MARGIN, MARGIN + 6 * 2.4, v.patient_name, BOLD, 7.5, _INNER)
     c.setFillColor(GREY)
     _fitted(

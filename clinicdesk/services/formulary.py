@@ -97,27 +97,31 @@ def dispensed_drug(s: Session, name: str) -> Drug | None:
     or its leading words followed only by a strength or one of the drug's forms ('Amoxicillin
     500 mg capsules'); never a drug named by part of a longer name ('Paracetamol and codeine'
     is not Paracetamol)."""
-    words = fold(name).split()
-    for n in range(len(words), 0, -1):
-        drug = find_by_name(s, " ".join(words[:n]))
-        if drug is not None:
-            forms = {w for form in split_list(drug.forms) for w in fold(form).split()}
-            allowed = STRENGTH_WORDS | forms | {f + "s" for f in forms}
-            rest = words[n:]
-            if all(w in allowed or any(c.isdigit() for c in w) for w in rest):
-                return drug
-            return None
+    match = _leading_match(s, name)
+    if match is None:
+        return None
+    drug, rest = match
+    forms = {w for form in split_list(drug.forms) for w in fold(form).split()}
+    allowed = STRENGTH_WORDS | forms | {f + "s" for f in forms}
+    if all(w in allowed or any(c.isdigit() for c in w) for w in rest):
+        return drug
     return None
 
 
 def formulary_drug(s: Session, name: str) -> Drug | None:
     """The formulary drug a written name's leading words name ('Amoxicillin 500 mg capsules'
     is Amoxicillin), or None for a drug the formulary does not list."""
-    words = name.split()
+    match = _leading_match(s, name)
+    return match[0] if match is not None else None
+
+
+def _leading_match(s: Session, name: str) -> tuple[Drug, list[str]] | None:
+    """The drug the most leading words of ``name`` name, and the (folded) words after them."""
+    words = fold(name).split()
     for n in range(len(words), 0, -1):
         drug = find_by_name(s, " ".join(words[:n]))
         if drug is not None:
-            return drug
+            return drug, words[n:]
     return None
 
 

@@ -48,6 +48,7 @@ from ui.widgets.dates import format_moment
 from ui.widgets.dialogs import ask_reason, titled_layout
 from ui.widgets.empty_state import EmptyState
 from ui.widgets.forms import FieldForm
+from ui.widgets.keys import view_shortcuts
 from ui.widgets.table import RowsModel
 
 # Alt+letter: none of the menu bar's letters (C, P, S, G)
@@ -202,15 +203,15 @@ class VisitScreen(QWidget):
         self._stack = QStackedLayout(self)
         self._stack.addWidget(self._empty_page())
         self._stack.addWidget(self._visit_page())
-        for keys, slot in (
-            ("Ctrl+S", self.save),
-            *((k, self.finish) for k in SIGN_KEYS),
-            ("Ctrl+R", self.new_prescription),
-            ("Ctrl+P", self.print_prescription),
-        ):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        view_shortcuts(
+            self,
+            (
+                ("Ctrl+S", self.save),
+                *((k, self.finish) for k in SIGN_KEYS),
+                ("Ctrl+R", self.new_prescription),
+                ("Ctrl+P", self.print_prescription),
+            ),
+        )
 
     # ---- layout ----
 

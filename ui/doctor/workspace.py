@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -33,6 +32,7 @@ from ui.doctor.visit_view import VisitScreen
 from ui.frontdesk.patient_picker import PatientPicker
 from ui.theme import icon
 from ui.widgets.dialogs import titled_layout
+from ui.widgets.keys import view_shortcuts
 
 VIEWS = (("Today", "F2"), ("Chart", "F3"), ("Visit", "F4"))
 TODAY, CHART, VISIT = range(3)
@@ -90,10 +90,7 @@ class DoctorWorkspace(QWidget):
         for page in (self.day, self.chart, self.visit):
             self.stack.addWidget(page)
         self.views.currentChanged.connect(self._view_changed)
-        for keys in CALL_NEXT_KEYS:
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self._call_next_key)
+        view_shortcuts(self, ((keys, self._call_next_key) for keys in CALL_NEXT_KEYS))
         self.find_button = QPushButton(icon("search"), "Find patient…  (Ctrl+F)")
         self.find_button.setToolTip("Open any patient's chart")
         self.find_button.clicked.connect(self.find_patient)

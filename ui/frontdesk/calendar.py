@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from PySide6.QtCore import QDate, QRect, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QShortcut
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -41,6 +41,7 @@ from ui.frontdesk.schedule_data import (
     zone_of,
 )
 from ui.theme import set_kind
+from ui.widgets.keys import view_shortcuts
 
 LEGEND = (
     "pending",
@@ -197,14 +198,14 @@ class CalendarView(QWidget):
         layout.addLayout(bottom)
         self.setFocusProxy(self.grid)
 
-        for keys, slot in (
-            ("Alt+Left", lambda: self.move(-1)),
-            ("Alt+Right", lambda: self.move(1)),
-            ("Alt+Home", self.go_today),
-        ):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        view_shortcuts(
+            self,
+            (
+                ("Alt+Left", lambda: self.move(-1)),
+                ("Alt+Right", lambda: self.move(1)),
+                ("Alt+Home", self.go_today),
+            ),
+        )
         self._show_date()
 
     def _legend(self) -> QLabel:

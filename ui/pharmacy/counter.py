@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -53,6 +53,7 @@ from ui.pharmacy.verdict_view import VerdictView
 from ui.tasks import Task
 from ui.theme import icon, set_kind
 from ui.widgets.dialogs import ask_reason
+from ui.widgets.keys import view_shortcuts
 from ui.widgets.printing import keys_back
 
 PICTURE_FILTER = "Pictures and PDFs (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.gif *.pdf)"
@@ -99,17 +100,17 @@ class CounterView(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.verdict_view, 1)
         layout.addLayout(self._actions())
-        for keys, slot in (
-            ("Ctrl+O", self.open_picture),
-            ("Ctrl+V", self.paste),
-            ("Ctrl+D", self.open_dispense),
-            ("Ctrl+Shift+L", self.print_labels),
-            ("Ctrl+Shift+R", self.print_receipt),
-            ("Esc", self.clear),
-        ):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        view_shortcuts(
+            self,
+            (
+                ("Ctrl+O", self.open_picture),
+                ("Ctrl+V", self.paste),
+                ("Ctrl+D", self.open_dispense),
+                ("Ctrl+Shift+L", self.print_labels),
+                ("Ctrl+Shift+R", self.print_receipt),
+                ("Esc", self.clear),
+            ),
+        )
         self.clear()
 
     def _scan_strip(self) -> QFrame:

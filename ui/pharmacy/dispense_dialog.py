@@ -45,6 +45,11 @@ def batch_text(batch: BatchView, currency: str, substitute: bool) -> str:
     return f"Substitute: {batch.description} — {text}" if substitute else text
 
 
+def on_shelf(item: ItemBalance) -> bool:
+    """A batch of the drug, or of a permitted substitute, can be given."""
+    return bool(item.batches or item.substitutes)
+
+
 @dataclass
 class ItemRow:
     """The widgets of one item's row."""
@@ -130,7 +135,7 @@ class DispenseDialog(QDialog):
         r = 1 + 2 * len(self.rows)
         include = QCheckBox(f"{item.line}. {item.prescribed}")
         include.setToolTip(f"{item.remaining} of {item.allowed} {item.item.unit} left to give")
-        stocked = bool(item.batches or item.substitutes)
+        stocked = on_shelf(item)
         include.setChecked(stocked)  # nothing on the shelf: left out, not an error to untick
         quantity = QSpinBox()
         quantity.setRange(0, item.remaining)
@@ -191,7 +196,7 @@ class DispenseDialog(QDialog):
                 chosen.append(DispenseInput(row.item.line, batch.id, row.quantity.value()))
         if any(r.error.isVisible() for r in self.rows):
             return None
-        if not chosen and not any(r.item.batches or r.item.substitutes for r in self.rows):
+        if not chosen and not any(on_shelf(r.item) for r in self.rows):
             self._problem(
                 "Nothing on this prescription is on the shelf. Receive stock first (Stock, F3), "
                 "or record why it is not dispensed."

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -37,6 +36,7 @@ from ui.theme import set_kind
 from ui.widgets.date_field import DateField
 from ui.widgets.dates import DATE_HINT, format_day, format_moment
 from ui.widgets.forms import FieldForm
+from ui.widgets.keys import view_shortcuts
 from ui.widgets.table import RowsModel
 
 PAUSE_MS = 300
@@ -176,10 +176,13 @@ class HistoryView(QWidget):
         for field in (self.since, self.until, self.text, self.pharmacist):
             field.textChanged.connect(lambda _t: self.pause.start())
         self.loader = Refresher(ctx.tasks, self._load, self._loaded, self.message.failed, self)
-        for keys, what in (("Ctrl+Shift+L", LABELS), ("Ctrl+Shift+R", RECEIPT)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda what=what: self.reprint(what))
+        view_shortcuts(
+            self,
+            (
+                ("Ctrl+Shift+L", lambda: self.reprint(LABELS)),
+                ("Ctrl+Shift+R", lambda: self.reprint(RECEIPT)),
+            ),
+        )
         self._update_buttons()
 
     def refresh(self) -> None:
