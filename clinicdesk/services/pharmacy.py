@@ -102,7 +102,7 @@ class PharmacyService:
             with self.store.write(actor) as s:
                 now = self.clock()
                 verified, _row = check_code(s, text, now, record=True)
-                verdict = _verdict(s, text, verified, now)
+                verdict = _verdict(s, verified, now)
                 if verdict.fully_dispensed:
                     raise _already_dispensed(s, verdict)
                 event = _record(s, actor, verdict.content.prescription_id, VERIFIED, method, now)
@@ -127,7 +127,7 @@ class PharmacyService:
         with self.store.read() as s:
             now = self.clock()
             verified, _row = check_code(s, code, now)
-            return _verdict(s, code, verified, now)
+            return _verdict(s, verified, now)
 
     def look_up(self, actor: Actor, typed: str) -> Verdict:
         """The reference number typed by hand: check digits first, then the same verification
@@ -171,7 +171,7 @@ class PharmacyService:
             content = verified.content
             balances = _balances(s, content, create=True)
             if all(b.dispensed >= b.allowed for b in balances.values()):
-                raise _already_dispensed(s, _verdict(s, code, verified, now))
+                raise _already_dispensed(s, _verdict(s, verified, now))
             chosen: list[tuple[DispenseInput, RxItem, StockBatch, Drug, bool]] = []
             taken: dict[str, int] = defaultdict(int)  # two items may draw on one batch
             for d in lines:
@@ -508,7 +508,7 @@ def _balances(
     return rows
 
 
-def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> Verdict:
+def _verdict(s: Session, verified: codec.Verified, now: datetime) -> Verdict:
     content = verified.content
     pid = content.prescription_id
     today = clinic_day(s, now)
@@ -552,7 +552,7 @@ def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> 
         .limit(HISTORY_SHOWN)
     )
     return Verdict(
-        code,
+        verified.code,
         content,
         verified.key.clinic_name,
         s.get(Prescription, pid) is not None,

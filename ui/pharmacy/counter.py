@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.money import money_text
 from clinicdesk.rx import reference
-from clinicdesk.rx.codec import PREFIX
+from clinicdesk.rx.code_text import looks_like_code
 from clinicdesk.rx.scan import (
     MAX_FILE_BYTES,
     UnreadablePicture,
@@ -232,7 +232,7 @@ class CounterView(QWidget):
             # grey pixels here take a few ms; encoding a page as PNG here took seconds
             grey = grey_frame(image)
             self.scan_picture(lambda: code_in_pixels(*grey))
-        elif text.upper().startswith(PREFIX):
+        elif looks_like_code(text):
             self.scan(text, PASTED)
         elif reference.is_valid(reference.normalize(text)):
             self.look_up(reference.normalize(text))
