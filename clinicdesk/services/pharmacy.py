@@ -62,6 +62,7 @@ from clinicdesk.services.tables import csv_text
 from clinicdesk.services.validation import whole
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
+from clinicdesk.store.desk import this_desk
 from clinicdesk.store.models import (
     Dispense,
     DispenseBalance,
@@ -89,9 +90,17 @@ def allowed_of(item: RxItem) -> int:
 
 
 class PharmacyService:
-    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime] = utcnow, desk: str | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self._desk = desk
+
+    @property
+    def desk(self) -> str:
+        """This computer, whose clock the clock guard checks (clinicdesk.store.desk)."""
+        return self._desk or this_desk()
 
     # ---- scanning ----
 
@@ -101,7 +110,7 @@ class PharmacyService:
         try:
             with self.store.write(actor) as s:
                 now = self.clock()
-                verified, _row = check_code(s, text, now, record=True)
+                verified, _row = check_code(s, text, now, self.desk, record=True)
                 verdict = _verdict(s, verified, now)
                 if verdict.fully_dispensed:
                     raise _already_dispensed(s, verdict)
@@ -126,7 +135,7 @@ class PharmacyService:
         actor.require(P.DISPENSE)
         with self.store.read() as s:
             now = self.clock()
-            verified, _row = check_code(s, code, now)
+            verified, _row = check_code(s, code, now, self.desk)
             return _verdict(s, verified, now)
 
     def look_up(self, actor: Actor, typed: str) -> Verdict:
@@ -149,7 +158,7 @@ class PharmacyService:
         if not reason.strip():
             raise ValidationError({"reason": "say why the prescription is not dispensed"})
         with self.store.write(actor) as s:
-            verified, _row = check_code(s, code, self.clock())
+            verified, _row = check_code(s, code, self.clock(), self.desk)
             pid = verified.content.prescription_id
             _record(s, actor, pid, REJECTED, "", self.clock(), detail=reason.strip())
             audit.append(
@@ -167,7 +176,7 @@ class PharmacyService:
         with self.store.write(actor) as s:
             now = self.clock()
             today = clinic_day(s, now)
-            verified, row = check_code(s, code, now)
+            verified, row = check_code(s, code, now, self.desk)
             content = verified.content
             balances = _balances(s, content, create=True)
             if all(b.dispensed >= b.allowed for b in balances.values()):
