@@ -10,6 +10,7 @@ Verification checks the signature before the content is parsed at all.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from collections.abc import Mapping
@@ -46,6 +47,12 @@ class Verified:
     content: PrescriptionContent
     key: TrustedKey
     code: str  # the code's text as printed (clinicdesk.rx.code_text.normalize)
+    digest: str  # SHA-256 of the signed content, hex: the same prescription has the same one
+
+    @property
+    def issuer(self) -> str:
+        """The signing clinic, by the id its key is trusted under (never a name in the code)."""
+        return self.key.issuer
 
 
 def encode(content: PrescriptionContent, key: KeyPair) -> str:
@@ -75,7 +82,7 @@ def verify(text: str, trust: Mapping[bytes, TrustedKey]) -> Verified:
         content = from_cbor(payload)
     except Exception as exc:  # signed by a trusted key yet not our shape: a newer format
         raise CodeDamaged(f"content: {type(exc).__name__}") from None
-    return Verified(content, key, text)
+    return Verified(content, key, text, hashlib.sha256(payload).hexdigest())
 
 
 def _to_be_signed(protected: bytes, payload: bytes) -> bytes:

@@ -23,6 +23,7 @@ from clinicdesk.rx.directions import directions, dose_times
 from clinicdesk.rx.errors import (
     ClockBehind,
     CodeRefused,
+    ContentDiffers,
     DateBehind,
     PrescriptionCancelled,
     PrescriptionExpired,
@@ -70,6 +71,7 @@ from clinicdesk.store.models import (
     Prescription,
     PrescriptionItem,
     QueueEntry,
+    SignedPrescription,
     Visit,
 )
 from clinicdesk.text import fold
@@ -330,17 +332,64 @@ def check_code(
     verified = codec.verify(text, trusted_keys(s))
     _check_clock(s, now, desk, record=False)
     content = verified.content
-    row = s.get(Prescription, content.prescription_id)
+    row = local_prescription(s, verified)
     today = clinic_day(s, now)
     refusal: CodeRefused | None = _date_behind(s, content.issued_on, today, desk, record)
+    if refusal is None:
+        refusal = _content_differs(s, verified, row)
     if refusal is None and row is not None and row.status == CANCELLED:
         refusal = PrescriptionCancelled(row.cancel_reason, row.cancelled_by_name)
     elif refusal is None and today > content.valid_until:
         refusal = PrescriptionExpired(content.valid_until)
     if refusal is not None:
-        refusal.prescription_id = content.prescription_id
+        refusal.prescription_id, refusal.issuer = content.prescription_id, verified.issuer
         raise refusal
     return verified, row
+
+
+def local_prescription(s: Session, verified: codec.Verified) -> Prescription | None:
+    """This clinic's record of a verified code: only a code signed with this clinic's own key
+    is one of its prescriptions, whatever id another clinic's code carries."""
+    return s.get(Prescription, verified.content.prescription_id) if verified.key.own else None
+
+
+def _content_differs(
+    s: Session, verified: codec.Verified, row: Prescription | None
+) -> ContentDiffers | None:
+    """A refusal if a prescription with this issuer and id is known here with other content:
+    this clinic's own as it was signed, another's as it was first verified here."""
+    content = verified.content
+    if row is not None and row.code != verified.code:
+        return ContentDiffers(reference.grouped(row.reference))
+    known = s.scalar(
+        select(SignedPrescription).where(
+            SignedPrescription.issuer == verified.issuer,
+            SignedPrescription.prescription_id == content.prescription_id,
+        )
+    )
+    if known is not None and known.digest != verified.digest:
+        return ContentDiffers(reference.grouped(known.reference))
+    return None
+
+
+def remember_content(s: Session, verified: codec.Verified) -> None:
+    """Keep what this issuer's prescription of this id says (its digest), for the next code."""
+    content = verified.content
+    known = s.scalar(
+        select(SignedPrescription.id).where(
+            SignedPrescription.issuer == verified.issuer,
+            SignedPrescription.prescription_id == content.prescription_id,
+        )
+    )
+    if known is None:
+        s.add(
+            SignedPrescription(
+                issuer=verified.issuer,
+                prescription_id=content.prescription_id,
+                reference=content.reference,
+                digest=verified.digest,
+            )
+        )
 
 
 def desk_key(name: str, desk: str) -> str:

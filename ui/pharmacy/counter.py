@@ -198,7 +198,24 @@ class CounterView(QWidget):
             self.reference.edit.setFocus()
 
     def refresh(self) -> None:
-        """Nothing to reload: the verdict on screen is re-read after each dispense."""
+        """Re-read the verdict on screen (not counted as a scan) when the counter is shown
+        again: what remains, and the patient's allergies, may have changed meanwhile."""
+        verdict = self._settled()
+        if verdict is None or self.dialog is not None:
+            return
+        pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
+        self._ask(
+            lambda: pharmacy.verdict(actor, verdict.code),
+            "Reading the prescription again…",
+            self._reread,
+        )
+
+    def _reread(self, verdict: Verdict) -> None:
+        self.task = None
+        self.verdict_view.show_verdict(verdict)
+        self._say("")
+        self._update_actions()
+        self.verdictShown.emit()
 
     # ---- the four ways in ----
 
