@@ -37,9 +37,15 @@ def upgrade() -> None:
         batch_op.alter_column("clinic_id", existing_type=sa.String(length=36), nullable=False)
         batch_op.create_index(batch_op.f("ix_signing_keys_clinic_id"), ["clinic_id"], unique=False)
 
-    for table in ("dispense_balances", "dispenses", "pharmacy_events"):
+    for table in ("dispense_balances", "pharmacy_events"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("issuer", sa.String(length=36), nullable=True))
+    # dispense lines and stock movements refer to dispenses: that table is altered in place
+    # (SQLite cannot drop a table others refer to while foreign keys are enforced)
+    op.add_column(
+        "dispenses",
+        sa.Column("issuer", sa.String(length=36), nullable=False, server_default=""),
+    )
     for pid, issuer in _issuers(conn, own_id or "").items():
         for table in ("dispense_balances", "dispenses", "pharmacy_events"):
             conn.execute(
@@ -54,12 +60,8 @@ def upgrade() -> None:
             batch_op.f("uq_dispense_balances_issuer_prescription_id_line"),
             ["issuer", "prescription_id", "line"],
         )
-    with op.batch_alter_table("dispenses", schema=None) as batch_op:
-        batch_op.alter_column("issuer", existing_type=sa.String(length=36), nullable=False)
-        batch_op.drop_index("ix_dispenses_prescription_id")
-        batch_op.create_index(
-            "ix_dispenses_issuer_prescription", ["issuer", "prescription_id"], unique=False
-        )
+    op.drop_index("ix_dispenses_prescription_id", table_name="dispenses")
+    op.create_index("ix_dispenses_issuer_prescription", "dispenses", ["issuer", "prescription_id"])
     with op.batch_alter_table("pharmacy_events", schema=None) as batch_op:
         batch_op.drop_index("ix_pharmacy_events_prescription_id")
         batch_op.create_index(
@@ -142,12 +144,9 @@ def downgrade() -> None:
             batch_op.f("ix_pharmacy_events_prescription_id"), ["prescription_id"], unique=False
         )
         batch_op.drop_column("issuer")
-    with op.batch_alter_table("dispenses", schema=None) as batch_op:
-        batch_op.drop_index("ix_dispenses_issuer_prescription")
-        batch_op.create_index(
-            batch_op.f("ix_dispenses_prescription_id"), ["prescription_id"], unique=False
-        )
-        batch_op.drop_column("issuer")
+    op.drop_index("ix_dispenses_issuer_prescription", table_name="dispenses")
+    op.create_index("ix_dispenses_prescription_id", "dispenses", ["prescription_id"])
+    op.execute("ALTER TABLE dispenses DROP COLUMN issuer")  # in place, as in upgrade
     with op.batch_alter_table("dispense_balances", schema=None) as batch_op:
         batch_op.drop_constraint("uq_dispense_balances_issuer_prescription_id_line", type_="unique")
         batch_op.create_unique_constraint(

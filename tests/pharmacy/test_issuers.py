@@ -6,21 +6,27 @@ signed, even when two clinics share a name."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import func, select
 
 from clinicdesk.rx import codec, reference
 from clinicdesk.rx.errors import ContentDiffers
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput
 from clinicdesk.services.signing import BadTrustFile, active_key
+from clinicdesk.store import migrate
+from clinicdesk.store.models import Meta
 from tests.clinical.clinic_setup import new_clinic
 from tests.pharmacy.pharmacy_setup import Counter, counter_fixture, remaining, shelf
 
 counter = counter_fixture()
 
+OLD_KEYS = ("rx_latest_time", "rx_latest_issued_seen")  # the clock guard's, before desks
 SAME_NAME = "Sunrise Family Clinic"  # tests/conftest.py's clinic: ours has this name too
 
 
@@ -139,3 +145,32 @@ def test_another_clinics_prescription_says_its_allergies_are_not_known_here(coun
     )
     assert theirs.allergies is None
     assert theirs.allergies_text.startswith("Not known here")
+
+
+def test_migration_0005_keeps_each_ledger_with_its_issuer(counter, other):
+    """A pharmacy's database from before issuers (0004) keeps what was given out: this clinic's
+    prescription stays ours, another clinic's stays with the key that signed it."""
+    ph = counter.pharmacist
+    ours = ph.pharmacy.verdict(ph.actor, counter.rx.code).content
+    theirs = signed_by(
+        other,
+        replace(reusing_our_id(counter, 30, "Someone Else"), prescription_id=str(uuid.uuid4())),
+    )
+    ph.pharmacy.scan(ph.actor, theirs, SCANNER)
+    ph.pharmacy.scan(ph.actor, counter.rx.code, SCANNER)
+    batch = counter.batches["ibuprofen_late"]
+    ph.pharmacy.dispense(ph.actor, counter.rx.code, [DispenseInput(1, batch.id, 10)])
+    ph.pharmacy.dispense(ph.actor, theirs, [DispenseInput(1, batch.id, 5)])
+
+    config = migrate.alembic_config()
+    with ph.store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    assert migrate.upgrade(ph.store)
+
+    assert remaining(counter) == (5, 28, 2)
+    assert [i.remaining for i in ph.pharmacy.verdict(ph.actor, theirs).items] == [25]
+    again = ph.pharmacy.scan(ph.actor, counter.rx.code, SCANNER)
+    assert again.own_clinic and again.scans == 2 and again.content == ours
+    with ph.store.read() as s:
+        assert s.scalar(select(func.count()).select_from(Meta).where(Meta.key.in_(OLD_KEYS))) == 0
