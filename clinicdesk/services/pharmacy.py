@@ -130,6 +130,7 @@ class PharmacyService:
                     "prescription.scan",
                     "prescriptions",
                     verdict.content.prescription_id,
+                    issuer=verdict.issuer,
                     kid=verdict.kid,
                     method=method,
                 )
@@ -171,7 +172,13 @@ class PharmacyService:
             pid = verified.content.prescription_id
             _record(s, actor, verified, REJECTED, "", self.clock(), detail=reason.strip())
             audit.append(
-                s, actor, "prescription.reject", "prescriptions", pid, reason=reason.strip()
+                s,
+                actor,
+                "prescription.reject",
+                "prescriptions",
+                pid,
+                issuer=verified.issuer,
+                reason=reason.strip(),
             )
 
     # ---- dispensing ----
@@ -266,6 +273,7 @@ class PharmacyService:
                 "prescription.dispense",
                 "prescriptions",
                 content.prescription_id,
+                issuer=verified.issuer,
                 dispense=dispense.id,
                 lines=len(chosen),
             )

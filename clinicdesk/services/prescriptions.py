@@ -295,6 +295,7 @@ class PrescriptionService:
                 "prescription.verify",
                 "prescriptions",
                 verified.content.prescription_id,
+                issuer=verified.issuer,
                 kid=verified.key.kid_hex,
             )
             return VerifiedPrescription(
