@@ -89,3 +89,19 @@ def test_a_camera_frame_holding_the_code_reads_as_the_prescription(counter, case
     found = prescription_code(codes_in_frame(picture.tobytes(), *picture.size, picture.width))
     assert found is not None
     genuine(counter, found, CAMERA)
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        lambda r: "\ufeff" + r,
+        lambda r: f"{r[:4]}\u200b {r[4:8]}-{r[8:]}\r\n",
+        lambda r: r.translate(FULL_WIDTH),
+        lambda r: f"{r[:4]}－{r[4:8]}－{r[8:]}",  # full-width dashes
+    ],
+    ids=["byte-order mark", "zero-width space and dash", "full width", "full-width dashes"],
+)
+def test_the_reference_number_with_noise_finds_the_prescription(counter, noise):
+    ph = counter.pharmacist
+    verdict = ph.pharmacy.look_up(ph.actor, noise(counter.rx.reference))
+    assert verdict.content.reference == counter.rx.reference

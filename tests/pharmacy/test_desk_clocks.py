@@ -20,11 +20,10 @@ from tests.pharmacy.pharmacy_setup import Counter, counter_fixture
 
 counter = counter_fixture()
 
-NOW = utcnow()  # the true time, for this test's desks; only differences from it matter
-
 
 def at(offset: timedelta):
-    return lambda: NOW + offset
+    """A desk's clock: the true time, ``offset`` out."""
+    return lambda: utcnow() + offset
 
 
 def prescribing_desk(counter: Counter, desk: str, offset: timedelta) -> PrescriptionService:

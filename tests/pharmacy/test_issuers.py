@@ -147,6 +147,22 @@ def test_another_clinics_prescription_says_its_allergies_are_not_known_here(coun
     assert theirs.allergies_text.startswith("Not known here")
 
 
+def test_a_trust_file_claiming_another_trusted_clinics_id_is_refused(counter, other, tmp_path):
+    """A third clinic cannot take over a trusted clinic's prescriptions by claiming its id."""
+    ph = counter.pharmacist
+    third = new_clinic(tmp_path / "third", "Third Clinic")
+    try:
+        third.signing_keys.export_trust_file(third.actor, tmp_path / "third.json")
+    finally:
+        third.close()
+    document = json.loads((tmp_path / "third.json").read_text())
+    document["clinic_id"] = json.loads((tmp_path / "other.json").read_text())["clinic_id"]
+    (tmp_path / "third.json").write_text(json.dumps(document))
+    with pytest.raises(BadTrustFile) as caught:
+        ph.signing_keys.import_trust_file(ph.actor, tmp_path / "third.json")
+    assert "none of its keys" in caught.value.message
+
+
 def test_migration_0005_keeps_each_ledger_with_its_issuer(counter, other):
     """A pharmacy's database from before issuers (0004) keeps what was given out: this clinic's
     prescription stays ours, another clinic's stays with the key that signed it."""
