@@ -359,15 +359,9 @@ def _content_differs(
 ) -> ContentDiffers | None:
     """A refusal if a prescription with this issuer and id is known here with other content:
     this clinic's own as it was signed, another's as it was first verified here."""
-    content = verified.content
     if row is not None and row.code != verified.code:
         return ContentDiffers(reference.grouped(row.reference))
-    known = s.scalar(
-        select(SignedPrescription).where(
-            SignedPrescription.issuer == verified.issuer,
-            SignedPrescription.prescription_id == content.prescription_id,
-        )
-    )
+    known = _known(s, verified)
     if known is not None and known.digest != verified.digest:
         return ContentDiffers(reference.grouped(known.reference))
     return None
@@ -375,14 +369,8 @@ def _content_differs(
 
 def remember_content(s: Session, verified: codec.Verified) -> None:
     """Keep what this issuer's prescription of this id says (its digest), for the next code."""
-    content = verified.content
-    known = s.scalar(
-        select(SignedPrescription.id).where(
-            SignedPrescription.issuer == verified.issuer,
-            SignedPrescription.prescription_id == content.prescription_id,
-        )
-    )
-    if known is None:
+    if _known(s, verified) is None:
+        content = verified.content
         s.add(
             SignedPrescription(
                 issuer=verified.issuer,
@@ -393,7 +381,16 @@ def remember_content(s: Session, verified: codec.Verified) -> None:
         )
 
 
-def desk_key(name: str, desk: str) -> str:
+def _known(s: Session, verified: codec.Verified) -> SignedPrescription | None:
+    return s.scalar(
+        select(SignedPrescription).where(
+            SignedPrescription.issuer == verified.issuer,
+            SignedPrescription.prescription_id == verified.content.prescription_id,
+        )
+    )
+
+
+def _desk_key(name: str, desk: str) -> str:
     """The Meta key of a time this desk alone has vouched for."""
     return f"{name}:{desk}"
 
@@ -405,7 +402,7 @@ def _check_clock(s: Session, now: datetime, desk: str, record: bool) -> None:
     desk whose clock runs ahead never stops another from prescribing or scanning. Only signing
     records the time.
     """
-    key = desk_key(CLOCK_KEY, desk)
+    key = _desk_key(CLOCK_KEY, desk)
     seen = s.get(Meta, key)
     if seen is not None:
         latest = datetime.fromisoformat(seen.value)
@@ -429,7 +426,7 @@ def _date_behind(
     this desk, so neither an issuing clinic's clock running ahead nor another desk's can stop
     later scans here.
     """
-    key = desk_key(ISSUED_KEY, desk)
+    key = _desk_key(ISSUED_KEY, desk)
     seen = s.get(Meta, key)
     latest = date.fromisoformat(seen.value) if seen is not None else None
     dated = max(issued_on, latest) if latest is not None else issued_on
