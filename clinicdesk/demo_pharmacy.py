@@ -13,18 +13,16 @@ repeats), some never collected. The newest, and today's, wait at the counter for
 
 Replaying the past at the counter: each dispense runs with the service's clock at its moment,
 after every prescription of the ten days has been signed. The clock guard (prescriptions
-``_check_clock``) refuses a desk clock set more than ten minutes behind the latest signing, which
-is exactly what a replay is; so its latest trusted time is set aside for the replay and put back
-unchanged afterwards, in one process before anyone has signed in. Scans, dispenses, movements and
-balances are then dated as they would have been, and the latest signing time stays what it was.
+``_check_clock``) refuses a desk clock set more than ten minutes behind the latest signing at
+that desk, which is exactly what a replay is; so the replay runs as a desk of its own that never
+signs (``REPLAY_DESK``). Scans, dispenses, movements and balances are then dated as they would
+have been, and this computer's latest signing time stays what it was.
 """
 
 from __future__ import annotations
 
 import random
 import string
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -51,11 +49,11 @@ from clinicdesk.services.pharmacy_views import (
     Verdict,
 )
 from clinicdesk.services.prescription_views import CANCELLED
-from clinicdesk.services.prescriptions import CLOCK_KEY
 from clinicdesk.store.database import Store
-from clinicdesk.store.models import Meta, Prescription, StockBatch
+from clinicdesk.store.models import Prescription, StockBatch
 
 PHARMACIST = "pharmacy"
+REPLAY_DESK = "demo-replay"  # the past replayed at the counter: a desk that never signs
 SUPPLIERS = (
     "Alliance Healthcare",
     "AAH Pharmaceuticals",
@@ -235,23 +233,6 @@ class Visit:
     kind: str  # "full", "part" or "rest"
 
 
-@contextmanager
-def _replaying(store: Store, actor: Actor) -> Iterator[None]:
-    """Set the clock guard's latest trusted time aside while the past is replayed (see the
-    module's docstring); it is put back as it was, whatever happens."""
-    with store.write(actor) as s:
-        row = s.get(Meta, CLOCK_KEY)
-        latest = None if row is None else row.value
-        if row is not None:
-            s.delete(row)
-    try:
-        yield
-    finally:
-        if latest is not None:
-            with store.write(actor) as s:
-                s.add(Meta(key=CLOCK_KEY, value=latest))
-
-
 def _dispense_past(store: Store, pharmacist: Actor, rng: random.Random, now: datetime) -> None:
     with store.read() as s:
         zone = clinic_zone(s)
@@ -273,9 +254,8 @@ def _dispense_past(store: Store, pharmacist: Actor, rng: random.Random, now: dat
         later = _at_the_counter(rng, at + timedelta(days=rng.randint(1, 3)))
         if roll < 0.18 and later < now - timedelta(minutes=30) and later.date() <= valid_until:
             visits.append(Visit(later, code, "rest"))
-    with _replaying(store, pharmacist):
-        for visit in sorted(visits, key=lambda v: v.at):
-            _serve(store, pharmacist, rng, visit)
+    for visit in sorted(visits, key=lambda v: v.at):
+        _serve(store, pharmacist, rng, visit)
 
 
 def _at_the_counter(rng: random.Random, after: datetime) -> datetime:
@@ -291,7 +271,7 @@ def _at_the_counter(rng: random.Random, after: datetime) -> datetime:
 
 def _serve(store: Store, pharmacist: Actor, rng: random.Random, visit: Visit) -> None:
     scanned_at = visit.at.astimezone(UTC)
-    counter = PharmacyService(store, clock=lambda: scanned_at)
+    counter = PharmacyService(store, clock=lambda: scanned_at, desk=REPLAY_DESK)
     method = PICTURE if rng.random() < 0.1 else SCANNER
     try:
         verdict = counter.scan(pharmacist, visit.code, method)
@@ -300,7 +280,8 @@ def _serve(store: Store, pharmacist: Actor, rng: random.Random, visit: Visit) ->
     lines = _what_to_give(rng, verdict, visit.kind)
     if lines:
         given_at = scanned_at + timedelta(minutes=rng.randint(2, 6))
-        PharmacyService(store, clock=lambda: given_at).dispense(pharmacist, visit.code, lines)
+        replayed = PharmacyService(store, clock=lambda: given_at, desk=REPLAY_DESK)
+        replayed.dispense(pharmacist, visit.code, lines)
 
 
 def _what_to_give(rng: random.Random, verdict: Verdict, kind: str) -> list[DispenseInput]:

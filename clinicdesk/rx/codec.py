@@ -10,6 +10,7 @@ Verification checks the signature before the content is parsed at all.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 
 from clinicdesk.rx import keys
+from clinicdesk.rx.code_text import PREFIX, normalize
 from clinicdesk.rx.dictionary import RX1_DICTIONARY
 from clinicdesk.rx.errors import (
     CodeDamaged,
@@ -30,7 +32,6 @@ from clinicdesk.rx.errors import (
 from clinicdesk.rx.keys import KeyPair, TrustedKey
 from clinicdesk.rx.payload import PrescriptionContent, from_cbor, to_cbor
 
-PREFIX = "RX1"
 COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
 _HDR_ALG, _HDR_KID = 1, 4
@@ -45,6 +46,13 @@ MAX_CONTENT_BYTES = 16384
 class Verified:
     content: PrescriptionContent
     key: TrustedKey
+    code: str  # the code's text as printed (clinicdesk.rx.code_text.normalize)
+    digest: str  # SHA-256 of the signed content, hex: the same prescription has the same one
+
+    @property
+    def issuer(self) -> str:
+        """The signing clinic, by the id its key is trusted under (never a name in the code)."""
+        return self.key.issuer
 
 
 def encode(content: PrescriptionContent, key: KeyPair) -> str:
@@ -58,6 +66,7 @@ def encode(content: PrescriptionContent, key: KeyPair) -> str:
 
 def verify(text: str, trust: Mapping[bytes, TrustedKey]) -> Verified:
     """The content of a genuine code, or a CodeRefused that says why not."""
+    text = normalize(text)
     protected, payload, signature = _open_envelope(_inflate(from_digits(_strip(text))))
     kid = _kid(protected)
     key = trust.get(kid)
@@ -73,7 +82,7 @@ def verify(text: str, trust: Mapping[bytes, TrustedKey]) -> Verified:
         content = from_cbor(payload)
     except Exception as exc:  # signed by a trusted key yet not our shape: a newer format
         raise CodeDamaged(f"content: {type(exc).__name__}") from None
-    return Verified(content, key)
+    return Verified(content, key, text, hashlib.sha256(payload).hexdigest())
 
 
 def _to_be_signed(protected: bytes, payload: bytes) -> bytes:
@@ -81,8 +90,7 @@ def _to_be_signed(protected: bytes, payload: bytes) -> bytes:
 
 
 def _strip(text: str) -> str:
-    text = text.strip()
-    if not text.upper().startswith(PREFIX):
+    if not text.startswith(PREFIX):
         raise NotAPrescriptionCode()
     return text[len(PREFIX) :]
 

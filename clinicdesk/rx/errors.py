@@ -11,6 +11,7 @@ class CodeRefused(ClinicDeskError):
     """Base: the code is not a prescription that may be dispensed."""
 
     prescription_id: str | None = None  # set once the signature has checked out
+    issuer: str | None = None  # the signing clinic's id, set with the prescription id
 
 
 class NotAPrescriptionCode(CodeRefused):
@@ -35,6 +36,18 @@ class SignatureInvalid(CodeRefused):
         super().__init__(
             "The signature does not match the prescription: it has been altered or was not "
             "issued by the clinic it names. Do not dispense."
+        )
+
+
+class ContentDiffers(CodeRefused):
+    """Genuinely signed, but not what this pharmacy already knows under the same issuer and
+    prescription number: one of the two has been altered (or the issuer signed twice)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"This code's content differs from prescription {reference} as already seen here "
+            "with the same number from the same clinic: one of them has been altered. Do not "
+            "dispense; ask the clinic that signed it."
         )
 
 

@@ -28,10 +28,19 @@ class TrustedKey:
     public: bytes
     clinic_name: str
     status: str  # ACTIVE, RETIRED or REVOKED
+    issuer: str = ""  # the clinic id of the clinic holding the key (the signing clinic)
+    own: bool = False  # this clinic's own key
 
     @property
     def kid_hex(self) -> str:
         return self.kid.hex()
+
+    @property
+    def fingerprint(self) -> str:
+        """The key id in groups of four ('1a2b 3c4d 5e6f 7a8b'), as Admin → Signing keys
+        and a trust file show it: what tells two clinics of one name apart."""
+        text = self.kid_hex
+        return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 def key_id(public: bytes) -> bytes:

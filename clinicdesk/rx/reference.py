@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from clinicdesk.rx.code_text import clean
+
 BODY_DIGITS = 10
 LENGTH = BODY_DIGITS + 2
 
@@ -27,8 +29,14 @@ def is_valid(reference: str) -> bool:
 
 
 def normalize(typed: str) -> str:
-    """What a person typed (spaces, dashes) as bare digits."""
-    return re.sub(r"[\s-]", "", typed)
+    """What a person typed or pasted (spaces, dashes, full-width digits, invisible marks) as
+    bare digits."""
+    return clean(typed).replace("-", "")
+
+
+def digits_in(typed: str) -> str:
+    """Only the digits of what was typed (full-width ones as the digits they are)."""
+    return "".join(c for c in clean(typed) if c.isascii() and c.isdigit())
 
 
 def grouped(reference: str) -> str:

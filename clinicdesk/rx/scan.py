@@ -17,7 +17,7 @@ import zxingcpp
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from clinicdesk.printing import PDFIUM_LOCK
-from clinicdesk.rx.codec import PREFIX
+from clinicdesk.rx.code_text import prescription_code
 from clinicdesk.rx.errors import CodeRefused
 
 MAX_FILE_BYTES = 40 * 1024 * 1024
@@ -45,9 +45,9 @@ class UnreadablePicture(CodeRefused):
 def best_code(texts: list[str]) -> str:
     """A prescription code if the picture has one, else whatever code it has (so the verdict can
     say it is not a prescription), else NoCodeFound."""
-    for text in texts:
-        if text.startswith(PREFIX):
-            return text
+    code = prescription_code(texts)
+    if code is not None:
+        return code
     if texts:
         return texts[0]
     raise NoCodeFound()

@@ -1,8 +1,9 @@
 """The pharmacy counter: scan or type a prescription, see the verdict, dispense, never twice.
 
 Nothing is shown before the code is verified (clinicdesk.services.prescriptions.check_code).
-What remains of each item is kept in a ledger keyed by the signed prescription's id
-(DispenseBalance), so prescriptions from other clinics are guarded as well as this clinic's. The
+What remains of each item is kept in a ledger keyed by the issuer (the signing clinic, known
+from the key that signed) and the prescription's id (DispenseBalance), so prescriptions from
+other clinics are guarded as well as this clinic's, and never mixed with them. The
 database refuses a balance beyond what was prescribed and a batch below zero, and every dispense
 runs in one BEGIN IMMEDIATE transaction: two counters dispensing the same item at once are served
 one after the other, and the second sees what the first gave out.
@@ -26,7 +27,7 @@ from clinicdesk.printing import pharmacy_pdf
 from clinicdesk.rx import codec, reference
 from clinicdesk.rx.directions import directions
 from clinicdesk.rx.errors import CodeRefused
-from clinicdesk.rx.payload import PrescriptionContent, RxItem
+from clinicdesk.rx.payload import RxItem
 from clinicdesk.services.booking import clinic_day, clinic_profile, clinic_zone
 from clinicdesk.services.formulary import dispensed_drug, split_list
 from clinicdesk.services.inventory import (
@@ -44,6 +45,7 @@ from clinicdesk.services.pharmacy_views import (
     REJECTED,
     TYPED,
     VERIFIED,
+    AllergyNote,
     AlreadyDispensed,
     DispensedLine,
     DispenseInput,
@@ -57,12 +59,19 @@ from clinicdesk.services.pharmacy_views import (
     prescribed_text,
 )
 from clinicdesk.services.prescription_views import DISPENSED, PARTLY
-from clinicdesk.services.prescriptions import check_code, checked_reference
+from clinicdesk.services.prescriptions import (
+    check_code,
+    checked_reference,
+    local_prescription,
+    remember_content,
+)
 from clinicdesk.services.tables import csv_text
 from clinicdesk.services.validation import whole
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
+from clinicdesk.store.desk import this_desk
 from clinicdesk.store.models import (
+    Allergy,
     Dispense,
     DispenseBalance,
     DispenseLine,
@@ -89,9 +98,17 @@ def allowed_of(item: RxItem) -> int:
 
 
 class PharmacyService:
-    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime] = utcnow, desk: str | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self._desk = desk
+
+    @property
+    def desk(self) -> str:
+        """This computer, whose clock the clock guard checks (clinicdesk.store.desk)."""
+        return self._desk or this_desk()
 
     # ---- scanning ----
 
@@ -101,24 +118,26 @@ class PharmacyService:
         try:
             with self.store.write(actor) as s:
                 now = self.clock()
-                verified, _row = check_code(s, text, now, record=True)
-                verdict = _verdict(s, text, verified, now)
+                verified, _row = check_code(s, text, now, self.desk, record=True)
+                remember_content(s, verified)
+                verdict = _verdict(s, verified, now)
                 if verdict.fully_dispensed:
                     raise _already_dispensed(s, verdict)
-                event = _record(s, actor, verdict.content.prescription_id, VERIFIED, method, now)
+                event = _record(s, actor, verified, VERIFIED, method, now)
                 audit.append(
                     s,
                     actor,
                     "prescription.scan",
                     "prescriptions",
                     verdict.content.prescription_id,
+                    issuer=verdict.issuer,
                     kid=verdict.kid,
                     method=method,
                 )
                 return replace(verdict, scans=verdict.scans + 1, history=(event, *verdict.history))
         except CodeRefused as refusal:
             with self.store.write(actor) as s:
-                _record(s, actor, refusal.prescription_id, REFUSED, method, self.clock(), refusal)
+                _record(s, actor, refusal, REFUSED, method, self.clock(), refusal)
             raise
 
     def verdict(self, actor: Actor, code: str) -> Verdict:
@@ -126,8 +145,8 @@ class PharmacyService:
         actor.require(P.DISPENSE)
         with self.store.read() as s:
             now = self.clock()
-            verified, _row = check_code(s, code, now)
-            return _verdict(s, code, verified, now)
+            verified, _row = check_code(s, code, now, self.desk)
+            return _verdict(s, verified, now)
 
     def look_up(self, actor: Actor, typed: str) -> Verdict:
         """The reference number typed by hand: check digits first, then the same verification
@@ -149,11 +168,17 @@ class PharmacyService:
         if not reason.strip():
             raise ValidationError({"reason": "say why the prescription is not dispensed"})
         with self.store.write(actor) as s:
-            verified, _row = check_code(s, code, self.clock())
+            verified, _row = check_code(s, code, self.clock(), self.desk)
             pid = verified.content.prescription_id
-            _record(s, actor, pid, REJECTED, "", self.clock(), detail=reason.strip())
+            _record(s, actor, verified, REJECTED, "", self.clock(), detail=reason.strip())
             audit.append(
-                s, actor, "prescription.reject", "prescriptions", pid, reason=reason.strip()
+                s,
+                actor,
+                "prescription.reject",
+                "prescriptions",
+                pid,
+                issuer=verified.issuer,
+                reason=reason.strip(),
             )
 
     # ---- dispensing ----
@@ -167,11 +192,12 @@ class PharmacyService:
         with self.store.write(actor) as s:
             now = self.clock()
             today = clinic_day(s, now)
-            verified, row = check_code(s, code, now)
+            verified, row = check_code(s, code, now, self.desk)
+            remember_content(s, verified)
             content = verified.content
-            balances = _balances(s, content, create=True)
+            balances = _balances(s, verified, create=True)
             if all(b.dispensed >= b.allowed for b in balances.values()):
-                raise _already_dispensed(s, _verdict(s, code, verified, now))
+                raise _already_dispensed(s, _verdict(s, verified, now))
             chosen: list[tuple[DispenseInput, RxItem, StockBatch, Drug, bool]] = []
             taken: dict[str, int] = defaultdict(int)  # two items may draw on one batch
             for d in lines:
@@ -194,6 +220,7 @@ class PharmacyService:
                 raise ValidationError(problems)
             patient_id = row.patient_id if row is not None else None
             dispense = Dispense(
+                issuer=verified.issuer,
                 prescription_id=content.prescription_id,
                 reference=content.reference,
                 patient_id=patient_id,
@@ -246,6 +273,7 @@ class PharmacyService:
                 "prescription.dispense",
                 "prescriptions",
                 content.prescription_id,
+                issuer=verified.issuer,
                 dispense=dispense.id,
                 lines=len(chosen),
             )
@@ -485,19 +513,22 @@ def _equivalents(s: Session, drug: Drug) -> list[str]:
 
 
 def _balances(
-    s: Session, content: PrescriptionContent, create: bool = False
+    s: Session, verified: codec.Verified, create: bool = False
 ) -> dict[int, DispenseBalance]:
+    content = verified.content
     rows = {
         b.line: b
         for b in s.scalars(
             select(DispenseBalance).where(
-                DispenseBalance.prescription_id == content.prescription_id
+                DispenseBalance.issuer == verified.issuer,
+                DispenseBalance.prescription_id == content.prescription_id,
             )
         )
     }
     for line, item in enumerate(content.items, start=1):
         if line not in rows:
             rows[line] = DispenseBalance(
+                issuer=verified.issuer,
                 prescription_id=content.prescription_id,
                 line=line,
                 allowed=allowed_of(item),
@@ -508,16 +539,16 @@ def _balances(
     return rows
 
 
-def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> Verdict:
+def _verdict(s: Session, verified: codec.Verified, now: datetime) -> Verdict:
     content = verified.content
-    pid = content.prescription_id
+    pid, issuer = content.prescription_id, verified.issuer
     today = clinic_day(s, now)
-    balances = _balances(s, content)
+    balances = _balances(s, verified)
     fills: dict[int, list[Fill]] = defaultdict(list)
     for d, line in s.execute(
         select(Dispense, DispenseLine)
         .join(DispenseLine, DispenseLine.dispense_id == Dispense.id)
-        .where(Dispense.prescription_id == pid)
+        .where(Dispense.issuer == issuer, Dispense.prescription_id == pid)
         .order_by(Dispense.at)
     ):
         fills[line.line].append(
@@ -540,27 +571,47 @@ def _verdict(s: Session, code: str, verified: codec.Verified, now: datetime) -> 
                 tuple(batches_for(s, others, item.strength, item.form, today)),
             )
         )
+    this_prescription = (PharmacyEvent.issuer == issuer, PharmacyEvent.prescription_id == pid)
     scans = s.scalar(
         select(func.count())
         .select_from(PharmacyEvent)
-        .where(PharmacyEvent.prescription_id == pid, PharmacyEvent.kind == VERIFIED)
+        .where(*this_prescription, PharmacyEvent.kind == VERIFIED)
     )
     events = s.scalars(
         select(PharmacyEvent)
-        .where(PharmacyEvent.prescription_id == pid)
+        .where(*this_prescription)
         .order_by(PharmacyEvent.at.desc())
         .limit(HISTORY_SHOWN)
     )
     return Verdict(
-        code,
+        verified.code,
         content,
         verified.key.clinic_name,
-        s.get(Prescription, pid) is not None,
+        verified.key.own,
         verified.key.kid_hex,
         tuple(items),
         scans or 0,
         tuple(_event_view(e) for e in events),
+        issuer,
+        verified.key.fingerprint,
+        _allergies(s, local_prescription(s, verified)),
     )
+
+
+def _allergies(s: Session, row: Prescription | None) -> tuple[AllergyNote, ...] | None:
+    """The patient's allergies as the chart has them at this moment (serious ones first), for
+    this clinic's own prescriptions; None for another clinic's."""
+    if row is None:
+        return None
+    notes = [
+        AllergyNote(a.substance, a.reaction, a.severity)
+        for a in s.scalars(
+            select(Allergy)
+            .where(Allergy.patient_id == row.patient_id, Allergy.deleted_at.is_(None))
+            .order_by(Allergy.created_at)
+        )
+    ]
+    return tuple(sorted(notes, key=lambda a: not a.serious))
 
 
 def _already_dispensed(s: Session, verdict: Verdict) -> AlreadyDispensed:
@@ -571,22 +622,29 @@ def _already_dispensed(s: Session, verdict: Verdict) -> AlreadyDispensed:
         when = f"{last.at.astimezone(clinic_zone(s)):%d %b %Y at %H:%M}"
         by = last.by
     refusal = AlreadyDispensed(when, by, verdict)
-    refusal.prescription_id = verdict.content.prescription_id
+    refusal.prescription_id, refusal.issuer = verdict.content.prescription_id, verdict.issuer
     return refusal
 
 
 def _record(
     s: Session,
     actor: Actor,
-    prescription_id: str | None,
+    about: codec.Verified | CodeRefused,
     kind: str,
     method: str,
     now: datetime,
     refusal: CodeRefused | None = None,
     detail: str = "",
 ) -> PharmacyEventView:
+    """Keep a scan or a refusal with the prescription it was about (issuer and id), if the
+    signature checked out far enough to know them."""
+    if isinstance(about, codec.Verified):
+        issuer, pid = about.issuer, about.content.prescription_id
+    else:
+        issuer, pid = about.issuer, about.prescription_id
     row = PharmacyEvent(
-        prescription_id=prescription_id,
+        issuer=issuer,
+        prescription_id=pid,
         kind=kind,
         method=method,
         detail=refusal.message if refusal is not None else detail,

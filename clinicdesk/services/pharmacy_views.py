@@ -8,6 +8,7 @@ from datetime import date, datetime
 from clinicdesk.rx import reference
 from clinicdesk.rx.errors import CodeRefused
 from clinicdesk.rx.payload import PrescriptionContent, RxItem
+from clinicdesk.services.chart_sections import SEVERITIES
 from clinicdesk.services.inventory import BatchView
 
 SCANNER, PICTURE, CAMERA, TYPED = "scanner", "picture", "camera", "reference"
@@ -20,6 +21,7 @@ METHOD_LABELS = {
     TYPED: "Reference number",
 }
 VERIFIED, REFUSED, REJECTED = "verified", "refused", "rejected"
+SERIOUS = ("severe", "life-threatening")
 EVENT_LABELS = {VERIFIED: "Verified", REFUSED: "Refused", REJECTED: "Not dispensed"}
 
 
@@ -78,21 +80,63 @@ class PharmacyEventView:
 
 
 @dataclass(frozen=True)
+class AllergyNote:
+    """One of the patient's recorded allergies, as the chart holds it now."""
+
+    substance: str
+    reaction: str
+    severity: str  # a key of clinicdesk.services.chart_sections.SEVERITIES
+
+    @property
+    def serious(self) -> bool:
+        return self.severity in SERIOUS
+
+    @property
+    def text(self) -> str:
+        """'Penicillin (hives; Severe)'."""
+        details = "; ".join(
+            x for x in (self.reaction, SEVERITIES.get(self.severity, self.severity)) if x
+        )
+        return f"{self.substance} ({details})"
+
+
+@dataclass(frozen=True)
 class Verdict:
     """A genuine prescription that may be dispensed, and what remains of each item."""
 
     code: str
     content: PrescriptionContent
-    signed_by_clinic: str
-    own_clinic: bool
+    signed_by_clinic: str  # the name on the signing key (two clinics may share one)
+    own_clinic: bool  # signed with this clinic's own key
     kid: str
     items: tuple[ItemBalance, ...]
     scans: int  # verified scans so far, this one included
     history: tuple[PharmacyEventView, ...]  # newest first
+    issuer: str  # the signing clinic's id, from the key that signed
+    key_fingerprint: str  # the signing key's id in groups of four
+    # The patient's allergies as the chart has them now, serious ones first; None when the
+    # prescription is another clinic's, whose patient's chart is not kept here.
+    allergies: tuple[AllergyNote, ...] | None
 
     @property
     def reference_grouped(self) -> str:
         return reference.grouped(self.content.reference)
+
+    @property
+    def signed_by_text(self) -> str:
+        """Which clinic signed, unmistakably: 'this clinic (…)', or another clinic's name with
+        its key, which tells it from another clinic of the same name."""
+        if self.own_clinic:
+            return f"this clinic ({self.signed_by_clinic})"
+        return f"{self.signed_by_clinic}, another clinic (key {self.key_fingerprint})"
+
+    @property
+    def allergies_text(self) -> str:
+        if self.allergies is None:
+            return "Not known here: the patient's chart is kept by the clinic that signed."
+        if not self.allergies:
+            return "No known allergies recorded"
+        return ", ".join(a.text for a in self.allergies)
 
     @property
     def fully_dispensed(self) -> bool:

@@ -23,6 +23,7 @@ from clinicdesk.rx.directions import directions, dose_times
 from clinicdesk.rx.errors import (
     ClockBehind,
     CodeRefused,
+    ContentDiffers,
     DateBehind,
     PrescriptionCancelled,
     PrescriptionExpired,
@@ -58,6 +59,7 @@ from clinicdesk.services.signing import active_key, trusted_keys
 from clinicdesk.services.visits import SEEN, check_own_visit, doctor_of
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
+from clinicdesk.store.desk import this_desk
 from clinicdesk.store.models import (
     Allergy,
     Appointment,
@@ -69,6 +71,7 @@ from clinicdesk.store.models import (
     Prescription,
     PrescriptionItem,
     QueueEntry,
+    SignedPrescription,
     Visit,
 )
 from clinicdesk.text import fold
@@ -112,9 +115,17 @@ def item_of(row: PrescriptionItem) -> RxItem:
 
 
 class PrescriptionService:
-    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime] = utcnow, desk: str | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self._desk = desk
+
+    @property
+    def desk(self) -> str:
+        """This computer, whose clock the clock guard checks (clinicdesk.store.desk)."""
+        return self._desk or this_desk()
 
     def check(self, actor: Actor, patient_id: str, items: list[ItemInput]) -> list[RxWarning]:
         """Allergy and duplicate warnings for the items as they stand (as the doctor types)."""
@@ -148,7 +159,7 @@ class PrescriptionService:
             if missing:
                 raise NeedsAcknowledgement(missing)
             now = self.clock()
-            _check_clock(s, now, record=True)
+            _check_clock(s, now, self.desk, record=True)
             zone = clinic_zone(s)
             issued_on = now.astimezone(zone).date()
             row = Prescription(
@@ -277,13 +288,14 @@ class PrescriptionService:
         actor.require_any(P.DISPENSE, P.CLINICAL_READ)
         with self.store.write(actor) as s:
             now = self.clock()
-            verified, row = check_code(s, text, now)
+            verified, row = check_code(s, text, now, self.desk)
             audit.append(
                 s,
                 actor,
                 "prescription.verify",
                 "prescriptions",
                 verified.content.prescription_id,
+                issuer=verified.issuer,
                 kid=verified.key.kid_hex,
             )
             return VerifiedPrescription(
@@ -309,37 +321,89 @@ def checked_reference(typed: str) -> str:
 
 
 def check_code(
-    s: Session, text: str, now: datetime, record: bool = False
+    s: Session, text: str, now: datetime, desk: str, record: bool = False
 ) -> tuple[codec.Verified, Prescription | None]:
     """A code that may be dispensed, with this clinic's record of it when it was issued here.
 
     Signature and trusted key first (nothing is read before), then the clock, cancellation and
-    expiry; each refusal is a CodeRefused that says why. ``record`` (a scan at the counter) keeps
-    the prescription's date as evidence of today's date.
+    expiry; each refusal is a CodeRefused that says why. ``desk`` is this computer, whose clock
+    ``now`` is; ``record`` (a scan at the counter) keeps the prescription's date as evidence of
+    today's date at this desk.
     """
     verified = codec.verify(text, trusted_keys(s))
-    _check_clock(s, now, record=False)
+    _check_clock(s, now, desk, record=False)
     content = verified.content
-    row = s.get(Prescription, content.prescription_id)
+    row = local_prescription(s, verified)
     today = clinic_day(s, now)
-    refusal: CodeRefused | None = _date_behind(s, content.issued_on, today, record)
+    refusal: CodeRefused | None = _date_behind(s, content.issued_on, today, desk, record)
+    if refusal is None:
+        refusal = _content_differs(s, verified, row)
     if refusal is None and row is not None and row.status == CANCELLED:
         refusal = PrescriptionCancelled(row.cancel_reason, row.cancelled_by_name)
     elif refusal is None and today > content.valid_until:
         refusal = PrescriptionExpired(content.valid_until)
     if refusal is not None:
-        refusal.prescription_id = content.prescription_id
+        refusal.prescription_id, refusal.issuer = content.prescription_id, verified.issuer
         raise refusal
     return verified, row
 
 
-def _check_clock(s: Session, now: datetime, record: bool) -> None:
-    """Refuse a clock set back behind the latest prescription signed here.
+def local_prescription(s: Session, verified: codec.Verified) -> Prescription | None:
+    """This clinic's record of a verified code: only a code signed with this clinic's own key
+    is one of its prescriptions, whatever id another clinic's code carries."""
+    return s.get(Prescription, verified.content.prescription_id) if verified.key.own else None
 
-    Only signing records the time: a scan at a desk whose clock runs ahead must not stop the
-    others from prescribing.
+
+def _content_differs(
+    s: Session, verified: codec.Verified, row: Prescription | None
+) -> ContentDiffers | None:
+    """A refusal if a prescription with this issuer and id is known here with other content:
+    this clinic's own as it was signed, another's as it was first verified here."""
+    if row is not None and row.code != verified.code:
+        return ContentDiffers(reference.grouped(row.reference))
+    known = _known(s, verified)
+    if known is not None and known.digest != verified.digest:
+        return ContentDiffers(reference.grouped(known.reference))
+    return None
+
+
+def remember_content(s: Session, verified: codec.Verified) -> None:
+    """Keep what this issuer's prescription of this id says (its digest), for the next code."""
+    if _known(s, verified) is None:
+        content = verified.content
+        s.add(
+            SignedPrescription(
+                issuer=verified.issuer,
+                prescription_id=content.prescription_id,
+                reference=content.reference,
+                digest=verified.digest,
+            )
+        )
+
+
+def _known(s: Session, verified: codec.Verified) -> SignedPrescription | None:
+    return s.scalar(
+        select(SignedPrescription).where(
+            SignedPrescription.issuer == verified.issuer,
+            SignedPrescription.prescription_id == verified.content.prescription_id,
+        )
+    )
+
+
+def _desk_key(name: str, desk: str) -> str:
+    """The Meta key of a time this desk alone has vouched for."""
+    return f"{name}:{desk}"
+
+
+def _check_clock(s: Session, now: datetime, desk: str, record: bool) -> None:
+    """Refuse a clock set back behind the latest prescription signed at this desk.
+
+    Each desk keeps its own latest time: desks share the database but not their clocks, so a
+    desk whose clock runs ahead never stops another from prescribing or scanning. Only signing
+    records the time.
     """
-    seen = s.get(Meta, CLOCK_KEY)
+    key = _desk_key(CLOCK_KEY, desk)
+    seen = s.get(Meta, key)
     if seen is not None:
         latest = datetime.fromisoformat(seen.value)
         if now < latest - CLOCK_SLACK:
@@ -347,26 +411,30 @@ def _check_clock(s: Session, now: datetime, record: bool) -> None:
         if record and now > latest:
             seen.value = now.isoformat()
     elif record:
-        s.add(Meta(key=CLOCK_KEY, value=now.isoformat()))
+        s.add(Meta(key=key, value=now.isoformat()))
 
 
-def _date_behind(s: Session, issued_on: date, today: date, record: bool) -> DateBehind | None:
+def _date_behind(
+    s: Session, issued_on: date, today: date, desk: str, record: bool
+) -> DateBehind | None:
     """A refusal if the date here is before a verified prescription's (this one's or the latest
-    seen).
+    seen at this desk).
 
     A pharmacy that never prescribes has no signing time to check its clock against, but every
     prescription it verifies is signed evidence of a date already reached. Only what both the
-    signature and this computer's clock vouch for is kept (the earlier of the two), so neither
-    an issuing clinic's clock running ahead nor this desk's can stop later scans.
+    signature and this desk's clock vouch for is kept (the earlier of the two), and only for
+    this desk, so neither an issuing clinic's clock running ahead nor another desk's can stop
+    later scans here.
     """
-    seen = s.get(Meta, ISSUED_KEY)
+    key = _desk_key(ISSUED_KEY, desk)
+    seen = s.get(Meta, key)
     latest = date.fromisoformat(seen.value) if seen is not None else None
     dated = max(issued_on, latest) if latest is not None else issued_on
     if today < dated - ISSUED_SLACK:
         return DateBehind(dated, today)
     kept = min(issued_on, today)
     if record and seen is None:
-        s.add(Meta(key=ISSUED_KEY, value=kept.isoformat()))
+        s.add(Meta(key=key, value=kept.isoformat()))
     elif record and kept > latest:
         seen.value = kept.isoformat()
     return None

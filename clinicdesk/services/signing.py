@@ -23,9 +23,9 @@ from clinicdesk.rx import keys
 from clinicdesk.rx.keys import ACTIVE, RETIRED, REVOKED, KeyPair, TrustedKey
 from clinicdesk.services.booking import clinic_profile
 from clinicdesk.store import audit
-from clinicdesk.store.database import Store
+from clinicdesk.store.database import CLINIC_ID_KEY, Store
 from clinicdesk.store.files import storage_errors
-from clinicdesk.store.models import SigningKey
+from clinicdesk.store.models import Meta, SigningKey
 
 TRUST_FORMAT = "clinicdesk-trust"
 
@@ -68,10 +68,14 @@ def active_key(s: Session) -> KeyPair:
 def trusted_keys(s: Session) -> dict[bytes, TrustedKey]:
     return {
         bytes.fromhex(r.kid): TrustedKey(
-            bytes.fromhex(r.kid), r.public_key, r.clinic_name, r.status
+            bytes.fromhex(r.kid), r.public_key, r.clinic_name, r.status, r.clinic_id, r.own
         )
         for r in s.scalars(select(SigningKey))
     }
+
+
+def own_clinic_id(s: Session) -> str:
+    return s.scalar(select(Meta.value).where(Meta.key == CLINIC_ID_KEY)) or ""
 
 
 def _add_own(s: Session, clinic_name: str) -> SigningKey:
@@ -80,6 +84,7 @@ def _add_own(s: Session, clinic_name: str) -> SigningKey:
         kid=pair.kid.hex(),
         public_key=pair.public,
         private_key=pair.private,
+        clinic_id=own_clinic_id(s),
         clinic_name=clinic_name,
         status=ACTIVE,
         own=True,
@@ -140,11 +145,12 @@ class SigningKeys:
         """The clinic's public keys (in use, retired and revoked) for outside pharmacies."""
         actor.require(P.CLINIC_CONFIGURE)
         with self.store.read() as s:
-            name = clinic_profile(s).name
+            name, clinic_id = clinic_profile(s).name, own_clinic_id(s)
             rows = list(s.scalars(select(SigningKey).where(SigningKey.own.is_(True))))
         document = {
             "format": TRUST_FORMAT,
             "version": 1,
+            "clinic_id": clinic_id,
             "clinic_name": name,
             "exported_at": utcnow().isoformat(),
             "keys": [
@@ -166,8 +172,9 @@ class SigningKeys:
         """Trust another clinic's keys; a key revoked there is recorded as revoked here, and a
         revocation is never undone by an older file."""
         actor.require_any(P.CLINIC_CONFIGURE, P.DISPENSE)
-        clinic, entries = _read_trust_file(source)
+        clinic, clinic_id, entries = _read_trust_file(source)
         with self.store.write(actor) as s:
+            _check_issuer(s, source.name, clinic_id, [kid for kid, _, _ in entries])
             changed = []
             for kid, public, status in entries:
                 row = s.get(SigningKey, kid)
@@ -175,7 +182,12 @@ class SigningKeys:
                     continue
                 if row is None:
                     row = SigningKey(
-                        kid=kid, public_key=public, clinic_name=clinic, status=status, own=False
+                        kid=kid,
+                        public_key=public,
+                        clinic_id=clinic_id or kid,
+                        clinic_name=clinic,
+                        status=status,
+                        own=False,
                     )
                     s.add(row)
                 elif row.status != REVOKED and row.status != status:
@@ -196,7 +208,20 @@ class SigningKeys:
             return [_view(r) for r in changed]
 
 
-def _read_trust_file(source: Path) -> tuple[str, list[tuple[str, bytes, str]]]:
+def _check_issuer(s: Session, name: str, clinic_id: str, kids: list[str]) -> None:
+    """A trust file speaks for the clinic it names by id only if that id is not this clinic's
+    and, where keys of that clinic are trusted already, it carries one of them: another clinic
+    cannot take over this clinic's prescriptions, or a third clinic's, by claiming its id."""
+    if not clinic_id:
+        return
+    if clinic_id == own_clinic_id(s):
+        raise BadTrustFile(name, "it claims to be this clinic's own")
+    known = set(s.scalars(select(SigningKey.kid).where(SigningKey.clinic_id == clinic_id)))
+    if known and not known & set(kids):
+        raise BadTrustFile(name, "it names a clinic trusted here but none of its keys")
+
+
+def _read_trust_file(source: Path) -> tuple[str, str, list[tuple[str, bytes, str]]]:
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -206,6 +231,9 @@ def _read_trust_file(source: Path) -> tuple[str, list[tuple[str, bytes, str]]]:
     clinic = document.get("clinic_name")
     if not isinstance(clinic, str) or not clinic.strip():
         raise BadTrustFile(source.name, "it names no clinic")
+    clinic_id = document.get("clinic_id", "")  # files from before clinic ids name none
+    if not isinstance(clinic_id, str) or len(clinic_id) > 36:
+        raise BadTrustFile(source.name, "its clinic id is malformed")
     entries = []
     for item in document.get("keys") or []:
         try:
@@ -219,4 +247,4 @@ def _read_trust_file(source: Path) -> tuple[str, list[tuple[str, bytes, str]]]:
         entries.append((kid, public, status))
     if not entries:
         raise BadTrustFile(source.name, "it holds no keys")
-    return clinic.strip(), entries
+    return clinic.strip(), clinic_id.strip(), entries

@@ -509,6 +509,10 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # hex
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     private_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # The issuer: the clinic that holds the key, by its clinic id (this clinic's for its own
+    # keys, the trust file's for another's; the key's own id where an older trust file named
+    # none). Prescriptions are known here by issuer and prescription id, never by name.
+    clinic_id: Mapped[str] = mapped_column(String(36), index=True)
     clinic_name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))  # active, retired, revoked
     own: Mapped[bool] = mapped_column(Boolean)
@@ -610,21 +614,36 @@ class StockMovement(Synced, Base):
     by_name: Mapped[str] = mapped_column(String(200))
 
 
+class SignedPrescription(Synced, Base):
+    """A prescription verified here, by its issuer (the signing clinic's id, from the key that
+    signed it) and the prescription id inside the code, with a digest of its signed content: a
+    second code with the same issuer and id but other content is refused as altered."""
+
+    __tablename__ = "signed_prescriptions"
+    issuer: Mapped[str] = mapped_column(String(36))
+    prescription_id: Mapped[str] = mapped_column(String(36))
+    reference: Mapped[str] = mapped_column(String(12))
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the signed content, hex
+    __table_args__ = (UniqueConstraint("issuer", "prescription_id"),)
+
+
 class DispenseBalance(Synced, Base):
     """What may still be given out for one item of a signed prescription, here or elsewhere.
 
-    Keyed by the prescription id inside the signed code, so a prescription from another clinic
-    has a ledger too. ``allowed`` comes from the signed content (quantity for each fill);
-    the CHECK makes dispensing beyond it impossible whatever the code above does.
+    Keyed by the issuer (the signing clinic's id) and the prescription id inside the signed
+    code, so a prescription from another clinic has a ledger of its own even if it reuses an id.
+    ``allowed`` comes from the signed content (quantity for each fill); the CHECK makes
+    dispensing beyond it impossible whatever the code above does.
     """
 
     __tablename__ = "dispense_balances"
+    issuer: Mapped[str] = mapped_column(String(36))
     prescription_id: Mapped[str] = mapped_column(String(36))
     line: Mapped[int] = mapped_column(Integer)
     allowed: Mapped[int] = mapped_column(Integer)
     dispensed: Mapped[int] = mapped_column(Integer, default=0)
     __table_args__ = (
-        UniqueConstraint("prescription_id", "line"),
+        UniqueConstraint("issuer", "prescription_id", "line"),
         CheckConstraint("dispensed >= 0 AND dispensed <= allowed", name="within_prescribed"),
     )
 
@@ -633,7 +652,8 @@ class Dispense(Synced, Base):
     """One handing-over at the counter: one or more items, recorded all together or not at all."""
 
     __tablename__ = "dispenses"
-    prescription_id: Mapped[str] = mapped_column(String(36), index=True)
+    issuer: Mapped[str] = mapped_column(String(36))  # the signing clinic's id
+    prescription_id: Mapped[str] = mapped_column(String(36))
     reference: Mapped[str] = mapped_column(String(12), index=True)
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), default=None)
     patient_name: Mapped[str] = mapped_column(String(200))
@@ -645,6 +665,7 @@ class Dispense(Synced, Base):
     by_name: Mapped[str] = mapped_column(String(200))
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    __table_args__ = (Index("ix_dispenses_issuer_prescription", "issuer", "prescription_id"),)
 
 
 class DispenseLine(Synced, Base):
@@ -673,10 +694,12 @@ class PharmacyEvent(Synced, Base):
     """
 
     __tablename__ = "pharmacy_events"
-    prescription_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
+    issuer: Mapped[str | None] = mapped_column(String(36), default=None)
+    prescription_id: Mapped[str | None] = mapped_column(String(36), default=None)
     kind: Mapped[str] = mapped_column(String(16))  # verified, refused, rejected
     method: Mapped[str] = mapped_column(String(16))  # scanner, image, camera, reference
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     by_name: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (Index("ix_pharmacy_events_issuer_prescription", "issuer", "prescription_id"),)

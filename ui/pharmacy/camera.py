@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QSizePolicy, QWidget
 
-from clinicdesk.rx.codec import PREFIX
+from clinicdesk.rx.code_text import prescription_code
 from clinicdesk.rx.scan import codes_in_frame
 from ui.context import AppContext
 from ui.errors import describe
@@ -172,7 +172,7 @@ class CameraScanDialog(QDialog):
 
     def _read(self, texts: list[str]) -> None:
         self.decoding = False
-        code = next((t for t in texts if t.upper().startswith(PREFIX)), None)
+        code = prescription_code(texts)
         if code is not None and not self._found:
             self._found = True
             self.codeFound.emit(code)

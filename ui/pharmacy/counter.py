@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.money import money_text
 from clinicdesk.rx import reference
-from clinicdesk.rx.codec import PREFIX
+from clinicdesk.rx.code_text import looks_like_code
 from clinicdesk.rx.scan import (
     MAX_FILE_BYTES,
     UnreadablePicture,
@@ -198,7 +198,24 @@ class CounterView(QWidget):
             self.reference.edit.setFocus()
 
     def refresh(self) -> None:
-        """Nothing to reload: the verdict on screen is re-read after each dispense."""
+        """Re-read the verdict on screen (not counted as a scan) when the counter is shown
+        again: what remains, and the patient's allergies, may have changed meanwhile."""
+        verdict = self._settled()
+        if verdict is None or self.dialog is not None:
+            return
+        pharmacy, actor = self.ctx.session.pharmacy, self.ctx.actor
+        self._ask(
+            lambda: pharmacy.verdict(actor, verdict.code),
+            "Reading the prescription again…",
+            self._reread,
+        )
+
+    def _reread(self, verdict: Verdict) -> None:
+        self.task = None
+        self.verdict_view.show_verdict(verdict)
+        self._say("")
+        self._update_actions()
+        self.verdictShown.emit()
 
     # ---- the four ways in ----
 
@@ -232,7 +249,7 @@ class CounterView(QWidget):
             # grey pixels here take a few ms; encoding a page as PNG here took seconds
             grey = grey_frame(image)
             self.scan_picture(lambda: code_in_pixels(*grey))
-        elif text.upper().startswith(PREFIX):
+        elif looks_like_code(text):
             self.scan(text, PASTED)
         elif reference.is_valid(reference.normalize(text)):
             self.look_up(reference.normalize(text))

@@ -54,7 +54,7 @@ class ReferenceField(QWidget):
 
     @property
     def digits(self) -> str:
-        return "".join(c for c in self.edit.text() if c.isascii() and c.isdigit())
+        return reference.digits_in(self.edit.text())
 
     def set_digits(self, digits: str) -> None:
         self.edit.setText(reference.grouped(digits[: reference.LENGTH]))
@@ -67,7 +67,7 @@ class ReferenceField(QWidget):
     def _edited(self, _text: str) -> None:
         """Keep only digits, in groups of four, the cursor after the same digit as before."""
         before = self.edit.text()[: self.edit.cursorPosition()]
-        position = sum(c.isascii() and c.isdigit() for c in before)
+        position = len(reference.digits_in(before))
         self.set_digits(self.digits)
         grouped = self.edit.text()
         cursor = len(grouped)

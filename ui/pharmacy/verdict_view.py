@@ -47,6 +47,15 @@ _BANNER = {
 GREY = QColor("#8a97a3")
 
 
+def _allergies_html(verdict: Verdict) -> str:
+    """The patient's allergies as the chart has them now, the serious ones first and bold."""
+    if not verdict.allergies:
+        return escape(verdict.allergies_text)
+    return ", ".join(
+        f"<b>{escape(a.text)}</b>" if a.serious else escape(a.text) for a in verdict.allergies
+    )
+
+
 def fill_text(fill: Fill, zone: str) -> str:
     """'10 on 25/11/2026 10:02 by Priya Shah (IBU-SOON)'."""
     given = f"{fill.quantity} on {format_moment(fill.at, zone)} by {fill.by}"
@@ -181,6 +190,7 @@ class VerdictView(QWidget):
             ("patient", "Patient", 0, 0),
             ("doctor", "Doctor", 1, 0),
             ("dates", "Issued", 2, 0),
+            ("allergies", "Allergies", 3, 0),
             ("reference", "Reference", 0, 2),
             ("signed", "Signed by", 1, 2),
             ("scans", "Scans", 2, 2),
@@ -188,10 +198,13 @@ class VerdictView(QWidget):
         for name, title, row, column in places:
             caption = QLabel(title)
             set_kind(caption, "muted")
+            wide = name == "allergies"  # the whole width, wrapped: a list can be long
             value = QLabel()
+            value.setTextFormat(Qt.TextFormat.RichText)  # every value is escaped
+            value.setWordWrap(wide)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             grid.addWidget(caption, row, column)
-            grid.addWidget(value, row, column + 1)
+            grid.addWidget(value, row, column + 1, 1, 3 if wide else 1)
             self.fields[name] = value
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
@@ -247,7 +260,9 @@ class VerdictView(QWidget):
         if verdict.fully_dispensed:  # just now, at this counter: a scan would be refused
             self._banner(GENUINE, "Dispensed in full", "Nothing remains on this prescription.")
         else:
-            self._banner(GENUINE, "Genuine — may be dispensed", self._signed_text(verdict))
+            self._banner(
+                GENUINE, "Genuine — may be dispensed", f"Signed by {verdict.signed_by_text}"
+            )
         self._details(verdict)
 
     def show_refusal(self, error: BaseException) -> None:
@@ -267,11 +282,6 @@ class VerdictView(QWidget):
         return self.banner.text()
 
     # ---- parts ----
-
-    def _signed_text(self, verdict: Verdict) -> str:
-        if verdict.own_clinic:
-            return f"Signed by this clinic ({verdict.signed_by_clinic})"
-        return f"Signed by {verdict.signed_by_clinic}"
 
     @staticmethod
     def _banner_html(title: str, detail: str) -> str:
@@ -301,7 +311,8 @@ class VerdictView(QWidget):
             "dates": f"{format_day(content.issued_on)} · valid until "
             f"{format_day(content.valid_until)}",
             "reference": f"<b>{verdict.reference_grouped}</b>",
-            "signed": escape(self._signed_text(verdict).removeprefix("Signed by ")),
+            "signed": escape(verdict.signed_by_text),
+            "allergies": _allergies_html(verdict),
             "scans": f"Scanned {times}",
         }
         for name, text in values.items():

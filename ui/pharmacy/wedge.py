@@ -20,7 +20,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from clinicdesk.rx import reference
-from clinicdesk.rx.codec import PREFIX
+from clinicdesk.rx.code_text import PREFIX, looks_like_code
 from clinicdesk.rx.reference import LENGTH as REFERENCE_DIGITS
 
 GAP = 0.05  # seconds between two keys of one burst; scanners type a key every 1-10 ms
@@ -134,9 +134,9 @@ class WedgeCatcher(QObject):
             self._take()
             self.referenceScanned.emit(typed)
             return True
-        if len(typed) >= MIN_CODE and typed[: len(PREFIX)].upper() == PREFIX:
+        if len(typed) >= MIN_CODE and looks_like_code(typed):
             self._take()
-            self.scanned.emit(PREFIX + typed[len(PREFIX) :])
+            self.scanned.emit(typed)
             return True
         self.release()
         return False
