@@ -2,18 +2,17 @@
 the counter still opens and scans, and the Camera button says what is missing instead of
 offering a camera that cannot start.
 
-Qt Multimedia's import is made to fail as it does on such a machine, so this runs anywhere.
+Qt Multimedia's import is made to fail as it does on such a machine, so this runs anywhere; on a
+machine without libpulse, tests/ui/test_pharmacy_camera.py's skip goes through the real failure.
 """
 
 from __future__ import annotations
-
-import sys
-from importlib.abc import MetaPathFinder
 
 import pytest
 from test_pharmacy_counter import own_settings, pharmacy
 from test_pharmacy_dispense_ui import look_up
 
+from ui.pharmacy import camera
 from ui.pharmacy.camera import CameraScanDialog
 
 __all__ = ["own_settings"]  # the fixture shared with the counter's tests
@@ -21,19 +20,17 @@ __all__ = ["own_settings"]  # the fixture shared with the counter's tests
 NO_LIBPULSE = "libpulse.so.0: cannot open shared object file: No such file or directory"
 
 
-class WithoutLibpulse(MetaPathFinder):
-    """Qt Multimedia fails to import with the loader's own message, as without libpulse0."""
-
-    def find_spec(self, name, path, target=None):
-        if name == "PySide6.QtMultimedia":
-            raise ImportError(NO_LIBPULSE)
-        return None
-
-
 @pytest.fixture
 def without_libpulse(monkeypatch) -> None:
-    monkeypatch.delitem(sys.modules, "PySide6.QtMultimedia", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [WithoutLibpulse(), *sys.meta_path])
+    """Qt Multimedia's import fails with the loader's own message, as it does without libpulse0.
+
+    (Its real import is replaced, not undone: once loaded, Qt Multimedia cannot be unloaded.)
+    """
+
+    def fails() -> None:
+        raise ImportError(NO_LIBPULSE)
+
+    monkeypatch.setattr(camera, "load_qt_multimedia", fails)
 
 
 def test_the_counter_opens_and_scans_with_the_camera_button_saying_what_is_missing(

@@ -38,11 +38,16 @@ PREVIEW_SIZE = (640, 400)
 BEST_PIXELS = 1280 * 720  # sharp enough for the code at arm's length, cheap enough to read
 
 
+def load_qt_multimedia() -> None:
+    """Import Qt Multimedia; on Linux its import fails when libpulse is not installed."""
+    import PySide6.QtMultimedia  # noqa: F401
+
+
 def camera_unavailable() -> str | None:
     """Why the camera cannot be used on this computer, in words (what is missing and how to
     install it); None when Qt Multimedia loads."""
     try:
-        import PySide6.QtMultimedia  # noqa: F401
+        load_qt_multimedia()
     except ImportError as error:
         library = library_in_error(error)
         if library is None:
