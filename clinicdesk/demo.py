@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from clinicdesk.demo_clinical import add_clinical
+from clinicdesk.demo_clinical import add_clinical, open_todays_visits
 from clinicdesk.demo_pharmacy import add_pharmacy
 from clinicdesk.demo_schedule import add_schedule
+from clinicdesk.demo_today import open_today
+from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import (
     AdminAccount,
@@ -229,12 +231,25 @@ class PeopleGenerator:
 
 
 def create_demo_clinic(
-    folder: Path, patients: int = 2000, seed: int = 2026, kdf: KdfParams | None = None
+    folder: Path,
+    patients: int = 2000,
+    seed: int = 2026,
+    kdf: KdfParams | None = None,
+    now: datetime | None = None,
 ) -> DemoClinic:
-    """Create the demo clinic in ``folder``, or reuse the one already there."""
-    if folder_state(folder) is FolderState.READY:
-        return DemoClinic(folder, demo_logins(), created=False)
+    """Create the demo clinic in ``folder``, or reuse the one already there; either way its
+    today (at ``now``) has appointments around the hour and a queue."""
+    now = now or utcnow()
     _, owner, owner_name = DEMO_STAFF[0]
+    if folder_state(folder) is FolderState.READY:
+        session = sign_in(folder, owner, DEMO_PASSWORD)
+        try:
+            if session.schedule.doctors(session.actor):
+                open_today(session, seed, now)
+                open_todays_visits(session, now)
+        finally:
+            session.close()
+        return DemoClinic(folder, demo_logins(), created=False)
     create_clinic(folder, DEMO_CLINIC, AdminAccount(owner, owner_name, DEMO_PASSWORD), kdf=kdf)
     session = sign_in(folder, owner, DEMO_PASSWORD)
     try:
@@ -246,9 +261,9 @@ def create_demo_clinic(
         patient_ids = session.patients.import_many(session.actor, people.patients(patients))
         _demo_edits(session, people)
         if patient_ids:
-            add_schedule(session, seed, patient_ids)
-            add_clinical(session, seed, patient_ids)
-            add_pharmacy(session, seed)
+            add_schedule(session, seed, patient_ids, now)
+            add_clinical(session, seed, patient_ids, now)
+            add_pharmacy(session, seed, now)
     finally:
         session.close()
     return DemoClinic(folder, demo_logins(), created=True)

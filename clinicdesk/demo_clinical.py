@@ -45,7 +45,7 @@ from clinicdesk.services.patients import age_on
 from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import CALLED
 from clinicdesk.services.users import parse_roles
-from clinicdesk.services.visit_views import SIGNED
+from clinicdesk.services.visit_views import OPEN, SIGNED
 from clinicdesk.services.visits import NOTE_FIELDS, VisitNote, VisitService, note_hash
 from clinicdesk.store import audit, outbox
 from clinicdesk.store.database import Store
@@ -522,7 +522,7 @@ def add_clinical(
             builder.documents_for(p, author)
     builder.write(session.store, session.actor)
     _play_visits(session, rng, doctors, people, past)
-    _open_todays_visit(session, doctors, now)
+    open_todays_visits(session, now)
 
 
 def signed_visit(
@@ -612,18 +612,29 @@ def _play_visits(
             prescriptions.write(doctor, visit_id, items, reasons, valid_days=days)
 
 
-def _open_todays_visit(session: ClinicSession, doctors: dict[str, Actor], now: datetime) -> None:
-    """The patient a doctor called in this morning is with them: the visit is open, the
-    complaint already typed."""
+TODAYS_COMPLAINT = VisitNote(
+    "Cough for a week, now with green sputum and a temperature last night."
+)
+
+
+def open_todays_visits(session: ClinicSession, now: datetime) -> None:
+    """The patient a doctor called in today is with them: the visit is open, the complaint
+    already typed (a visit opened before is left as it is)."""
+    doctors = _doctor_actors(session)
     with session.store.read() as s:
         called = s.execute(
             select(QueueEntry.id, QueueEntry.called_doctor_id).where(
-                QueueEntry.status == CALLED, QueueEntry.called_doctor_id.is_not(None)
+                QueueEntry.day == clinic_day(s, now),
+                QueueEntry.status == CALLED,
+                QueueEntry.called_doctor_id.is_not(None),
             )
         ).all()
     visits = VisitService(session.store, session.appointments, clock=lambda: now)
     for entry_id, doctor_id in called:
         doctor = doctors[doctor_id]
         visit = visits.start_for_queue_entry(doctor, entry_id)
-        note = VisitNote("Cough for a week, now with green sputum and a temperature last night.")
-        visits.save_note(doctor, visit.id, note, visit.version)
+        if visit.status == OPEN and not visit.note.complaint:
+            note = VisitNote(
+                "Cough for a week, now with green sputum and a temperature last night."
+            )
+            visits.save_note(doctor, visit.id, note, visit.version)

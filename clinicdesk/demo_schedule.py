@@ -1,5 +1,6 @@
 """The demo clinic's schedule: services, the two doctors' hours, ten days of bookings behind
-and two weeks ahead, bank holidays, and a morning queue, all reproducible from the seed.
+and two weeks ahead in office hours, bank holidays, and today (demo_today), all reproducible
+from the seed.
 
 Past bookings are made through the same services with the clock set back, so their history
 (checked in, completed, no-show, cancelled) is what the real flow would have written.
@@ -11,12 +12,12 @@ import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from clinicdesk.demo_today import open_today
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.scheduling.slots import local_moment
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.appointments import AppointmentService, SlotUnavailable
-from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import HoursInput
 
 SERVICES = (  # name, minutes, buffer, fee in pence
@@ -33,8 +34,8 @@ DOCTORS = {
         ("English", "Igbo"),
         "Room 1",
         ("Consultation", "Long consultation", "Vaccination"),
-        [(d, 8 * 60 + 30, 12 * 60 + 30) for d in range(5)]
-        + [(d, 13 * 60 + 30, 17 * 60 + 30) for d in range(4)],
+        # around the clock, every day: whenever the demo is opened, a doctor is at work
+        [(d, 0, 24 * 60) for d in range(7)],
     ),
     "dr.lindqvist": (
         "Paediatrics",
@@ -48,6 +49,7 @@ DOCTORS = {
     ),
 }
 PAST_DAYS, AHEAD_DAYS = 10, 14
+OFFICE_HOURS = (8 * 60, 18 * 60)  # the days behind and ahead are booked in these local hours
 BANK_HOLIDAYS = {
     date(2026, 12, 25): "Christmas Day",
     date(2026, 12, 28): "Boxing Day (moved)",
@@ -87,7 +89,7 @@ def add_schedule(
         setup.set_hours(actor, doctor.id, [HoursInput(*h) for h in hours])
         doctors.append((doctor.id, [services[n] for n in offered]))
     for day, name in BANK_HOLIDAYS.items():
-        if day >= now.astimezone(tz).date():
+        if day > now.astimezone(tz).date():  # today is a working day (demo_today)
             setup.add_holiday(actor, day, name)
 
     today = now.astimezone(tz).date()
@@ -118,7 +120,7 @@ def add_schedule(
         tz,
         fill=0.5,
     )
-    _morning_queue(session, actor, rng, patient_ids, doctors, today, tz, now)
+    open_today(session, seed, now)
 
 
 def _book_days(
@@ -140,7 +142,9 @@ def _book_days(
                 actor, doctor_id, service_id, first, days=(last - first).days
             )
             for start in slots:
-                if rng.random() > fill / 3:
+                local = start.astimezone(tz)
+                in_office = OFFICE_HOURS[0] <= local.hour * 60 + local.minute < OFFICE_HOURS[1]
+                if not in_office or rng.random() > fill / 3:
                     continue
                 try:
                     booked = appointments.book(
@@ -167,27 +171,3 @@ def _play_out(
     else:
         for status in ("checked_in", "in_consultation", "completed"):
             appointments.set_status(actor, appointment_id, status)
-
-
-def _morning_queue(
-    session: ClinicSession,
-    actor: Actor,
-    rng: random.Random,
-    patient_ids: list[str],
-    doctors,
-    today: date,
-    tz: ZoneInfo,
-    now: datetime,
-) -> None:
-    """Today's waiting room: booked patients who arrived, walk-ins, one urgent case."""
-    queue = QueueService(session.store, clock=lambda: now)
-    arrived = set()
-    for view in session.appointments.day(actor, today)[:4]:
-        if view.status == "confirmed":
-            queue.check_in(actor, view.id)
-            arrived.add(view.patient_id)
-    walk_ins = rng.sample([p for p in patient_ids if p not in arrived], 4)  # never queued twice
-    for n, patient_id in enumerate(walk_ins):
-        doctor_id = doctors[0][0] if n == 1 else None
-        queue.add_walk_in(actor, patient_id, priority=1 if n == 2 else 0, doctor_id=doctor_id)
-    queue.call_next(actor, doctors[0][0])

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,11 +28,11 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import qrcode
 import zxingcpp
 from common import BENCH_KDF, machine_note, median, percentile, ratio, summary, table, verdict
-from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
@@ -58,6 +57,7 @@ from clinicdesk.services.patients import PatientInput
 from clinicdesk.services.prescription_checks import ItemInput
 from clinicdesk.services.prescriptions import PrescriptionView
 from clinicdesk.services.signing import active_key, trusted_keys
+from tests.pdf_pages import page_images
 
 TARGET_P95_MS = 250.0
 TARGET_VERSION = 16
@@ -231,15 +231,8 @@ def qr_table(doctor: ClinicSession, visit_id: str, key) -> tuple[list[tuple], di
     return rows, ours
 
 
-def scan_times(pdf: bytes, trust, scans: int, folder: Path) -> tuple[list[float], list[float]]:
-    source = folder / "rx.pdf"
-    source.write_bytes(pdf)
-    subprocess.run(
-        ["pdftoppm", "-r", "300", "-png", "-singlefile", str(source), str(folder / "page")],
-        check=True,
-    )
-    image = Image.open(folder / "page.png").convert("L")
-    image.load()
+def scan_times(pdf: bytes, trust, scans: int) -> tuple[list[float], list[float]]:
+    image = page_images(pdf, dpi=300, grey=True)[0]
     decode, check = [], []
     for _ in range(scans):
         start = time.perf_counter()
@@ -289,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
                 render_ms.append(ms_since(t))
                 pure.append(encode_ms[-1] + render_ms[-1])
             qr_rows, versions = qr_table(doctor, visit_id, key)
-            decode, check = scan_times(pdf, trust, args.scans, Path(tmp))
+            decode, check = scan_times(pdf, trust, args.scans)
         finally:
             doctor.close()
             admin.close()

@@ -4,7 +4,6 @@ and impossible vital signs are refused in words."""
 
 from __future__ import annotations
 
-import pypdfium2 as pdfium
 import pytest
 from clinic_setup import DOCTOR_PASSWORD, Consultation, walk_in_consultation
 
@@ -14,6 +13,7 @@ from clinicdesk.rx.payload import PER_DAY, Frequency
 from clinicdesk.services import attachments
 from clinicdesk.services.access import sign_in
 from clinicdesk.services.prescription_checks import ItemInput, NeedsAcknowledgement
+from tests.pdf_pages import page_texts
 
 
 @pytest.fixture
@@ -89,11 +89,7 @@ def test_a_cancelled_prescription_is_marked_on_every_printed_page(consult):
     rx = d.prescriptions.write(d.actor, consult.visit.id, items)
     d.prescriptions.cancel(d.actor, rx.id, "Written for the wrong patient")
     for paper in ("A5", "A4"):
-        document = pdfium.PdfDocument(d.prescriptions.pdf(d.actor, rx.id, paper))
-        try:
-            texts = [page.get_textpage().get_text_range() for page in document]
-        finally:
-            document.close()
+        texts = page_texts(d.prescriptions.pdf(d.actor, rx.id, paper))
         assert len(texts) > 1  # ten items run over a page
         assert all("CANCELLED" in text for text in texts), paper
 

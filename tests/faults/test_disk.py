@@ -9,6 +9,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -55,6 +56,8 @@ class Tmpfs:
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    if shutil.which("mount") is None:
+        pytest.skip("cannot mount a tmpfs here: the mount command is not installed")
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     done = subprocess.run(

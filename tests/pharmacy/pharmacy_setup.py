@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from clinicdesk.permissions import Role
-from clinicdesk.printing import PDFIUM_LOCK
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.inventory import BatchInput, BatchView
 from clinicdesk.services.pharmacy_views import REFUSED
@@ -37,6 +35,7 @@ from tests.clinical.clinic_setup import (
     walk_in_consultation,
 )
 from tests.conftest import ADMIN_PASSWORD
+from tests.pdf_pages import page_images
 
 PHARMACIST_PASSWORD = "pharmacist password 1"
 
@@ -240,12 +239,7 @@ def recorded_scans(session: ClinicSession, kind: str = REFUSED) -> list[Pharmacy
 
 def page_picture(pdf: bytes, dpi: int = 300, grey: bool = True) -> Image.Image:
     """The prescription's first page as a scanner at ``dpi`` would see it."""
-    with PDFIUM_LOCK:
-        document = pdfium.PdfDocument(pdf)
-        try:
-            return document[0].render(scale=dpi / 72, grayscale=grey).to_pil()
-        finally:
-            document.close()
+    return page_images(pdf, dpi, grey)[0]
 
 
 def encoded(image: Image.Image, kind: str, **options) -> bytes:

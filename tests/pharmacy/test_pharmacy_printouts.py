@@ -1,16 +1,15 @@
-"""Labels and receipts as printed, read back with pdftotext: what the patient takes home."""
+"""Labels and receipts as printed, read back from the PDF: what the patient takes home."""
 
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from clinicdesk.printing import pharmacy_pdf
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
+from tests.pdf_pages import page_texts, words_outside_the_page
 from tests.pharmacy.pharmacy_setup import counter_fixture
 
 counter = counter_fixture(scope="module")
@@ -27,43 +26,23 @@ def given(counter) -> DispenseView:
     return ph.pharmacy.dispense(ph.actor, counter.rx.code, lines)
 
 
-def pdf_text(data: bytes, tmp_path: Path) -> list[str]:
-    """Each page's text, runs of spaces and line breaks as one space."""
-    path = tmp_path / "printout.pdf"
-    path.write_bytes(data)
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
-    ).stdout
-    return [" ".join(page.split()) for page in text.split("\f")[:-1]]
-
-
-def words_outside_the_page(data: bytes, tmp_path: Path) -> list[str]:
-    """Words that run past a page's right or bottom edge (cut off on paper)."""
-    path = tmp_path / "printout.pdf"
-    path.write_bytes(data)
-    html = subprocess.run(
-        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, check=True, text=True
-    ).stdout
-    outside = []
-    for page in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', html, re.S):
-        width, height = float(page[1]), float(page[2])
-        for word in re.finditer(
-            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', page[3]
-        ):
-            if float(word[3]) > width + 0.5 or float(word[4]) > height + 0.5:
-                outside.append(word[5])
-    return outside
+def priced_line(text: str, price: str) -> re.Pattern[str]:
+    """The line's words in order with its price after them, or beside the first row of a line
+    that wraps (the text is read in the order it is drawn)."""
+    words = text.split(" ")
+    wrapped = [" ".join([*words[:n], price, *words[n:]]) for n in range(1, len(words))]
+    return re.compile(
+        "|".join([rf"{re.escape(text)}.*?{re.escape(price)}", *map(re.escape, wrapped)])
+    )
 
 
 def day(d) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
-def test_one_label_per_item_given_with_patient_drug_directions_batch_and_expiry(
-    counter, given, tmp_path
-):
+def test_one_label_per_item_given_with_patient_drug_directions_batch_and_expiry(counter, given):
     pdf = counter.pharmacist.pharmacy.labels_pdf(counter.pharmacist.actor, given.id)
-    pages = pdf_text(pdf, tmp_path)
+    pages = page_texts(pdf)
     assert len(pages) == 3
     for page, line in zip(pages, given.lines, strict=True):
         assert "Νίκος Παπαδόπουλος" in page
@@ -77,12 +56,12 @@ def test_one_label_per_item_given_with_patient_drug_directions_batch_and_expiry(
     assert "Take 1 tablet by mouth three times a day for 5 days." in pages[0]
     assert "Take with or after food." in pages[0]  # the prescriber's own words too
     assert "Shake well before use." in pages[2]
-    assert words_outside_the_page(pdf, tmp_path) == []
+    assert words_outside_the_page(pdf) == []
 
 
-def test_the_receipt_lists_each_line_its_price_and_the_total(counter, given, tmp_path):
+def test_the_receipt_lists_each_line_its_price_and_the_total(counter, given):
     pdf = counter.pharmacist.pharmacy.receipt_pdf(counter.pharmacist.actor, given.id)
-    [page] = pdf_text(pdf, tmp_path)
+    [page] = page_texts(pdf)
     assert "Patient Νίκος Παπαδόπουλος" in page
     assert "Dispensed by Priya Shah" in page
     assert f"Prescription {given.reference_grouped} (Sunrise Family Clinic)" in page
@@ -91,16 +70,16 @@ def test_the_receipt_lists_each_line_its_price_and_the_total(counter, given, tmp
         ("Omeprazole 20 mg capsule × 28 capsules", "£5.60"),
         ("Salbutamol 100 micrograms per dose inhaler × 1 inhaler", "£4.50"),
     ]:
-        assert re.search(rf"{re.escape(text)}.*?{re.escape(price)}", page), (text, page)
+        assert priced_line(text, price).search(page), (text, page)
     assert "Batch IBU-SOON, exp." in page
     assert re.search(r"Total £11\.30", page)
-    assert words_outside_the_page(pdf, tmp_path) == []
+    assert words_outside_the_page(pdf) == []
 
 
 LONG = "Αικατερίνη-Παρασκευή Χατζηδημητρίου-Παπαγεωργοπούλου Konstantinopoulou-Vasilakopoulou"
 
 
-def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given, tmp_path):
+def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given):
     long = replace(
         given,
         patient_name=LONG,
@@ -114,8 +93,8 @@ def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given, tmp_path
         (pharmacy_pdf.labels(long), "Dispensary"),
         (pharmacy_pdf.receipt(long), "Partnership"),
     ):
-        assert words_outside_the_page(pdf, tmp_path) == []
-        text = " ".join(pdf_text(pdf, tmp_path))
+        assert words_outside_the_page(pdf) == []
+        text = " ".join(page_texts(pdf))
         for word in (*LONG.split(), "BATCH-2026-11-000123456789-A", also):
             assert word in text
 
@@ -127,16 +106,16 @@ ADVICE = (
 )
 
 
-def test_a_long_drug_and_directions_are_never_cut_off_they_go_on_to_another_label(given, tmp_path):
+def test_a_long_drug_and_directions_are_never_cut_off_they_go_on_to_another_label(given):
     first = given.lines[0]
     for directions, labels in ((ADVICE, 1), ("Take 2 puffs twice a day. " + ADVICE * 4, 2)):
         long = replace(given, lines=(replace(first, given=INHALER, directions=directions),))
         pdf = pharmacy_pdf.labels(long)
-        pages = pdf_text(pdf, tmp_path)
+        pages = page_texts(pdf)
         assert len(pages) == labels
         text = " ".join(pages)
         assert f"{first.quantity} {first.unit} {INHALER}" in pages[0]  # whole, however long
         assert text.count("Keep a spare at school.") == directions.count("Keep a spare")
         assert all(f"Batch {first.batch_number}" in page for page in pages)  # each names it
-        assert words_outside_the_page(pdf, tmp_path) == []
+        assert words_outside_the_page(pdf) == []
     assert "(continued)" in pages[1]

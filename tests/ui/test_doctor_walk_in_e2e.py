@@ -5,15 +5,12 @@ verified at the pharmacy as the same prescription."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import shiboken6
-import zxingcpp
 from conftest import CTRL, CTRL_SHIFT, wait_idle  # tests/ui/conftest.py
-from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication, QInputDialog
@@ -24,6 +21,7 @@ from clinicdesk.rx.payload import PER_DAY, Frequency
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.prescription_checks import ItemInput
 from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
+from tests.pdf_pages import codes_on_pages
 from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
@@ -60,15 +58,6 @@ def type_into(qtbot, widget, text: str) -> None:
     widget.setFocus()
     qtbot.keyClick(widget, Qt.Key.Key_A, CTRL)
     qtbot.keyClicks(widget, text)
-
-
-def scan(pdf: Path, folder: Path) -> list[str]:
-    subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(folder / "page")], check=True)
-    return [
-        code.text
-        for png in sorted(folder.glob("page*.png"))
-        for code in zxingcpp.read_barcodes(Image.open(png))
-    ]
 
 
 def test_a_walk_in_from_call_to_printed_prescription(
@@ -169,7 +158,7 @@ def test_a_walk_in_from_call_to_printed_prescription(
     )
 
     # The paper that came out of the printer verifies at the pharmacy as this prescription
-    (code,) = scan(printed, tmp_path)
+    (code,) = codes_on_pages(printed)
     pharmacist = staff(Role.PHARMACIST)
     verified = pharmacist.prescriptions.verify_code(pharmacist.actor, code)
     assert verified.content.prescription_id == written.id

@@ -4,9 +4,7 @@ next to its item with nothing changed, and the labels and receipt on their own p
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-import pypdfium2 as pdfium
 from conftest import CTRL, SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPageLayout
@@ -15,12 +13,12 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit
 from test_pharmacy_counter import clock, own_settings, pharmacy, press, shown
 
 from clinicdesk.services.pharmacy_views import DispenseInput
+from tests.pdf_pages import page_sizes_mm
 from tests.pharmacy.pharmacy_setup import remaining, shelf
 from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.widgets.printing import PrintJob
 
 __all__ = ["own_settings"]  # the fixture shared with the counter's tests
-MM_PER_PT = 25.4 / 72
 
 
 def look_up(qtbot, workspace, digits: str) -> str:
@@ -47,15 +45,6 @@ def only_the_first_item(qtbot) -> None:
     unticked item's quantity and batch are skipped by Tab)."""
     for key in ("Tab", "Tab", "Space", "Tab", "Space"):
         press(qtbot, getattr(Qt.Key, f"Key_{key}"))
-
-
-def page_mm(path: Path) -> tuple[int, int]:
-    document = pdfium.PdfDocument(path)
-    try:
-        width, height = document[0].get_size()
-    finally:
-        document.close()
-    return round(width * MM_PER_PT), round(height * MM_PER_PT)
 
 
 def test_dispense_part_of_an_item_by_keyboard(
@@ -104,7 +93,7 @@ def test_dispense_part_of_an_item_by_keyboard(
     workspace.counter.save_receipt_action.trigger()
     qtbot.waitUntil(target.exists, timeout=10_000)
     wait_idle(qtbot, tasks)
-    assert page_mm(target)[0] == 80
+    assert page_sizes_mm(target)[0][0] == 80
 
 
 def test_more_than_remains_is_refused_next_to_the_item(qtbot, make_main, counter, tasks):

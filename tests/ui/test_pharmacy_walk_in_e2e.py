@@ -8,7 +8,6 @@ with when and by whom it was dispensed.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import sign_in
 from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp
+from tests.pdf_pages import page_images
 from tests.pharmacy.pharmacy_setup import stock_shelf
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
@@ -139,20 +139,9 @@ def doctor_prescribes_and_prints(qtbot, make_main, doctor, tasks, printed: Path)
 
 def scanned_page(printed: Path, folder: Path) -> Path:
     """The printed sheet put through the pharmacy's document scanner at 300 dpi."""
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "300",
-            "-gray",
-            "-png",
-            "-singlefile",
-            str(printed),
-            str(folder / "scan"),
-        ],
-        check=True,
-    )
-    return folder / "scan.png"
+    page = folder / "scan.png"
+    page_images(printed, dpi=300, grey=True)[0].save(page)
+    return page
 
 
 def test_a_walk_in_from_reception_to_the_pharmacy_counter(

@@ -3,21 +3,18 @@ scans back to the signed prescription."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
-import zxingcpp
 from conftest import wait_idle  # tests/ui/conftest.py
-from PIL import Image
 from PySide6.QtCore import QSettings
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog
 
 from clinicdesk.services.prescription_views import PrescriptionView
 from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
+from tests.pdf_pages import codes_on_pages, page_sizes_mm
 from ui.context import AppContext
 from ui.doctor.print_prescription import (
     PDF_FILTERS,
@@ -57,25 +54,6 @@ def ctx(consultation, tasks) -> AppContext:
     return AppContext(session, tasks, session.clinic.details())
 
 
-def scanned(pdf: Path, tmp_path: Path) -> list[str]:
-    """What a phone would read off the printed page: pdftoppm, then zxing-cpp."""
-    subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")], check=True)
-    found = []
-    for png in sorted(tmp_path.glob("page*.png")):
-        found += [b.text for b in zxingcpp.read_barcodes(Image.open(png))]
-    return found
-
-
-def paper_of(pdf: Path) -> tuple[int, int]:
-    """The page's size in whole millimetres."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        width, height = document[0].get_size()
-    finally:
-        document.close()
-    return round(width / PT_PER_MM), round(height / PT_PER_MM)
-
-
 @pytest.mark.parametrize("paper", ["A5", "A4"])
 def test_pages_are_rasterised_at_the_paper_size(consultation, written, paper):
     doctor = consultation.doctor
@@ -110,8 +88,8 @@ def test_save_as_pdf_writes_a_page_whose_code_scans(
     assert filters.split(";;") == [PDF_FILTERS["A5"], PDF_FILTERS["A4"]]
     assert selected == PDF_FILTERS["A5"]  # nothing remembered yet: the usual pad
     assert saved == [target]
-    assert paper_of(target) == PAPER_MM["A4"]
-    assert scanned(target, tmp_path) == [written.code]
+    assert page_sizes_mm(target)[0] == PAPER_MM["A4"]
+    assert codes_on_pages(target) == [written.code]
 
     asked.clear()
     saved.clear()
@@ -135,5 +113,5 @@ def test_print_preview_paints_a_page_whose_code_scans(qtbot, ctx, written, tasks
 
     job.paint(printer)  # what the preview's Print button does
     job.preview.reject()
-    assert paper_of(output) == PAPER_MM["A5"]
-    assert scanned(output, tmp_path) == [written.code]
+    assert page_sizes_mm(output)[0] == PAPER_MM["A5"]
+    assert codes_on_pages(output) == [written.code]

@@ -5,8 +5,9 @@ thread (cheap) and read by zxing-cpp on a worker. While one frame is being read,
 that arrive are shown but not read: nothing queues up behind a slow decode, so the newest
 picture is always the next one read.
 
-Qt Multimedia is imported only when the dialog opens: a machine without it (or without a
-camera) still runs the rest of the pharmacy, and the dialog says how else to scan.
+Qt Multimedia is imported only when the pharmacy opens: a machine without it (Linux without
+the PulseAudio library, libpulse) or without a camera still runs the rest of the pharmacy. The
+Camera button is then disabled and says what is missing, and the dialog says how else to scan.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from clinicdesk.rx.code_text import prescription_code
 from clinicdesk.rx.scan import codes_in_frame
 from ui.context import AppContext
 from ui.errors import describe
+from ui.system_libraries import install_command, library_in_error
 from ui.theme import set_kind
 from ui.widgets.dialogs import titled_layout
 
@@ -31,8 +33,31 @@ OTHER_WAYS = "Scan with the hand scanner, open a picture, or type the reference 
 NO_CAMERA = f"No camera was found. {OTHER_WAYS}"
 LOOKING = "Hold the prescription's square code up to the camera."
 NOT_A_PRESCRIPTION = "That code is not a prescription. Show the code printed on the prescription."
+CAMERA_UNUSABLE = "The camera cannot be used on this computer"
 PREVIEW_SIZE = (640, 400)
 BEST_PIXELS = 1280 * 720  # sharp enough for the code at arm's length, cheap enough to read
+
+
+def load_qt_multimedia() -> None:
+    """Import Qt Multimedia; on Linux its import fails when libpulse is not installed."""
+    import PySide6.QtMultimedia  # noqa: F401
+
+
+def camera_unavailable() -> str | None:
+    """Why the camera cannot be used on this computer, in words (what is missing and how to
+    install it); None when Qt Multimedia loads."""
+    try:
+        load_qt_multimedia()
+    except ImportError as error:
+        library = library_in_error(error)
+        if library is None:
+            return f"{CAMERA_UNUSABLE}: Qt Multimedia could not be loaded ({error}). {OTHER_WAYS}"
+        return (
+            f"{CAMERA_UNUSABLE}: the library {library} that Qt Multimedia needs is not installed "
+            f"(on Debian or Ubuntu an administrator installs it with "
+            f"'{install_command([library])}'). {OTHER_WAYS}"
+        )
+    return None
 
 
 def frame_format(formats: list) -> object | None:
@@ -98,16 +123,12 @@ class CameraScanDialog(QDialog):
     # ---- the camera ----
 
     def _open_camera(self) -> QVideoSink | None:
-        try:
-            from PySide6.QtMultimedia import (
-                QCamera,
-                QMediaCaptureSession,
-                QMediaDevices,
-                QVideoSink,
-            )
-        except ImportError:
-            self._no_camera(NO_CAMERA)
+        why = camera_unavailable()
+        if why is not None:
+            self._no_camera(why)
             return None
+        from PySide6.QtMultimedia import QCamera, QMediaCaptureSession, QMediaDevices, QVideoSink
+
         device = QMediaDevices.defaultVideoInput()
         if device.isNull():
             self._no_camera(NO_CAMERA)

@@ -45,7 +45,7 @@ from clinicdesk.services.pharmacy_views import (
 )
 from ui.context import AppContext
 from ui.errors import describe
-from ui.pharmacy.camera import CameraScanDialog, grey_frame
+from ui.pharmacy.camera import CameraScanDialog, camera_unavailable, grey_frame
 from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.pharmacy.dispense_printing import LABELS, RECEIPT, print_dispense, save_dispense
 from ui.pharmacy.reference_field import ReferenceField
@@ -130,6 +130,10 @@ class CounterView(QWidget):
         self.paste_button.clicked.connect(self.paste)
         self.camera_button = QPushButton("Camera…")
         self.camera_button.clicked.connect(self.open_camera)
+        unavailable = camera_unavailable()
+        if unavailable is not None:
+            self.camera_button.setEnabled(False)
+            self.camera_button.setToolTip(unavailable)
         buttons = QHBoxLayout()
         for button in (self.open_button, self.paste_button, self.camera_button):
             buttons.addWidget(button)

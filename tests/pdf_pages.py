@@ -1,0 +1,86 @@
+"""Reading printed PDFs back in tests: page pictures, page text, words off the page, QR codes.
+
+Everything goes through pypdfium2 (a dependency of the app), so the suite needs no system tools
+such as poppler's pdftoppm or pdftotext. pdfium keeps global state: every call holds the app's
+PDFIUM_LOCK, as the app's own readers do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import zxingcpp
+from PIL import Image
+
+from clinicdesk.printing import PDFIUM_LOCK
+
+Pdf = bytes | Path
+EDGE_SLACK_PT = 0.5  # what rounding in a glyph's box may add
+
+
+@contextmanager
+def _opened(pdf: Pdf) -> Iterator[pdfium.PdfDocument]:
+    with PDFIUM_LOCK:
+        document = pdfium.PdfDocument(str(pdf) if isinstance(pdf, Path) else pdf)
+        try:
+            yield document
+        finally:
+            document.close()
+
+
+def page_images(pdf: Pdf, dpi: float = 150, grey: bool = False) -> list[Image.Image]:
+    """Every page as a scanner at ``dpi`` would see it (RGB, or 8-bit grey)."""
+    with _opened(pdf) as document:
+        return [page.render(scale=dpi / 72, grayscale=grey).to_pil() for page in document]
+
+
+def page_texts(pdf: Pdf) -> list[str]:
+    """Each page's text, runs of spaces and line breaks as one space."""
+    with _opened(pdf) as document:
+        return [" ".join(page.get_textpage().get_text_range().split()) for page in document]
+
+
+def words_outside_the_page(pdf: Pdf) -> list[str]:
+    """Words any of whose letters runs past an edge of its page (cut off on paper)."""
+    outside: list[str] = []
+    with _opened(pdf) as document:
+        for page in document:
+            width, height = page.get_size()
+            text = page.get_textpage()
+            word, off = "", False
+            for index in range(text.count_chars()):
+                char = text.get_text_range(index, 1)
+                if not char.strip():
+                    if word and off:
+                        outside.append(word)
+                    word, off = "", False
+                    continue
+                left, bottom, right, top = text.get_charbox(index)
+                word += char
+                off = off or (
+                    left < -EDGE_SLACK_PT
+                    or bottom < -EDGE_SLACK_PT
+                    or right > width + EDGE_SLACK_PT
+                    or top > height + EDGE_SLACK_PT
+                )
+            if word and off:
+                outside.append(word)
+    return outside
+
+
+def page_sizes_mm(pdf: Pdf) -> list[tuple[int, int]]:
+    """Each page's width and height in whole millimetres."""
+    with _opened(pdf) as document:
+        return [tuple(round(side * 25.4 / 72) for side in page.get_size()) for page in document]
+
+
+def codes_on_pages(pdf: Pdf, dpi: float = 150) -> list[str]:
+    """The QR codes a phone would read off the printed pages, page by page."""
+    return [
+        code.text
+        for image in page_images(pdf, dpi)
+        for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    ]
