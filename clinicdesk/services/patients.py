@@ -107,6 +107,25 @@ def age_on(born: date | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def age_text(born: date | None, on: date) -> str:
+    """An age as staff and parents say it: days under a month, months under two years, then
+    years ('20 days', '23 months', '2 years'); '' without a birth date. ``on`` is the clinic's
+    date. A month is complete on the same day of the month (a 31st birthday month ends on the
+    1st of the month after a shorter one, as 29 February birthdays end on 1 March)."""
+    if born is None:
+        return ""
+    months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+    if months < 1:
+        return _count(max((on - born).days, 0), "day")
+    if months < 24:
+        return _count(months, "month")
+    return _count(age_on(born, on) or 0, "year")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
 def validate(data: PatientInput, today: date | None = None) -> PatientInput:
     data = data.cleaned()
     problems = {

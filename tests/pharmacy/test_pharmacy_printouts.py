@@ -1,9 +1,8 @@
-"""Labels and receipts as printed, read back with pdftotext: what the patient takes home."""
+"""Labels and receipts as printed, read back with pypdfium2: what the patient takes home."""
 
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from clinicdesk.printing import pharmacy_pdf
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
 from tests.pharmacy.pharmacy_setup import counter_fixture
+from tests.printing import pdf_pages
 
 counter = counter_fixture(scope="module")
 
@@ -29,30 +29,12 @@ def given(counter) -> DispenseView:
 
 def pdf_text(data: bytes, tmp_path: Path) -> list[str]:
     """Each page's text, runs of spaces and line breaks as one space."""
-    path = tmp_path / "printout.pdf"
-    path.write_bytes(data)
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
-    ).stdout
-    return [" ".join(page.split()) for page in text.split("\f")[:-1]]
+    return pdf_pages.read(data).texts
 
 
 def words_outside_the_page(data: bytes, tmp_path: Path) -> list[str]:
-    """Words that run past a page's right or bottom edge (cut off on paper)."""
-    path = tmp_path / "printout.pdf"
-    path.write_bytes(data)
-    html = subprocess.run(
-        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, check=True, text=True
-    ).stdout
-    outside = []
-    for page in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', html, re.S):
-        width, height = float(page[1]), float(page[2])
-        for word in re.finditer(
-            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', page[3]
-        ):
-            if float(word[3]) > width + 0.5 or float(word[4]) > height + 0.5:
-                outside.append(word[5])
-    return outside
+    """Characters that run past a page's edge (cut off on paper)."""
+    return [g.char for g in pdf_pages.read(data).outside()]
 
 
 def day(d) -> str:
