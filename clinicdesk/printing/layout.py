@@ -41,12 +41,9 @@ class Block:
             draw[align](x, top - self.size - n * self.size * LEADING, line)
         return top - self.height
 
-    def split(self, count: int) -> tuple[Block, Block]:
-        """The first ``count`` lines and the rest, for text continued on another page."""
-        return (
-            Block(self.lines[:count], self.font, self.size),
-            Block(self.lines[count:], self.font, self.size),
-        )
+    def rows(self) -> list[Block]:
+        """Each line as a block of its own, for text that may continue on another page."""
+        return [Block((line,), self.font, self.size) for line in self.lines]
 
 
 def fit(

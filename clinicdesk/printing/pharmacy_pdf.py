@@ -73,8 +73,7 @@ def _patient(v: DispenseView) -> str:
 
 @dataclass(frozen=True)
 class _LabelPage:
-    heading: Block
-    directions: Block
+    blocks: tuple[Block, ...]  # the drug (or "continued") and the directions, top down
 
 
 @dataclass(frozen=True)
@@ -117,29 +116,30 @@ def _frame(v: DispenseView, line: DispensedLine) -> _LabelFrame:
 
 def _label_pages(line: DispensedLine, frame: _LabelFrame) -> list[_LabelPage]:
     """The label's text set as large as fits: the drug smaller before it takes a third line,
-    the directions smaller before they overflow, and at the smallest size the rest of them on a
-    continuation label, so nothing the patient needs is ever dropped."""
+    the directions smaller before they overflow, and at the smallest size what does not fit
+    (even of the drug's name) on continuation labels, so nothing is ever dropped."""
     heading = fit(f"{line.quantity} {line.unit} {line.given}", BOLD, 9, _INNER, 2, 6.5)
     room = frame.room - heading.height
-    directions = fit(line.directions, REGULAR, 8, _INNER, floor=5.6, height=room)
-    per_line = directions.size * 1.25
-    first = max(int(room // per_line), 1)
-    now, rest = directions.split(first)
-    pages = [_LabelPage(heading, now)]
-    more = fit(f"{line.given} (continued)", BOLD, 7, _INNER, 2, 5.5)
-    per_page = max(int((frame.room - more.height) // per_line), 1)
-    while rest.lines:
-        now, rest = rest.split(per_page)
-        pages.append(_LabelPage(more, now))
-    return pages
+    directions = fit(line.directions, REGULAR, 8, _INNER, floor=5.6, height=max(room, 0))
+    more = fit("(continued)", BOLD, 6.5, _INNER)
+    flow = [*heading.rows(), *directions.rows()]
+    pages: list[list[Block]] = [[]]
+    left = frame.room
+    for row in flow:
+        if row.height > left + 0.01 and pages[-1]:
+            pages.append([more])
+            left = frame.room - more.height
+        pages[-1].append(row)
+        left -= row.height
+    return [_LabelPage(tuple(blocks)) for blocks in pages]
 
 
 def _label(c: Canvas, frame: _LabelFrame, page: _LabelPage) -> None:
     c.setFillColor(GREY)
     y = frame.top.draw(c, MARGIN, LABEL[1] - MARGIN) - _GAP
     c.setFillColor(black)
-    y = page.heading.draw(c, MARGIN, y)
-    page.directions.draw(c, MARGIN, y)
+    for block in page.blocks:
+        y = block.draw(c, MARGIN, y)
     y = MARGIN + frame.warning.height + frame.batch.height + frame.patient.height
     y = frame.patient.draw(c, MARGIN, y)
     c.setFillColor(GREY)

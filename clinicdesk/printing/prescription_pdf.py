@@ -71,16 +71,16 @@ def render(rx: PrescriptionView, page_size: str = "A5") -> bytes:
     c.setCreator("ClinicDesk")
     _version, matrix = qr_matrix(rx.code)
     module = _module_size(lay, len(matrix))
-    code_top = _code_top(rx, lay, matrix, module)
-    pages = _paginate(rx, lay, code_top)
+    code = _code(rx, lay, matrix, module)
+    pages = _paginate(rx, lay, lay.margin + code.height)
     stamp = rx.status_label.upper() if rx.status in (CANCELLED, EXPIRED) else ""
     for number, items in enumerate(pages, start=1):
         y = _letterhead(c, rx, lay) if number == 1 else _continued_header(c, rx, lay)
         if number == 1:
             y = _patient(c, rx, lay, y)
-        for item in items:
-            y = _item(c, item, lay, y)
-        _code_block(c, rx, lay, matrix, module, f"Page {number} of {len(pages)}")
+        for piece in items:
+            y = _item(c, piece, lay, y)
+        _code_block(c, lay, code, matrix, module, f"Page {number} of {len(pages)}")
         _stamp(c, lay, stamp)
         c.showPage()
     c.save()
@@ -197,49 +197,99 @@ def _item_lines(item: ItemView, lay: _Layout) -> list[_Line]:
     return lines
 
 
-def _item_height(item: ItemView, lay: _Layout) -> float:
-    return sum(line.block.height for line in _item_lines(item, lay)) + ITEM_GAP
+@dataclass(frozen=True)
+class _Piece:
+    """An item on one page: whole, or the lines of it that fit there (numbered where it
+    starts, with the gap to the next item where it ends)."""
+
+    item: ItemView
+    lines: tuple[_Line, ...]
+    starts: bool
+    ends: bool
 
 
-def _item(c: Canvas, item: ItemView, lay: _Layout, y: float) -> float:
-    c.setFillColor(black)
-    head = _item_lines(item, lay)[0].block
-    fit(f"{item.line}.", BOLD, head.size, NUMBER_INDENT - 1.5 * mm).draw(
-        c, lay.margin + NUMBER_INDENT - 1.5 * mm, y, "right"
-    )
-    for line in _item_lines(item, lay):
+def _item(c: Canvas, piece: _Piece, lay: _Layout, y: float) -> float:
+    if piece.starts:
+        c.setFillColor(black)
+        head = piece.lines[0].block
+        fit(f"{piece.item.line}.", BOLD, head.size, NUMBER_INDENT - 1.5 * mm).draw(
+            c, lay.margin + NUMBER_INDENT - 1.5 * mm, y, "right"
+        )
+    for line in piece.lines:
         c.setFillColor(line.color)
         y = line.block.draw(c, lay.margin + NUMBER_INDENT, y)
-    return y - ITEM_GAP
+    return y - ITEM_GAP if piece.ends else y
 
 
-def _paginate(rx: PrescriptionView, lay: _Layout, code_top: float) -> list[list[ItemView]]:
-    """The items of each page: as many as fit above the code block, in order."""
-    first_room = lay.height - _header_height(rx, lay) - code_top
-    later_room = lay.height - lay.margin - _continued(rx, lay).height - 4 * mm - code_top
-    pages: list[list[ItemView]] = [[]]
-    room = first_room
+def _paginate(rx: PrescriptionView, lay: _Layout, code_height: float) -> list[list[_Piece]]:
+    """What each page holds above the code block: whole items in order, an item moved to the
+    next page when it does not fit and would fit there, and line by line when it fits nowhere."""
+    later_room = lay.height - lay.margin - _continued(rx, lay).height - 4 * mm - code_height
+    pages: list[list[_Piece]] = [[]]
+    room = lay.height - _header_height(rx, lay) - code_height
     for item in rx.items:
-        needed = _item_height(item, lay)
-        if needed > room and pages[-1]:
+        rows = [
+            _Line(row, line.color) for line in _item_lines(item, lay) for row in line.block.rows()
+        ]
+        needed = sum(row.block.height for row in rows) + ITEM_GAP
+        if needed > room and needed <= later_room:
             pages.append([])
             room = later_room
-        pages[-1].append(item)
-        room -= needed
-    return pages
+        taken: list[_Line] = []
+        starts = True
+        for row in rows:
+            if row.block.height > room and (taken or pages[-1]):
+                pages[-1].append(_Piece(item, tuple(taken), starts, False))
+                pages.append([])
+                room, taken, starts = later_room, [], not taken and starts
+            taken.append(row)
+            room -= row.block.height
+        pages[-1].append(_Piece(item, tuple(taken), starts, True))
+        room -= ITEM_GAP
+    return [[piece for piece in page if piece.lines] for page in pages]
 
 
 # ---- the code block, on every page ----
 
 
-def _code_top(rx: PrescriptionView, lay: _Layout, matrix: list[list[bool]], module: float) -> float:
-    """The height from the bottom of the page to the rule above the code block."""
+@dataclass(frozen=True)
+class _CodeBlock:
+    """The code at the foot of every page: the QR on the left; beside it the reference number,
+    validity, a hint for the pharmacy and the signature line; below, who signed it."""
+
+    side: float  # the QR with its quiet zone
+    column: tuple[tuple[Block, Color, float], ...]  # (text, colour, space above)
+    signature: Block
+    signed: Block
+
+    @property
+    def body(self) -> float:
+        """The QR's height or the column's, whichever is taller."""
+        column = sum(block.height + gap for block, _color, gap in self.column)
+        return max(self.side, column + SIGNATURE_SPACE + self.signature.height)
+
+    @property
+    def height(self) -> float:
+        """From the bottom margin to the rule above the block."""
+        return self.signed.height + 2 * mm + self.body + 2 * mm
+
+
+SIGNATURE_SPACE = 8 * mm  # room above the signature line to sign in
+
+
+def _code(
+    rx: PrescriptionView, lay: _Layout, matrix: list[list[bool]], module: float
+) -> _CodeBlock:
     side = (len(matrix) + 2 * QUIET_MODULES) * module
-    return lay.margin + _signed_by(rx, lay).height + 2 * mm + side + 3 * mm
-
-
-def _signed_by(rx: PrescriptionView, lay: _Layout) -> Block:
-    return fit(
+    width = lay.inner - side - 4 * mm
+    hint = "Pharmacy: scan the code to verify. If it will not scan, type the reference number."
+    column = (
+        (fit("Reference number", REGULAR, lay.small, width), GREY, QUIET_MODULES * module),
+        (fit(rx.reference_grouped, BOLD, lay.reference, width), black, 0.0),
+        (fit(f"Valid until {_day(rx.valid_until)}", REGULAR, lay.body, width), black, 1 * mm),
+        (fit(hint, REGULAR, lay.small, width, 4, 5.5), GREY, 1 * mm),
+    )
+    signed = fit(
         f"Signed digitally by {rx.clinic_name} (key {rx.kid})",
         REGULAR,
         lay.small * 0.9,
@@ -247,41 +297,36 @@ def _signed_by(rx: PrescriptionView, lay: _Layout) -> Block:
         2,
         5,
     )
+    signature = fit(f"Signature · {rx.doctor_name}", REGULAR, lay.small, width, 2, 5.5)
+    return _CodeBlock(side, column, signature, signed)
 
 
 def _code_block(
     c: Canvas,
-    rx: PrescriptionView,
     lay: _Layout,
+    code: _CodeBlock,
     matrix: list[list[bool]],
     module: float,
     page: str,
 ) -> None:
-    side = (len(matrix) + 2 * QUIET_MODULES) * module
-    signed = _signed_by(rx, lay)
-    bottom = lay.margin + signed.height + 2 * mm
-    _rule(c, lay, bottom + side + 2 * mm)
-    _draw_qr(c, matrix, lay.margin, bottom, module)
-    x = lay.margin + side + 4 * mm
-    width = lay.width - lay.margin - x
-    y = bottom + side - QUIET_MODULES * module
-    c.setFillColor(GREY)
-    y = fit("Reference number", REGULAR, lay.small, width).draw(c, x, y)
-    c.setFillColor(black)
-    y = fit(rx.reference_grouped, BOLD, lay.reference, width).draw(c, x, y)
-    y = fit(f"Valid until {_day(rx.valid_until)}", REGULAR, lay.body, width).draw(c, x, y - 1 * mm)
-    c.setFillColor(GREY)
-    hint = "Pharmacy: scan the code to verify. If it will not scan, type the reference number."
-    fit(hint, REGULAR, lay.small, width, 4, 5.5).draw(c, x, y - 1 * mm)
-    signature = fit(f"Signature · {rx.doctor_name}", REGULAR, lay.small, width, 2, 5.5)
-    sig_y = bottom + QUIET_MODULES * module + signature.height + 1 * mm
+    bottom = lay.margin + code.signed.height + 2 * mm
+    top = bottom + code.body
+    _rule(c, lay, top + 2 * mm)
+    _draw_qr(c, matrix, lay.margin, top - code.side, module)
+    x = lay.margin + code.side + 4 * mm
+    y = top
+    for block, color, gap in code.column:
+        c.setFillColor(color)
+        y = block.draw(c, x, y - gap)
+    sig_y = bottom + code.signature.height + 1 * mm
     c.setStrokeColor(black)
     c.setLineWidth(0.5)
     c.line(x, sig_y, lay.width - lay.margin, sig_y)
-    signature.draw(c, x, sig_y - 1 * mm)
-    signed.draw(c, lay.margin, lay.margin + signed.height)
+    c.setFillColor(GREY)
+    code.signature.draw(c, x, sig_y - 1 * mm)
+    code.signed.draw(c, lay.margin, lay.margin + code.signed.height)
     fit(page, REGULAR, lay.small * 0.9, 24 * mm).draw(
-        c, lay.width - lay.margin, lay.margin + signed.height, "right"
+        c, lay.width - lay.margin, lay.margin + code.signed.height, "right"
     )
 
 

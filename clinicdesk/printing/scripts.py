@@ -91,9 +91,10 @@ def script_names(text: str) -> str:
 def warnings(fields: Mapping[str, str], note: str = "") -> list[str]:
     """A sentence for each field (named in words) that will print transliterated, then
     ``note`` (what keeps the text as written)."""
-    return [
+    said = [
         f"The {field} “{text}” is in {script_names(text)} script, which the printer's font "
-        f"cannot print: it will print as its Latin transliteration “{printable(text)}”. {note}".strip()
+        f"cannot print: it will print as its Latin transliteration “{printable(text)}”. {note}"
         for field, text in fields.items()
         if undrawable(text)
     ]
+    return [sentence.strip() for sentence in said]

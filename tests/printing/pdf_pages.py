@@ -39,6 +39,27 @@ class Printout:
                 out.append(g)
         return out
 
+    def overlapping(self, share: float = 0.3) -> list[tuple[Glyph, Glyph]]:
+        """Pairs of characters drawn over each other (sharing more than ``share`` of the
+        smaller one's box): text printed across other text."""
+        pairs = []
+        for page in range(len(self.sizes)):
+            active: list[Glyph] = []
+            for g in sorted((g for g in self.glyphs if g.page == page), key=lambda g: g.left):
+                active = [a for a in active if a.right > g.left]
+                for a in active:
+                    w = min(a.right, g.right) - max(a.left, g.left)
+                    h = min(a.top, g.top) - max(a.bottom, g.bottom)
+                    smaller = min(_area(a), _area(g))
+                    if w > 0 and h > 0 and w * h > share * smaller:
+                        pairs.append((a, g))
+                active.append(g)
+        return pairs
+
+
+def _area(g: Glyph) -> float:
+    return max((g.right - g.left) * (g.top - g.bottom), 1e-6)
+
 
 def read(pdf: bytes) -> Printout:
     with PDFIUM_LOCK:
