@@ -141,7 +141,7 @@ def validate(data: PatientInput, today: date | None = None) -> PatientInput:
             else "may contain only letters, digits, spaces, . / and -"
         ),
         "emergency_contact_phone": check.phone(data.emergency_contact_phone),
-        "address": None if len(data.address) <= 500 else "is too long (at most 500 characters)",
+        "address": check.at_most(data.address, check.MAX_ADDRESS),
     }
     problems = {k: v for k, v in problems.items() if v}
     if problems:

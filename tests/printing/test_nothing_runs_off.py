@@ -8,8 +8,10 @@ from dataclasses import replace
 
 import pytest
 
+from clinicdesk.errors import ValidationError
 from clinicdesk.money import money_text
 from clinicdesk.printing import pharmacy_pdf, prescription_pdf
+from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
 from clinicdesk.services.prescription_checks import MAX_ITEMS, MAX_QUANTITY
 from clinicdesk.services.prescription_views import PrescriptionView
@@ -148,3 +150,23 @@ def test_a_receipt_with_the_longest_values_stays_inside_the_roll(dispensed):
     printed = pdf_pages.read(pdf)
     for amount in (long.lines[0].price, long.total):  # each line's price and the total, whole
         assert money_text(amount, long.currency).replace(" ", "") in printed.texts[0]
+
+
+def test_what_is_printed_has_a_length_limit_and_a_longer_value_changes_nothing(counter, clinic):
+    """The limits above are real: one character more is refused with the reason in words."""
+    ph = counter.pharmacist
+    [batch] = [b for b in ph.inventory.batches(ph.actor) if b.batch_number == "IBU-LATE"]
+    before = {b.batch_number for b in ph.inventory.batches(ph.actor, include_empty=True)}
+    for field, value in (("batch_number", BATCH + "7"), ("strength", "4" * 61), ("form", "t" * 61)):
+        delivery = BatchInput(
+            batch.drug_id, BATCH, batch.expiry, 1, 1, 2, strength="400 mg", form="tablet"
+        )
+        with pytest.raises(ValidationError, match="at most 60 characters") as refused:
+            ph.inventory.receive(ph.actor, replace(delivery, **{field: value}))
+        assert field in refused.value.fields
+    assert {b.batch_number for b in ph.inventory.batches(ph.actor, include_empty=True)} == before
+    admin = clinic.admin
+    details = admin.clinic.details()
+    with pytest.raises(ValidationError, match="at most 500 characters"):
+        admin.clinic.update(admin.actor, replace(details, address=ADDRESS + "x"))
+    assert admin.clinic.details() == details
