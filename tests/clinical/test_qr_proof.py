@@ -3,11 +3,9 @@ foreign, cancelled, revoked or expired code, or a clock set back, is refused wit
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +29,7 @@ from clinicdesk.rx.qr import qr_matrix
 from clinicdesk.services.prescription_views import PrescriptionView
 from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.signing import trusted_keys
+from tests.printing import pdf_pages
 
 LONDON = ZoneInfo("Europe/London")
 MM_PER_INCH = 25.4
@@ -47,21 +46,9 @@ class Scan:
     image: Image.Image
 
 
-def rasterise(pdf: bytes, folder: Path, dpi: int = 150) -> list[Image.Image]:
-    folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "rx.pdf"
-    source.write_bytes(pdf)
-    subprocess.run(
-        ["pdftoppm", "-r", str(dpi), "-png", str(source), str(folder / "page")],
-        check=True,
-        capture_output=True,
-    )
-    return [Image.open(p).convert("L") for p in sorted(folder.glob("page*.png"))]
-
-
-def scan(pdf: bytes, folder: Path, dpi: int = 150) -> list[Scan]:
+def scan(pdf: bytes, dpi: int = 150) -> list[Scan]:
     found = []
-    for image in rasterise(pdf, folder, dpi):
+    for image in pdf_pages.render(pdf, dpi):
         for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
             p = code.position
             xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
@@ -129,11 +116,11 @@ def verify(c: Consultation, text: str):
 
 
 @pytest.mark.parametrize("page_size", ["A5", "A4"])
-def test_the_printed_code_scans_back_to_the_same_prescription(clinic, written, page_size, tmp_path):
+def test_the_printed_code_scans_back_to_the_same_prescription(clinic, written, page_size):
     doctor = clinic.doctor
     pdf = doctor.prescriptions.pdf(doctor.actor, written.id, page_size)
 
-    (found,) = scan(pdf, tmp_path)
+    (found,) = scan(pdf)
     assert found.text == written.code
     assert found.ec_level == "M"
 
@@ -174,12 +161,12 @@ def test_three_items_fit_version_16_at_level_m(written):
 
 
 @pytest.mark.parametrize("page_size", ["A5", "A4"])
-def test_printed_modules_are_at_least_half_a_millimetre(clinic, written, page_size, tmp_path):
+def test_printed_modules_are_at_least_half_a_millimetre(clinic, written, page_size):
     doctor = clinic.doctor
     pdf = doctor.prescriptions.pdf(doctor.actor, written.id, page_size)
     _version, modules = qr_matrix(written.code)
 
-    (found,) = scan(pdf, tmp_path, dpi=300)
+    (found,) = scan(pdf, dpi=300)
 
     size = module_mm(found, len(modules), 300)
     assert size >= 0.5 - MM_PER_INCH / 300 / len(modules)  # one pixel of rounding
