@@ -69,8 +69,9 @@ class PatientRecord(PatientInput):
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
 
-    def age(self, today: date | None = None) -> int | None:
-        return age_on(self.date_of_birth, today or date.today())
+    def age_text(self, on: date) -> str:
+        """The age on the clinic's date ``on`` ('20 days', '23 months', '46 years')."""
+        return age_text(self.date_of_birth, on)
 
     def as_input(self) -> PatientInput:
         return PatientInput(**{f.name: getattr(self, f.name) for f in fields(PatientInput)})
