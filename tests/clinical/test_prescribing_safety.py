@@ -94,7 +94,8 @@ def test_a_cancelled_prescription_is_marked_on_every_printed_page(consult):
             texts = [page.get_textpage().get_text_range() for page in document]
         finally:
             document.close()
-        assert len(texts) > 1  # ten items run over a page
+        if paper == "A5":
+            assert len(texts) > 1  # ten items run over an A5 page (A4 holds them all)
         assert all("CANCELLED" in text for text in texts), paper
 
 
