@@ -111,8 +111,9 @@ def age_on(born: date | None, today: date) -> int | None:
 def age_text(born: date | None, on: date) -> str:
     """An age as staff and parents say it: days under a month, months under two years, then
     years ('20 days', '23 months', '2 years'); '' without a birth date. ``on`` is the clinic's
-    date. A month is complete on the same day of the month (a 31st birthday month ends on the
-    1st of the month after a shorter one, as 29 February birthdays end on 1 March)."""
+    date. A month is complete on the same day of a later month, or on the 1st after a month too
+    short to have that day (born 31 January: a month old on 1 March; born 29 February: two
+    years old on 1 March)."""
     if born is None:
         return ""
     months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
