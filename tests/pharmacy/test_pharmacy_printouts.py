@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -27,12 +26,12 @@ def given(counter) -> DispenseView:
     return ph.pharmacy.dispense(ph.actor, counter.rx.code, lines)
 
 
-def pdf_text(data: bytes, tmp_path: Path) -> list[str]:
+def pdf_text(data: bytes) -> list[str]:
     """Each page's text, runs of spaces and line breaks as one space."""
     return pdf_pages.read(data).texts
 
 
-def words_outside_the_page(data: bytes, tmp_path: Path) -> list[str]:
+def words_outside_the_page(data: bytes) -> list[str]:
     """Characters that run past a page's edge (cut off on paper)."""
     return [g.char for g in pdf_pages.read(data).outside()]
 
@@ -41,11 +40,9 @@ def day(d) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
-def test_one_label_per_item_given_with_patient_drug_directions_batch_and_expiry(
-    counter, given, tmp_path
-):
+def test_one_label_per_item_given_with_patient_drug_directions_batch_and_expiry(counter, given):
     pdf = counter.pharmacist.pharmacy.labels_pdf(counter.pharmacist.actor, given.id)
-    pages = pdf_text(pdf, tmp_path)
+    pages = pdf_text(pdf)
     assert len(pages) == 3
     for page, line in zip(pages, given.lines, strict=True):
         assert "Νίκος Παπαδόπουλος" in page
@@ -59,12 +56,12 @@ def test_one_label_per_item_given_with_patient_drug_directions_batch_and_expiry(
     assert "Take 1 tablet by mouth three times a day for 5 days." in pages[0]
     assert "Take with or after food." in pages[0]  # the prescriber's own words too
     assert "Shake well before use." in pages[2]
-    assert words_outside_the_page(pdf, tmp_path) == []
+    assert words_outside_the_page(pdf) == []
 
 
-def test_the_receipt_lists_each_line_its_price_and_the_total(counter, given, tmp_path):
+def test_the_receipt_lists_each_line_its_price_and_the_total(counter, given):
     pdf = counter.pharmacist.pharmacy.receipt_pdf(counter.pharmacist.actor, given.id)
-    [page] = pdf_text(pdf, tmp_path)
+    [page] = pdf_text(pdf)
     assert "Patient Νίκος Παπαδόπουλος" in page
     assert "Dispensed by Priya Shah" in page
     assert f"Prescription {given.reference_grouped} (Sunrise Family Clinic)" in page
@@ -76,13 +73,13 @@ def test_the_receipt_lists_each_line_its_price_and_the_total(counter, given, tmp
         assert re.search(rf"{re.escape(text)}.*?{re.escape(price)}", page), (text, page)
     assert "Batch IBU-SOON, exp." in page
     assert re.search(r"Total £11\.30", page)
-    assert words_outside_the_page(pdf, tmp_path) == []
+    assert words_outside_the_page(pdf) == []
 
 
 LONG = "Αικατερίνη-Παρασκευή Χατζηδημητρίου-Παπαγεωργοπούλου Konstantinopoulou-Vasilakopoulou"
 
 
-def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given, tmp_path):
+def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given):
     long = replace(
         given,
         patient_name=LONG,
@@ -96,8 +93,8 @@ def test_a_long_name_and_long_directions_are_wrapped_not_cut_off(given, tmp_path
         (pharmacy_pdf.labels(long), "Dispensary"),
         (pharmacy_pdf.receipt(long), "Partnership"),
     ):
-        assert words_outside_the_page(pdf, tmp_path) == []
-        text = " ".join(pdf_text(pdf, tmp_path))
+        assert words_outside_the_page(pdf) == []
+        text = " ".join(pdf_text(pdf))
         for word in (*LONG.split(), "BATCH-2026-11-000123456789-A", also):
             assert word in text
 
@@ -109,16 +106,16 @@ ADVICE = (
 )
 
 
-def test_a_long_drug_and_directions_are_never_cut_off_they_go_on_to_another_label(given, tmp_path):
+def test_a_long_drug_and_directions_are_never_cut_off_they_go_on_to_another_label(given):
     first = given.lines[0]
     for directions, labels in ((ADVICE, 1), ("Take 2 puffs twice a day. " + ADVICE * 4, 2)):
         long = replace(given, lines=(replace(first, given=INHALER, directions=directions),))
         pdf = pharmacy_pdf.labels(long)
-        pages = pdf_text(pdf, tmp_path)
+        pages = pdf_text(pdf)
         assert len(pages) == labels
         text = " ".join(pages)
         assert f"{first.quantity} {first.unit} {INHALER}" in pages[0]  # whole, however long
         assert text.count("Keep a spare at school.") == directions.count("Keep a spare")
         assert all(f"Batch {first.batch_number}" in page for page in pages)  # each names it
-        assert words_outside_the_page(pdf, tmp_path) == []
+        assert words_outside_the_page(pdf) == []
     assert "(continued)" in pages[1]
