@@ -1,4 +1,5 @@
-"""The embedded font: DejaVu Sans covers Latin, Greek and Cyrillic names (resources/fonts)."""
+"""The embedded font: DejaVu Sans covers Latin, Greek and Cyrillic names (resources/fonts);
+what it cannot print is transliterated (clinicdesk/printing/scripts.py)."""
 
 from __future__ import annotations
 

@@ -2,25 +2,28 @@
 words, the signed QR code, the reference number in large type and a signature line.
 
 The QR is drawn as vector squares (crisp at any printer resolution) with modules of at least
-0.5 mm and a four-module quiet zone. Items that do not fit continue on a second page; the code
-and the signature are on the last page.
+0.5 mm and a four-module quiet zone. Every page carries the code, the reference number, the
+signature line and "page i of n", so a photo of any one page can be verified; items that do not
+fit continue on the next page. Every field is set with :mod:`clinicdesk.printing.layout`
+(wrapped, then smaller), so nothing runs off the page however long it is.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, A5
 from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from clinicdesk.printing import fonts
+from clinicdesk.printing import fonts, scripts
 from clinicdesk.printing.fonts import BOLD, REGULAR
+from clinicdesk.printing.layout import Block, fit
 from clinicdesk.rx.qr import qr_matrix
-from clinicdesk.services.patients import age_on
+from clinicdesk.services.patients import age_text
 from clinicdesk.services.prescription_views import CANCELLED, EXPIRED, ItemView, PrescriptionView
 
 PAGE_SIZES = {"A5": A5, "A4": A4}
@@ -29,21 +32,30 @@ QUIET_MODULES = 4
 GREY = Color(0.33, 0.36, 0.4)
 ACCENT = Color(0.05, 0.49, 0.48)
 RULE = Color(0.78, 0.8, 0.83)
+ITEM_GAP = 2.5 * mm
+NUMBER_INDENT = 7 * mm
 
 
 class _Layout:
-    """Sizes for one paper size; A4 is A5 scaled up."""
+    """Sizes for one paper size; A4 sets type a little larger and keeps the rest for items."""
 
     def __init__(self, page_size: str) -> None:
         self.width, self.height = PAGE_SIZES[page_size]
-        k = 1.0 if page_size == "A5" else 1.25
-        self.margin = 12 * mm * k
+        k = 1.0 if page_size == "A5" else 1.12
+        self.margin = 12 * mm * (1.0 if page_size == "A5" else 1.15)
         self.body = 9.5 * k
         self.small = 7.5 * k
         self.title = 15 * k
         self.reference = 17 * k
         self.module = max(MIN_MODULE_MM, 0.55 * k) * mm
         self.qr_max = 58 * mm * k
+        self.inner = self.width - 2 * self.margin
+
+
+@dataclass(frozen=True)
+class _Line:
+    block: Block
+    color: Color
 
 
 def render(rx: PrescriptionView, page_size: str = "A5") -> bytes:
@@ -59,26 +71,35 @@ def render(rx: PrescriptionView, page_size: str = "A5") -> bytes:
     c.setCreator("ClinicDesk")
     _version, matrix = qr_matrix(rx.code)
     module = _module_size(lay, len(matrix))
-    footer_height = (len(matrix) + 2 * QUIET_MODULES) * module + 10 * mm
-    y = _letterhead(c, rx, lay)
-    y = _patient(c, rx, lay, y)
+    code = _code(rx, lay, matrix, module)
+    pages = _paginate(rx, lay, lay.margin + code.height)
     stamp = rx.status_label.upper() if rx.status in (CANCELLED, EXPIRED) else ""
-    page = 1
-    for item in rx.items:
-        needed = _item_height(c, item, lay)
-        if y - needed < lay.margin + footer_height:
-            _page_footer(c, rx, lay, page, last=False)
-            _stamp(c, lay, stamp)
-            c.showPage()
-            page += 1
-            y = _continued_header(c, rx, lay)
-        y = _item(c, item, lay, y)
-    _code_block(c, rx, lay, matrix, module)
-    _page_footer(c, rx, lay, page, last=True)
-    _stamp(c, lay, stamp)
-    c.showPage()
+    for number, items in enumerate(pages, start=1):
+        y = _letterhead(c, rx, lay) if number == 1 else _continued_header(c, rx, lay)
+        if number == 1:
+            y = _patient(c, rx, lay, y)
+        for piece in items:
+            y = _item(c, piece, lay, y)
+        _code_block(c, lay, code, matrix, module, f"Page {number} of {len(pages)}")
+        _stamp(c, lay, stamp)
+        c.showPage()
     c.save()
     return out.getvalue()
+
+
+def print_warnings(rx: PrescriptionView) -> list[str]:
+    """What will print transliterated, in sentences for the print dialog."""
+    fields = {
+        "patient's name": rx.patient_name,
+        "doctor's name": rx.doctor_name,
+        "clinic's name": rx.clinic_name,
+        "clinic's address": rx.clinic_address,
+    }
+    for item in rx.items:
+        fields[f"drug of item {item.line}"] = " ".join((item.drug, item.strength, item.form))
+        fields[f"directions of item {item.line}"] = item.directions
+        fields[f"instructions of item {item.line}"] = item.instructions
+    return scripts.warnings(fields, note="The prescription's code keeps it as written.")
 
 
 def _module_size(lay: _Layout, modules: int) -> float:
@@ -87,58 +108,79 @@ def _module_size(lay: _Layout, modules: int) -> float:
     return max(MIN_MODULE_MM * mm, min(lay.module, fitting))
 
 
+# ---- page 1's header and the continuation header ----
+
+
 def _letterhead(c: Canvas, rx: PrescriptionView, lay: _Layout) -> float:
     top = lay.height - lay.margin
+    right = 36 * mm * lay.body / 9.5  # "PRESCRIPTION" and the date
+    left_width = lay.inner - right - 3 * mm
     c.setFillColor(ACCENT)
-    c.setFont(BOLD, lay.title)
-    c.drawString(lay.margin, top - lay.title, rx.clinic_name)
+    y = fit(rx.clinic_name, BOLD, lay.title, left_width, 2, lay.body).draw(c, lay.margin, top)
     c.setFillColor(GREY)
-    c.setFont(REGULAR, lay.small)
     contact = " · ".join(p for p in (rx.clinic_address.replace("\n", ", "), rx.clinic_phone) if p)
-    y = top - lay.title - lay.small * 1.6
-    for line in simpleSplit(contact, REGULAR, lay.small, lay.width - 2 * lay.margin - 40 * mm):
-        c.drawString(lay.margin, y, line)
-        y -= lay.small * 1.3
-    c.setFont(BOLD, lay.small * 1.2)
-    c.drawRightString(lay.width - lay.margin, top - lay.small * 1.2, "PRESCRIPTION")
-    c.setFont(REGULAR, lay.small)
-    c.drawRightString(lay.width - lay.margin, top - lay.small * 2.6, f"Date {_day(rx.issued_on)}")
-    y = min(y, top - lay.title - lay.small * 2) - 2 * mm
+    if contact:
+        y = fit(contact, REGULAR, lay.small, left_width, 3, 5.5).draw(c, lay.margin, y - 1 * mm)
     c.setFillColor(black)
-    c.setFont(REGULAR, lay.body)
-    c.drawString(lay.margin, y - lay.body, f"{rx.doctor_name}")
+    fit("PRESCRIPTION", BOLD, lay.small * 1.2, right).draw(c, lay.width - lay.margin, top, "right")
+    fit(f"Date {_day(rx.issued_on)}", REGULAR, lay.small, right).draw(
+        c, lay.width - lay.margin, top - lay.small * 1.8, "right"
+    )
+    y = min(y, top - lay.small * 4) - 2 * mm
+    y = fit(rx.doctor_name, REGULAR, lay.body, lay.inner, 2).draw(c, lay.margin, y)
     c.setFillColor(GREY)
-    c.setFont(REGULAR, lay.small)
-    c.drawString(lay.margin, y - lay.body - lay.small * 1.5, f"Licence {rx.doctor_licence}")
-    y -= lay.body + lay.small * 1.5 + 3 * mm
+    y = fit(f"Licence {rx.doctor_licence}", REGULAR, lay.small, lay.inner, 2).draw(c, lay.margin, y)
+    y -= 2 * mm
     _rule(c, lay, y)
     return y - 2 * mm
 
 
 def _patient(c: Canvas, rx: PrescriptionView, lay: _Layout, y: float) -> float:
     c.setFillColor(GREY)
-    c.setFont(REGULAR, lay.small)
-    c.drawString(lay.margin, y - lay.small, "Patient")
+    y = fit("Patient", REGULAR, lay.small, lay.inner).draw(c, lay.margin, y)
     c.setFillColor(black)
-    c.setFont(BOLD, lay.body * 1.25)
-    c.drawString(lay.margin, y - lay.small - lay.body * 1.5, rx.patient_name)
-    age = age_on(rx.patient_born, rx.issued_on)
-    c.setFont(REGULAR, lay.body)
-    c.drawString(
-        lay.margin,
-        y - lay.small - lay.body * 3,
-        f"Born {_day(rx.patient_born)} ({age} year{'s' if age != 1 else ''})",
+    name = fit(rx.patient_name, BOLD, lay.body * 1.25, lay.inner, 2, lay.body * 0.8)
+    y = name.draw(c, lay.margin, y - 0.5 * mm)
+    if scripts.undrawable(rx.patient_name):
+        c.setFillColor(GREY)
+        note = f"Name as transliterated from {scripts.script_names(rx.patient_name)} script"
+        y = fit(note, REGULAR, lay.small, lay.inner, 2).draw(c, lay.margin, y)
+        c.setFillColor(black)
+    age = age_text(rx.patient_born, rx.issued_on)
+    y = fit(f"Born {_day(rx.patient_born)} ({age})", REGULAR, lay.body, lay.inner).draw(
+        c, lay.margin, y
     )
-    y -= lay.small + lay.body * 3 + 3 * mm
+    y -= 2 * mm
     _rule(c, lay, y)
     c.setFillColor(ACCENT)
-    c.setFont(BOLD, lay.title)
-    c.drawString(lay.margin, y - lay.title - 1 * mm, "℞")
-    return y - lay.title - 4 * mm
+    return fit("℞", BOLD, lay.title, lay.inner).draw(c, lay.margin, y - 1 * mm) - 1 * mm
 
 
-def _item_lines(c: Canvas, item: ItemView, lay: _Layout) -> list[tuple[str, str, float, Color]]:
-    width = lay.width - 2 * lay.margin - 8 * mm
+def _header_height(rx: PrescriptionView, lay: _Layout) -> float:
+    """How far page 1's letterhead and patient reach down (drawn on a scratch canvas)."""
+    scratch = Canvas(io.BytesIO(), pagesize=(lay.width, lay.height))
+    return lay.height - _patient(scratch, rx, lay, _letterhead(scratch, rx, lay))
+
+
+def _continued(rx: PrescriptionView, lay: _Layout) -> Block:
+    text = (
+        f"{rx.clinic_name} · prescription {rx.reference_grouped} for {rx.patient_name} (continued)"
+    )
+    return fit(text, REGULAR, lay.small, lay.inner, 2, 5.5)
+
+
+def _continued_header(c: Canvas, rx: PrescriptionView, lay: _Layout) -> float:
+    c.setFillColor(GREY)
+    y = _continued(rx, lay).draw(c, lay.margin, lay.height - lay.margin) - 1 * mm
+    _rule(c, lay, y)
+    return y - 3 * mm
+
+
+# ---- items ----
+
+
+def _item_lines(item: ItemView, lay: _Layout) -> list[_Line]:
+    width = lay.inner - NUMBER_INDENT
     head = " ".join(p for p in (item.drug, item.strength, item.form) if p)
     refills = (
         "no refills" if not item.refills else f"{item.refills} refill{'s' * (item.refills > 1)}"
@@ -146,85 +188,146 @@ def _item_lines(c: Canvas, item: ItemView, lay: _Layout) -> list[tuple[str, str,
     subst = "substitution allowed" if item.substitution else "do not substitute"
     facts = f"Quantity: {item.quantity} {item.unit} · {refills} · {subst}"
     lines = [
-        (t, BOLD, lay.body * 1.1, black) for t in simpleSplit(head, BOLD, lay.body * 1.1, width)
-    ]
-    lines += [
-        (t, REGULAR, lay.body, black)
-        for t in simpleSplit(item.directions, REGULAR, lay.body, width)
+        _Line(fit(head, BOLD, lay.body * 1.1, width, 2, lay.body * 0.85), black),
+        _Line(fit(item.directions, REGULAR, lay.body, width, 3, lay.body * 0.85), black),
     ]
     if item.instructions:
-        lines += [
-            (t, REGULAR, lay.body, black)
-            for t in simpleSplit(item.instructions, REGULAR, lay.body, width)
-        ]
-    lines += [(t, REGULAR, lay.small, GREY) for t in simpleSplit(facts, REGULAR, lay.small, width)]
+        lines.append(_Line(fit(item.instructions, REGULAR, lay.body, width, 2, 7), black))
+    lines.append(_Line(fit(facts, REGULAR, lay.small, width, 1, 6), GREY))
     return lines
 
 
-def _item_height(c: Canvas, item: ItemView, lay: _Layout) -> float:
-    return sum(size * 1.35 for _t, _f, size, _c in _item_lines(c, item, lay)) + 3 * mm
+@dataclass(frozen=True)
+class _Piece:
+    """An item on one page: whole, or the lines of it that fit there (numbered where it
+    starts, with the gap to the next item where it ends)."""
+
+    item: ItemView
+    lines: tuple[_Line, ...]
+    starts: bool
+    ends: bool
 
 
-def _item(c: Canvas, item: ItemView, lay: _Layout, y: float) -> float:
-    left = lay.margin + 8 * mm
-    c.setFont(BOLD, lay.body * 1.1)
-    c.setFillColor(black)
-    c.drawRightString(left - 2 * mm, y - lay.body * 1.1, f"{item.line}.")
-    for text, font, size, color in _item_lines(c, item, lay):
-        y -= size * 1.35
-        c.setFont(font, size)
-        c.setFillColor(color)
-        c.drawString(left, y + size * 0.3, text)
-    return y - 3 * mm
+def _item(c: Canvas, piece: _Piece, lay: _Layout, y: float) -> float:
+    if piece.starts:
+        c.setFillColor(black)
+        head = piece.lines[0].block
+        fit(f"{piece.item.line}.", BOLD, head.size, NUMBER_INDENT - 1.5 * mm).draw(
+            c, lay.margin + NUMBER_INDENT - 1.5 * mm, y, "right"
+        )
+    for line in piece.lines:
+        c.setFillColor(line.color)
+        y = line.block.draw(c, lay.margin + NUMBER_INDENT, y)
+    return y - ITEM_GAP if piece.ends else y
 
 
-def _continued_header(c: Canvas, rx: PrescriptionView, lay: _Layout) -> float:
-    top = lay.height - lay.margin
-    c.setFont(REGULAR, lay.small)
-    c.setFillColor(GREY)
-    c.drawString(
-        lay.margin,
-        top - lay.small,
-        f"{rx.clinic_name} · prescription {rx.reference_grouped} for {rx.patient_name} (continued)",
+def _paginate(rx: PrescriptionView, lay: _Layout, code_height: float) -> list[list[_Piece]]:
+    """What each page holds above the code block: whole items in order, an item moved to the
+    next page when it does not fit and would fit there, and line by line when it fits nowhere."""
+    later_room = lay.height - lay.margin - _continued(rx, lay).height - 4 * mm - code_height
+    pages: list[list[_Piece]] = [[]]
+    room = lay.height - _header_height(rx, lay) - code_height
+    for item in rx.items:
+        rows = [
+            _Line(row, line.color) for line in _item_lines(item, lay) for row in line.block.rows()
+        ]
+        needed = sum(row.block.height for row in rows) + ITEM_GAP
+        if needed > room and needed <= later_room:
+            pages.append([])
+            room = later_room
+        taken: list[_Line] = []
+        starts = True
+        for row in rows:
+            if row.block.height > room and (taken or pages[-1]):
+                pages[-1].append(_Piece(item, tuple(taken), starts, False))
+                pages.append([])
+                room, taken, starts = later_room, [], not taken and starts
+            taken.append(row)
+            room -= row.block.height
+        pages[-1].append(_Piece(item, tuple(taken), starts, True))
+        room -= ITEM_GAP
+    return [[piece for piece in page if piece.lines] for page in pages]
+
+
+# ---- the code block, on every page ----
+
+
+@dataclass(frozen=True)
+class _CodeBlock:
+    """The code at the foot of every page: the QR on the left; beside it the reference number,
+    validity, a hint for the pharmacy and the signature line; below, who signed it."""
+
+    side: float  # the QR with its quiet zone
+    column: tuple[tuple[Block, Color, float], ...]  # (text, colour, space above)
+    signature: Block
+    signed: Block
+
+    @property
+    def body(self) -> float:
+        """The QR's height or the column's, whichever is taller."""
+        column = sum(block.height + gap for block, _color, gap in self.column)
+        return max(self.side, column + SIGNATURE_SPACE + self.signature.height)
+
+    @property
+    def height(self) -> float:
+        """From the bottom margin to the rule above the block."""
+        return self.signed.height + 2 * mm + self.body + 2 * mm
+
+
+SIGNATURE_SPACE = 8 * mm  # room above the signature line to sign in
+
+
+def _code(
+    rx: PrescriptionView, lay: _Layout, matrix: list[list[bool]], module: float
+) -> _CodeBlock:
+    side = (len(matrix) + 2 * QUIET_MODULES) * module
+    width = lay.inner - side - 4 * mm
+    hint = "Pharmacy: scan the code to verify. If it will not scan, type the reference number."
+    column = (
+        (fit("Reference number", REGULAR, lay.small, width), GREY, QUIET_MODULES * module),
+        (fit(rx.reference_grouped, BOLD, lay.reference, width), black, 0.0),
+        (fit(f"Valid until {_day(rx.valid_until)}", REGULAR, lay.body, width), black, 1 * mm),
+        (fit(hint, REGULAR, lay.small, width, 4, 5.5), GREY, 1 * mm),
     )
-    _rule(c, lay, top - lay.small * 2)
-    return top - lay.small * 2 - 3 * mm
+    signed = fit(
+        f"Signed digitally by {rx.clinic_name} (key {rx.kid})",
+        REGULAR,
+        lay.small * 0.9,
+        lay.inner - 25 * mm,
+        2,
+        5,
+    )
+    signature = fit(f"Signature · {rx.doctor_name}", REGULAR, lay.small, width, 2, 5.5)
+    return _CodeBlock(side, column, signature, signed)
 
 
 def _code_block(
-    c: Canvas, rx: PrescriptionView, lay: _Layout, matrix: list[list[bool]], module: float
+    c: Canvas,
+    lay: _Layout,
+    code: _CodeBlock,
+    matrix: list[list[bool]],
+    module: float,
+    page: str,
 ) -> None:
-    side = (len(matrix) + 2 * QUIET_MODULES) * module
-    bottom = lay.margin + 8 * mm
-    _rule(c, lay, bottom + side + 2 * mm)
-    _draw_qr(c, matrix, lay.margin, bottom, module)
-    x = lay.margin + side + 5 * mm
-    top = bottom + side - 2 * mm
-    c.setFillColor(GREY)
-    c.setFont(REGULAR, lay.small)
-    c.drawString(x, top - lay.small, "Reference number")
-    c.setFillColor(black)
-    c.setFont(BOLD, lay.reference)
-    c.drawString(x, top - lay.small - lay.reference * 1.2, rx.reference_grouped)
-    c.setFont(REGULAR, lay.body)
-    c.drawString(
-        x,
-        top - lay.small - lay.reference * 1.2 - lay.body * 1.8,
-        f"Valid until {_day(rx.valid_until)}",
-    )
-    c.setFillColor(GREY)
-    c.setFont(REGULAR, lay.small)
-    hint = "Pharmacy: scan the code to verify. If it will not scan, type the reference number."
-    hy = top - lay.small - lay.reference * 1.2 - lay.body * 3.2
-    for line in simpleSplit(hint, REGULAR, lay.small, lay.width - lay.margin - x):
-        c.drawString(x, hy, line)
-        hy -= lay.small * 1.3
-    sig_y = bottom + 6 * mm
+    bottom = lay.margin + code.signed.height + 2 * mm
+    top = bottom + code.body
+    _rule(c, lay, top + 2 * mm)
+    _draw_qr(c, matrix, lay.margin, top - code.side, module)
+    x = lay.margin + code.side + 4 * mm
+    y = top
+    for block, color, gap in code.column:
+        c.setFillColor(color)
+        y = block.draw(c, x, y - gap)
+    sig_y = bottom + code.signature.height + 1 * mm
     c.setStrokeColor(black)
     c.setLineWidth(0.5)
     c.line(x, sig_y, lay.width - lay.margin, sig_y)
-    c.setFont(REGULAR, lay.small)
-    c.drawString(x, sig_y - lay.small * 1.4, f"Signature · {rx.doctor_name}")
+    c.setFillColor(GREY)
+    code.signature.draw(c, x, sig_y - 1 * mm)
+    code.signed.draw(c, lay.margin, lay.margin + code.signed.height)
+    fit(page, REGULAR, lay.small * 0.9, 24 * mm).draw(
+        c, lay.width - lay.margin, lay.margin + code.signed.height, "right"
+    )
 
 
 def _draw_qr(c: Canvas, matrix: list[list[bool]], x0: float, y0: float, module: float) -> None:
@@ -245,15 +348,6 @@ def _draw_qr(c: Canvas, matrix: list[list[bool]], x0: float, y0: float, module: 
             else:
                 col += 1
     c.drawPath(path, stroke=0, fill=1)
-
-
-def _page_footer(c: Canvas, rx: PrescriptionView, lay: _Layout, page: int, last: bool) -> None:
-    c.setFont(REGULAR, lay.small * 0.9)
-    c.setFillColor(GREY)
-    text = f"Signed digitally by {rx.clinic_name} (key {rx.kid})"
-    if page > 1 or not last:
-        text += f" · page {page}{'' if last else ', continued overleaf'}"
-    c.drawString(lay.margin, lay.margin - lay.small, text)
 
 
 def _stamp(c: Canvas, lay: _Layout, word: str) -> None:

@@ -40,6 +40,7 @@ def validate_details(d: ClinicDetails) -> ClinicDetails:
     )
     problems = {
         "name": check.required(d.name, 200),
+        "address": check.at_most(d.address, check.MAX_ADDRESS),
         "phone": check.phone(d.phone),
         "time_zone": (
             None

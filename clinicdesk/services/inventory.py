@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
+from clinicdesk.services import validation as check
 from clinicdesk.services.booking import clinic_day
 from clinicdesk.services.tables import csv_text
 from clinicdesk.services.validation import whole
@@ -30,6 +31,7 @@ RECEIVED, DISPENSED, ADJUSTED = "received", "dispensed", "adjusted"
 MOVEMENT_LABELS = {RECEIVED: "Received", DISPENSED: "Dispensed", ADJUSTED: "Adjusted"}
 MAX_UNITS = 1_000_000
 MAX_PRICE = 100_000_000  # minor units per unit
+MAX_PRINTED = 60  # characters of a batch number, strength or form (printed on labels)
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,12 @@ class InventoryService:
         actor.require(P.INVENTORY_MANAGE)
         number = batch.batch_number.strip()
         problems = {
-            "batch_number": None if number else "is required (it is printed on the pack)",
+            "batch_number": (
+                check.required(number, MAX_PRINTED)
+                and f"is required (it is printed on the pack), at most {MAX_PRINTED} characters"
+            ),
+            "strength": check.at_most(batch.strength, MAX_PRINTED),
+            "form": check.at_most(batch.form, MAX_PRINTED),
             "quantity": None
             if whole(batch.quantity, 1, MAX_UNITS)
             else f"must be a whole number of units, 1 to {MAX_UNITS:,}",

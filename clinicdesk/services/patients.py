@@ -69,8 +69,9 @@ class PatientRecord(PatientInput):
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
 
-    def age(self, today: date | None = None) -> int | None:
-        return age_on(self.date_of_birth, today or date.today())
+    def age_text(self, on: date) -> str:
+        """The age on the clinic's date ``on`` ('20 days', '23 months', '46 years')."""
+        return age_text(self.date_of_birth, on)
 
     def as_input(self) -> PatientInput:
         return PatientInput(**{f.name: getattr(self, f.name) for f in fields(PatientInput)})
@@ -107,6 +108,26 @@ def age_on(born: date | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def age_text(born: date | None, on: date) -> str:
+    """An age as staff and parents say it: days under a month, months under two years, then
+    years ('20 days', '23 months', '2 years'); '' without a birth date. ``on`` is the clinic's
+    date. A month is complete on the same day of a later month, or on the 1st after a month too
+    short to have that day (born 31 January: a month old on 1 March; born 29 February: two
+    years old on 1 March)."""
+    if born is None:
+        return ""
+    months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+    if months < 1:
+        return _count(max((on - born).days, 0), "day")
+    if months < 24:
+        return _count(months, "month")
+    return _count(age_on(born, on) or 0, "year")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
 def validate(data: PatientInput, today: date | None = None) -> PatientInput:
     data = data.cleaned()
     problems = {
@@ -122,7 +143,7 @@ def validate(data: PatientInput, today: date | None = None) -> PatientInput:
             else "may contain only letters, digits, spaces, . / and -"
         ),
         "emergency_contact_phone": check.phone(data.emergency_contact_phone),
-        "address": None if len(data.address) <= 500 else "is too long (at most 500 characters)",
+        "address": check.at_most(data.address, check.MAX_ADDRESS),
     }
     problems = {k: v for k, v in problems.items() if v}
     if problems:

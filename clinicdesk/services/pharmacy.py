@@ -294,6 +294,10 @@ class PharmacyService:
     def receipt_pdf(self, actor: Actor, dispense_id: str) -> bytes:
         return pharmacy_pdf.receipt(self.get_dispense(actor, dispense_id))
 
+    def print_warnings(self, actor: Actor, dispense_id: str) -> list[str]:
+        """What will print transliterated on the labels and receipt, for the print dialog."""
+        return pharmacy_pdf.print_warnings(self.get_dispense(actor, dispense_id))
+
     # ---- history ----
 
     def history(

@@ -69,9 +69,9 @@ def validate_items(items: list[ItemInput]) -> list[ItemInput]:
             "dose": check.required(item.dose, 60),
             "route": check.required(item.route, 60),
             "unit": check.required(item.unit, 40),
-            "strength": _at_most(item.strength, 60),
-            "form": _at_most(item.form, 60),
-            "instructions": _at_most(item.instructions, 300),
+            "strength": check.at_most(item.strength, 60),
+            "form": check.at_most(item.form, 60),
+            "instructions": check.at_most(item.instructions, 300),
             "frequency": frequency_problem(item.frequency),
             "duration": _whole(item.duration_days, 1, MAX_DURATION_DAYS, "days"),
             "quantity": _whole(item.quantity, 1, MAX_QUANTITY, ""),
@@ -81,10 +81,6 @@ def validate_items(items: list[ItemInput]) -> list[ItemInput]:
     if problems:
         raise ValidationError(problems)
     return cleaned
-
-
-def _at_most(value: str, limit: int) -> str | None:
-    return f"is too long (at most {limit} characters)" if len(value) > limit else None
 
 
 def _whole(value: int | None, low: int, high: int, unit: str) -> str | None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
+from clinicdesk.printing.prescription_pdf import print_warnings as prescription_print_warnings
 from clinicdesk.printing.prescription_pdf import render
 from clinicdesk.rx import codec, reference
 from clinicdesk.rx.directions import directions, dose_times
@@ -282,6 +283,10 @@ class PrescriptionService:
         with self.store.write(actor) as s:
             audit.append(s, actor, "prescription.print", "prescriptions", view.id, page=page_size)
         return data
+
+    def print_warnings(self, actor: Actor, prescription_id: str) -> list[str]:
+        """What will print transliterated (the font cannot draw it), for the print dialog."""
+        return prescription_print_warnings(self.get(actor, prescription_id))
 
     def verify_code(self, actor: Actor, text: str) -> VerifiedPrescription:
         """Signature, trusted key, clock, expiry and cancellation, in that order."""

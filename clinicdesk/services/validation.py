@@ -10,6 +10,7 @@ from clinicdesk.text import digits
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]+$")
 MIN_PASSWORD = 10
+MAX_ADDRESS = 500  # characters, for a patient's address and the clinic's
 
 
 def whole(value: object, low: int, high: int) -> bool:
@@ -23,6 +24,11 @@ def required(value: str, max_len: int) -> str | None:
     if len(value) > max_len:
         return f"is too long (at most {max_len} characters)"
     return None
+
+
+def at_most(value: str, max_len: int) -> str | None:
+    """For an optional field: only its length is checked."""
+    return f"is too long (at most {max_len} characters)" if len(value) > max_len else None
 
 
 def phone(value: str, *, optional: bool = True) -> str | None:

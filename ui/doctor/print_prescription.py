@@ -105,6 +105,7 @@ class PrintJob(printing.PrintJob):
             lambda: prescriptions.pdf(actor, prescription_id, paper),
             QPageSize(PAGE_SIZES[paper]),
             printer,
+            lambda: prescriptions.print_warnings(actor, prescription_id),
         )
         self.prescription_id = prescription_id
         self.paper = paper

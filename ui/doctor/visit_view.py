@@ -397,7 +397,7 @@ class VisitScreen(QWidget):
         self.chart = bundle.chart
         patient = bundle.chart.patient
         self.name.setText(patient.full_name)
-        self.summary.setText(patient_line(patient))
+        self.summary.setText(patient_line(patient, self.ctx.clinic_today()))
         self.banner.set_allergies(bundle.chart.allergies)
         self.clinical.setText(clinical_summary(bundle.chart, self.zone))
         self.follow_up.hide()

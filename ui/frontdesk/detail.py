@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.services.patients import SEXES, PatientRecord
+from ui.frontdesk.schedule_data import local_now, zone_of
 from ui.theme import icon, set_kind
 from ui.widgets.dates import format_day, format_moment
 from ui.widgets.empty_state import EmptyState
@@ -121,11 +122,9 @@ class PatientDetail(QFrame):
             self._stack.setCurrentIndex(0)
             return
         sex = SEXES.get(p.sex, p.sex)
-        age = p.age()
+        age = p.age_text(local_now(zone_of(self.time_zone)).date())
         self.name.setText(p.full_name)
-        self.summary.setText(
-            " · ".join(x for x in (p.mrn, f"{age} years" if age is not None else "", sex) if x)
-        )
+        self.summary.setText(" · ".join(x for x in (p.mrn, age, sex) if x))
         shown = {key: getattr(p, key, "") for key in self.values}
         shown.update(dob=format_day(p.date_of_birth), sex=sex)
         for key, label in self.values.items():

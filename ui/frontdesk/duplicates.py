@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -24,7 +26,9 @@ class DuplicatesDialog(QDialog):
     use_existing = Signal(object)  # PatientRecord
     register_anyway = Signal()
 
-    def __init__(self, candidates: list[DuplicateCandidate], parent: QWidget | None = None):
+    def __init__(
+        self, candidates: list[DuplicateCandidate], today: date, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.candidates = candidates
         self.setWindowTitle("Already registered?")
@@ -51,7 +55,13 @@ class DuplicatesDialog(QDialog):
         for row, c in enumerate(candidates):
             p = c.patient
             sex = SEXES.get(p.sex, p.sex)
-            cells = (p.mrn, f"{list_name(p)} ({sex})", born_text(p), p.phone, "; ".join(c.reasons))
+            cells = (
+                p.mrn,
+                f"{list_name(p)} ({sex})",
+                born_text(p, today),
+                p.phone,
+                "; ".join(c.reasons),
+            )
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.selectRow(0)

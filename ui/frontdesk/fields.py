@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from clinicdesk.services.patients import SEXES, PatientRecord
-from ui.widgets.dates import age_text, format_day
+from ui.widgets.dates import format_day
 
 FIELD_LABELS = {
     "given_name": "Given name",
@@ -27,10 +27,11 @@ def list_name(patient: PatientRecord) -> str:
     return f"{patient.family_name}, {patient.given_name}"
 
 
-def born_text(patient: PatientRecord) -> str:
+def born_text(patient: PatientRecord, today: date) -> str:
+    """'14/05/1979  (46 years)', the age on the clinic's ``today``."""
     if patient.date_of_birth is None:
         return ""
-    return f"{format_day(patient.date_of_birth)}  ({age_text(patient.age())})"
+    return f"{format_day(patient.date_of_birth)}  ({patient.age_text(today)})"
 
 
 def shown_value(field: str, value: object) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 from PySide6.QtCore import Qt
 
 from clinicdesk.services.patients import SEXES, PatientRecord
@@ -12,8 +15,13 @@ from ui.widgets.table import RowsModel
 class PatientTableModel(RowsModel[PatientRecord]):
     HEADERS = ("MRN", "Name", "Date of birth", "Sex", "Phone")
 
+    def __init__(self, today: Callable[[], date]) -> None:
+        super().__init__()
+        self.today = today  # the clinic's date, for ages
+
     def cells(self, p: PatientRecord) -> tuple[str, ...]:
-        return (p.mrn, list_name(p), born_text(p), SEXES.get(p.sex, p.sex), p.phone)
+        born = born_text(p, self.today())
+        return (p.mrn, list_name(p), born, SEXES.get(p.sex, p.sex), p.phone)
 
     def extra(self, p: PatientRecord, column: int, role: int) -> object:
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,7 +19,7 @@ from clinicdesk.services.patients import (
     PatientInput,
     PatientRecord,
     PossibleDuplicate,
-    age_on,
+    age_text,
     validate,
 )
 from ui.context import AppContext
@@ -144,7 +142,7 @@ class PatientDialog(QDialog):
     def _update_dob_hint(self) -> None:
         day = self.date_of_birth.value()
         self.dob_hint.setText(
-            self.date_of_birth.spelled_out(age_on(day, date.today()) if day else None)
+            self.date_of_birth.spelled_out(age_text(day, self.ctx.clinic_today()))
         )
 
     def patient_input(self) -> PatientInput:
@@ -209,7 +207,7 @@ class PatientDialog(QDialog):
             self._show_message(describe(error))
 
     def _ask_about_duplicates(self, error: PossibleDuplicate) -> None:
-        dialog = DuplicatesDialog(error.candidates, self)
+        dialog = DuplicatesDialog(error.candidates, self.ctx.clinic_today(), self)
         dialog.use_existing.connect(self._use_existing)
         dialog.register_anyway.connect(lambda: self.submit(not_a_duplicate=True))
         self.duplicates = dialog

@@ -71,7 +71,9 @@ class PatientPicker(QWidget):
             self.status.setText("")
             return
         self.box.setText(patient.full_name)
-        self.status.setText(f"✓ {patient.mrn} · born {born_text(patient) or 'unknown'}")
+        self.status.setText(
+            f"✓ {patient.mrn} · born {born_text(patient, self.ctx.clinic_today()) or 'unknown'}"
+        )
         self.chosen.emit(patient)
 
     # ---- searching ----
@@ -109,8 +111,9 @@ class PatientPicker(QWidget):
             return
         self._task = None
         self.matches.clear()
+        today = self.ctx.clinic_today()
         for p in rows:
-            item = QListWidgetItem(f"{list_name(p)}   {p.mrn}   {born_text(p)}")
+            item = QListWidgetItem(f"{list_name(p)}   {p.mrn}   {born_text(p, today)}")
             item.setData(Qt.ItemDataRole.UserRole, p)
             self.matches.addItem(item)
         self.matches.setVisible(bool(rows))

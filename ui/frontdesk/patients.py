@@ -65,7 +65,7 @@ class PatientSearch(QWidget):
         self.status = QLabel()
         set_kind(self.status, "muted")
 
-        self.model = PatientTableModel()
+        self.model = PatientTableModel(ctx.clinic_today)
         self.table = ResultsTable()
         self.table.setModel(self.model)
         read_only_rows(self.table)

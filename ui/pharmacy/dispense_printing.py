@@ -22,7 +22,12 @@ def dispense_pdf(ctx: AppContext, dispense_id: str, what: str) -> Callable[[], b
 
 def print_dispense(ctx: AppContext, parent: QWidget, dispense_id: str, what: str) -> None:
     """The print preview on the PDF's own paper: a label or the receipt roll."""
-    PrintJob(ctx, parent, dispense_pdf(ctx, dispense_id, what)).start()
+    pharmacy, actor = ctx.session.pharmacy, ctx.actor
+
+    def warnings() -> list[str]:
+        return pharmacy.print_warnings(actor, dispense_id)
+
+    PrintJob(ctx, parent, dispense_pdf(ctx, dispense_id, what), warnings=warnings).start()
 
 
 def save_dispense(

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.rx.errors import CodeRefused
-from clinicdesk.services.patients import age_on
+from clinicdesk.services.patients import age_text
 from clinicdesk.services.pharmacy_views import (
     AlreadyDispensed,
     Fill,
@@ -35,7 +35,7 @@ from clinicdesk.services.pharmacy_views import (
 from ui.errors import describe
 from ui.frontdesk.schedule_data import local_now, zone_of
 from ui.theme import set_kind
-from ui.widgets.dates import age_text, format_day, format_moment
+from ui.widgets.dates import format_day, format_moment
 from ui.widgets.empty_state import EmptyState
 from ui.widgets.table import RowsModel, read_only_rows
 
@@ -301,7 +301,7 @@ class VerdictView(QWidget):
     def _details(self, verdict: Verdict) -> None:
         self.verdict = verdict
         content = verdict.content
-        age = age_text(age_on(content.patient_born, local_now(zone_of(self.zone)).date()))
+        age = age_text(content.patient_born, local_now(zone_of(self.zone)).date())
         licence = f" · licence {content.doctor_licence}" if content.doctor_licence else ""
         times = "once" if verdict.scans == 1 else f"{verdict.scans} times"
         born = format_day(content.patient_born) + (f" ({age})" if age else "")

@@ -23,11 +23,10 @@ class DateField(QLineEdit):
     def is_blank(self) -> bool:
         return not self.text().strip()
 
-    def spelled_out(self, age: int | None) -> str:
-        """'12 March 1985 · 40 years' for a valid date, the expected form otherwise."""
+    def spelled_out(self, age: str) -> str:
+        """'12 March 1985 · 40 years' for a valid date (``age`` as age_text gives it), the
+        expected form otherwise."""
         day = self.value()
         if day is None:
             return f"Type as {DATE_HINT}" if self.is_blank() else f"Not a date yet ({DATE_HINT})"
-        if age is None:
-            return format_long_day(day)
-        return f"{format_long_day(day)} · {age} year{'s' if age != 1 else ''}"
+        return f"{format_long_day(day)} · {age}" if age else format_long_day(day)

@@ -36,12 +36,6 @@ def format_long_day(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def age_text(age: int | None) -> str:
-    if age is None:
-        return ""
-    return f"{age} yr" if age != 1 else "1 yr"
-
-
 def format_moment(value: datetime | None, time_zone: str) -> str:
     """A stored UTC time in the clinic's own time zone."""
     if value is None:

@@ -31,6 +31,7 @@ DEFAULT_DPI = 300
 MAX_DPI = 300
 MIN_DPI = 150
 PdfSource = Callable[[], bytes]  # runs on a worker: the service call that makes the PDF
+WarningsSource = Callable[[], list[str]]  # runs on a worker: what will not print as written
 
 
 # ---- the pure parts: rasterising and writing ----
@@ -129,7 +130,8 @@ class PrintJob(QObject):
     """Make the PDF, rasterise it for the printer, then open the print preview.
 
     ``page_size`` is the paper; without one the paper is the PDF's own page size. ``printer`` is
-    made here unless given (tests give one that writes a PDF file).
+    made here unless given (tests give one that writes a PDF file). ``warnings`` says what will
+    not print as written (a name transliterated): staff read it before the preview opens.
     """
 
     def __init__(
@@ -139,31 +141,63 @@ class PrintJob(QObject):
         make_pdf: PdfSource,
         page_size: QPageSize | None = None,
         printer: QPrinter | None = None,
+        warnings: WarningsSource | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.parent_widget = parent
         self.make_pdf = make_pdf
+        self.warnings = warnings
         self.page_size = page_size
         self.printer = printer or QPrinter(QPrinter.PrinterMode.HighResolution)
         if page_size is not None:
             set_page_size(self.printer, page_size)
         self.pages: list[QImage] = []
+        self.warning: QMessageBox | None = None
         self.preview: QPrintPreviewDialog | None = None
 
     def start(self) -> None:
-        make_pdf, dpi = self.make_pdf, printer_dpi(self.printer)
+        make_pdf, dpi, warnings = self.make_pdf, printer_dpi(self.printer), self.warnings
         self.ctx.tasks.submit(
-            lambda: render(make_pdf(), dpi),
+            lambda: (render(make_pdf(), dpi), warnings() if warnings else []),
             on_result=self._ready,
             on_error=self._failed,
             owner=self,
         )
 
-    def _ready(self, rendered: Rendered) -> None:
+    def _ready(self, result: tuple[Rendered, list[str]]) -> None:
+        rendered, said = result
         if self.page_size is None:
             set_page_size(self.printer, points_size(rendered.size_pt))
         self.pages = [as_qimage(image) for image in rendered.pages]
+        if not said:
+            self._open_preview()
+            return
+        self.warning = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Some text will print transliterated",
+            "\n\n".join(said),
+            QMessageBox.StandardButton.Cancel,
+            self.parent_widget,
+        )
+        go_on = self.warning.addButton("Continue to preview", QMessageBox.ButtonRole.AcceptRole)
+        self.warning.setDefaultButton(go_on)
+        self.warning.finished.connect(self._warned)
+        self.warning.open()
+
+    def _warned(self, _result: int) -> None:
+        box = self.warning
+        if box is None:
+            return
+        accepted = box.buttonRole(box.clickedButton()) == QMessageBox.ButtonRole.AcceptRole
+        box.deleteLater()
+        if accepted:
+            self._open_preview()
+        else:
+            keys_back(self.parent_widget)
+            self.deleteLater()
+
+    def _open_preview(self) -> None:
         self.preview = QPrintPreviewDialog(self.printer, self.parent_widget)
         self.preview.setWindowTitle("Print preview")
         self.preview.resize(900, 820)

@@ -1,0 +1,89 @@
+"""Before a prescription is printed for a patient whose name is in a script the printer's font
+cannot draw, the print dialog says which field will print transliterated and how."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import QSettings
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QMessageBox
+
+from clinicdesk.services.prescription_views import PrescriptionView
+from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
+from ui.context import AppContext
+from ui.doctor.print_prescription import PrintJob
+
+
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path: Path) -> None:
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+
+
+@pytest.fixture
+def consultation(admin, tasks) -> Iterator[Consultation]:
+    consult = walk_in_consultation(admin)
+    yield consult
+    tasks.wait()
+    consult.doctor.close()
+
+
+def written_for(consultation: Consultation, given: str, family: str) -> PrescriptionView:
+    admin, doctor = consultation.admin, consultation.doctor
+    record = admin.patients.get(admin.actor, consultation.patient_id)
+    data = replace(record.as_input(), given_name=given, family_name=family)
+    admin.patients.update(admin.actor, record.id, data, record.version)
+    return doctor.prescriptions.write(doctor.actor, consultation.visit.id, three_items())
+
+
+def job_for(consultation: Consultation, tasks, rx: PrescriptionView, tmp_path: Path) -> PrintJob:
+    session = consultation.doctor
+    ctx = AppContext(session, tasks, session.clinic.details())
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    return PrintJob(ctx, None, rx.id, "A5", printer)
+
+
+def test_a_thai_name_is_announced_before_the_preview_and_cancel_prints_nothing(
+    qtbot, consultation, tasks, tmp_path
+):
+    rx = written_for(consultation, "สมชาย", "ใจดี")
+    job = job_for(consultation, tasks, rx, tmp_path)
+    job.start()
+    qtbot.waitUntil(lambda: job.warning is not None and job.warning.isVisible(), timeout=10_000)
+    said = job.warning.text()
+    assert "patient's name" in said and "สมชาย ใจดี" in said
+    assert "smchaay aicchdii" in said and "transliteration" in said
+    assert job.preview is None  # nothing is shown to print before staff have read it
+    job.warning.button(QMessageBox.StandardButton.Cancel).click()
+    wait_idle(qtbot, tasks)
+    assert job.preview is None
+
+
+def test_after_the_warning_the_preview_opens(qtbot, consultation, tasks, tmp_path):
+    rx = written_for(consultation, "さくら", "山田")
+    job = job_for(consultation, tasks, rx, tmp_path)
+    job.start()
+    qtbot.waitUntil(lambda: job.warning is not None and job.warning.isVisible(), timeout=10_000)
+    [go_on] = [
+        b
+        for b in job.warning.buttons()
+        if job.warning.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole
+    ]
+    go_on.click()
+    qtbot.waitUntil(lambda: job.preview is not None and job.preview.isVisible(), timeout=10_000)
+    job.preview.reject()
+
+
+def test_a_latin_name_goes_straight_to_the_preview(qtbot, consultation, tasks, tmp_path):
+    rx = written_for(consultation, "Zoë", "Ní Bhriain")
+    job = job_for(consultation, tasks, rx, tmp_path)
+    job.start()
+    qtbot.waitUntil(lambda: job.preview is not None and job.preview.isVisible(), timeout=10_000)
+    assert job.warning is None
+    job.preview.reject()
