@@ -122,6 +122,15 @@ class ChartService:
             audit.append(s, actor, "chart.open", "patients", patient_id)
             return chart
 
+    def allergies(self, actor: Actor, patient_id: str) -> list[ChartEntry]:
+        """The patient's recorded allergies alone, for a screen that must show them first."""
+        actor.require(P.CLINICAL_READ)
+        with self.store.write(actor) as s:  # reading clinical data is audited
+            _patient(s, patient_id)
+            entries = _entries(s, SECTIONS["allergies"], patient_id)
+            audit.append(s, actor, "chart.allergies", "patients", patient_id)
+            return entries
+
     def add(self, actor: Actor, patient_id: str, section: str, values: Values) -> ChartEntry:
         actor.require(P.CLINICAL_WRITE)
         sec = _section(section)

@@ -23,6 +23,7 @@ from clinicdesk.services.chart import Chart
 from clinicdesk.services.patients import SEXES, PatientRecord
 from clinicdesk.services.prescription_views import PrescriptionSummary
 from clinicdesk.services.visit_views import VisitSummary
+from ui.changes import FollowPatient
 from ui.context import AppContext
 from ui.doctor.allergy_banner import AllergyBanner
 from ui.doctor.chart_history import ChartHistoryDialog
@@ -106,6 +107,7 @@ class ChartView(QWidget):
         super().__init__()
         self.ctx = ctx
         self.chart: Chart | None = None
+        self.requested_id: str | None = None  # the patient being opened or shown
         self.history_dialog: ChartHistoryDialog | None = None
         self._task: Task | None = None
         zone = zone_of(ctx.details.time_zone)
@@ -195,6 +197,8 @@ class ChartView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(body, 1)
         self._stack.addWidget(page)
+        # any change to this patient (a visit, a prescription, another desk's edit) shows here
+        FollowPatient(self, ctx.changes, lambda: self.requested_id, self.reload)
 
     def _empty_page(self) -> QWidget:
         page = EmptyState(
@@ -216,6 +220,7 @@ class ChartView(QWidget):
             self._task.cancel()
         if patient_id != self.patient_id:
             self.banner.set_allergies(None)
+        self.requested_id = patient_id
         self.status.setText("Opening…")
         self._task = self.ctx.tasks.submit(
             self.ctx.session.chart.open,
@@ -227,8 +232,8 @@ class ChartView(QWidget):
         )
 
     def reload(self) -> None:
-        if self.patient_id:
-            self.open_patient(self.patient_id)
+        if self.requested_id:
+            self.open_patient(self.requested_id)
 
     def _failed(self, error: BaseException) -> None:
         self._task = None
@@ -243,6 +248,7 @@ class ChartView(QWidget):
         self._task = None
         self.chart = chart
         p = chart.patient
+        self.requested_id = p.id
         self.name.setText(p.full_name)
         self.summary.setText(patient_line(p))
         self.status.setText("")
