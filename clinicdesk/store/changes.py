@@ -73,16 +73,13 @@ def _collect(session: Session, _flush_context, _instances) -> None:
 
 
 def install(session_class: type[Session] | Callable[[], Session], feed: ChangeFeed) -> None:
-    """Collect each flush's patient rows; tell ``feed`` once the transaction commits."""
+    """Collect each flush's patient rows; tell ``feed`` once the transaction commits (a unit
+    of work that rolls back is never told: its session, and what it collected, are dropped)."""
 
     def committed(session: Session) -> None:
         rows = session.info.pop(_PENDING, None)
         if rows:
             feed.publish(Change(frozenset(rows)))
 
-    def rolled_back(session: Session) -> None:
-        session.info.pop(_PENDING, None)
-
     event.listen(session_class, "before_flush", _collect)
     event.listen(session_class, "after_commit", committed)
-    event.listen(session_class, "after_rollback", rolled_back)

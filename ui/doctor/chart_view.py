@@ -2,7 +2,8 @@
 
 Left, the editable sections (conditions first) above the documents, previous visits and
 prescriptions; right, the vitals with their trend. The whole chart comes from one
-``chart.open`` call on a worker; every edit reloads it the same way.
+``chart.open`` call on a worker; it reloads when shown and after every committed change to
+the patient, from here or anywhere else in the app (``ui.changes``).
 """
 
 from __future__ import annotations
@@ -144,15 +145,12 @@ class ChartView(QWidget):
         self.record_tabs = _tabs("Chart sections")
         for key, title in EDITABLE:
             panel = SectionPanel(ctx, key)
-            panel.changed.connect(self.reload)
             self.sections[key] = panel
             self.record_tabs.addTab(panel, title)
         self.lifestyle = LifestylePanel(ctx)
-        self.lifestyle.changed.connect(self.reload)
         self.record_tabs.addTab(self.lifestyle, "Lifestyle")
 
         self.documents = DocumentsPanel(ctx)
-        self.documents.changed.connect(self.reload)
         self.visits_model = VisitsModel(ctx.details.time_zone)
         self.visits = entry_table(self.visits_model, "Previous visits", stretch=2)
         self.visits.open_requested.connect(self._open_visit)
@@ -165,7 +163,6 @@ class ChartView(QWidget):
 
         self.plot = VitalsPlot(zone)
         self.vitals = SectionPanel(ctx, "vitals")
-        self.vitals.changed.connect(self.reload)
         vitals_box = QWidget()
         vitals_layout = QVBoxLayout(vitals_box)
         vitals_layout.setContentsMargins(0, 0, 0, 0)
