@@ -172,7 +172,7 @@ class ChartView(QWidget):
         vitals_layout.addWidget(heading)
         vitals_layout.addWidget(self.plot, 2)
         vitals_layout.addWidget(self.vitals, 3)
-        vitals_box.setMinimumWidth(600)  # the readings without scrolling sideways
+        vitals_box.setMinimumWidth(570)  # the readings without scrolling sideways, in 1366 px
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.setChildrenCollapsible(False)
