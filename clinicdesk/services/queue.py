@@ -132,7 +132,7 @@ class QueueService:
             waiting = waiting_in_order(s, day, doctor_id)
             if not waiting:
                 return None
-            with_doctor = in_consultation(s, day, doctor_id)
+            with_doctor = _in_consultation(s, day, doctor_id)
             if with_doctor and not leave_open:
                 raise StillInConsultation(queue_views(s, with_doctor, now), doctor_name(s, doctor))
             row = waiting[0]
@@ -199,7 +199,7 @@ class StillInConsultation(Conflict):
         )
 
 
-def in_consultation(s: Session, day: date, doctor_id: str) -> list[QueueEntry]:
+def _in_consultation(s: Session, day: date, doctor_id: str) -> list[QueueEntry]:
     """The patients this doctor called today and has not finished with, the latest first."""
     return list(
         s.scalars(

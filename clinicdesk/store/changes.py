@@ -14,6 +14,7 @@ from threading import Lock
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from clinicdesk.logs import crash_summary, log
 from clinicdesk.store.models import Patient, Synced
 
 _PENDING = "changed_rows"
@@ -52,10 +53,15 @@ class ChangeFeed:
         return unsubscribe
 
     def publish(self, change: Change) -> None:
+        """Tell every listener; one that fails is logged and never turns the committed change
+        into an error for the desk that made it."""
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener(change)
+            try:
+                listener(change)
+            except Exception as exc:
+                log.warning("change listener failed: %s", crash_summary(exc))
 
 
 def _patient_of(obj: Synced) -> str | None:

@@ -55,3 +55,18 @@ def test_reads_refusals_and_rollbacks_tell_nothing(admin, patient_id, heard):
 
     assert heard == []
     assert admin.chart.allergies(admin.actor, patient_id) == []
+
+
+def test_a_failing_listener_never_fails_the_committed_change(admin, patient_id, heard):
+    def broken(_change: Change) -> None:
+        raise RuntimeError("a screen that went away")
+
+    stop = admin.store.changes.subscribe(broken)
+    try:
+        admin.chart.add(admin.actor, patient_id, "allergies", PENICILLIN)
+    finally:
+        stop()
+    assert len(heard) == 1  # the other listeners are still told
+    assert [e.values["substance"] for e in admin.chart.allergies(admin.actor, patient_id)] == [
+        "Penicillin"
+    ]

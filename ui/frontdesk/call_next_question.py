@@ -48,8 +48,8 @@ def ask_still_in_consultation(
         box.setDefaultButton(finish)
     else:
         box.setInformativeText(
-            f"The doctor finishes {current.patient_name}'s visit; once they have been seen, "
-            "Finished (Alt+F) marks them so here."
+            f"The doctor finishes {current.patient_name}'s visit. If they have already left "
+            "the room, Finished (Alt+F) marks them as seen."
         )
     leave = box.addButton("&Leave it open and call next", QMessageBox.ButtonRole.ActionRole)
     choices[leave] = Answer.LEAVE_OPEN
