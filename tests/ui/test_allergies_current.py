@@ -152,3 +152,29 @@ def test_an_open_visit_and_prescription_follow_a_change_made_meanwhile(
     doctor.chart.remove(doctor.actor, "allergies", entry.id, "entered in error")
     qtbot.waitUntil(lambda: visit.banner.plain_text() == NONE, timeout=5000)
     wait_idle(qtbot, tasks)
+
+
+def test_a_change_made_at_another_desk_reaches_the_open_visit_and_dialog(
+    qtbot, make_main, consultation, tasks, monkeypatch
+):
+    """The nurse at another computer records an allergy while the doctor is in the visit."""
+    monkeypatch.setattr("ui.changes.POLL_MS", 200)
+    other_desk = consultation.admin  # its own connection to the clinic, as another computer
+    workspace = open_visit(qtbot, make_main, consultation)
+    visit = workspace.visit
+
+    entry = other_desk.chart.add(
+        other_desk.actor,
+        consultation.patient_id,
+        "allergies",
+        {"substance": "Amoxicillin", "reaction": "Anaphylaxis", "severity": "severe"},
+    )
+    qtbot.waitUntil(lambda: visit.banner.plain_text() == SEVERE, timeout=5000)
+
+    dialog = open_prescription(qtbot, workspace)
+    qtbot.waitUntil(lambda: dialog.banner.plain_text() == SEVERE, timeout=5000)
+    other_desk.chart.remove(other_desk.actor, "allergies", entry.id, "entered in error")
+    qtbot.waitUntil(lambda: dialog.banner.plain_text() == NONE, timeout=5000)
+    dialog.reject()
+    qtbot.waitUntil(lambda: visit.banner.plain_text() == NONE, timeout=5000)
+    wait_idle(qtbot, tasks)

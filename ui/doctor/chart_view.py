@@ -195,7 +195,7 @@ class ChartView(QWidget):
         layout.addWidget(body, 1)
         self._stack.addWidget(page)
         # any change to this patient (a visit, a prescription, another desk's edit) shows here
-        FollowPatient(self, ctx.changes, lambda: self.requested_id, self.reload)
+        FollowPatient(self, ctx, lambda: self.requested_id, self.reload)
 
     def _empty_page(self) -> QWidget:
         page = EmptyState(

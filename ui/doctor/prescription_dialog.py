@@ -88,9 +88,8 @@ class PrescriptionDialog(QDialog):
         self._shortcuts()
         self.add_item()
         self._allergies_task: Task | None = None
-        self.load_allergies()
-        FollowPatient(
-            self, ctx.changes, lambda: visit.patient_id, self._allergies_changed, ALLERGIES
+        FollowPatient(  # loads the allergies as the dialog opens, then follows them
+            self, ctx, lambda: visit.patient_id, self._allergies_changed, ALLERGIES
         )
 
     # ---- layout ----

@@ -217,7 +217,7 @@ class VisitScreen(QWidget):
         )
         FollowPatient(
             self,
-            ctx.changes,
+            ctx,
             lambda: self.visit.patient_id if self.visit else None,
             self.refresh_patient,
             PATIENT_HEADER,
