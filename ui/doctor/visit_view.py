@@ -4,7 +4,8 @@ The note has four fields (Tab moves between them); it is saved with Ctrl+S, when
 cursor leaves a changed field and after ten seconds without typing. "Finish visit and sign"
 (Ctrl+Shift+Enter) asks first, then signs and locks it; after that the fields are read-only and
 corrections are addenda. A visit that is signed, or that belongs to another doctor, opens
-read-only.
+read-only. The header (allergies, active conditions, last vitals) follows every change to the
+patient, wherever it was made (``ui.changes``); the note being typed is never reloaded.
 """
 
 from __future__ import annotations
