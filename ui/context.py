@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ui.changes import PatientChanges
 from ui.frontdesk.schedule_data import local_now, zone_of
 from ui.tasks import TaskRunner
 
@@ -23,6 +25,11 @@ class AppContext:
     details: ClinicDetails
     notify: Callable[[str], None] = field(default=lambda _message: None)
     """Shows a short confirmation in the main window's status bar."""
+
+    @cached_property
+    def changes(self) -> PatientChanges:
+        """What the clinic's data commits changed, for screens that follow a patient."""
+        return PatientChanges(self.session.store.changes)
 
     @property
     def actor(self) -> Actor:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
 from clinicdesk.errors import Conflict, NotFound, ValidationError
@@ -121,6 +121,30 @@ class ChartService:
             )
             audit.append(s, actor, "chart.open", "patients", patient_id)
             return chart
+
+    def allergies(self, actor: Actor, patient_id: str) -> list[ChartEntry]:
+        """The patient's recorded allergies alone, for a screen that must show them first."""
+        actor.require(P.CLINICAL_READ)
+        with self.store.write(actor) as s:  # reading clinical data is audited
+            _patient(s, patient_id)
+            entries = _entries(s, SECTIONS["allergies"], patient_id)
+            audit.append(s, actor, "chart.allergies", "patients", patient_id)
+            return entries
+
+    def revision(self, actor: Actor, patient_id: str) -> tuple[int, int]:
+        """(changes recorded in the chart's sections, the patient record's version): it moves
+        whenever an allergy, condition, vital sign or the patient's details change, from any
+        desk, so an open screen can tell that it should reload. Reads nothing clinical."""
+        actor.require(P.CLINICAL_READ)
+        with self.store.read() as s:
+            patient = _patient(s, patient_id)
+            in_sections = ChartChange.section.in_(list(SECTIONS))
+            changes = s.scalar(
+                select(func.count())
+                .select_from(ChartChange)
+                .where(ChartChange.patient_id == patient_id, in_sections)
+            )
+            return changes or 0, patient.version
 
     def add(self, actor: Actor, patient_id: str, section: str, values: Values) -> ChartEntry:
         actor.require(P.CLINICAL_WRITE)

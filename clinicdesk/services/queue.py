@@ -114,11 +114,13 @@ class QueueService:
             audit.append(s, actor, "queue.check_in", "queue_entries", row.id, token=row.token)
             return queue_views(s, [row], now)[0]
 
-    def call_next(self, actor: Actor, doctor_id: str) -> QueueView | None:
+    def call_next(self, actor: Actor, doctor_id: str, leave_open: bool = False) -> QueueView | None:
         """The doctor's next patient is called to their room; None when nobody is waiting.
 
-        Calling the next patient means the doctor is done with the one before: that entry is
-        finished (and its appointment completed), so a room never shows two patients at once.
+        Calling never finishes the patient still with the doctor: only the doctor finishing
+        the visit (or reception saying they have been seen) does. While someone is still in
+        consultation the call is refused with ``StillInConsultation`` unless ``leave_open``
+        says to call the next one and leave that consultation open.
         """
         actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.write(actor) as s:
@@ -126,17 +128,13 @@ class QueueService:
             doctor = s.get(DoctorProfile, doctor_id)
             if doctor is None:
                 raise NotFound("That doctor does not exist.")
-            waiting = waiting_in_order(s, clinic_day(s, now), doctor_id)
+            day = clinic_day(s, now)
+            waiting = waiting_in_order(s, day, doctor_id)
             if not waiting:
                 return None
-            for previous in s.scalars(
-                select(QueueEntry).where(
-                    QueueEntry.day == clinic_day(s, now),
-                    QueueEntry.status == CALLED,
-                    QueueEntry.called_doctor_id == doctor_id,
-                )
-            ):
-                finish_entry(s, actor, previous)
+            with_doctor = _in_consultation(s, day, doctor_id)
+            if with_doctor and not leave_open:
+                raise StillInConsultation(queue_views(s, with_doctor, now), doctor_name(s, doctor))
             row = waiting[0]
             call_entry(s, actor, row, doctor, now)
             return queue_views(s, [row], now)[0]
@@ -185,6 +183,35 @@ class QueueService:
                 .limit(limit)
             )
             return [(r.token, r.room, _doctor_name(s, r.called_doctor_id)) for r in rows]
+
+
+class StillInConsultation(Conflict):
+    """The doctor has not finished with a patient they called: finish that visit first, or
+    call the next patient and leave it open."""
+
+    def __init__(self, with_doctor: list[QueueView], doctor: str) -> None:
+        self.with_doctor = with_doctor  # the latest called first
+        names = " and ".join(q.patient_name for q in with_doctor)
+        verb = "is" if len(with_doctor) == 1 else "are"
+        super().__init__(
+            f"{names} {verb} still in consultation with {doctor}. Finish that visit first, or "
+            "call the next patient and leave it open."
+        )
+
+
+def _in_consultation(s: Session, day: date, doctor_id: str) -> list[QueueEntry]:
+    """The patients this doctor called today and has not finished with, the latest first."""
+    return list(
+        s.scalars(
+            select(QueueEntry)
+            .where(
+                QueueEntry.day == day,
+                QueueEntry.status == CALLED,
+                QueueEntry.called_doctor_id == doctor_id,
+            )
+            .order_by(QueueEntry.called_at.desc(), QueueEntry.token.desc())
+        )
+    )
 
 
 def _entry(s: Session, entry_id: str) -> QueueEntry:

@@ -171,12 +171,16 @@ class VisitService:
         appts = self.appointments.day(actor, day, [doctor.id])
         return DoctorDay(doctor.id, day, appts, queue, open_visits)
 
-    def call_next(self, actor: Actor) -> VisitView | None:
-        """The next patient in this doctor's queue comes in: the visit opens (None: nobody)."""
+    def call_next(self, actor: Actor, leave_open: bool = False) -> VisitView | None:
+        """The next patient in this doctor's queue comes in: the visit opens (None: nobody).
+
+        A visit still open is never finished here; see ``QueueService.call_next``.
+        """
         actor.require(P.CLINICAL_WRITE)
         with self.store.read() as s:
             doctor_id = doctor_of(s, actor).id
-        called = QueueService(self.store, clock=self.clock).call_next(actor, doctor_id)
+        queue = QueueService(self.store, clock=self.clock)
+        called = queue.call_next(actor, doctor_id, leave_open=leave_open)
         if called is None:
             return None
         return self.start_for_queue_entry(actor, called.id)

@@ -20,7 +20,7 @@ from clinicdesk.errors import (
     StoreError,
 )
 from clinicdesk.permissions import Actor
-from clinicdesk.store import outbox
+from clinicdesk.store import changes, outbox
 from clinicdesk.store.engine import make_engine
 from clinicdesk.store.models import Meta
 
@@ -38,7 +38,9 @@ class Store:
             engine.execution_options(begin="IMMEDIATE"), expire_on_commit=False
         )
         self._reader = sessionmaker(engine, expire_on_commit=False)
-        outbox.install(self._writer)
+        outbox.install(self._writer)  # first: it gives new rows their ids
+        self.changes = changes.ChangeFeed()
+        changes.install(self._writer, self.changes)
 
     @property
     def path(self) -> Path:

@@ -14,7 +14,7 @@ from clinic_setup import DOCTOR_PASSWORD, new_clinic
 from clinicdesk.errors import Conflict, ValidationError
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.appointments import AppointmentService
-from clinicdesk.services.queue import QueueService
+from clinicdesk.services.queue import QueueService, StillInConsultation
 from clinicdesk.services.visits import NoteLocked, VisitNote, VisitService, VisitView, note_hash
 from clinicdesk.store.models import Visit
 from tests.scheduling.practice import WEEKDAY_HOURS, Practice, add_doctor, make_practice
@@ -41,7 +41,8 @@ class Surgery:
 
     def walk_in(self, given: str) -> VisitView:
         self.queue.add_walk_in(self.admin.actor, self.practice.patient(given))
-        visit = self.visits.call_next(self.doctor.actor)
+        # the visits of earlier tests stay open: the doctor calls past them
+        visit = self.visits.call_next(self.doctor.actor, leave_open=True)
         assert visit is not None
         return visit
 
@@ -157,6 +158,25 @@ def test_finishing_a_walk_in_marks_the_queue_entry_done(surgery):
     surgery.visits.finish(surgery.doctor.actor, visit.id, NOTE)
 
     assert surgery.queue_status(visit.queue_entry_id) == "done"
+
+
+def test_calling_the_next_patient_never_finishes_or_signs_the_open_visit(surgery):
+    visits, actor = surgery.visits, surgery.doctor.actor
+    appointment_id, visit = surgery.booked("Gus", "10:40")
+    visits.save_note(actor, visit.id, NOTE, 1)
+    surgery.queue.add_walk_in(surgery.admin.actor, surgery.practice.patient("Hal"))
+
+    with pytest.raises(StillInConsultation) as asked:
+        visits.call_next(actor)
+    assert "Gus Berg" in asked.value.message
+    assert "Hal Berg" not in {q.patient_name for q in asked.value.with_doctor}
+    following = visits.call_next(actor, leave_open=True)
+
+    assert following.patient_name == "Hal Berg"
+    kept = visits.get(actor, visit.id)
+    assert (kept.status, kept.signed_at, kept.version, kept.note) == ("open", None, 2, NOTE)
+    assert surgery.status(appointment_id) == "in_consultation"
+    assert surgery.queue_status(visit.queue_entry_id) == "called"
 
 
 def test_a_signed_note_cannot_be_edited(surgery):

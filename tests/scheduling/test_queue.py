@@ -9,7 +9,7 @@ from practice import add_doctor
 
 from clinicdesk.errors import Conflict
 from clinicdesk.services.appointments import AppointmentService
-from clinicdesk.services.queue import QueueService
+from clinicdesk.services.queue import QueueService, StillInConsultation
 
 
 class Clock:
@@ -108,7 +108,9 @@ def test_queue_refusals_change_nothing(morning):
     assert [v.token for v in queue.board(actor)] == [1]
 
 
-def test_calling_the_next_patient_finishes_the_one_before(morning):
+def test_calling_next_never_finishes_the_patient_still_with_the_doctor(morning):
+    """The call is refused with a question while Bea is in consultation, changing nothing;
+    "leave it open" calls Walt and Bea stays in consultation until she is finished."""
     practice, clock, appointments, queue = morning
     actor = practice.session.actor
     booked = appointments.book(
@@ -120,9 +122,23 @@ def test_calling_the_next_patient_finishes_the_one_before(morning):
     )
     first = queue.check_in(actor, booked.id)
     clock.now += timedelta(minutes=15)  # Walt walks in after Bea's booked time
-    queue.add_walk_in(actor, practice.patient("Walt"))
+    walt = queue.add_walk_in(actor, practice.patient("Walt"))
     assert queue.call_next(actor, practice.doctor_id).id == first.id
-    second = queue.call_next(actor, practice.doctor_id)
-    assert second.patient_name == "Walt Berg"
-    assert queue.called() == [(second.token, "Room 2", "Dr Maya Hale")]
+    before = {v.id: v.status for v in queue.board(actor)}
+
+    with pytest.raises(StillInConsultation) as asked:
+        queue.call_next(actor, practice.doctor_id)
+
+    assert asked.value.message == (
+        "Bea Berg is still in consultation with Dr Maya Hale. Finish that visit first, or call "
+        "the next patient and leave it open."
+    )
+    assert [q.id for q in asked.value.with_doctor] == [first.id]
+    assert {v.id: v.status for v in queue.board(actor)} == before
+    second = queue.call_next(actor, practice.doctor_id, leave_open=True)
+    assert second.id == walt.id
+    statuses = {v.id: v.status for v in queue.board(actor)}
+    assert (statuses[first.id], statuses[walt.id]) == ("called", "called")
+    assert appointments.history(actor, booked.id)[-1].to_status == "in_consultation"
+    queue.finish(actor, first.id)  # reception: Bea has been seen
     assert appointments.history(actor, booked.id)[-1].to_status == "completed"

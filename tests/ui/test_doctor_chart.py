@@ -254,3 +254,11 @@ def test_lifestyle_resolved_conditions_and_an_image(qtbot, make_main, consultati
     assert (shown.width(), shown.height()) == (320, 200)
     assert shown.pixelColor(10, 10) == QColor("#d9534f")
     viewer.close()
+
+
+def test_the_doctors_workspace_fits_a_1366_by_768_screen(qtbot, make_main, consultation):
+    """The chart with its vitals table, the visit and the day, on the common laptop screen."""
+    chart = open_chart(qtbot, make_main, consultation)
+    main = chart.window()
+    hint = main.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768 - 48, hint  # less a taskbar

@@ -1,8 +1,8 @@
 """One editable chart section as a list with Add, Edit and Remove; lifestyle as a short form.
 
 Enter (or a double click) edits the highlighted entry, Delete removes it after asking why.
-Every change goes through ChartEntryDialog and the chart service; ``changed`` asks the chart
-to reload.
+Every change goes through ChartEntryDialog and the chart service; the chart follows the
+committed change (``ui.changes``) and reloads.
 """
 
 from __future__ import annotations
@@ -126,8 +126,6 @@ def ask_removal_reason(parent: QWidget, what: str, then: Callable[[str], None]) 
 
 
 class SectionPanel(QWidget):
-    changed = Signal()
-
     def __init__(self, ctx: AppContext, section: str) -> None:
         super().__init__()
         self.ctx = ctx
@@ -204,7 +202,6 @@ class SectionPanel(QWidget):
         if self.patient_id is None:
             return
         self.dialog = ChartEntryDialog(self.ctx, self.patient_id, self.key, entry, self)
-        self.dialog.saved.connect(lambda _entry: self.changed.emit())
         self.dialog.finished.connect(self.dialog.deleteLater)
         self.dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.dialog.open()
@@ -223,7 +220,6 @@ class SectionPanel(QWidget):
             self.key,
             entry.id,
             reason,
-            on_result=lambda _none: self.changed.emit(),
             on_error=self._show_error,
             owner=self,
         )
@@ -235,8 +231,6 @@ class SectionPanel(QWidget):
 
 class LifestylePanel(QWidget):
     """Lifestyle is one entry per patient: four lines and one Edit button."""
-
-    changed = Signal()
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -277,7 +271,6 @@ class LifestylePanel(QWidget):
         if self.patient_id is None:
             return
         self.dialog = ChartEntryDialog(self.ctx, self.patient_id, "lifestyle", self.entry, self)
-        self.dialog.saved.connect(lambda _entry: self.changed.emit())
         self.dialog.finished.connect(self.dialog.deleteLater)
         self.dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.dialog.open()

@@ -2,7 +2,8 @@
 
 Left, the editable sections (conditions first) above the documents, previous visits and
 prescriptions; right, the vitals with their trend. The whole chart comes from one
-``chart.open`` call on a worker; every edit reloads it the same way.
+``chart.open`` call on a worker; it reloads when shown and after every committed change to
+the patient, from here or anywhere else in the app (``ui.changes``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from clinicdesk.services.chart import Chart
 from clinicdesk.services.patients import SEXES, PatientRecord
 from clinicdesk.services.prescription_views import PrescriptionSummary
 from clinicdesk.services.visit_views import VisitSummary
+from ui.changes import FollowPatient
 from ui.context import AppContext
 from ui.doctor.allergy_banner import AllergyBanner
 from ui.doctor.chart_history import ChartHistoryDialog
@@ -107,6 +109,7 @@ class ChartView(QWidget):
         super().__init__()
         self.ctx = ctx
         self.chart: Chart | None = None
+        self.requested_id: str | None = None  # the patient being opened or shown
         self.history_dialog: ChartHistoryDialog | None = None
         self._task: Task | None = None
         zone = zone_of(ctx.details.time_zone)
@@ -143,15 +146,12 @@ class ChartView(QWidget):
         self.record_tabs = _tabs("Chart sections")
         for key, title in EDITABLE:
             panel = SectionPanel(ctx, key)
-            panel.changed.connect(self.reload)
             self.sections[key] = panel
             self.record_tabs.addTab(panel, title)
         self.lifestyle = LifestylePanel(ctx)
-        self.lifestyle.changed.connect(self.reload)
         self.record_tabs.addTab(self.lifestyle, "Lifestyle")
 
         self.documents = DocumentsPanel(ctx)
-        self.documents.changed.connect(self.reload)
         self.visits_model = VisitsModel(ctx.details.time_zone)
         self.visits = entry_table(self.visits_model, "Previous visits", stretch=2)
         self.visits.open_requested.connect(self._open_visit)
@@ -164,7 +164,6 @@ class ChartView(QWidget):
 
         self.plot = VitalsPlot(zone)
         self.vitals = SectionPanel(ctx, "vitals")
-        self.vitals.changed.connect(self.reload)
         vitals_box = QWidget()
         vitals_layout = QVBoxLayout(vitals_box)
         vitals_layout.setContentsMargins(0, 0, 0, 0)
@@ -174,7 +173,7 @@ class ChartView(QWidget):
         vitals_layout.addWidget(heading)
         vitals_layout.addWidget(self.plot, 2)
         vitals_layout.addWidget(self.vitals, 3)
-        vitals_box.setMinimumWidth(600)  # the readings without scrolling sideways
+        vitals_box.setMinimumWidth(570)  # the readings without scrolling sideways, in 1366 px
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.setChildrenCollapsible(False)
@@ -196,6 +195,8 @@ class ChartView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(body, 1)
         self._stack.addWidget(page)
+        # any change to this patient (a visit, a prescription, another desk's edit) shows here
+        FollowPatient(self, ctx, lambda: self.requested_id, self.reload)
 
     def _empty_page(self) -> QWidget:
         page = EmptyState(
@@ -217,6 +218,7 @@ class ChartView(QWidget):
             self._task.cancel()
         if patient_id != self.patient_id:
             self.banner.set_allergies(None)
+        self.requested_id = patient_id
         self.status.setText("Opening…")
         self._task = self.ctx.tasks.submit(
             self.ctx.session.chart.open,
@@ -228,8 +230,8 @@ class ChartView(QWidget):
         )
 
     def reload(self) -> None:
-        if self.patient_id:
-            self.open_patient(self.patient_id)
+        if self.requested_id:
+            self.open_patient(self.requested_id)
 
     def _failed(self, error: BaseException) -> None:
         self._task = None
@@ -244,6 +246,7 @@ class ChartView(QWidget):
         self._task = None
         self.chart = chart
         p = chart.patient
+        self.requested_id = p.id
         self.name.setText(p.full_name)
         self.summary.setText(patient_line(p, self.ctx.clinic_today()))
         self.status.setText("")

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -22,11 +23,12 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.ids import utcnow
 from clinicdesk.services.booking import AppointmentView
-from clinicdesk.services.queue import QueueView
+from clinicdesk.services.queue import QueueView, StillInConsultation
 from clinicdesk.services.visits import SEEN, DoctorDay, VisitView
 from ui.context import AppContext
 from ui.doctor.chart_sections_view import entry_table
 from ui.errors import describe
+from ui.frontdesk.call_next_question import Answer, ask_still_in_consultation
 from ui.frontdesk.queue_board import PRIORITY_COLOURS
 from ui.frontdesk.schedule_data import clock_text, zone_of
 from ui.tasks import Refresher
@@ -128,6 +130,7 @@ class DayView(QWidget):
         )
         self._busy = False
         self._load_error = False
+        self.question: QMessageBox | None = None  # while "Call next" asks about the open visit
 
         title = QLabel("Today")
         set_kind(title, "title")
@@ -268,8 +271,9 @@ class DayView(QWidget):
 
     # ---- actions ----
 
-    def call_next(self) -> None:
-        if self._busy or not self.call_button.isEnabled():
+    def call_next(self, leave_open: bool = False) -> None:
+        """Call the next patient; while one is still in consultation, ask first."""
+        if self._busy or not self.call_button.isEnabled() or self.question is not None:
             return
 
         def called(visit: VisitView | None) -> None:
@@ -279,7 +283,25 @@ class DayView(QWidget):
                 self.visit_opened.emit(visit)
             self.reload()
 
-        self._run(self.ctx.session.visits.call_next, on_result=called)
+        self._run(
+            self.ctx.session.visits.call_next, leave_open, on_result=called, on_refused=self._ask
+        )
+
+    def _ask(self, error: BaseException) -> bool:
+        if not isinstance(error, StillInConsultation):
+            return False
+        self.question = ask_still_in_consultation(self, error, self._answered, can_open_visit=True)
+        return True
+
+    def _answered(self, answer: Answer, in_room: QueueView) -> None:
+        self.question = None
+        self.window().activateWindow()  # the keyboard comes back to the day
+        if answer is Answer.FINISH_FIRST:
+            self._run(
+                self.ctx.session.visits.start_for_queue_entry, in_room.id, on_result=self._opened
+            )
+        elif answer is Answer.LEAVE_OPEN:
+            self.call_next(leave_open=True)
 
     def open_appointment(self) -> None:
         appt = self.appointments_model.row(self.appointments.currentIndex().row())
@@ -305,7 +327,8 @@ class DayView(QWidget):
         self.visit_opened.emit(visit)
         self.reload()
 
-    def _run(self, fn, *args, on_result) -> None:
+    def _run(self, fn, *args, on_result, on_refused=lambda _e: False) -> None:
+        """``on_refused(error)`` may take over an error (True); otherwise it is shown."""
         self.message.hide()
         self._busy = True
 
@@ -315,7 +338,8 @@ class DayView(QWidget):
 
         def failed(error: BaseException) -> None:
             self._busy = False
-            self.show_message(describe(error))
+            if not on_refused(error):
+                self.show_message(describe(error))
             self.reload()
 
         self.ctx.tasks.submit(

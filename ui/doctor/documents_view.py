@@ -280,8 +280,6 @@ class DocumentViewer(QDialog):
 
 
 class DocumentsPanel(QWidget):
-    changed = Signal()
-
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -338,8 +336,7 @@ class DocumentsPanel(QWidget):
         self.dialog.open()
 
     def _attached(self, info: DocumentInfo) -> None:
-        self.ctx.notify(f"Attached {info.title}.")
-        self.changed.emit()
+        self.ctx.notify(f"Attached {info.title}.")  # the chart follows the change itself
 
     def open_current(self) -> None:
         info = self.current()
@@ -360,7 +357,6 @@ class DocumentsPanel(QWidget):
             self.ctx.actor,
             info.id,
             reason,
-            on_result=lambda _none: self.changed.emit(),
             on_error=lambda e: (self.message.setText(describe(e)), self.message.show()),
             owner=self,
         )

@@ -37,8 +37,10 @@ from clinicdesk.services.prescription_checks import (
 from clinicdesk.services.prescription_views import PrescriptionView
 from clinicdesk.services.prescriptions import DEFAULT_VALID_DAYS, MAX_VALID_DAYS
 from clinicdesk.services.visits import VisitView
+from ui.changes import ALLERGIES, FollowPatient
 from ui.context import AppContext
 from ui.doctor.acknowledge_dialog import ALLERGY, AcknowledgeDialog
+from ui.doctor.allergy_banner import AllergyBanner
 from ui.doctor.print_prescription import print_prescription, save_prescription_pdf
 from ui.doctor.rx_item_editor import ItemEditor
 from ui.errors import describe
@@ -85,6 +87,10 @@ class PrescriptionDialog(QDialog):
         self._checker.timeout.connect(self.check_now)
         self._shortcuts()
         self.add_item()
+        self._allergies_task: Task | None = None
+        FollowPatient(  # loads the allergies as the dialog opens, then follows them
+            self, ctx, lambda: visit.patient_id, self._allergies_changed, ALLERGIES
+        )
 
     # ---- layout ----
 
@@ -160,9 +166,12 @@ class PrescriptionDialog(QDialog):
         footer.addWidget(self.sign_button)
         footer.addWidget(cancel)
 
+        self.banner = AllergyBanner()  # before any drug is chosen, and kept current
+
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(subtitle)
+        layout.addWidget(self.banner)
         layout.addLayout(body, 1)
         layout.addWidget(self.message)
         layout.addLayout(footer)
@@ -284,6 +293,25 @@ class PrescriptionDialog(QDialog):
         return [editor.item() for editor in self.item_editors()]
 
     # ---- live warnings ----
+
+    def load_allergies(self) -> None:
+        if self._allergies_task is not None:
+            self._allergies_task.cancel()
+        self._allergies_task = self.ctx.tasks.submit(
+            self.ctx.session.chart.allergies,
+            self.ctx.actor,
+            self.visit.patient_id,
+            on_result=self.banner.set_allergies,
+            on_error=lambda e: self.banner.setText(f"Allergies could not be read: {describe(e)}"),
+            owner=self,
+        )
+
+    def _allergies_changed(self) -> None:
+        """An allergy was added, changed or removed meanwhile: the banner and the warnings
+        follow it (signing checks again in any case)."""
+        self.load_allergies()
+        if self.prescription is None:
+            self.check_now()
 
     def check_now(self) -> None:
         """Allergies and duplicates for the drugs typed so far.

@@ -4,7 +4,8 @@ The note has four fields (Tab moves between them); it is saved with Ctrl+S, when
 cursor leaves a changed field and after ten seconds without typing. "Finish visit and sign"
 (Ctrl+Shift+Enter) asks first, then signs and locks it; after that the fields are read-only and
 corrections are addenda. A visit that is signed, or that belongs to another doctor, opens
-read-only.
+read-only. The header (allergies, active conditions, last vitals) follows every change to the
+patient, wherever it was made (``ui.changes``); the note being typed is never reloaded.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.chart import Chart
 from clinicdesk.services.prescription_views import ACTIVE, PrescriptionView
 from clinicdesk.services.visits import NOTE_FIELDS, VisitNote, VisitView
+from ui.changes import PATIENT_HEADER, FollowPatient
 from ui.context import AppContext
 from ui.doctor.allergy_banner import AllergyBanner
 from ui.doctor.chart_sections_view import entry_table
@@ -43,6 +45,7 @@ from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import print_prescription, save_prescription_pdf
 from ui.errors import describe
 from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
+from ui.tasks import Task
 from ui.theme import icon, set_kind
 from ui.widgets.dates import format_moment
 from ui.widgets.dialogs import ask_reason, titled_layout
@@ -195,6 +198,7 @@ class VisitScreen(QWidget):
         self.confirm: QMessageBox | None = None
         self.addendum_dialog: AddendumDialog | None = None
         self.prescription_dialog: QDialog | None = None
+        self._patient_task: Task | None = None
 
         self.autosave = QTimer(self)  # a pause in typing saves too, so little is ever lost
         self.autosave.setSingleShot(True)
@@ -211,6 +215,13 @@ class VisitScreen(QWidget):
                 ("Ctrl+R", self.new_prescription),
                 ("Ctrl+P", self.print_prescription),
             ),
+        )
+        FollowPatient(
+            self,
+            ctx,
+            lambda: self.visit.patient_id if self.visit else None,
+            self.refresh_patient,
+            PATIENT_HEADER,
         )
 
     # ---- layout ----
@@ -394,12 +405,7 @@ class VisitScreen(QWidget):
 
     def _loaded(self, bundle: VisitBundle) -> None:
         self.my_doctor_id = bundle.my_doctor_id
-        self.chart = bundle.chart
-        patient = bundle.chart.patient
-        self.name.setText(patient.full_name)
-        self.summary.setText(patient_line(patient, self.ctx.clinic_today()))
-        self.banner.set_allergies(bundle.chart.allergies)
-        self.clinical.setText(clinical_summary(bundle.chart, self.zone))
+        self._show_patient(bundle.chart)
         self.follow_up.hide()
         self.message.hide()
         self.form.clear_errors()
@@ -409,6 +415,34 @@ class VisitScreen(QWidget):
         self.chart_loaded.emit(bundle.chart)
         if self.editable:
             self.fields["complaint"].setFocus()
+
+    def _show_patient(self, chart: Chart) -> None:
+        """The header: who the patient is, their allergies, active conditions, last vitals."""
+        self.chart = chart
+        self.name.setText(chart.patient.full_name)
+        self.summary.setText(patient_line(chart.patient, self.ctx.clinic_today()))
+        self.banner.set_allergies(chart.allergies)
+        self.clinical.setText(clinical_summary(chart, self.zone))
+
+    def refresh_patient(self) -> None:
+        """Reload the header only: the note being typed is left as it is."""
+        if self.visit is None:
+            return
+        if self._patient_task is not None:
+            self._patient_task.cancel()
+        self._patient_task = self.ctx.tasks.submit(
+            self.ctx.session.chart.open,
+            self.ctx.actor,
+            self.visit.patient_id,
+            on_result=self._patient_refreshed,
+            on_error=self._show_error,
+            owner=self,
+        )
+
+    def _patient_refreshed(self, chart: Chart) -> None:
+        self._patient_task = None
+        if self.visit is not None and chart.patient.id == self.visit.patient_id:
+            self._show_patient(chart)
 
     @property
     def editable(self) -> bool:

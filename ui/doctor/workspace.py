@@ -125,9 +125,7 @@ class DoctorWorkspace(QWidget):
         self.show_view(VISIT)
 
     def _view_changed(self, index: int) -> None:
-        self.stack.setCurrentIndex(index)
-        if index == CHART and self.chart.patient_id:
-            self.chart.reload()  # the visit may have added a note or a prescription meanwhile
+        self.stack.setCurrentIndex(index)  # a view shown reloads its patient (ui.changes)
         self._focus_view()
 
     def _focus_view(self) -> None:

@@ -14,15 +14,17 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from clinicdesk.services.queue import QueueView
+from clinicdesk.services.queue import QueueView, StillInConsultation
 from ui.context import AppContext
 from ui.errors import describe
+from ui.frontdesk.call_next_question import Answer, ask_still_in_consultation
 from ui.frontdesk.schedule_data import Directory, clock_text, zone_of
 from ui.tasks import Refresher
 from ui.theme import icon, set_kind
@@ -118,6 +120,7 @@ class QueueBoard(QWidget):
         self.ctx = ctx
         self.zone = zone_of(ctx.details.time_zone)
         self.entries: list[QueueView] = []
+        self.question: QMessageBox | None = None  # while "Call next" asks about the room
         self.loader = Refresher(
             ctx.tasks,
             lambda: ctx.session.queue.board(ctx.actor),
@@ -254,9 +257,10 @@ class QueueBoard(QWidget):
 
     # ---- actions ----
 
-    def call_next(self) -> None:
+    def call_next(self, leave_open: bool = False) -> None:
+        """Call the next patient for the chosen doctor; while one is still with them, ask."""
         doctor_id = self.doctor.currentData()
-        if not doctor_id:
+        if not doctor_id or self.question is not None:
             return
         name = self.doctor.currentText().split(" · ")[0]
 
@@ -269,7 +273,28 @@ class QueueBoard(QWidget):
                 )
             self.reload()
 
-        self._run(self.ctx.session.queue.call_next, doctor_id, on_result=called)
+        self._run(
+            self.ctx.session.queue.call_next,
+            doctor_id,
+            leave_open,
+            on_result=called,
+            on_refused=self._ask,
+        )
+
+    def _ask(self, error: BaseException) -> bool:
+        if not isinstance(error, StillInConsultation):
+            return False
+        self.question = ask_still_in_consultation(self, error, self._answered, can_open_visit=False)
+        return True
+
+    def _answered(self, answer: Answer, in_room: QueueView) -> None:
+        self.question = None
+        self.window().activateWindow()
+        ids = [q.id for q in self.called_model.rows]
+        if in_room.id in ids:
+            self.called.selectRow(ids.index(in_room.id))  # ready for Finished (Alt+F)
+        if answer is Answer.LEAVE_OPEN:
+            self.call_next(leave_open=True)
 
     def finish(self) -> None:
         entry = self.called_model.row(self.called.currentIndex().row())
@@ -281,14 +306,15 @@ class QueueBoard(QWidget):
         if entry is not None:
             self._run(self.ctx.session.queue.left, entry.id, on_result=lambda _r: self.reload())
 
-    def _run(self, fn, *args, on_result) -> None:
+    def _run(self, fn, *args, on_result, on_refused=lambda _e: False) -> None:
+        """``on_refused(error)`` may take over an error (True); otherwise it is shown."""
         self.message.hide()
         self.ctx.tasks.submit(
             fn,
             self.ctx.actor,
             *args,
             on_result=on_result,
-            on_error=lambda e: self.show_message(describe(e)),
+            on_error=lambda e: on_refused(e) or self.show_message(describe(e)),
             owner=self,
         )
 

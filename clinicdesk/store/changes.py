@@ -1,0 +1,91 @@
+"""What changed, told after each commit: which tables, for which patients.
+
+Screens that show a patient's data (allergies above all) subscribe here instead of each
+remembering which other screen might have changed it. The feed is told only after a commit, so
+a listener never sees a change that rolled back; listeners are called on the committing thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from threading import Lock
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from clinicdesk.logs import crash_summary, log
+from clinicdesk.store.models import Patient, Synced
+
+_PENDING = "changed_rows"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed unit of work: (table, patient id) of every patient row it touched."""
+
+    rows: frozenset[tuple[str, str]]
+
+    def touches(self, patient_id: str, tables: frozenset[str] | None = None) -> bool:
+        """Did this commit change ``patient_id``'s rows (of ``tables``, or of any table)?"""
+        return any(p == patient_id and (tables is None or t in tables) for t, p in self.rows)
+
+
+Listener = Callable[[Change], None]
+
+
+class ChangeFeed:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._lock = Lock()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` after every commit that changed a patient's data; returns the
+        call that stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, change: Change) -> None:
+        """Tell every listener; one that fails is logged and never turns the committed change
+        into an error for the desk that made it."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(change)
+            except Exception as exc:
+                log.warning("change listener failed: %s", crash_summary(exc))
+
+
+def _patient_of(obj: Synced) -> str | None:
+    if isinstance(obj, Patient):
+        return obj.id
+    return getattr(obj, "patient_id", None)
+
+
+def _collect(session: Session, _flush_context, _instances) -> None:
+    pending: set[tuple[str, str]] = session.info.setdefault(_PENDING, set())
+    dirty = (o for o in session.dirty if session.is_modified(o, include_collections=False))
+    for obj in (*session.new, *dirty):
+        if isinstance(obj, Synced) and (patient_id := _patient_of(obj)):
+            pending.add((type(obj).__tablename__, patient_id))
+
+
+def install(session_class: type[Session] | Callable[[], Session], feed: ChangeFeed) -> None:
+    """Collect each flush's patient rows; tell ``feed`` once the transaction commits (a unit
+    of work that rolls back is never told: its session, and what it collected, are dropped)."""
+
+    def committed(session: Session) -> None:
+        rows = session.info.pop(_PENDING, None)
+        if rows:
+            feed.publish(Change(frozenset(rows)))
+
+    event.listen(session_class, "before_flush", _collect)
+    event.listen(session_class, "after_commit", committed)

@@ -1,0 +1,108 @@
+"""Screens follow the patient data they show, so none of them is left showing an old list.
+
+One mechanism for every view of allergies, conditions, vitals and the patient's details: the
+view reloads when it is shown; after every commit in this app that changed that patient's
+rows while it is shown (the store's change feed); and, for changes made at other desks, when
+the patient's chart revision has moved at a check every ``POLL_MS`` while it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
+
+from clinicdesk.store.changes import Change, ChangeFeed
+
+if TYPE_CHECKING:
+    from ui.context import AppContext
+
+# what the header of a visit and a prescription's allergy banner are made of
+PATIENT_HEADER = frozenset({"patients", "allergies", "conditions", "vital_signs"})
+ALLERGIES = frozenset({"allergies"})
+POLL_MS = 15_000
+
+
+class PatientChanges(QObject):
+    """The store's commits, delivered on the GUI thread (commits happen on workers)."""
+
+    changed = Signal(object)  # Change
+    _committed = Signal(object)
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        super().__init__()
+        self._committed.connect(self._deliver)  # queued: this object lives on the GUI thread
+        feed.subscribe(self._committed.emit)
+
+    def _deliver(self, change: Change) -> None:
+        self.changed.emit(change)
+
+
+class FollowPatient(QObject):
+    """Keeps ``view`` current: ``reload`` runs when the view is shown with a patient open, when
+    a commit here touches that patient's ``tables``, and when another desk changed the chart,
+    all only while the view is shown."""
+
+    def __init__(
+        self,
+        view: QWidget,
+        ctx: AppContext,
+        patient_id: Callable[[], str | None],
+        reload: Callable[[], None],
+        tables: frozenset[str] | None = None,
+    ) -> None:
+        super().__init__(view)
+        self.view = view
+        self.ctx = ctx
+        self.patient_id = patient_id
+        self.reload = reload
+        self.tables = tables
+        self._revision: tuple[str, tuple[int, int]] | None = None  # last read, and whose
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._check_revision)
+        view.installEventFilter(self)
+        ctx.changes.changed.connect(self._changed)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view:
+            if event.type() == QEvent.Type.Show:
+                self._timer.start()
+                self._reload()
+            elif event.type() == QEvent.Type.Hide:
+                self._timer.stop()
+        return False
+
+    def _changed(self, change: Change) -> None:
+        patient_id = self.patient_id()
+        if patient_id and self.view.isVisible() and change.touches(patient_id, self.tables):
+            self._reload()
+
+    def _reload(self) -> None:
+        patient_id = self.patient_id()
+        if patient_id:
+            self._fetch_revision(patient_id, then_reload=True)
+
+    def _check_revision(self) -> None:
+        patient_id = self.patient_id()
+        if patient_id and self.view.isVisible():
+            self._fetch_revision(patient_id, then_reload=False)
+
+    def _fetch_revision(self, patient_id: str, then_reload: bool) -> None:
+        """The revision is read before the reload reads the data: a change made in between
+        moves the revision again and is caught at the next check."""
+        self.ctx.tasks.submit(
+            self.ctx.session.chart.revision,
+            self.ctx.actor,
+            patient_id,
+            on_result=lambda revision: self._fetched(patient_id, revision, then_reload),
+            on_error=lambda _e: then_reload and self.reload(),  # checked again next time
+            owner=self,
+        )
+
+    def _fetched(self, patient_id: str, revision: tuple[int, int], then_reload: bool) -> None:
+        seen, self._revision = self._revision, (patient_id, revision)
+        if patient_id == self.patient_id() and (then_reload or seen != self._revision):
+            self.reload()
