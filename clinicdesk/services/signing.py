@@ -24,7 +24,7 @@ from clinicdesk.rx.keys import ACTIVE, RETIRED, REVOKED, KeyPair, TrustedKey
 from clinicdesk.services.booking import clinic_profile
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
-from clinicdesk.store.files import storage_errors
+from clinicdesk.store.files import write_export
 from clinicdesk.store.models import SigningKey
 
 TRUST_FORMAT = "clinicdesk-trust"
@@ -156,8 +156,8 @@ class SigningKeys:
                 for r in rows
             ],
         }
-        with storage_errors(dest.parent):
-            dest.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        write_export(dest, text.encode("utf-8"), self.store.folder)
         with self.store.write(actor) as s:
             audit.append(s, actor, "signing_key.export", "signing_keys", None, file=dest.name)
         return len(rows)

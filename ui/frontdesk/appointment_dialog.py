@@ -388,15 +388,15 @@ class AppointmentDialog(QDialog):
 
     def export_to(self, path: Path) -> None:
         """Write the appointment's calendar entry (no health details) to ``path``."""
+        session = self.ctx.session
         reports, actor, appointment_id = (
-            self.ctx.session.reports,
+            session.reports,
             self.ctx.actor,
             self.appointment.id,
         )
 
         def write() -> Path:
-            path.write_bytes(reports.ics_for_appointment(actor, appointment_id))
-            return path
+            return session.save_export(path, reports.ics_for_appointment(actor, appointment_id))
 
         def written(done: Path) -> None:
             self.show_message(f"Calendar file written: {done}", "success")

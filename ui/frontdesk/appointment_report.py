@@ -212,11 +212,12 @@ class AppointmentReportDialog(QDialog):
             self._say("Choose a doctor first: the file holds one doctor's schedule.", error=True)
             return
         first, last = self.days()
-        reports, actor = self.ctx.session.reports, self.ctx.actor
+        session, actor = self.ctx.session, self.ctx.actor
 
         def write() -> Path:
-            path.write_bytes(reports.ics_for_doctor(actor, doctor_id, first, last))
-            return path
+            return session.save_export(
+                path, session.reports.ics_for_doctor(actor, doctor_id, first, last)
+            )
 
         def refused(error: BaseException) -> None:
             self._say(
