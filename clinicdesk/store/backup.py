@@ -123,6 +123,7 @@ def read_manifest(src: Path) -> dict:
 def extract(src: Path, into: Path) -> dict:
     """Unpack a backup into the folder ``into`` (files private) and check its checksum."""
     manifest = read_manifest(src)
+    private_dir(into)
     try:
         with zipfile.ZipFile(src) as zf, storage_errors(into):
             for name in (DB_FILE, SLOTS_FILE):

@@ -9,7 +9,6 @@ holds no patient data, only user ids, user names and ciphertext.
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 import secrets
 import time
@@ -291,9 +290,10 @@ def _slot(raw: object, n: int) -> Slot:
         user_id = _text(raw, "user_id", f"the user id of key slot {n}")
         username = _text(raw, "username", f"the user name of key slot {n}")
     for field, (low, high) in BYTES_RANGE.items():
+        text = _text(raw, field, f"the {field} of key slot {n}")
         try:
-            size = len(_unb64(_text(raw, field, f"the {field} of key slot {n}")))
-        except binascii.Error:
+            size = len(_unb64(text))
+        except ValueError:  # binascii.Error, or letters beyond ASCII
             raise ShapeProblem(
                 f"the {field.replace('_', ' ')} of key slot {n} is not base64"
             ) from None
@@ -347,5 +347,5 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    """Raises ValueError (binascii.Error) on anything but strict base64."""
+    """Raises ValueError on anything but strict base64."""
     return base64.b64decode(text, validate=True)
