@@ -401,14 +401,12 @@ class AppointmentDialog(QDialog):
         def written(done: Path) -> None:
             self.show_message(f"Calendar file written: {done}", "success")
 
-        def refused(error: BaseException) -> None:
-            self.show_message(
-                f"Could not write the file: {error}"
-                if isinstance(error, OSError)
-                else describe(error)
-            )
-
-        self.ctx.tasks.submit(write, on_result=written, on_error=refused, owner=self)
+        self.ctx.tasks.submit(
+            write,
+            on_result=written,
+            on_error=lambda error: self.show_message(describe(error)),
+            owner=self,
+        )
 
     def _run(self, fn, *args, done, then=None) -> None:
         """Call the service; on success report and close, on refusal show why and stay.

@@ -219,18 +219,10 @@ class AppointmentReportDialog(QDialog):
                 path, session.reports.ics_for_doctor(actor, doctor_id, first, last)
             )
 
-        def refused(error: BaseException) -> None:
-            self._say(
-                f"Could not write the file: {error}"
-                if isinstance(error, OSError)
-                else describe(error),
-                error=True,
-            )
-
         self.ctx.tasks.submit(
             write,
             on_result=lambda done: self._say(f"Calendar file written: {done}"),
-            on_error=refused,
+            on_error=lambda error: self._say(describe(error), error=True),
             owner=self,
         )
 
