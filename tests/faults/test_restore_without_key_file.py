@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from clinicdesk.services.access import sign_in
 from clinicdesk.store.keyslots import SLOTS_FILE
 from tests.conftest import ADMIN_PASSWORD
-from tests.faults.cli_runner import run_cli
+from tests.faults.cli_runner import assert_refused_with_a_sentence, run_cli
 
 KEY_FILE_DAMAGE = {
     "missing": None,
@@ -96,4 +97,42 @@ def test_a_wrong_password_still_changes_nothing_when_the_key_file_is_damaged(
     )
     assert ran.code == 2 and "password is not correct" in ran.err
     assert (folder / SLOTS_FILE).read_bytes() == damaged
+    assert not list(folder.glob(".restore-*"))
+
+
+def _repacked(src: Path, dest: Path, name: str, content: bytes) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for member in zin.namelist():
+            zout.writestr(member, content if member == name else zin.read(member))
+    return dest
+
+
+@pytest.mark.parametrize(
+    ("member", "content", "words"),
+    [
+        (SLOTS_FILE, b"[]", "key file inside the backup"),
+        (SLOTS_FILE, b'{"format": "clinicdesk-keyslots/1", "clinic_id": 5}', "clinic id"),
+        ("manifest.json", b"[1, 2]", "not a ClinicDesk backup"),
+        ("manifest.json", b'{"format": "clinicdesk-backup/1", "sha256": 7}', "manifest"),
+    ],
+)
+def test_a_backup_with_damaged_insides_is_refused_in_words(
+    clinic_dir, good_backup, tmp_path, monkeypatch, capsys, member, content, words
+):
+    folder = clinic_dir[0]
+    keyfile = (folder / SLOTS_FILE).read_bytes()
+    bad = _repacked(good_backup, tmp_path / "bad.cdbak", member, content)
+    ran = run_cli(
+        monkeypatch,
+        capsys,
+        "restore",
+        str(bad),
+        "--user",
+        "admin",
+        "--data-dir",
+        str(folder),
+        stdin=ADMIN_PASSWORD + "\n",
+    )
+    assert_refused_with_a_sentence(ran, words)
+    assert (folder / SLOTS_FILE).read_bytes() == keyfile
     assert not list(folder.glob(".restore-*"))
