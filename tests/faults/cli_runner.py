@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from clinicdesk.cli import main
+from clinicdesk.logs import log
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,13 @@ def run_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str, stdin: str = ""
 ) -> Ran:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(list(args))
+    handlers = list(log.handlers)
+    try:
+        code = main(list(args))
+    finally:  # the command logs into its clinic's folder: that ends with the test
+        for added in [h for h in log.handlers if h not in handlers]:
+            log.removeHandler(added)
+            added.close()
     captured = capsys.readouterr()
     return Ran(code, captured.out, captured.err)
 
