@@ -116,7 +116,9 @@ def read_manifest(src: Path) -> dict:
         raise StoreError(f"{src.name} is not a ClinicDesk backup this version can read.")
     for field in ("clinic_id", "sha256"):
         if not isinstance(manifest.get(field), str):
-            raise StoreError(f"{src.name} is damaged: its manifest has no {field}.")
+            raise StoreError(
+                f"{src.name} is damaged: its manifest has no {field.replace('_', ' ')}."
+            )
     return manifest
 
 
