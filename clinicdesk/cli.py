@@ -14,6 +14,7 @@ from pathlib import Path
 
 from clinicdesk.errors import ClinicDeskError
 from clinicdesk.logs import configure as configure_log
+from clinicdesk.logs import log_unexpected
 from clinicdesk.paths import default_data_dir, demo_data_dir
 
 
@@ -84,10 +85,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
         secret = _secret(f"Password of {args.user} at the time of the backup: ")
     else:
         secret = _secret("Recovery key: ")
-    aside = restore(Path(args.src).expanduser(), _folder(args), args.user, secret)
-    print("Backup verified and restored.")
-    if aside:
-        print(f"The data it replaced is kept in {aside}.")
+    done = restore(Path(args.src).expanduser(), _folder(args), args.user, secret)
+    if done.current_key_file_problem:
+        print(done.current_key_file_problem)
+        print("The backup's own key file was used instead.")
+    print(f"Backup verified and restored; it was unlocked with {done.unlocked_with}.")
+    if done.aside:
+        print(f"The data it replaced is kept in {done.aside}.")
     return 0
 
 
@@ -169,6 +173,14 @@ def main(argv: list[str] | None = None, open_app: OpenApp | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a sentence, never a traceback; the log says where it happened
+        log_unexpected(exc)
+        print(
+            f"clinicdesk: something unexpected went wrong ({type(exc).__name__}); nothing more "
+            "was done. The clinic's log records where; please tell your support contact.",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

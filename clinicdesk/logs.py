@@ -7,10 +7,15 @@ typed (a patient's name, say), and the log file is not encrypted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import traceback
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from clinicdesk.errors import StoreError
+from clinicdesk.store.files import FILE_MODE, create_private_file, private_dir
 
 LOG_DIR = "logs"
 LOG_FILE = "clinicdesk.log"
@@ -21,9 +26,9 @@ def configure(folder: Path) -> Path | None:
     """Log to ``<data folder>/logs/clinicdesk.log`` (5 files of 1 MB); None if not writable."""
     target = folder / LOG_DIR / LOG_FILE
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(target, maxBytes=1 << 20, backupCount=4, encoding="utf-8")
-    except OSError:
+        private_dir(target.parent)
+        handler = PrivateLogFile(target, maxBytes=1 << 20, backupCount=4, encoding="utf-8")
+    except (OSError, StoreError):
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for old in [h for h in log.handlers if isinstance(h, RotatingFileHandler)]:
@@ -32,6 +37,16 @@ def configure(folder: Path) -> Path | None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     return target
+
+
+class PrivateLogFile(RotatingFileHandler):
+    """The log and each file it rotates to are readable by this account only."""
+
+    def _open(self):
+        with contextlib.suppress(FileExistsError):
+            os.close(create_private_file(Path(self.baseFilename)))
+        os.chmod(self.baseFilename, FILE_MODE)
+        return super()._open()
 
 
 def crash_summary(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ import zxingcpp
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from clinicdesk.printing import PDFIUM_LOCK
+from clinicdesk.printing.raster import PdfTooLarge, render_pages
 from clinicdesk.rx.code_text import prescription_code
 from clinicdesk.rx.errors import CodeRefused
 
@@ -101,29 +102,21 @@ def codes_in_file(data: bytes) -> list[str]:
 
 
 def _codes_in_pdf(data: bytes) -> list[str]:
-    for image in _pdf_pages(data):
-        found = codes_in_image(image)
-        if found:
-            return found
-    return []
-
-
-def _pdf_pages(data: bytes) -> list[Image.Image]:
+    """The first pages, drawn one at a time within the pixel budget, until one has a code."""
     with PDFIUM_LOCK:
         try:
             document = pdfium.PdfDocument(data)
         except pdfium.PdfiumError:
             raise UnreadablePicture("the PDF is damaged or protected by a password") from None
         try:
-            pages = []
-            for index in range(min(len(document), MAX_PDF_PAGES)):
-                page = document[index]
-                width, height = page.get_size()
-                scale = PDF_DPI / 72
-                if width * height * scale * scale > MAX_PIXELS:
-                    scale = (MAX_PIXELS / (width * height)) ** 0.5
-                pages.append(page.render(scale=scale, grayscale=True).to_pil())
-            return pages
+            first = range(min(len(document), MAX_PDF_PAGES))
+            for image in render_pages(document, PDF_DPI / 72, shrink=True, pages=first):
+                found = codes_in_image(image)
+                if found:
+                    return found
+            return []
+        except PdfTooLarge as refused:
+            raise UnreadablePicture(refused.why) from None
         except pdfium.PdfiumError:  # the file opens but a page is broken
             raise UnreadablePicture("the PDF is damaged") from None
         finally:

@@ -49,9 +49,11 @@ from clinicdesk.services.users import (
 from clinicdesk.services.visits import VisitService
 from clinicdesk.store import audit, backup, migrate
 from clinicdesk.store.database import DB_FILE, Store, connect
-from clinicdesk.store.files import storage_errors
+from clinicdesk.store.files import private_dir, refuse_inside, storage_errors, write_export
 from clinicdesk.store.keyslots import (
+    SLOTS_FILE,
     KdfParams,
+    KeyFileDamaged,
     KeySlotFile,
     Slot,
     calibrate,
@@ -98,9 +100,7 @@ def create_clinic(
     """First-run set-up. The recovery key is returned once and never stored in the clear."""
     details = validate_details(details)
     _validate_admin(admin)
-    with storage_errors(folder):
-        folder.mkdir(parents=True, exist_ok=True)
-        folder.chmod(0o700)  # other accounts on the PC cannot even list it
+    private_dir(folder)  # other accounts on the PC cannot even list it
     if folder_state(folder) is not FolderState.NEW:
         raise StoreError(f"{folder} already holds a clinic; it was not changed.")
     kdf = kdf or calibrate()
@@ -183,9 +183,7 @@ def _backup_before_migration(store: Store, db_key: bytes, revision: str) -> None
 
 
 def _auto_backup_dir(folder: Path) -> Path:
-    target = folder / "backups"
-    target.mkdir(exist_ok=True)
-    return target
+    return private_dir(folder / "backups")
 
 
 def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: str) -> bytes:
@@ -302,39 +300,64 @@ class ClinicSession:
         self.must_change_password = False
         self.actor = replace(self.actor, roles=self._roles)
 
-    def backup(self, dest: Path) -> backup.BackupInfo:
+    def backup(self, dest: Path, *, make_folder: bool = False) -> backup.BackupInfo:
+        """A new backup file at ``dest`` (or a dated one in the folder ``dest``, created private
+        when ``make_folder``), never over an existing file, never inside the data folder."""
         self.actor.require(P.BACKUP)
+        refuse_inside(dest, self.folder)
+        if make_folder:
+            private_dir(dest)
         info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
         return info
 
+    def save_export(self, path: Path, data: bytes) -> Path:
+        """A file staff chose to save (a PDF, a CSV, a calendar file): readable by this account
+        only, and never one of the clinic's own files (nothing inside the data folder)."""
+        return write_export(path, data, self.folder)
+
     def close(self) -> None:
         self.store.close()
 
 
-def restore(src: Path, folder: Path, username: str | None, secret: str) -> Path | None:
+@dataclass(frozen=True)
+class Restored:
+    aside: Path | None  # where the data it replaced was kept, if there was any
+    unlocked_with: str  # which key opened the backup, as the end of a sentence
+    current_key_file_problem: str | None  # why the clinic's own key file could not be used
+
+
+def restore(src: Path, folder: Path, username: str | None, secret: str) -> Restored:
     """Restore a backup into ``folder`` after checking it completely.
 
     ``secret`` is the password of ``username`` as it was in the backup, or the recovery key when
-    ``username`` is None. Returns where the replaced data was kept, if there was any.
+    ``username`` is None; either unlocks the backup's own key slots, so a clinic whose current
+    key file is damaged or lost can still be restored (that is when it is needed most).
     """
     manifest = backup.read_manifest(src)
-    if KeySlotFile.exists(folder):
-        current = KeySlotFile.load(folder)
-        if current.clinic_id != manifest["clinic_id"]:
-            raise StoreError(f"{src.name} is a backup of another clinic; nothing was changed.")
+    problem = None
+    try:
+        current = KeySlotFile.load(folder) if KeySlotFile.exists(folder) else None
+    except KeyFileDamaged as damaged:
+        current, problem = None, damaged.message
+    if current is not None and current.clinic_id != manifest["clinic_id"]:
+        raise StoreError(f"{src.name} is a backup of another clinic; nothing was changed.")
+    if current is None and problem is None and (folder / DB_FILE).exists():
+        problem = f"The clinic's key file {folder / SLOTS_FILE} is missing."
+    private_dir(folder)
     with storage_errors(folder):
-        folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=folder))
     try:
         backup.extract(src, staging)
-        slots = KeySlotFile.load(staging)
+        slots = KeySlotFile.load(staging, owner=f"The key file inside the backup {src.name}")
         if username is None:
             slot = slots.recovery_slot()
             secret = normalize_recovery_key(secret)
+            used = "the recovery key"
         else:
             slot = slots.user_slot(username)
+            used = f"the password {username} had when the backup was made"
         if slot is None:
             raise WrongPassword()
         db_key = slots.unwrap(slot, secret)
@@ -347,7 +370,7 @@ def restore(src: Path, folder: Path, username: str | None, secret: str) -> Path 
             store.close()
         if not report.intact:
             raise StoreError("The backup's audit log does not verify: " + report.problems[0])
-        return backup.swap_in(staging, folder)
+        return Restored(backup.swap_in(staging, folder), used, problem)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

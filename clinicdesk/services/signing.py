@@ -24,7 +24,7 @@ from clinicdesk.rx.keys import ACTIVE, RETIRED, REVOKED, KeyPair, TrustedKey
 from clinicdesk.services.booking import clinic_profile
 from clinicdesk.store import audit
 from clinicdesk.store.database import CLINIC_ID_KEY, Store
-from clinicdesk.store.files import storage_errors
+from clinicdesk.store.files import write_export
 from clinicdesk.store.models import Meta, SigningKey
 
 TRUST_FORMAT = "clinicdesk-trust"
@@ -162,8 +162,8 @@ class SigningKeys:
                 for r in rows
             ],
         }
-        with storage_errors(dest.parent):
-            dest.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        write_export(dest, text.encode("utf-8"), self.store.folder)
         with self.store.write(actor) as s:
             audit.append(s, actor, "signing_key.export", "signing_keys", None, file=dest.name)
         return len(rows)
@@ -234,8 +234,11 @@ def _read_trust_file(source: Path) -> tuple[str, str, list[tuple[str, bytes, str
     clinic_id = document.get("clinic_id", "")  # files from before clinic ids name none
     if not isinstance(clinic_id, str) or len(clinic_id) > 36:
         raise BadTrustFile(source.name, "its clinic id is malformed")
+    listed = document.get("keys")
+    if not isinstance(listed, list):
+        raise BadTrustFile(source.name, "it holds no list of keys")
     entries = []
-    for item in document.get("keys") or []:
+    for item in listed:
         try:
             public = base64.b64decode(item["public_key"], validate=True)
             keys.public_key(public)

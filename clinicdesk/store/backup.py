@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import sqlcipher3
 
 from clinicdesk.errors import StoreError
 from clinicdesk.ids import utcnow
 from clinicdesk.store.database import DB_FILE, Store, translate_db_errors
-from clinicdesk.store.files import storage_errors
+from clinicdesk.store.files import (
+    FILE_MODE,
+    FileExists,
+    create_private_file,
+    private_dir,
+    private_writer,
+    storage_errors,
+)
 from clinicdesk.store.keyslots import SLOTS_FILE
 
 FORMAT = "clinicdesk-backup/1"
@@ -40,16 +49,23 @@ class BackupInfo:
 
 
 def create_backup(store: Store, key: bytes, dest: Path) -> BackupInfo:
-    """Write an encrypted backup to ``dest`` (a file, or a folder to put a dated file in)."""
+    """Write an encrypted backup to ``dest`` (a new file, or a folder to put a dated file in).
+
+    An existing file is never replaced. The backup is written under a temporary name beside
+    ``dest``, read back and checked, and only then given its name.
+    """
     if dest.is_dir():
         dest = dest / f"clinicdesk-{utcnow():%Y%m%d-%H%M%S}{SUFFIX}"
+    if dest.exists():
+        raise FileExists(dest)
     clinic_id = store.clinic_id()
     with (
         storage_errors(dest.parent),
         translate_db_errors(dest.parent),
-        tempfile.TemporaryDirectory(dir=dest.parent) as tmp,
+        tempfile.TemporaryDirectory(dir=dest.parent, prefix=".clinicdesk-backup-") as tmp,
     ):
         copy = Path(tmp) / DB_FILE
+        os.close(create_private_file(copy))
         target = _open(copy, key)
         raw = store.engine.raw_connection()
         try:
@@ -64,33 +80,60 @@ def create_backup(store: Store, key: bytes, dest: Path) -> BackupInfo:
             "created_at": utcnow().isoformat(),
             "sha256": _sha256(copy),
         }
-        partial = dest.with_name(dest.name + ".partial")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as zf:
-            zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
-            zf.write(copy, DB_FILE)
-            zf.write(store.folder / SLOTS_FILE, SLOTS_FILE)
-        partial.replace(dest)
+        with private_writer(dest, replace=False) as fh:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+                zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+                zf.write(copy, DB_FILE)
+                zf.write(store.folder / SLOTS_FILE, SLOTS_FILE)
+            fh.seek(0)
+            _check_written(fh, manifest["sha256"], dest)
     return BackupInfo(dest, clinic_id, manifest["created_at"], dest.stat().st_size)
+
+
+def _check_written(fh: IO[bytes], sha256: str, dest: Path) -> None:
+    """Read the backup back as it is on disk: its database must match the checksum."""
+    digest = hashlib.sha256()
+    try:
+        with zipfile.ZipFile(fh) as zf, zf.open(DB_FILE) as db:
+            for block in iter(lambda: db.read(1 << 20), b""):
+                digest.update(block)
+            zf.getinfo(SLOTS_FILE)
+    except (KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise StoreError(
+            f"The backup {dest.name} could not be read back; it was not kept."
+        ) from exc
+    if digest.hexdigest() != sha256:
+        raise StoreError(f"The backup {dest.name} did not read back as written; it was not kept.")
 
 
 def read_manifest(src: Path) -> dict:
     try:
         with zipfile.ZipFile(src) as zf:
             manifest = json.loads(zf.read(MANIFEST))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as exc:
         raise StoreError(f"{src.name} is not a ClinicDesk backup, or it is damaged.") from exc
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise StoreError(f"{src.name} is not a ClinicDesk backup this version can read.")
+    for field in ("clinic_id", "sha256"):
+        if not isinstance(manifest.get(field), str):
+            raise StoreError(
+                f"{src.name} is damaged: its manifest has no {field.replace('_', ' ')}."
+            )
     return manifest
 
 
 def extract(src: Path, into: Path) -> dict:
-    """Unpack a backup into the folder ``into`` and check its checksum."""
+    """Unpack a backup into the folder ``into`` (files private) and check its checksum."""
     manifest = read_manifest(src)
+    private_dir(into)
     try:
         with zipfile.ZipFile(src) as zf, storage_errors(into):
-            zf.extract(DB_FILE, into)
-            zf.extract(SLOTS_FILE, into)
+            for name in (DB_FILE, SLOTS_FILE):
+                with (
+                    zf.open(name) as packed,
+                    os.fdopen(create_private_file(into / name), "wb") as out,
+                ):
+                    shutil.copyfileobj(packed, out, 1 << 20)
     except (zipfile.BadZipFile, KeyError, zlib.error) as exc:
         raise StoreError(f"{src.name} is damaged and cannot be read; it was not used.") from exc
     if _sha256(into / DB_FILE) != manifest["sha256"]:
@@ -112,14 +155,22 @@ def check_database(path: Path, key: bytes) -> None:
 
 
 def swap_in(staged: Path, folder: Path) -> Path | None:
-    """Move the staged database and key slots into ``folder``; keep the current ones aside."""
+    """Move the staged database and key slots into ``folder``; keep the current ones aside.
+
+    The current files are kept aside if any is there, even without its partner (a clinic whose
+    key file was lost is restored over its database, which is kept).
+    """
     aside = None
-    if (folder / DB_FILE).exists():
-        aside = folder / "backups" / f"replaced-{utcnow():%Y%m%d-%H%M%S}"
-        aside.mkdir(parents=True)
-        for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", SLOTS_FILE):
-            if (folder / name).exists():
-                shutil.move(folder / name, aside / name)
+    current = [
+        name
+        for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", SLOTS_FILE)
+        if (folder / name).exists()
+    ]
+    if current:
+        aside = private_dir(folder / "backups" / f"replaced-{utcnow():%Y%m%d-%H%M%S-%f}")
+        for name in current:
+            shutil.move(folder / name, aside / name)
+            (aside / name).chmod(FILE_MODE)
     for name in (DB_FILE, SLOTS_FILE):
         (staged / name).replace(folder / name)
     return aside

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from clinicdesk.errors import (
 from clinicdesk.permissions import Actor
 from clinicdesk.store import changes, outbox
 from clinicdesk.store.engine import make_engine
+from clinicdesk.store.files import create_private_file, storage_errors
 from clinicdesk.store.models import Meta
 
 DB_FILE = "clinic.db"
@@ -112,6 +114,9 @@ def connect(
     path = folder / DB_FILE
     if must_exist and not path.exists():
         raise StoreError(f"There is no clinic database in {folder}.")
+    if not path.exists():  # SQLite would create it (and its journals) as the umask says
+        with storage_errors(folder):
+            os.close(create_private_file(path))
     engine = make_engine(path, key)
     store = Store(folder, engine)
     try:

@@ -1,34 +1,141 @@
-"""Safe writes of the small files kept beside the database (key slots, sign-in state)."""
+"""Safe writes of the files ClinicDesk keeps or exports: private, atomic, never over the clinic's.
+
+Everything written here holds patient data or wrapped keys, so files are created 0600 and
+folders 0700 whatever the process umask is (the mode is set explicitly after creation, because
+the umask would otherwise widen or narrow it). A file is written to a temporary name beside its
+destination, flushed to disk and only then renamed, so a crash leaves the old file or the new
+one, never half of either.
+"""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from clinicdesk.errors import StorageFull, StorageReadOnly, StoreError
 
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def private_dir(folder: Path) -> Path:
+    """Create ``folder`` (and any missing parents) readable by this account only.
+
+    Folders that already exist are left as they are, except ``folder`` itself, which is made
+    0700 (a clinic's data folder from an older version may have been created 0755).
+    """
+    missing = []
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    with storage_errors(folder):
+        for created in reversed(missing):
+            created.mkdir(mode=FOLDER_MODE, exist_ok=True)
+            created.chmod(FOLDER_MODE)
+        if not folder.is_dir():
+            raise StoreError(f"{folder} is a file, not a folder.")
+        folder.chmod(FOLDER_MODE)
+    return folder
+
+
+def create_private_file(path: Path) -> int:
+    """A new, empty file readable by this account only; refuses one that already exists."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+    os.chmod(path, FILE_MODE)  # the umask may have taken bits away; never adds any
+    return fd
+
+
+@contextmanager
+def private_writer(path: Path, *, replace: bool = True) -> Iterator[IO[bytes]]:
+    """Write ``path`` privately and atomically: the caller writes to the file object given.
+
+    With ``replace=False`` an existing ``path`` is refused, checked again at the moment of the
+    rename so that a file appearing meanwhile is not overwritten either.
+    """
+    if not replace and path.exists():
+        raise FileExists(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with storage_errors(path.parent):
+        tmp.unlink(missing_ok=True)
+        try:
+            with os.fdopen(create_private_file(tmp), "w+b") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            _move_into_place(tmp, path, replace)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+
+
+def _move_into_place(tmp: Path, path: Path, replace: bool) -> None:
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if path exists, with no window for a race
+    except FileExistsError:
+        raise FileExists(path) from None
+    except OSError:  # a file system without hard links (a FAT-formatted stick)
+        if path.exists():
+            raise FileExists(path) from None
+        os.replace(tmp, path)
+
+
+def write_private(path: Path, data: bytes, *, replace: bool = True) -> Path:
+    with private_writer(path, replace=replace) as fh:
+        fh.write(data)
+    return path
+
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary file, flush it to disk, then rename over the old one.
-
-    A crash leaves either the old file or the new one, never half of either.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    payload = json.dumps(data, indent=1, sort_keys=True).encode()
-    with storage_errors(path.parent):
-        with open(tmp, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+    write_private(path, json.dumps(data, indent=1, sort_keys=True).encode())
 
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+class FileExists(StoreError):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} already exists and was left as it was; choose a new file name or a folder."
+        )
+
+
+class InsideDataFolder(StoreError):
+    def __init__(self, path: Path, folder: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is inside the clinic's data folder {folder}, where ClinicDesk keeps its own "
+            "files; choose a place outside it (a backup there would also be lost with the disk)."
+        )
+
+
+def refuse_inside(path: Path, data_folder: Path) -> None:
+    """Refuse a user-chosen ``path`` that is the data folder or lies anywhere inside it."""
+    target, folder = _resolved(path), _resolved(data_folder)
+    if target == folder or folder in target.parents:
+        raise InsideDataFolder(path, data_folder)
+
+
+def write_export(path: Path, data: bytes, data_folder: Path) -> Path:
+    """A file staff chose to save (a PDF, a CSV, a calendar file): private, outside the data
+    folder, replacing an older file of that name only because the save dialog asked first."""
+    refuse_inside(path, data_folder)
+    return write_private(path, data)
+
+
+def _resolved(path: Path) -> Path:
+    """The real path, symbolic links followed as far as they exist."""
+    return Path(os.path.realpath(path.expanduser().absolute()))
 
 
 class storage_errors:

@@ -121,20 +121,27 @@ class KeySlotFile:
         return (folder / SLOTS_FILE).exists()
 
     @classmethod
-    def load(cls, folder: Path) -> KeySlotFile:
-        if not (folder / SLOTS_FILE).exists() and not (folder / "clinic.db").exists():
+    def load(cls, folder: Path, owner: str = "") -> KeySlotFile:
+        """Read and check the slot file; ``owner`` names whose file it is in the error (by
+        default the clinic's own, which nobody can sign in without)."""
+        path = folder / SLOTS_FILE
+        if not owner and not path.exists() and not (folder / "clinic.db").exists():
             raise StoreError(f"No clinic has been set up in {folder} yet.")
+        what = owner or f"The clinic's key file {path}"
+        consequence = "" if owner else "; nobody can sign in until it is restored from a backup"
         try:
-            data = read_json(folder / SLOTS_FILE)
-            if data.get("format") != FORMAT:
-                raise ValueError(data.get("format"))
-            slots = [Slot(**{**s, "kdf": KdfParams(**s["kdf"])}) for s in data["slots"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StoreError(
-                f"The clinic's key file {folder / SLOTS_FILE} is missing or damaged; nobody can "
-                "sign in until it is restored from a backup."
+            data = read_json(path)
+        except FileNotFoundError:
+            raise KeyFileDamaged(f"{what} is missing{consequence}.") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            raise KeyFileDamaged(
+                f"{what} is damaged (it is not readable JSON){consequence}."
             ) from exc
-        return cls(folder, data["clinic_id"], slots, data.get("clinic_name", ""))
+        try:
+            clinic_id, name, slots = parse_slot_file(data)
+        except ShapeProblem as problem:
+            raise KeyFileDamaged(f"{what} is damaged: {problem}{consequence}.") from None
+        return cls(folder, clinic_id, slots, name)
 
     def reload(self) -> None:
         """Read the file again in place (other workstations may have changed it)."""
@@ -237,9 +244,108 @@ class KeySlotFile:
         self.slots = [s for s in self.slots if not (s.kind == "user" and s.user_id == user_id)]
 
 
+class KeyFileDamaged(StoreError):
+    """A key slot file that is missing, unreadable or of the wrong shape."""
+
+
+class ShapeProblem(ValueError):
+    """What is wrong with a key slot file, as the end of a sentence."""
+
+
+# Bounds on what a key file may ask Argon2id for: a damaged or hostile file must not make
+# ClinicDesk spin for hours or ask for a terabyte of memory before it can say the password is wrong.
+TIME_COST_RANGE = (1, 32)
+MEMORY_KIB_RANGE = (8 * 1024, 2 * 1024 * 1024)
+PARALLELISM_RANGE = (1, 16)
+BYTES_RANGE = {"salt": (8, 64), "nonce": (12, 12), "wrapped_key": (48, 48)}
+SLOT_KINDS = ("user", "recovery")
+
+
+def parse_slot_file(data: object) -> tuple[str, str, list[Slot]]:
+    """The clinic id, clinic name and slots of a key slot file's JSON, or ShapeProblem."""
+    if not isinstance(data, dict):
+        raise ShapeProblem("it does not hold a set of named values")
+    if data.get("format") != FORMAT:
+        raise ShapeProblem("it is not a ClinicDesk key file of a format this version reads")
+    clinic_id = _text(data, "clinic_id", "the clinic id")
+    name = data.get("clinic_name", "")
+    if not isinstance(name, str):
+        raise ShapeProblem("the clinic name is not text")
+    raw_slots = data.get("slots")
+    if not isinstance(raw_slots, list):
+        raise ShapeProblem("it has no list of key slots")
+    if not raw_slots:
+        raise ShapeProblem("its list of key slots is empty")
+    return clinic_id, name, [_slot(raw, n) for n, raw in enumerate(raw_slots, start=1)]
+
+
+def _slot(raw: object, n: int) -> Slot:
+    if not isinstance(raw, dict):
+        raise ShapeProblem(f"key slot {n} is not a set of named values")
+    kind = raw.get("kind")
+    if kind not in SLOT_KINDS:
+        raise ShapeProblem(f"key slot {n} is neither a user's nor the recovery key's")
+    user_id = username = None
+    if kind == "user":
+        user_id = _text(raw, "user_id", f"the user id of key slot {n}")
+        username = _text(raw, "username", f"the user name of key slot {n}")
+    for field, (low, high) in BYTES_RANGE.items():
+        text = _text(raw, field, f"the {field} of key slot {n}")
+        try:
+            size = len(_unb64(text))
+        except ValueError:  # binascii.Error, or letters beyond ASCII
+            raise ShapeProblem(
+                f"the {field.replace('_', ' ')} of key slot {n} is not base64"
+            ) from None
+        if not low <= size <= high:
+            raise ShapeProblem(f"the {field.replace('_', ' ')} of key slot {n} has a wrong length")
+    return Slot(
+        slot_id=_text(raw, "slot_id", f"the id of key slot {n}"),
+        kind=kind,
+        user_id=user_id,
+        username=username,
+        kdf=_kdf(raw.get("kdf"), n),
+        salt=raw["salt"],
+        nonce=raw["nonce"],
+        wrapped_key=raw["wrapped_key"],
+    )
+
+
+def _kdf(raw: object, n: int) -> KdfParams:
+    if not isinstance(raw, dict):
+        raise ShapeProblem(f"key slot {n} has no key derivation settings")
+    values = {}
+    for field, (low, high) in (
+        ("time_cost", TIME_COST_RANGE),
+        ("memory_kib", MEMORY_KIB_RANGE),
+        ("parallelism", PARALLELISM_RANGE),
+    ):
+        value = raw.get(field)
+        if type(value) is not int:  # not bool, float or text
+            raise ShapeProblem(
+                f"the {field.replace('_', ' ')} of key slot {n} is not a whole number"
+            )
+        if not low <= value <= high:
+            raise ShapeProblem(
+                f"the {field.replace('_', ' ')} of key slot {n} is {value}, outside {low} to {high}"
+            )
+        values[field] = value
+    if values["memory_kib"] < 8 * values["parallelism"]:
+        raise ShapeProblem(f"the memory of key slot {n} is too small for its parallelism")
+    return KdfParams(**values)
+
+
+def _text(raw: dict, field: str, what: str) -> str:
+    value = raw.get(field)
+    if not isinstance(value, str) or not value:
+        raise ShapeProblem(f"{what} is missing or not text")
+    return value
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+    """Raises ValueError on anything but strict base64."""
+    return base64.b64decode(text, validate=True)

@@ -19,6 +19,7 @@ GUARD_FILE = "signin.json"
 FREE_ATTEMPTS = 4
 FIRST_PAUSE = timedelta(seconds=30)
 LONGEST_PAUSE = timedelta(minutes=30)
+MAX_COUNTED = 10_000  # a count beyond this is a damaged file, not a person typing
 
 
 @dataclass
@@ -30,10 +31,15 @@ class SigninGuard:
         return self.folder / GUARD_FILE
 
     def _load(self) -> dict[str, dict]:
+        """The counts by user name; a damaged file or entry counts as no failures (deleting the
+        file does the same, and a damaged file must not stop everyone signing in)."""
         try:
-            return read_json(self.path)
-        except (OSError, ValueError):
+            data = read_json(self.path)
+        except (OSError, ValueError, RecursionError):
             return {}
+        if not isinstance(data, dict):
+            return {}
+        return {name: entry for name, entry in data.items() if _valid_entry(entry)}
 
     def check(self, username: str, now: datetime | None = None) -> None:
         """Raise AccountLocked while a pause from earlier failures is running."""
@@ -54,11 +60,11 @@ class SigninGuard:
         now = now or utcnow()
         data = self._load()
         entry = data.setdefault(_key(username), {"failures": 0, "locked_until": None})
-        entry["failures"] += 1
+        entry["failures"] = min(entry["failures"] + 1, MAX_COUNTED)
         over = entry["failures"] - FREE_ATTEMPTS + 1
         pause = timedelta(0)
         if over > 0:
-            pause = min(FIRST_PAUSE * (2 ** (over - 1)), LONGEST_PAUSE)
+            pause = min(FIRST_PAUSE * (2 ** min(over - 1, 16)), LONGEST_PAUSE)
             entry["locked_until"] = (now + pause).isoformat()
         write_json_atomic(self.path, data)
         return WrongPassword(
@@ -70,6 +76,20 @@ class SigninGuard:
         data = self._load()
         if data.pop(_key(username), None) is not None:
             write_json_atomic(self.path, data)
+
+
+def _valid_entry(entry: object) -> bool:
+    if not isinstance(entry, dict) or type(entry.get("failures")) is not int:
+        return False
+    if not 0 <= entry["failures"] <= MAX_COUNTED:
+        return False
+    until = entry.get("locked_until")
+    if until is None:
+        return True
+    try:
+        return isinstance(until, str) and datetime.fromisoformat(until).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _key(username: str) -> str:

@@ -116,6 +116,10 @@ BAD_FILES = [
     (trust(good_key() | {"kid": "0011223344556677"}), "a key's id or status does not match it"),
     (trust(good_key() | {"status": "trusted"}), "a key's id or status does not match it"),
     (trust(), "it holds no keys"),
+    (trust(keys=5), "it holds no list of keys"),
+    (trust(keys={"kid": "00"}), "it holds no list of keys"),
+    (trust(keys=None), "it holds no list of keys"),
+    (trust("not a key", 7), "a key in it is malformed"),
 ]  # fmt: skip
 
 

@@ -311,7 +311,7 @@ def test_a_good_restore_brings_back_the_data_and_keeps_the_replaced_data(
     s = sign_in(clinic_a, "admin", ADMIN_PASSWORD)
     _fill(s, 3, family="Later")
     s.close()
-    aside = restore(backup_a, clinic_a, None, clinic_dir[1].recovery_key)
+    aside = restore(backup_a, clinic_a, None, clinic_dir[1].recovery_key).aside
     assert aside is not None and (aside / DB_FILE).exists()
     _assert_a_intact(clinic_a, patients=25)
 

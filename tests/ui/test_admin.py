@@ -78,3 +78,19 @@ def test_back_up_from_the_admin_screen(qtbot, make_main, admin, tasks, tmp_path)
     qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
     assert screen.form.error_text("folder") == "Backup folder is required"
     assert list(target.glob("*.cdbak")) == [written]
+
+
+def test_the_backups_screen_refuses_the_data_folder_and_creates_nothing_there(
+    qtbot, make_main, admin, tasks
+):
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.backups
+    workspace.tabs.setCurrentWidget(screen)
+    inside = admin.folder / "my backups"
+    screen.folder.setText(str(inside))
+    qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.message.isVisible(), timeout=10_000)
+    assert "inside the clinic's data folder" in screen.message.text()
+    assert not inside.exists()
+    assert not list(admin.folder.rglob("*.cdbak"))

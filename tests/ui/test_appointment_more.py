@@ -53,4 +53,4 @@ def test_no_follow_up_for_a_booking_to_come_and_ics_export(qtbot, admin, tasks, 
 
     dialog.export_to(tmp_path / "no such folder" / "x.ics")
     wait_idle(qtbot, tasks)
-    assert dialog.message.text().startswith("Could not write the file:")
+    assert dialog.message.text().endswith("does not exist (is the drive connected?).")

@@ -126,11 +126,5 @@ class BackupScreen(QWidget):
 
 
 def _back_up(session, folder: Path):
-    """On a worker thread: create the chosen folder if needed, then back up into it."""
-    from clinicdesk.errors import StoreError
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"The folder {folder} cannot be created: {exc.strerror}.") from exc
-    return session.backup(folder)
+    """On a worker thread: back up into the chosen folder, created if needed."""
+    return session.backup(folder, make_folder=True)

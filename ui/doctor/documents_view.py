@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.printing import PDFIUM_LOCK
+from clinicdesk.printing.raster import render_pages
 from clinicdesk.services.attachments import check_size
 from clinicdesk.services.chart import DOCUMENT_KINDS, DocumentInfo
 from ui.context import AppContext
@@ -84,15 +85,16 @@ def pdf_page_count(content: bytes) -> int:
 
 
 def render_pdf_page(content: bytes, index: int, width: int = PAGE_WIDTH_PX) -> QImage:
-    """On a worker: one page as an image ``width`` pixels wide."""
+    """On a worker: one page as an image ``width`` pixels wide (narrower for a page so long
+    that it would exceed the pixel budget)."""
     import pypdfium2 as pdfium
 
     with PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(content)
         try:
-            page = pdf[index]
-            scale = width / page.get_width()
-            image = page.render(scale=scale).to_pil().convert("RGB")
+            scale = width / pdf.get_page_size(index)[0]
+            (image,) = render_pages(pdf, scale, shrink=True, pages=[index])
+            image = image.convert("RGB")
         finally:
             pdf.close()
     data = image.tobytes()

@@ -388,27 +388,25 @@ class AppointmentDialog(QDialog):
 
     def export_to(self, path: Path) -> None:
         """Write the appointment's calendar entry (no health details) to ``path``."""
+        session = self.ctx.session
         reports, actor, appointment_id = (
-            self.ctx.session.reports,
+            session.reports,
             self.ctx.actor,
             self.appointment.id,
         )
 
         def write() -> Path:
-            path.write_bytes(reports.ics_for_appointment(actor, appointment_id))
-            return path
+            return session.save_export(path, reports.ics_for_appointment(actor, appointment_id))
 
         def written(done: Path) -> None:
             self.show_message(f"Calendar file written: {done}", "success")
 
-        def refused(error: BaseException) -> None:
-            self.show_message(
-                f"Could not write the file: {error}"
-                if isinstance(error, OSError)
-                else describe(error)
-            )
-
-        self.ctx.tasks.submit(write, on_result=written, on_error=refused, owner=self)
+        self.ctx.tasks.submit(
+            write,
+            on_result=written,
+            on_error=lambda error: self.show_message(describe(error)),
+            owner=self,
+        )
 
     def _run(self, fn, *args, done, then=None) -> None:
         """Call the service; on success report and close, on refusal show why and stay.

@@ -212,24 +212,17 @@ class AppointmentReportDialog(QDialog):
             self._say("Choose a doctor first: the file holds one doctor's schedule.", error=True)
             return
         first, last = self.days()
-        reports, actor = self.ctx.session.reports, self.ctx.actor
+        session, actor = self.ctx.session, self.ctx.actor
 
         def write() -> Path:
-            path.write_bytes(reports.ics_for_doctor(actor, doctor_id, first, last))
-            return path
-
-        def refused(error: BaseException) -> None:
-            self._say(
-                f"Could not write the file: {error}"
-                if isinstance(error, OSError)
-                else describe(error),
-                error=True,
+            return session.save_export(
+                path, session.reports.ics_for_doctor(actor, doctor_id, first, last)
             )
 
         self.ctx.tasks.submit(
             write,
             on_result=lambda done: self._say(f"Calendar file written: {done}"),
-            on_error=refused,
+            on_error=lambda error: self._say(describe(error), error=True),
             owner=self,
         )
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QLabel, QTableView, QWidget
 
-from clinicdesk.store.files import storage_errors
 from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.appointment_report import _table
@@ -40,13 +39,6 @@ class MessageLine(QLabel):
         self.say(describe(error), error=True)
 
 
-def write_csv(path: Path, text: str) -> Path:
-    """A full or read-only disk becomes a sentence staff can act on."""
-    with storage_errors(path.parent):
-        path.write_text(text, encoding="utf-8", newline="")
-    return path
-
-
 def choose_csv_file(parent: QWidget, title: str, suggested: str) -> Path | None:
     path, _filter = QFileDialog.getSaveFileName(parent, title, suggested, "CSV files (*.csv)")
     keys_back(parent)
@@ -60,7 +52,7 @@ def export_csv(
 ) -> None:
     """Make the CSV text and write it to ``path``, both off the UI thread."""
     ctx.tasks.submit(
-        lambda: write_csv(path, produce()),
+        lambda: ctx.session.save_export(path, produce().encode("utf-8")),
         on_result=lambda done: say.say(f"Saved {done}"),
         on_error=say.failed,
         owner=owner,

@@ -21,7 +21,7 @@ from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from clinicdesk.printing import PDFIUM_LOCK
-from clinicdesk.store.files import storage_errors
+from clinicdesk.printing.raster import render_pages
 from ui.context import AppContext
 from ui.errors import describe
 
@@ -30,6 +30,7 @@ DEFAULT_DPI = 300
 # crisp, while an A4 page stays under 30 MB in memory (1200 dpi would take 400 MB).
 MAX_DPI = 300
 MIN_DPI = 150
+PREVIEW_PIXELS = 80_000_000  # every page is held at once: ten A4 pages at 300 dpi, 240 MB
 PdfSource = Callable[[], bytes]  # runs on a worker: the service call that makes the PDF
 WarningsSource = Callable[[], list[str]]  # runs on a worker: what will not print as written
 
@@ -44,11 +45,13 @@ class Rendered:
 
 
 def render(pdf: bytes, dpi: float = DEFAULT_DPI) -> Rendered:
-    """Each page of ``pdf`` as an RGB image at ``dpi``, with the paper size it asks for."""
+    """Each page of ``pdf`` as an RGB image at ``dpi``, with the paper size it asks for; a PDF
+    whose pages would not fit the preview's pixel budget is refused (PdfTooLarge)."""
     with PDFIUM_LOCK:
         document = pdfium.PdfDocument(pdf)
         try:
-            pages = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
+            drawn = render_pages(document, dpi / 72, shrink=False, max_total_pixels=PREVIEW_PIXELS)
+            pages = [page.convert("RGB") for page in drawn]
             size = tuple(document[0].get_size()) if len(document) else (0.0, 0.0)
             return Rendered(pages, size)
         finally:
@@ -58,13 +61,6 @@ def render(pdf: bytes, dpi: float = DEFAULT_DPI) -> Rendered:
 def rasterise(pdf: bytes, dpi: float = DEFAULT_DPI) -> list[Image.Image]:
     """Each page of ``pdf`` as an RGB image at ``dpi``."""
     return render(pdf, dpi).pages
-
-
-def write_pdf(data: bytes, path: Path) -> Path:
-    """Write the file; a full or read-only disk becomes a sentence staff can act on."""
-    with storage_errors(path.parent):
-        path.write_bytes(data)
-    return path
 
 
 def as_qimage(image: Image.Image) -> QImage:
@@ -274,7 +270,7 @@ def write_on_worker(
             on_saved(path)
 
     ctx.tasks.submit(
-        lambda: write_pdf(make_pdf(), target),
+        lambda: ctx.session.save_export(target, make_pdf()),
         on_result=saved,
         on_error=lambda error: tell(parent, f"{what} not saved", error),
         owner=parent,
