@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog
 from clinicdesk.permissions import Role
 from clinicdesk.rx.errors import PrescriptionCancelled
 from clinicdesk.rx.payload import PER_DAY, Frequency
+from clinicdesk.rx.scan import QR
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.prescription_checks import ItemInput
 from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
@@ -67,7 +68,7 @@ def scan(pdf: Path, folder: Path) -> list[str]:
     return [
         code.text
         for png in sorted(folder.glob("page*.png"))
-        for code in zxingcpp.read_barcodes(Image.open(png))
+        for code in zxingcpp.read_barcodes(Image.open(png), formats=QR)
     ]
 
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog
 
+from clinicdesk.rx.scan import QR
 from clinicdesk.services.prescription_views import PrescriptionView
 from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
 from ui.context import AppContext
@@ -62,7 +63,7 @@ def scanned(pdf: Path, tmp_path: Path) -> list[str]:
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")], check=True)
     found = []
     for png in sorted(tmp_path.glob("page*.png")):
-        found += [b.text for b in zxingcpp.read_barcodes(Image.open(png))]
+        found += [b.text for b in zxingcpp.read_barcodes(Image.open(png), formats=QR)]
     return found
 
 
