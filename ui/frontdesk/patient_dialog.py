@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -144,7 +142,7 @@ class PatientDialog(QDialog):
     def _update_dob_hint(self) -> None:
         day = self.date_of_birth.value()
         self.dob_hint.setText(
-            self.date_of_birth.spelled_out(age_on(day, date.today()) if day else None)
+            self.date_of_birth.spelled_out(age_on(day, self.ctx.clinic_today()) if day else None)
         )
 
     def patient_input(self) -> PatientInput:
@@ -165,7 +163,7 @@ class PatientDialog(QDialog):
         """The same field checks the service makes, at once, plus whether the date parsed."""
         problems: dict[str, str] = {}
         try:
-            validate(data)
+            validate(data, self.ctx.clinic_today())
         except ValidationError as exc:
             problems.update(exc.fields)
         if data.date_of_birth is None and not self.date_of_birth.is_blank():
