@@ -25,6 +25,8 @@ from tests.pharmacy.pharmacy_setup import (
     shelf,
 )
 
+pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
+
 counter = counter_fixture()
 
 

@@ -12,6 +12,8 @@ from clinicdesk.permissions import Role
 from clinicdesk.services.patients import PatientInput, PatientService, PossibleDuplicate
 from tests.clinic_time import clinic_today
 
+pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
+
 TOMORROW = object()  # the clinic's tomorrow, known once the clinic exists
 ANNA = PatientInput(
     given_name="Anna-Lena",
@@ -197,7 +199,6 @@ def test_import_validates_every_record_before_saving_any(admin):
     ]
 
 
-@pytest.mark.clock
 def test_a_birth_date_is_checked_against_the_clinics_date_not_this_computers(admin):
     """At 23:30 UTC on a summer evening it is already the next day in London."""
     late = datetime(2026, 7, 15, 23, 30, tzinfo=UTC)

@@ -21,6 +21,8 @@ from ui.context import AppContext
 from ui.pharmacy.history_view import HistoryView
 from ui.widgets.printing import PrintJob
 
+pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
+
 
 @pytest.fixture
 def dispensed(counter) -> DispenseView:
