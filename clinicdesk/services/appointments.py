@@ -409,6 +409,7 @@ class AppointmentService:
     def book_from_waitlist(
         self, actor: Actor, entry_id: str, doctor_id: str, starts_at: datetime
     ) -> AppointmentView:
+        actor.require(P.APPOINTMENTS_MANAGE)  # before the entry is read: a refusal tells nothing
         with self.store.read() as s:
             entry = s.get(WaitlistEntry, entry_id)
             if entry is None or entry.status != "waiting":

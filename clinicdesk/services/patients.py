@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -13,10 +14,11 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from clinicdesk.errors import ClinicDeskError, Conflict, NotFound, ValidationError
-from clinicdesk.ids import new_id
+from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.services import patient_search
 from clinicdesk.services import validation as check
+from clinicdesk.services.booking import clinic_day
 from clinicdesk.store import audit, outbox
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
@@ -128,12 +130,13 @@ def _count(n: int, unit: str) -> str:
     return f"{n} {unit}{'' if n == 1 else 's'}"
 
 
-def validate(data: PatientInput, today: date | None = None) -> PatientInput:
+def validate(data: PatientInput, today: date) -> PatientInput:
+    """The cleaned record, or ValidationError; ``today`` is the clinic's date."""
     data = data.cleaned()
     problems = {
         "given_name": check.required(data.given_name, 100),
         "family_name": check.required(data.family_name, 100),
-        "date_of_birth": check.birth_date(data.date_of_birth, today or date.today()),
+        "date_of_birth": check.birth_date(data.date_of_birth, today),
         "sex": None if data.sex in SEXES else "must be one of " + ", ".join(SEXES.values()),
         "phone": check.phone(data.phone),
         "email": check.email(data.email),
@@ -163,8 +166,14 @@ def to_record(row: Patient) -> PatientRecord:
 
 
 class PatientService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
+        self.clock = clock
+
+    def _today(self) -> date:
+        """The clinic's date, which birth dates are checked against (not this computer's)."""
+        with self.store.read() as s:
+            return clinic_day(s, self.clock())
 
     def search(self, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> list[PatientRecord]:
         """Prefix search over name words, phone (start or end), MRN, national id, birth date."""
@@ -191,7 +200,7 @@ class PatientService:
     ) -> PatientRecord:
         """Register a patient; likely duplicates stop it unless staff confirm it is someone else."""
         actor.require(P.PATIENT_WRITE)
-        data = validate(data)
+        data = validate(data, self._today())
         with self.store.write(actor) as s:
             candidates = _duplicates(s, data, None)
             if candidates and not not_a_duplicate:
@@ -219,10 +228,10 @@ class PatientService:
         No duplicate check: the source list is taken as it is.
         """
         actor.require(P.PATIENT_WRITE)
-        cleaned = []
+        cleaned, today = [], self._today()
         for number, data in enumerate(records, start=1):
             try:
-                cleaned.append(validate(data))
+                cleaned.append(validate(data, today))
             except ValidationError as exc:
                 raise ValidationError(
                     {f"record {number} {name}": why for name, why in exc.fields.items()}
@@ -258,7 +267,7 @@ class PatientService:
     ) -> PatientRecord:
         """Save an edit; refused if someone else saved the record since it was opened."""
         actor.require(P.PATIENT_WRITE)
-        data = validate(data)
+        data = validate(data, self._today())
         with self.store.write(actor) as s:
             row = _load(s, patient_id)
             if row.version != expected_version:

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from clinicdesk.services.pharmacy_views import REFUSED
 from clinicdesk.services.prescription_views import PrescriptionView
 from clinicdesk.services.visits import VisitView
 from clinicdesk.store.models import PharmacyEvent, StockBatch
+from tests.clinic_time import clinic_today
 from tests.clinical.clinic_setup import (
     DOCTOR_PASSWORD,
     Consultation,
@@ -76,7 +77,7 @@ def drug_id(session: ClinicSession, name: str) -> str:
 
 
 def stock_shelf(pharmacist: ClinicSession) -> dict[str, BatchView]:
-    today = date.today()
+    today = clinic_today(pharmacist)
     inv, actor = pharmacist.inventory, pharmacist.actor
     ibuprofen = drug_id(pharmacist, "Ibuprofen")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -19,6 +19,7 @@ from clinicdesk.services.pharmacy_views import (
 )
 from clinicdesk.services.prescription_checks import NeedsAcknowledgement
 from clinicdesk.services.prescription_views import DISPENSED, PARTLY
+from tests.clinic_time import clinic_today
 from tests.clinical.clinic_setup import three_items
 from tests.pharmacy.pharmacy_setup import (
     Counter,
@@ -54,7 +55,7 @@ def stock(counter: Counter, drug: str, number: str, strength: str, form: str) ->
         BatchInput(
             drug_id(ph, drug),
             number,
-            date.today() + timedelta(days=30),
+            clinic_today(ph) + timedelta(days=30),
             10,
             100,
             200,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from clinicdesk.permissions import Role
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput, HistoryFilter
+from tests.clinic_time import clinic_today
 from tests.conftest import STAFF_PASSWORD
 from tests.pharmacy.pharmacy_setup import (
     Counter,
@@ -45,7 +46,9 @@ def pharmacy_work(counter: Counter, session: ClinicSession):
     a, code = session.actor, counter.rx.code
     batch = counter.batches["ibuprofen_late"].id
     ibuprofen = drug_id(counter.pharmacist, "Ibuprofen")
-    delivery = BatchInput(ibuprofen, "IBU-NEW", date.today() + timedelta(days=100), 10, 5, 10)
+    delivery = BatchInput(
+        ibuprofen, "IBU-NEW", clinic_today(session) + timedelta(days=100), 10, 5, 10
+    )
     return [
         ("scan", lambda: session.pharmacy.scan(a, code, SCANNER)),
         ("look up", lambda: session.pharmacy.look_up(a, counter.rx.reference)),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +16,7 @@ from clinicdesk.services.formulary import DrugInput
 from clinicdesk.services.inventory import MAX_UNITS, BatchInput
 from clinicdesk.services.pharmacy import PharmacyService
 from clinicdesk.services.pharmacy_views import DispenseInput, HistoryFilter
+from tests.clinic_time import clinic_today
 from tests.pharmacy.pharmacy_setup import (
     Counter,
     add_pharmacist,
@@ -24,8 +25,7 @@ from tests.pharmacy.pharmacy_setup import (
     shelf,
 )
 
-TODAY = date.today()
-
+pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
 
 counter = counter_fixture()
 
@@ -34,7 +34,7 @@ def delivery(counter: Counter, number="AMX-7", days=200, quantity=50, **changes)
     batch = BatchInput(
         drug_id(counter.pharmacist, "Amoxicillin"),
         number,
-        TODAY + timedelta(days=days),
+        clinic_today(counter.pharmacist) + timedelta(days=days),
         quantity,
         unit_cost=8,
         unit_price=15,
@@ -218,9 +218,10 @@ def test_history_filters_by_local_date_text_and_pharmacist_and_exports_csv(count
     admin = counter.admin
     zone = "Pacific/Kiritimati"  # UTC+14: the local date is a day ahead of UTC at noon
     admin.clinic.update(admin.actor, replace(admin.clinic.details(), time_zone=zone))
-    noon = datetime.combine(TODAY + timedelta(days=1), time(12), UTC)
+    today = clinic_today(admin)
+    noon = datetime.combine(today + timedelta(days=1), time(12), UTC)
     local_day = noon.astimezone(ZoneInfo(zone)).date()
-    assert local_day == TODAY + timedelta(days=2)
+    assert local_day == today + timedelta(days=2)
     dispense_at(counter, noon, (1, "ibuprofen_soon", 10), (2, "omeprazole", 28))
     other = add_pharmacist(admin, "pharmacist2", "Tomás Reyes")
     next_day = noon + timedelta(days=1)

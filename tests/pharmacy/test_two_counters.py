@@ -10,7 +10,7 @@ import multiprocessing
 import queue
 from collections import Counter as Tally
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.pharmacy_views import DispenseInput, HistoryFilter
 from clinicdesk.store.models import DispenseBalance, StockBatch
+from tests.clinic_time import clinic_today
 from tests.clinical.clinic_setup import three_items
 from tests.pharmacy.counter_race import Outcome, Round, run_counter
 from tests.pharmacy.pharmacy_setup import (
@@ -95,7 +96,7 @@ def test_two_counters_dispensing_at_once_never_give_more_than_prescribed(counter
         BatchInput(
             drug_id(ph, "Ibuprofen"),
             "IBU-SCARCE",
-            date.today() + timedelta(days=200),
+            clinic_today(ph) + timedelta(days=200),
             5,
             6,
             12,

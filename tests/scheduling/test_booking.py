@@ -6,10 +6,13 @@ from datetime import timedelta
 
 import pytest
 from practice import LONDON, WEEKDAY_HOURS, add_doctor
+from sqlalchemy import select
 
 from clinicdesk.errors import Conflict, PermissionDenied, ValidationError
 from clinicdesk.permissions import Role
+from clinicdesk.services import booking
 from clinicdesk.services.appointments import SlotUnavailable
+from clinicdesk.store.models import DoctorTimeClaim
 
 
 def local_times(slots, tz):
@@ -50,6 +53,40 @@ def test_a_slot_is_booked_once_and_the_patient_once(practice):
         s.actor, practice.doctor_id, practice.consultation_id, practice.monday
     )
     assert nine not in slots and practice.at(practice.monday, "09:25") in slots
+
+
+def test_the_database_refuses_a_second_claim_on_booked_time(practice, monkeypatch):
+    """The claims' keys hold even when the friendly check before them is skipped (as when two
+    desks pass it at the same moment): the overlapping booking is refused and nothing written."""
+    s = practice.session
+    anna, bert = practice.patient("Anna"), practice.patient("Bert")
+    nine = practice.at(practice.monday, "09:00")
+    s.appointments.book(s.actor, anna, practice.doctor_id, practice.consultation_id, nine)
+    claims_before = claimed_cells(s)
+    monkeypatch.setattr(booking, "check_free", lambda *args: None)
+
+    for hhmm in ("09:00", "09:20"):  # the same start, and a start inside Anna's buffer
+        with pytest.raises(SlotUnavailable) as refused:
+            s.appointments.book(
+                s.actor,
+                bert,
+                practice.doctor_id,
+                practice.consultation_id,
+                practice.at(practice.monday, hhmm),
+            )
+        assert refused.value.message == (
+            "That time was just taken at another desk. Choose another slot."
+        )
+
+    assert [a.patient_id for a in s.appointments.day(s.actor, practice.monday)] == [anna]
+    assert claimed_cells(s) == claims_before
+
+
+def claimed_cells(session) -> list[tuple]:
+    with session.store.read() as s:
+        return sorted(
+            (c.doctor_id, c.cell, c.appointment_id) for c in s.scalars(select(DoctorTimeClaim))
+        )
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from clinicdesk.errors import Conflict
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.queue import QueueService, StillInConsultation
 
+pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
+
 
 class Clock:
     def __init__(self, now):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from clinicdesk.errors import Conflict, PermissionDenied, ValidationError
 from clinicdesk.permissions import Role
-from clinicdesk.services.patients import PatientInput, PossibleDuplicate
+from clinicdesk.services.patients import PatientInput, PatientService, PossibleDuplicate
+from tests.clinic_time import clinic_today
 
+pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
+
+TOMORROW = object()  # the clinic's tomorrow, known once the clinic exists
 ANNA = PatientInput(
     given_name="Anna-Lena",
     family_name="Müller",
@@ -37,7 +41,7 @@ def test_registration_assigns_clinic_mrns_in_order(admin):
     [
         ("given_name", "  ", "is required"),
         ("family_name", "x" * 101, "too long"),
-        ("date_of_birth", date.today() + timedelta(days=1), "in the future"),
+        ("date_of_birth", TOMORROW, "in the future"),
         ("date_of_birth", None, "is required"),
         ("sex", "f", "must be one of"),
         ("phone", "12ab34", "only digits"),
@@ -47,6 +51,8 @@ def test_registration_assigns_clinic_mrns_in_order(admin):
     ],
 )
 def test_invalid_field_names_the_field_and_saves_nothing(admin, field, value, reason):
+    if value is TOMORROW:
+        value = clinic_today(admin) + timedelta(days=1)
     with pytest.raises(ValidationError) as caught:
         admin.patients.register(admin.actor, replace(ANNA, **{field: value}))
     assert list(caught.value.fields) == [field]
@@ -191,3 +197,15 @@ def test_import_validates_every_record_before_saving_any(admin):
         "Anna-Lena",
         "Bo",
     ]
+
+
+def test_a_birth_date_is_checked_against_the_clinics_date_not_this_computers(admin):
+    """At 23:30 UTC on a summer evening it is already the next day in London."""
+    late = datetime(2026, 7, 15, 23, 30, tzinfo=UTC)
+    desk = PatientService(admin.store, clock=lambda: late)
+    born_today = replace(ANNA, given_name="Baby", date_of_birth=date(2026, 7, 16))
+
+    assert desk.register(admin.actor, born_today).date_of_birth == date(2026, 7, 16)
+    with pytest.raises(ValidationError) as caught:
+        desk.register(admin.actor, replace(born_today, date_of_birth=date(2026, 7, 17)))
+    assert caught.value.fields == {"date_of_birth": "is in the future"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 
+from clinicdesk.store.signin_guard import FREE_ATTEMPTS
+
 
 def unlock(qtbot, main, password: str) -> None:
     screen = main.lock_screen
@@ -66,3 +68,25 @@ def test_typing_keeps_the_session_awake(qtbot, make_main, admin):
         qtbot.wait(100)
     assert not main.locked
     qtbot.waitUntil(lambda: main.locked, timeout=3000)
+
+
+def test_a_locked_desk_pauses_after_wrong_passwords_even_for_the_right_one(
+    qtbot, make_main, admin, tasks, shared
+):
+    """Guessing at a locked desk meets the same pause as guessing at the sign-in window."""
+    main = make_main(admin)
+    qtbot.keyClick(main, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    message = main.lock_screen.message
+
+    for _ in range(FREE_ATTEMPTS):
+        message.hide()
+        unlock(qtbot, main, "a wrong guess")
+        qtbot.waitUntil(message.isVisible, timeout=5000)
+    assert "paused for 30 seconds" in message.text()
+
+    message.hide()
+    unlock(qtbot, main, shared.ADMIN_PASSWORD)
+    qtbot.waitUntil(message.isVisible, timeout=5000)
+    assert message.text().startswith("Too many wrong passwords. Sign-in for this account is paused")
+    assert main.locked
+    assert not main.centralWidget().isEnabled()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from conftest import CTRL, SHIFT, wait_idle  # tests/ui/conftest.py
@@ -16,9 +16,12 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
+from tests.clinic_time import clinic_today
 from ui.context import AppContext
 from ui.pharmacy.history_view import HistoryView
 from ui.widgets.printing import PrintJob
+
+pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
 
 
 @pytest.fixture
@@ -61,7 +64,7 @@ def batches_shown(view: HistoryView) -> list[str]:
 
 
 def test_the_last_month_shows_what_was_dispensed(view, dispensed, counter):
-    today = date.today()
+    today = clinic_today(counter.pharmacist)
     assert (view.since.value(), view.until.value()) == (today - timedelta(days=30), today)
     assert batches_shown(view) == ["IBU-SOON", "OME-1"]
     first = view.model.cells(view.model.rows[0])
@@ -74,7 +77,7 @@ def test_the_last_month_shows_what_was_dispensed(view, dispensed, counter):
         f"10 {dispensed.lines[0].unit}",  # what and how much first, where the page has room
         "£1.20",
         "IBU-SOON",
-        (today + timedelta(days=60)).strftime("%d/%m/%Y"),
+        counter.batches["ibuprofen_soon"].expiry.strftime("%d/%m/%Y"),
         "Priya Shah",
     )
     total = f"£{dispensed.total / 100:.2f}"
@@ -95,15 +98,16 @@ def test_typing_filters_by_drug_batch_reference_and_pharmacist(qtbot, view, coun
     assert batches_shown(view) == ["IBU-SOON", "OME-1"]
 
 
-def test_dates_filter_and_a_wrong_date_is_said_at_its_field(qtbot, view, tasks):
-    tomorrow = date.today() + timedelta(days=1)
+def test_dates_filter_and_a_wrong_date_is_said_at_its_field(qtbot, view, tasks, counter):
+    today = clinic_today(counter.pharmacist)
+    tomorrow = today + timedelta(days=1)
     retype(qtbot, view, tasks, view.until, (tomorrow + timedelta(days=5)).strftime("%d/%m/%Y"))
     retype(qtbot, view, tasks, view.since, tomorrow.strftime("%d/%m/%Y"))
     assert batches_shown(view) == []
     retype(qtbot, view, tasks, view.since, "31/02/2026")
     assert view.form.error_text("since") == "From is not a date yet (dd/mm/yyyy)"
     assert batches_shown(view) == []  # the last good answer stays
-    retype(qtbot, view, tasks, view.since, date.today().strftime("%d/%m/%Y"))
+    retype(qtbot, view, tasks, view.since, today.strftime("%d/%m/%Y"))
     assert view.form.error_text("since") == ""
     assert batches_shown(view) == ["IBU-SOON", "OME-1"]
     retype(qtbot, view, tasks, view.until, "01/01/2020")

@@ -163,7 +163,7 @@ class PatientDialog(QDialog):
         """The same field checks the service makes, at once, plus whether the date parsed."""
         problems: dict[str, str] = {}
         try:
-            validate(data)
+            validate(data, self.ctx.clinic_today())
         except ValidationError as exc:
             problems.update(exc.fields)
         if data.date_of_birth is None and not self.date_of_birth.is_blank():
