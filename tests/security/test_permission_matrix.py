@@ -50,6 +50,8 @@ OPEN = {
     "session.unlock": "one's own password, after an idle lock",
     "session.change_password": "one's own password",
     "session.close": "signing out",
+    "session.save_export": "saving what a guarded call already returned (private file, never in "
+    "the data folder)",
 }
 
 
@@ -386,6 +388,8 @@ CASES: list[Case] = [
     # the chart
     case("chart.open", CR)(lambda s, w: s.chart.open(s.actor, w.patient_id)),
     case("chart.history", CR)(lambda s, w: s.chart.history(s.actor, w.patient_id)),
+    case("chart.allergies", CR)(lambda s, w: s.chart.allergies(s.actor, w.patient_id)),
+    case("chart.revision", CR)(lambda s, w: s.chart.revision(s.actor, w.patient_id)),
     case("chart.document_content", CR)(
         lambda s, w: s.chart.document_content(s.actor, w.document_id)
     ),
@@ -485,6 +489,9 @@ CASES: list[Case] = [
     case("prescriptions.get", CR, DISPENSE, any_of=True)(
         lambda s, w: s.prescriptions.get(s.actor, w.rx.id)
     ),
+    case("prescriptions.print_warnings", CR, DISPENSE, any_of=True)(
+        lambda s, w: s.prescriptions.print_warnings(s.actor, w.rx.id)
+    ),
     case("prescriptions.pdf", CR, DISPENSE, any_of=True)(
         lambda s, w: s.prescriptions.pdf(s.actor, w.rx.id)
     ),
@@ -536,6 +543,9 @@ CASES: list[Case] = [
     ),
     case("pharmacy.labels_pdf", DISPENSE)(
         lambda s, w: s.pharmacy.labels_pdf(s.actor, w.dispense_id)
+    ),
+    case("pharmacy.print_warnings", DISPENSE)(
+        lambda s, w: s.pharmacy.print_warnings(s.actor, w.dispense_id)
     ),
     case("pharmacy.receipt_pdf", DISPENSE)(
         lambda s, w: s.pharmacy.receipt_pdf(s.actor, w.dispense_id)
