@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
-from tests.clinical.clinic_setup import Consultation, new_clinic, walk_in_consultation
+from tests.clinical.clinic_setup import Consultation, consultation_in_new_clinic
 from tests.pharmacy.pharmacy_setup import counter_fixture
 
 counter = counter_fixture(scope="module")
@@ -16,11 +16,8 @@ counter = counter_fixture(scope="module")
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory) -> Iterator[Consultation]:
-    admin = new_clinic(tmp_path_factory.mktemp("printing") / "clinic")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(tmp_path_factory.mktemp("printing") / "clinic") as consultation:
+        yield consultation
 
 
 @pytest.fixture(scope="module")
