@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -100,6 +101,11 @@ def make_main(qtbot, admin, tasks: TaskRunner):
     tasks.wait()
     for window in windows:
         window.idle.detach()
+
+
+def gone(dialog) -> bool:
+    """Closed (and possibly already deleted)."""
+    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def wait_idle(qtbot, tasks: TaskRunner, timeout: int = 5000) -> None:

@@ -5,8 +5,7 @@ removed disappears from all of them, and an open prescription dialog follows a c
 from __future__ import annotations
 
 import pytest
-import shiboken6
-from conftest import CTRL, wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QInputDialog
 
@@ -23,10 +22,6 @@ def consultation(consultation: Consultation, admin) -> Consultation:
     for entry in admin.chart.open(admin.actor, consultation.patient_id).allergies:
         admin.chart.remove(admin.actor, "allergies", entry.id, "entered in error")
     return consultation
-
-
-def gone(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import shiboken6
-from conftest import CTRL, wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
@@ -16,10 +15,6 @@ from clinicdesk.services.visits import VisitNote
 from tests.clinical.clinic_setup import Consultation
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def gone(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def open_chart(qtbot, make_main, consultation: Consultation):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from conftest import CTRL, wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
@@ -43,10 +43,6 @@ def type_text(widget, text: str) -> None:
     for char in text:
         for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             QApplication.sendEvent(widget, QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char))
-
-
-def gone(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def reception_registers_and_queues(qtbot, make_main, receptionist, tasks) -> None:
