@@ -634,7 +634,4 @@ def open_todays_visits(session: ClinicSession, now: datetime) -> None:
         doctor = doctors[doctor_id]
         visit = visits.start_for_queue_entry(doctor, entry_id)
         if visit.status == OPEN and not visit.note.complaint:
-            note = VisitNote(
-                "Cough for a week, now with green sputum and a temperature last night."
-            )
-            visits.save_note(doctor, visit.id, note, visit.version)
+            visits.save_note(doctor, visit.id, TODAYS_COMPLAINT, visit.version)

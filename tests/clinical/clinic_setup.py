@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -114,3 +116,16 @@ def three_items() -> list[ItemInput]:
             instructions="Shake well before use.",
         ),
     ]
+
+
+@contextmanager
+def consultation_in_new_clinic(folder: Path, name: str = "") -> Iterator[Consultation]:
+    """A fresh clinic in ``folder`` (``new_clinic``) with a walk-in being seen; the doctor's and
+    the admin's sessions are closed afterwards."""
+    admin = new_clinic(folder, name)
+    consultation = walk_in_consultation(admin)
+    try:
+        yield consultation
+    finally:
+        consultation.doctor.close()
+        admin.close()

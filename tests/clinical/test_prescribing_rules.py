@@ -14,10 +14,10 @@ import pytest
 from clinic_setup import (
     DOCTOR_PASSWORD,
     Consultation,
+    consultation_in_new_clinic,
     new_clinic,
     register,
     three_items,
-    walk_in_consultation,
 )
 
 from clinicdesk.errors import Conflict, PermissionDenied, ValidationError
@@ -50,11 +50,8 @@ def local(day: date, hhmm: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory) -> Iterator[Consultation]:
-    admin = new_clinic(tmp_path_factory.mktemp("rules") / "clinic")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(tmp_path_factory.mktemp("rules") / "clinic") as consultation:
+        yield consultation
 
 
 def written(c: Consultation) -> list[str]:
@@ -432,11 +429,8 @@ def test_status_becomes_expired_after_the_validity_date(clinic):
 @pytest.fixture
 def fresh(tmp_path) -> Iterator[Consultation]:
     """A clinic whose prescription clock the test moves forward as it likes."""
-    admin = new_clinic(tmp_path / "clinic")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(tmp_path / "clinic") as consultation:
+        yield consultation
 
 
 def at(c: Consultation, moment: datetime) -> PrescriptionService:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import zxingcpp
-from clinic_setup import Consultation, new_clinic, three_items, walk_in_consultation
+from clinic_setup import Consultation, consultation_in_new_clinic, three_items
 from PIL import Image
 
 from clinicdesk.rx import codec
@@ -75,20 +75,16 @@ def at_london(day, hhmm: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory) -> Iterator[Consultation]:
-    admin = new_clinic(tmp_path_factory.mktemp("qr") / "clinic")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(tmp_path_factory.mktemp("qr") / "clinic") as consultation:
+        yield consultation
 
 
 @pytest.fixture(scope="module")
 def other_clinic(tmp_path_factory) -> Iterator[Consultation]:
-    admin = new_clinic(tmp_path_factory.mktemp("qr-other") / "clinic", "Riverside Medical Centre")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(
+        tmp_path_factory.mktemp("qr-other") / "clinic", "Riverside Medical Centre"
+    ) as consultation:
+        yield consultation
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +96,8 @@ def written(clinic: Consultation) -> PrescriptionView:
 @pytest.fixture
 def own_clinic(tmp_path) -> Iterator[Consultation]:
     """A clinic for one test, where the test may rotate or revoke keys or move the clock."""
-    admin = new_clinic(tmp_path / "clinic")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(tmp_path / "clinic") as consultation:
+        yield consultation
 
 
 def write(c: Consultation) -> PrescriptionView:

@@ -10,7 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clinic_setup import Consultation, new_clinic, three_items, walk_in_consultation
+from clinic_setup import (
+    Consultation,
+    consultation_in_new_clinic,
+    new_clinic,
+    three_items,
+    walk_in_consultation,
+)
 
 from clinicdesk.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from clinicdesk.permissions import Role
@@ -23,11 +29,10 @@ from clinicdesk.services.signing import BadTrustFile
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory) -> Iterator[Consultation]:
     """The clinic whose prescriptions a pharmacy elsewhere checks."""
-    admin = new_clinic(tmp_path_factory.mktemp("issuer") / "clinic", "Harbour Health Centre")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(
+        tmp_path_factory.mktemp("issuer") / "clinic", "Harbour Health Centre"
+    ) as consultation:
+        yield consultation
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from clinicdesk.services.access import sign_in
 from clinicdesk.store.keyslots import SLOTS_FILE
 from tests.conftest import ADMIN_PASSWORD
-from tests.faults.cli_runner import assert_refused_with_a_sentence, run_cli
+from tests.faults.cli_runner import Ran, assert_refused_with_a_sentence, run_cli
 
 KEY_FILE_DAMAGE = {
     "missing": None,
@@ -35,23 +35,27 @@ def _damage(folder: Path, how: str) -> None:
         keyfile.write_text(change(keyfile.read_text()))
 
 
+def _restore_as_admin(monkeypatch, capsys, backup: Path, folder: Path, password: str) -> Ran:
+    return run_cli(
+        monkeypatch,
+        capsys,
+        "restore",
+        str(backup),
+        "--user",
+        "admin",
+        "--data-dir",
+        str(folder),
+        stdin=password + "\n",
+    )
+
+
 @pytest.mark.parametrize("how", KEY_FILE_DAMAGE)
 def test_restore_with_a_users_password_works_when_the_key_file_is_damaged(
     clinic_dir, good_backup, monkeypatch, capsys, how
 ):
     folder = clinic_dir[0]
     _damage(folder, how)
-    ran = run_cli(
-        monkeypatch,
-        capsys,
-        "restore",
-        str(good_backup),
-        "--user",
-        "admin",
-        "--data-dir",
-        str(folder),
-        stdin=ADMIN_PASSWORD + "\n",
-    )
+    ran = _restore_as_admin(monkeypatch, capsys, good_backup, folder, ADMIN_PASSWORD)
     assert ran.code == 0, ran.err
     assert "backup's own key file was used" in ran.out
     assert "unlocked with the password admin had when the backup was made" in ran.out
@@ -84,17 +88,7 @@ def test_a_wrong_password_still_changes_nothing_when_the_key_file_is_damaged(
     folder = clinic_dir[0]
     _damage(folder, "cut short")
     damaged = (folder / SLOTS_FILE).read_bytes()
-    ran = run_cli(
-        monkeypatch,
-        capsys,
-        "restore",
-        str(good_backup),
-        "--user",
-        "admin",
-        "--data-dir",
-        str(folder),
-        stdin="not the password\n",
-    )
+    ran = _restore_as_admin(monkeypatch, capsys, good_backup, folder, "not the password")
     assert ran.code == 2 and "password is not correct" in ran.err
     assert (folder / SLOTS_FILE).read_bytes() == damaged
     assert not list(folder.glob(".restore-*"))
@@ -122,17 +116,7 @@ def test_a_backup_with_damaged_insides_is_refused_in_words(
     folder = clinic_dir[0]
     keyfile = (folder / SLOTS_FILE).read_bytes()
     bad = _repacked(good_backup, tmp_path / "bad.cdbak", member, content)
-    ran = run_cli(
-        monkeypatch,
-        capsys,
-        "restore",
-        str(bad),
-        "--user",
-        "admin",
-        "--data-dir",
-        str(folder),
-        stdin=ADMIN_PASSWORD + "\n",
-    )
+    ran = _restore_as_admin(monkeypatch, capsys, bad, folder, ADMIN_PASSWORD)
     assert_refused_with_a_sentence(ran, words)
     assert (folder / SLOTS_FILE).read_bytes() == keyfile
     assert not list(folder.glob(".restore-*"))

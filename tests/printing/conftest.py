@@ -1,4 +1,5 @@
-"""A clinic with a walk-in being seen, shared by the prescription printing tests."""
+"""Shared by the printing tests: a clinic with a walk-in being seen, and a pharmacy counter
+with a dispense made there."""
 
 from __future__ import annotations
 
@@ -6,13 +7,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.clinical.clinic_setup import Consultation, new_clinic, walk_in_consultation
+from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
+from tests.clinical.clinic_setup import Consultation, consultation_in_new_clinic
+from tests.pharmacy.pharmacy_setup import counter_fixture
+
+counter = counter_fixture(scope="module")
 
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory) -> Iterator[Consultation]:
-    admin = new_clinic(tmp_path_factory.mktemp("printing") / "clinic")
-    consultation = walk_in_consultation(admin)
-    yield consultation
-    consultation.doctor.close()
-    admin.close()
+    with consultation_in_new_clinic(tmp_path_factory.mktemp("printing") / "clinic") as consultation:
+        yield consultation
+
+
+@pytest.fixture(scope="module")
+def dispensed(counter) -> DispenseView:
+    ph, b = counter.pharmacist, counter.batches
+    return ph.pharmacy.dispense(
+        ph.actor, counter.rx.code, [DispenseInput(1, b["ibuprofen_soon"].id, 2)]
+    )

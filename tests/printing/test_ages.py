@@ -9,13 +9,9 @@ from datetime import date, timedelta
 import pytest
 
 from clinicdesk.printing import pharmacy_pdf, prescription_pdf
-from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
 from clinicdesk.services.prescription_views import PrescriptionView
 from tests import pdf_pages
-from tests.pharmacy.pharmacy_setup import counter_fixture
 from tests.printing.items import items
-
-counter = counter_fixture(scope="module")
 
 
 def months_before(on: date, months: int) -> date:
@@ -36,14 +32,6 @@ AGES = [  # (how long before the day, what is printed)
 def written(clinic) -> PrescriptionView:
     doctor = clinic.doctor
     return doctor.prescriptions.write(doctor.actor, clinic.visit.id, items(1))
-
-
-@pytest.fixture(scope="module")
-def dispensed(counter) -> DispenseView:
-    ph, b = counter.pharmacist, counter.batches
-    return ph.pharmacy.dispense(
-        ph.actor, counter.rx.code, [DispenseInput(1, b["ibuprofen_soon"].id, 2)]
-    )
 
 
 @pytest.mark.parametrize(("born", "said"), AGES)

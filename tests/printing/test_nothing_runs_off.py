@@ -12,15 +12,12 @@ from clinicdesk.errors import ValidationError
 from clinicdesk.money import money_text
 from clinicdesk.printing import pharmacy_pdf, prescription_pdf
 from clinicdesk.services.inventory import BatchInput
-from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
+from clinicdesk.services.pharmacy_views import DispenseView
 from clinicdesk.services.prescription_checks import MAX_ITEMS, MAX_QUANTITY
 from clinicdesk.services.prescription_views import PrescriptionView
 from tests import pdf_pages
-from tests.pharmacy.pharmacy_setup import counter_fixture
 from tests.printing.items import items
 from tests.printing.longest import code, longest
-
-counter = counter_fixture(scope="module")
 
 REAL_NAME = (
     "María-Alejandra Guadalupe de los Ángeles Fernández de Córdoba y Montenegro-Villavicencio "
@@ -43,6 +40,11 @@ PHARMACIST = longest(200, "Priya")
 BIGGEST = 100_000_000 * MAX_QUANTITY  # the highest unit price times the most units
 
 
+def as_many_as_allowed(line):
+    """The most lines a prescription or dispense may have, each a copy of ``line``."""
+    return tuple(replace(line, line=n) for n in range(1, MAX_ITEMS + 1))
+
+
 def longest_prescription(rx: PrescriptionView) -> PrescriptionView:
     item = replace(
         rx.items[0],
@@ -63,7 +65,7 @@ def longest_prescription(rx: PrescriptionView) -> PrescriptionView:
         clinic_name=CLINIC,
         clinic_address=ADDRESS,
         clinic_phone=PHONE,
-        items=tuple(replace(item, line=n) for n in range(1, MAX_ITEMS + 1)),
+        items=as_many_as_allowed(item),
     )
 
 
@@ -88,7 +90,7 @@ def longest_dispense(v: DispenseView) -> DispenseView:
         pharmacy_address=ADDRESS,
         pharmacy_phone=PHONE,
         by=PHARMACIST,
-        lines=tuple(replace(line, line=n) for n in range(1, MAX_ITEMS + 1)),
+        lines=as_many_as_allowed(line),
         total=BIGGEST * MAX_ITEMS,
     )
 
@@ -108,14 +110,6 @@ def assert_all_inside_and_whole(pdf: bytes, margin: float, *values: str) -> None
 def written(clinic) -> PrescriptionView:
     doctor = clinic.doctor
     return doctor.prescriptions.write(doctor.actor, clinic.visit.id, items(3))
-
-
-@pytest.fixture(scope="module")
-def dispensed(counter) -> DispenseView:
-    ph, b = counter.pharmacist, counter.batches
-    return ph.pharmacy.dispense(
-        ph.actor, counter.rx.code, [DispenseInput(1, b["ibuprofen_soon"].id, 2)]
-    )
 
 
 @pytest.mark.parametrize("page_size", ["A5", "A4"])

@@ -13,12 +13,8 @@ from unidecode import unidecode
 
 from clinicdesk.paths import RESOURCES
 from clinicdesk.printing import pharmacy_pdf
-from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
 from tests import pdf_pages
-from tests.pharmacy.pharmacy_setup import counter_fixture
 from tests.printing.items import items
-
-counter = counter_fixture(scope="module")
 
 NAMES = {  # script: (given name, family name)
     "Chinese": ("小明", "王"),
@@ -50,14 +46,6 @@ def undrawable_in(text: str) -> list[str]:
 
 def as_printed(name: str) -> str:
     return " ".join(unidecode(name).split())
-
-
-@pytest.fixture(scope="module")
-def dispensed(counter) -> DispenseView:
-    ph, b = counter.pharmacist, counter.batches
-    return ph.pharmacy.dispense(
-        ph.actor, counter.rx.code, [DispenseInput(1, b["ibuprofen_soon"].id, 2)]
-    )
 
 
 @pytest.mark.parametrize("script", NAMES)

@@ -7,9 +7,18 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
+from clinicdesk.services.access import ClinicSession, sign_in
+from tests.clinical.clinic_setup import (
+    DOCTOR_PASSWORD,
+    Consultation,
+    add_gp,
+    register,
+    walk_in_consultation,
+)
 from tests.pharmacy.pharmacy_setup import Counter, counter_template, open_counter
 from ui.context import AppContext
 from ui.main_window import MainWindow
@@ -55,6 +64,13 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 @pytest.fixture
+def own_settings(tmp_path: Path) -> None:
+    """Whatever the app remembers (paper size, folders) goes to a file of this test, not the
+    user's: ``pytestmark = pytest.mark.usefixtures("own_settings")``."""
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+
+
+@pytest.fixture
 def tasks(qtbot) -> Iterator[TaskRunner]:
     runner = TaskRunner()
     yield runner
@@ -87,6 +103,11 @@ def make_main(qtbot, admin, tasks: TaskRunner):
         window.idle.detach()
 
 
+def gone(dialog) -> bool:
+    """Closed (and possibly already deleted)."""
+    return not shiboken6.isValid(dialog) or not dialog.isVisible()
+
+
 def wait_idle(qtbot, tasks: TaskRunner, timeout: int = 5000) -> None:
     """Until every background call has finished and delivered its result."""
     qtbot.waitUntil(lambda: not tasks.busy, timeout=timeout)
@@ -100,3 +121,24 @@ def counter(tmp_path_factory, tmp_path, tasks: TaskRunner) -> Iterator[Counter]:
     with open_counter(template, tmp_path / "pharmacy") as opened:
         yield opened
         tasks.wait()
+
+
+@pytest.fixture
+def consultation(admin, tasks: TaskRunner) -> Iterator[Consultation]:
+    """A walk-in being seen by the GP, their visit open."""
+    consult = walk_in_consultation(admin)
+    yield consult
+    tasks.wait()
+    consult.doctor.close()
+
+
+@pytest.fixture
+def doctor(admin, tasks: TaskRunner) -> Iterator[ClinicSession]:
+    """The GP signed in, with two walk-ins waiting: Nikos first, then Amara."""
+    add_gp(admin)
+    for given, family in (("Νίκος", "Παπαδόπουλος"), ("Amara", "Okoye")):
+        admin.queue.add_walk_in(admin.actor, register(admin, given, family))
+    session = sign_in(admin.folder, "dr.hale", DOCTOR_PASSWORD)
+    yield session
+    tasks.wait()
+    session.close()

@@ -4,15 +4,12 @@ removed disappears from all of them, and an open prescription dialog follows a c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import shiboken6
-from conftest import CTRL, wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QInputDialog
 
-from tests.clinical.clinic_setup import Consultation, walk_in_consultation
+from tests.clinical.clinic_setup import Consultation
 from ui.doctor.prescription_dialog import PrescriptionDialog
 
 NONE = "No known allergies recorded"
@@ -20,18 +17,11 @@ SEVERE = "⚠ ALLERGIES: AMOXICILLIN (Anaphylaxis; Severe)"
 
 
 @pytest.fixture
-def consultation(admin, tasks) -> Iterator[Consultation]:
-    """The walk-in being seen, with no allergy recorded yet."""
-    consult = walk_in_consultation(admin)
-    for entry in admin.chart.open(admin.actor, consult.patient_id).allergies:
+def consultation(consultation: Consultation, admin) -> Consultation:
+    """The walk-in being seen (tests/ui/conftest.py), with no allergy recorded yet."""
+    for entry in admin.chart.open(admin.actor, consultation.patient_id).allergies:
         admin.chart.remove(admin.actor, "allergies", entry.id, "entered in error")
-    yield consult
-    tasks.wait()
-    consult.doctor.close()
-
-
-def gone(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
+    return consultation
 
 
 def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -77,6 +67,16 @@ def remove_the_allergy(qtbot, chart) -> None:
     question.setTextValue("entered in error")
     question.accept()
     chart.window().activateWindow()  # offscreen has no window manager to give it back
+
+
+def record_severe_allergy(session, patient_id: int):
+    """Amoxicillin, severe, straight through the service: SEVERE on the banners."""
+    return session.chart.add(
+        session.actor,
+        patient_id,
+        "allergies",
+        {"substance": "Amoxicillin", "reaction": "Anaphylaxis", "severity": "severe"},
+    )
 
 
 def open_prescription(qtbot, workspace) -> PrescriptionDialog:
@@ -132,12 +132,7 @@ def test_an_open_visit_and_prescription_follow_a_change_made_meanwhile(
     dialog = open_prescription(qtbot, workspace)
     qtbot.waitUntil(lambda: dialog.banner.plain_text() == NONE, timeout=5000)
 
-    entry = doctor.chart.add(
-        doctor.actor,
-        consultation.patient_id,
-        "allergies",
-        {"substance": "Amoxicillin", "reaction": "Anaphylaxis", "severity": "severe"},
-    )
+    entry = record_severe_allergy(doctor, consultation.patient_id)
     qtbot.waitUntil(lambda: dialog.banner.plain_text() == SEVERE, timeout=5000)
     dialog.reject()
     qtbot.waitUntil(lambda: visit.banner.plain_text() == SEVERE, timeout=5000)
@@ -163,12 +158,7 @@ def test_a_change_made_at_another_desk_reaches_the_open_visit_and_dialog(
     workspace = open_visit(qtbot, make_main, consultation)
     visit = workspace.visit
 
-    entry = other_desk.chart.add(
-        other_desk.actor,
-        consultation.patient_id,
-        "allergies",
-        {"substance": "Amoxicillin", "reaction": "Anaphylaxis", "severity": "severe"},
-    )
+    entry = record_severe_allergy(other_desk, consultation.patient_id)
     qtbot.waitUntil(lambda: visit.banner.plain_text() == SEVERE, timeout=5000)
 
     dialog = open_prescription(qtbot, workspace)

@@ -4,16 +4,13 @@ front desk's queue."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import shiboken6
 from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from clinicdesk.services.access import ClinicSession, sign_in
-from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
+from clinicdesk.services.access import ClinicSession
 
 ALT = Qt.KeyboardModifier.AltModifier
 NIKOS, AMARA = "Νίκος Παπαδόπουλος", "Amara Okoye"
@@ -24,17 +21,12 @@ QUESTION = (
 
 
 @pytest.fixture
-def doctor(admin, tasks) -> Iterator[ClinicSession]:
-    """Nikos is with the GP (his visit open, its note begun); Amara waits."""
-    add_gp(admin)
-    for given, family in (("Νίκος", "Παπαδόπουλος"), ("Amara", "Okoye")):
-        admin.queue.add_walk_in(admin.actor, register(admin, given, family))
-    session = sign_in(admin.folder, "dr.hale", DOCTOR_PASSWORD)
-    visit = session.visits.call_next(session.actor)
+def doctor(doctor: ClinicSession) -> ClinicSession:
+    """Nikos is with the GP (his visit open, its note begun); Amara waits
+    (tests/ui/conftest.py)."""
+    visit = doctor.visits.call_next(doctor.actor)
     assert visit is not None and visit.patient_name == NIKOS
-    yield session
-    tasks.wait()
-    session.close()
+    return doctor
 
 
 def statuses(session: ClinicSession) -> dict[str, str]:

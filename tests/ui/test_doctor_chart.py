@@ -3,33 +3,18 @@ changed through the one entry dialog, documents attached and viewed, and the his
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import shiboken6
-from conftest import CTRL, wait_idle  # tests/ui/conftest.py
+from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from reportlab.pdfgen import canvas
 
 from clinicdesk.services.visits import VisitNote
-from tests.clinical.clinic_setup import Consultation, walk_in_consultation
+from tests.clinical.clinic_setup import Consultation
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-def consultation(admin, tasks) -> Iterator[Consultation]:
-    consult = walk_in_consultation(admin)
-    yield consult
-    tasks.wait()
-    consult.doctor.close()
-
-
-def gone(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def open_chart(qtbot, make_main, consultation: Consultation):

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from scheduling_setup import make_practice
 
-from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.access import sign_in
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.visits import VisitService
-from tests.clinical.clinic_setup import DOCTOR_PASSWORD, add_gp, register
-
-
-@pytest.fixture
-def doctor(admin, tasks) -> Iterator[ClinicSession]:
-    """A GP with two walk-ins waiting: Nikos first, then Amara."""
-    add_gp(admin)
-    for given, family in (("Νίκος", "Παπαδόπουλος"), ("Amara", "Okoye")):
-        admin.queue.add_walk_in(admin.actor, register(admin, given, family))
-    session = sign_in(admin.folder, "dr.hale", DOCTOR_PASSWORD)
-    yield session
-    tasks.wait()
-    session.close()
 
 
 def open_doctor(qtbot, main):

@@ -3,25 +3,15 @@ then an addendum; an empty note cannot be signed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import shiboken6
 from conftest import CTRL, CTRL_SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
+from tests.clinical.clinic_setup import Consultation, three_items
 from ui.doctor.prescription_dialog import PrescriptionDialog
-
-
-@pytest.fixture
-def consultation(admin, tasks) -> Iterator[Consultation]:
-    consult = walk_in_consultation(admin)
-    yield consult
-    tasks.wait()
-    consult.doctor.close()
 
 
 def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:

@@ -6,12 +6,11 @@ verified at the pharmacy as the same prescription."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import shiboken6
 from conftest import CTRL, CTRL_SHIFT, wait_idle  # tests/ui/conftest.py
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication, QInputDialog
 
@@ -26,10 +25,7 @@ from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
 
-
-@pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path) -> None:
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -26,11 +25,6 @@ def open_register_dialog(qtbot, main, desk) -> PatientDialog:
     dialog = desk.dialog
     assert dialog is not None and dialog.isVisible()
     return dialog
-
-
-def gone(dialog) -> bool:
-    """Closed (and possibly already deleted)."""
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def type_patient(qtbot, dialog: PatientDialog, **values: str) -> None:

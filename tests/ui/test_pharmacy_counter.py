@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import CTRL, wait_idle  # tests/ui/conftest.py
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -25,10 +25,7 @@ from tests.pharmacy.pharmacy_setup import (
 from ui.main_window import MainWindow
 from ui.pharmacy.workspace import PharmacyWorkspace
 
-
-@pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path) -> None:
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 def pharmacy(qtbot, make_main, counter: Counter) -> tuple[MainWindow, PharmacyWorkspace]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from conftest import CTRL, wait_idle  # tests/ui/conftest.py
-from PySide6.QtCore import QEvent, QSettings, Qt
+from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -29,9 +29,7 @@ from ui.doctor.print_prescription import PaperChoice
 ENTER = Qt.Key.Key_Return
 
 
-@pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path) -> None:
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -45,10 +43,6 @@ def type_text(widget, text: str) -> None:
     for char in text:
         for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             QApplication.sendEvent(widget, QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char))
-
-
-def gone(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def reception_registers_and_queues(qtbot, make_main, receptionist, tasks) -> None:

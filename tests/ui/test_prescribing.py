@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import shiboken6
 from conftest import CTRL, wait_idle  # tests/ui/conftest.py
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication
 
 from clinicdesk.rx.payload import AS_NEEDED, EVERY_HOURS, PER_DAY, Frequency
-from tests.clinical.clinic_setup import Consultation, walk_in_consultation
 from ui.context import AppContext
 from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
 from ui.doctor.rx_item_editor import ItemEditor
 
-
-@pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path) -> None:
-    """The remembered paper size goes to a file of this test, not the user's."""
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-
-
-@pytest.fixture
-def consultation(admin, tasks) -> Iterator[Consultation]:
-    consult = walk_in_consultation(admin)
-    yield consult
-    tasks.wait()
-    consult.doctor.close()
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 @pytest.fixture

@@ -3,17 +3,15 @@ scans back to the signed prescription."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
-from PySide6.QtCore import QSettings
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog
 
 from clinicdesk.services.prescription_views import PrescriptionView
-from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
+from tests.clinical.clinic_setup import three_items
 from tests.pdf_pages import codes_on_pages, page_sizes_mm
 from ui.context import AppContext
 from ui.doctor.print_prescription import (
@@ -28,18 +26,7 @@ PAPER_MM = {"A5": (148, 210), "A4": (210, 297)}
 PT_PER_MM = 72 / 25.4
 
 
-@pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path) -> None:
-    """The remembered paper size and folder go to a file of this test, not the user's."""
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-
-
-@pytest.fixture
-def consultation(admin, tasks) -> Iterator[Consultation]:
-    consult = walk_in_consultation(admin)
-    yield consult
-    tasks.wait()
-    consult.doctor.close()
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 @pytest.fixture

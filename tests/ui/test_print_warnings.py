@@ -3,33 +3,20 @@ cannot draw, the print dialog says which field will print transliterated and how
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
-from PySide6.QtCore import QSettings
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QMessageBox
 
 from clinicdesk.services.prescription_views import PrescriptionView
-from tests.clinical.clinic_setup import Consultation, three_items, walk_in_consultation
+from tests.clinical.clinic_setup import Consultation, three_items
 from ui.context import AppContext
 from ui.doctor.print_prescription import PrintJob
 
-
-@pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path) -> None:
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-
-
-@pytest.fixture
-def consultation(admin, tasks) -> Iterator[Consultation]:
-    consult = walk_in_consultation(admin)
-    yield consult
-    tasks.wait()
-    consult.doctor.close()
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 def written_for(consultation: Consultation, given: str, family: str) -> PrescriptionView:

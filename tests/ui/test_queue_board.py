@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from scheduling_setup import Practice, make_practice
@@ -27,10 +26,6 @@ def opened(qtbot, dialog):
     assert dialog is not None
     qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
     return dialog
-
-
-def gone(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
 
 
 def board(practice: Practice):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from scheduling_setup import make_practice
@@ -24,10 +23,6 @@ def _screen(qtbot, make_main, admin, tasks):
     return screen
 
 
-def _closed(dialog) -> bool:
-    return not shiboken6.isValid(dialog) or not dialog.isVisible()
-
-
 def test_add_service_make_doctor_and_set_hours(qtbot, make_main, admin, tasks):
     admin.users.create(
         admin.actor,
@@ -45,7 +40,7 @@ def test_add_service_make_doctor_and_set_hours(qtbot, make_main, admin, tasks):
     qtbot.keyClicks(dialog.name, "Consultation")
     qtbot.keyClicks(dialog.fee, "45,5")
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: _closed(dialog), timeout=5000)
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
     wait_idle(qtbot, tasks)
     (service,) = screen.services_model.rows
     assert screen.services_model.cells(service)[:3] == ("Consultation", "20 min", "5 min")
@@ -65,7 +60,7 @@ def test_add_service_make_doctor_and_set_hours(qtbot, make_main, admin, tasks):
     assert admin.schedule.specializations(admin.actor) == []  # a refusal changes nothing
     dialog.service_boxes[service.id].setChecked(True)
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: _closed(dialog), timeout=5000)
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
     wait_idle(qtbot, tasks)
     (doctor,) = screen.doctors_model.rows
     assert screen.doctors_model.cells(doctor) == (
