@@ -8,11 +8,11 @@ from conftest import CTRL  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication
-from test_pharmacy_counter import clock, own_settings, pharmacy, press, shown
+from test_pharmacy_counter import clock, pharmacy, press, shown
 
 from tests.pharmacy.test_code_arrival import CASES, FULL_WIDTH, variants
 
-__all__ = ["own_settings"]  # the fixture shared with the counter's tests
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from conftest import CTRL, SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPageLayout
 from PySide6.QtPrintSupport import QPrintPreviewDialog
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit
-from test_pharmacy_counter import clock, own_settings, pharmacy, press, shown
+from test_pharmacy_counter import clock, pharmacy, press, shown
 
 from clinicdesk.services.pharmacy_views import DispenseInput
 from tests.pdf_pages import page_sizes_mm
@@ -18,7 +19,7 @@ from tests.pharmacy.pharmacy_setup import remaining, shelf
 from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.widgets.printing import PrintJob
 
-__all__ = ["own_settings"]  # the fixture shared with the counter's tests
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 def look_up(qtbot, workspace, digits: str) -> str:

@@ -9,13 +9,13 @@ machine without libpulse, tests/ui/test_pharmacy_camera.py's skip goes through t
 from __future__ import annotations
 
 import pytest
-from test_pharmacy_counter import own_settings, pharmacy
+from test_pharmacy_counter import pharmacy
 from test_pharmacy_dispense_ui import look_up
 
 from ui.pharmacy import camera
 from ui.pharmacy.camera import CameraScanDialog
 
-__all__ = ["own_settings"]  # the fixture shared with the counter's tests
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 NO_LIBPULSE = "libpulse.so.0: cannot open shared object file: No such file or directory"
 

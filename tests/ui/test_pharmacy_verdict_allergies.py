@@ -3,12 +3,13 @@ newly recorded one once the counter is shown again."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import CTRL  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_pharmacy_counter import own_settings, pharmacy, press, shown
+from test_pharmacy_counter import pharmacy, press, shown
 
-__all__ = ["own_settings"]  # the fixture shared with the counter's tests
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 
 def test_an_allergy_added_in_the_chart_shows_on_the_verdict(qtbot, make_main, counter, tasks):

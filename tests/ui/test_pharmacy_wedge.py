@@ -7,11 +7,11 @@ import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
-from test_pharmacy_counter import clock, own_settings, pharmacy, shown
+from test_pharmacy_counter import clock, pharmacy, shown
 
 from clinicdesk.rx import reference
 
-__all__ = ["own_settings"]  # the fixture shared with the counter's tests
+pytestmark = pytest.mark.usefixtures("own_settings")
 
 SCANNER_KEY_GAP = 0.0001  # seconds each time the catcher reads the clock: a burst never pauses
 
