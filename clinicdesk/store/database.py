@@ -23,7 +23,7 @@ from clinicdesk.errors import (
 from clinicdesk.permissions import Actor
 from clinicdesk.store import changes, outbox
 from clinicdesk.store.engine import make_engine
-from clinicdesk.store.files import create_private_file, storage_errors
+from clinicdesk.store.files import create_private_file, make_private, storage_errors
 from clinicdesk.store.models import Meta
 
 DB_FILE = "clinic.db"
@@ -117,6 +117,7 @@ def connect(
     if not path.exists():  # SQLite would create it (and its journals) as the umask says
         with storage_errors(folder):
             os.close(create_private_file(path))
+    make_private(folder)  # SQLite gives its journals the database file's mode
     engine = make_engine(path, key)
     store = Store(folder, engine)
     try:

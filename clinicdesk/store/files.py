@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from clinicdesk.errors import StorageFull, StorageReadOnly, StoreError
+
+log = logging.getLogger("clinicdesk")
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -42,6 +46,23 @@ def private_dir(folder: Path) -> Path:
             raise StoreError(f"{folder} is a file, not a folder.")
         folder.chmod(FOLDER_MODE)
     return folder
+
+
+def make_private(folder: Path) -> None:
+    """Take group and other access away from a clinic's data folder and what is in it.
+
+    A clinic set up by an older version, or copied in by hand, may hold world-readable files;
+    opening it makes them private. A file this account does not own is left as it is and
+    logged (by name only): the clinic still opens.
+    """
+    for path in (folder, *folder.rglob("*")):
+        try:
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode) or not stat.S_IMODE(info.st_mode) & 0o077:
+                continue
+            path.chmod(FOLDER_MODE if stat.S_ISDIR(info.st_mode) else FILE_MODE)
+        except OSError as exc:
+            log.warning("could not make %s private: %s", path.name, type(exc).__name__)
 
 
 def create_private_file(path: Path) -> int:

@@ -84,3 +84,15 @@ def test_a_whole_workflow_writes_only_private_files(
         wrong |= _modes(root)
     assert wrong == {}
     assert stat.S_IMODE(exported.stat().st_mode) == 0o600
+
+
+def test_opening_a_clinic_made_by_an_older_version_makes_its_files_private(usual_umask, clinic_dir):
+    folder = clinic_dir[0]
+    (folder / "backups").mkdir(exist_ok=True)
+    (folder / "backups" / "old.cdbak").write_bytes(b"an older backup")
+    for path in [folder, *folder.rglob("*")]:  # as an older version left them
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+    sign_in(folder, "admin", ADMIN_PASSWORD).close()
+
+    assert _modes(folder) == {}
