@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from clinicdesk.services.prescription_views import PrescriptionView
 from tests.clinical.clinic_setup import Consultation, three_items
 from ui.context import AppContext
-from ui.doctor.print_prescription import PrintJob
+from ui.doctor.print_prescription import PDF_FILTERS, PrintJob, save_prescription_pdf
 
 pytestmark = pytest.mark.usefixtures("own_settings")
 
@@ -74,3 +74,28 @@ def test_a_latin_name_goes_straight_to_the_preview(qtbot, consultation, tasks, t
     qtbot.waitUntil(lambda: job.preview is not None and job.preview.isVisible(), timeout=10_000)
     assert job.warning is None
     job.preview.reject()
+
+
+def test_saving_as_pdf_says_what_the_file_prints_transliterated(
+    qtbot, consultation, tasks, tmp_path, monkeypatch
+):
+    rx = written_for(consultation, "สมชาย", "ใจดี")
+    session = consultation.doctor
+    ctx = AppContext(session, tasks, session.clinic.details())
+    target = tmp_path / "rx.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *_: (str(target), PDF_FILTERS["A5"]))
+    )
+    visit = QWidget()
+    qtbot.addWidget(visit)
+    visit.show()
+    saved: list[Path] = []
+    save_prescription_pdf(ctx, visit, rx.id, on_saved=saved.append)
+    qtbot.waitUntil(lambda: saved == [target], timeout=10_000)
+
+    [told] = visit.findChildren(QMessageBox)
+    assert told.isVisible()
+    assert str(target) in told.text()
+    assert "สมชาย ใจดี" in told.text() and "smchaay aicchdii" in told.text()
+    told.buttons()[0].click()
+    qtbot.waitUntil(lambda: not visit.findChildren(QMessageBox), timeout=5_000)

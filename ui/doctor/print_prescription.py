@@ -159,6 +159,7 @@ def save_prescription_pdf(
             target,
             "Prescription",
             on_saved,
+            lambda: prescriptions.print_warnings(actor, prescription_id),
         )
 
     ctx.tasks.submit(

@@ -20,13 +20,15 @@ def dispense_pdf(ctx: AppContext, dispense_id: str, what: str) -> Callable[[], b
     return lambda: make(actor, dispense_id)
 
 
+def dispense_warnings(ctx: AppContext, dispense_id: str) -> Callable[[], list[str]]:
+    """What the labels and receipt print transliterated (on a worker: it reads the store)."""
+    pharmacy, actor = ctx.session.pharmacy, ctx.actor
+    return lambda: pharmacy.print_warnings(actor, dispense_id)
+
+
 def print_dispense(ctx: AppContext, parent: QWidget, dispense_id: str, what: str) -> None:
     """The print preview on the PDF's own paper: a label or the receipt roll."""
-    pharmacy, actor = ctx.session.pharmacy, ctx.actor
-
-    def warnings() -> list[str]:
-        return pharmacy.print_warnings(actor, dispense_id)
-
+    warnings = dispense_warnings(ctx, dispense_id)
     PrintJob(ctx, parent, dispense_pdf(ctx, dispense_id, what), warnings=warnings).start()
 
 
@@ -34,4 +36,5 @@ def save_dispense(
     ctx: AppContext, parent: QWidget, dispense_id: str, reference: str, what: str
 ) -> None:
     name = f"{what.lower()}-{reference}.pdf"
-    save_pdf(ctx, parent, dispense_pdf(ctx, dispense_id, what), what, name, FOLDER_KEY)
+    make_pdf, warnings = dispense_pdf(ctx, dispense_id, what), dispense_warnings(ctx, dispense_id)
+    save_pdf(ctx, parent, make_pdf, what, name, FOLDER_KEY, warnings=warnings)

@@ -113,7 +113,12 @@ def keys_back(parent: QWidget | None) -> None:
 
 
 def tell(parent: QWidget | None, title: str, error: BaseException) -> None:
-    box = QMessageBox(QMessageBox.Icon.Warning, title, describe(error), parent=parent)
+    warn(parent, title, describe(error))
+
+
+def warn(parent: QWidget | None, title: str, text: str) -> None:
+    """A warning over ``parent`` that hands the keyboard back when closed."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.finished.connect(lambda _r: keys_back(parent))
     box.open()
@@ -260,17 +265,23 @@ def write_on_worker(
     target: Path,
     what: str,
     on_saved: Callable[[Path], None] | None = None,
+    warnings: WarningsSource | None = None,
 ) -> None:
     """Make the PDF and write it to ``target`` on a worker; ``what`` names it in the messages
-    ("Prescription", "Labels")."""
+    ("Prescription", "Labels"). ``warnings`` says what the file prints transliterated: staff
+    are told once it is saved, never left to find empty boxes on paper."""
 
-    def saved(path: Path) -> None:
+    def saved(result: tuple[Path, list[str]]) -> None:
+        path, said = result
         ctx.notify(f"{what} saved to {path}")
+        if said:
+            text = f"{what} saved to {path}.\n\n" + "\n\n".join(said)
+            warn(parent, "Some text prints transliterated", text)
         if on_saved is not None:
             on_saved(path)
 
     ctx.tasks.submit(
-        lambda: ctx.session.save_export(target, make_pdf()),
+        lambda: (ctx.session.save_export(target, make_pdf()), warnings() if warnings else []),
         on_result=saved,
         on_error=lambda error: tell(parent, f"{what} not saved", error),
         owner=parent,
@@ -285,6 +296,7 @@ def save_pdf(
     file_name: str,
     folder_key: str,
     on_saved: Callable[[Path], None] | None = None,
+    warnings: WarningsSource | None = None,
 ) -> None:
     """Ask where, then make and write the PDF there on a worker."""
     filters = [f"{what} (*.pdf)"]
@@ -292,4 +304,4 @@ def save_pdf(
         parent, f"Save {what.lower()} as PDF", file_name, folder_key, filters, filters[0]
     )
     if chosen is not None:
-        write_on_worker(ctx, parent, make_pdf, chosen[0], what, on_saved)
+        write_on_worker(ctx, parent, make_pdf, chosen[0], what, on_saved, warnings)
