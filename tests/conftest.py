@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +23,11 @@ from clinicdesk.services.access import (
 )
 from clinicdesk.services.clinic import ClinicDetails
 from clinicdesk.store.keyslots import KdfParams
+
+# This computer's desk id (clinicdesk.store.desk) lives in the account's state folder: the suite
+# keeps its own, so a run never writes into the home folder of whoever runs it.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="clinicdesk-state-")
+atexit.register(shutil.rmtree, os.environ["XDG_STATE_HOME"], ignore_errors=True)
 
 # 64 MiB as in production, one pass: keeps each unlock near 0.1 s in tests.
 FAST_KDF = KdfParams(time_cost=1)
