@@ -19,6 +19,8 @@ def clean(text: str) -> str:
     """Compatibility forms folded (full-width ``ＲＸ１２`` becomes ``RX12``), invisible format
     characters (byte-order mark, zero-width spaces) and white space dropped: neither a code
     nor a reference number holds any."""
+    if text.isascii():  # what a scanner types: NFKC keeps ASCII as it is, none of it is Cf
+        return "".join(text.split())  # split() breaks at exactly what isspace() is true for
     text = unicodedata.normalize("NFKC", text)
     return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf")
 
