@@ -376,31 +376,23 @@ def remember_content(s: Session, verified: codec.Verified) -> None:
     """Keep what this issuer's prescription of this id says (its digest), for the next code."""
     if _known(s, verified) is None:
         content = verified.content
-        row = SignedPrescription(
-            issuer=verified.issuer,
-            prescription_id=content.prescription_id,
-            reference=content.reference,
-            digest=verified.digest,
+        s.add(
+            SignedPrescription(
+                issuer=verified.issuer,
+                prescription_id=content.prescription_id,
+                reference=content.reference,
+                digest=verified.digest,
+            )
         )
-        s.add(row)
-        s.info[_KNOWN][(verified.issuer, content.prescription_id)] = row
-
-
-_KNOWN = "signed_prescriptions"  # this unit of work's lookups, by (issuer, prescription id)
 
 
 def _known(s: Session, verified: codec.Verified) -> SignedPrescription | None:
-    """Read once per unit of work: check_code asks, then remember_content asks again."""
-    known: dict[tuple[str, str], SignedPrescription | None] = s.info.setdefault(_KNOWN, {})
-    key = (verified.issuer, verified.content.prescription_id)
-    if key not in known:
-        known[key] = s.scalar(
-            select(SignedPrescription).where(
-                SignedPrescription.issuer == verified.issuer,
-                SignedPrescription.prescription_id == verified.content.prescription_id,
-            )
+    return s.scalar(
+        select(SignedPrescription).where(
+            SignedPrescription.issuer == verified.issuer,
+            SignedPrescription.prescription_id == verified.content.prescription_id,
         )
-    return known[key]
+    )
 
 
 def _desk_key(name: str, desk: str) -> str:
