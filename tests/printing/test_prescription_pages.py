@@ -3,8 +3,13 @@ one page, each page carries the code (so a photo of any page verifies) and says 
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
 
+import pytest
+from PIL import Image
+
+from clinicdesk.printing import prescription_pdf
+from clinicdesk.rx.scan import codes_in_image
 from clinicdesk.services.prescription_views import PrescriptionView
 from tests import pdf_pages
 from tests.printing.items import items
@@ -54,3 +59,18 @@ def test_every_page_of_a_long_prescription_carries_the_code_and_its_page_number(
     every_item = " ".join(printed.texts)
     for item in ten.items:
         assert every_item.count(item.instructions) == 1  # each item once, none dropped
+
+
+def test_an_a5_page_reads_from_a_75_dpi_scan_whatever_the_name(clinic):
+    """A pharmacy's cheap scanner or a distant phone photo: the modules must survive 75 dpi
+    (a quarter of a 300 dpi scan), wherever they fall on the pixel grid."""
+    rx = write(clinic, 3)
+    missed = []
+    for name in ("Νίκος Παπαδόπουλος", "Anna Smith", "Zoë Ní Bhriain", "Иван Петров", "Li Wei"):
+        page = pdf_pages.page_images(prescription_pdf.render(replace(rx, patient_name=name)), 300)
+        for factor in (0.22, 0.24, 0.25, 0.26, 0.28, 0.3):
+            size = (round(page[0].width * factor), round(page[0].height * factor))
+            small = page[0].convert("L").resize(size, Image.Resampling.BOX)
+            if rx.code not in codes_in_image(small):
+                missed.append((name, factor))
+    assert missed == []
