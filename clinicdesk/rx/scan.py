@@ -27,6 +27,7 @@ MAX_SIDE = 65535  # the widest or tallest picture zxing-cpp reads
 MAX_PDF_PAGES = 10
 PDF_DPI = 300
 HALF_SIZE_ABOVE = 1200  # shorter side, in pixels
+DOUBLE_SIZE_BELOW = 1000  # shorter side, in pixels: an A5 page at 150 dpi or less
 QR = zxingcpp.BarcodeFormat.QRCode
 
 
@@ -64,7 +65,12 @@ def codes_in_image(image: Image.Image) -> list[str]:
         found = _read(image.reduce(2))
         if found:
             return found
-    return _read(image)
+    found = _read(image)
+    if found or min(image.size) > DOUBLE_SIZE_BELOW:
+        return found
+    # a low-resolution scan or a distant photo: modules under two pixels wide read more surely
+    # once smoothly enlarged
+    return _read(image.resize((image.width * 2, image.height * 2), Image.Resampling.BICUBIC))
 
 
 def codes_in_frame(pixels: bytes, width: int, height: int, stride: int) -> list[str]:

@@ -61,16 +61,17 @@ def test_every_page_of_a_long_prescription_carries_the_code_and_its_page_number(
         assert every_item.count(item.instructions) == 1  # each item once, none dropped
 
 
-def test_an_a5_page_reads_from_a_75_dpi_scan_whatever_the_name(clinic):
-    """A pharmacy's cheap scanner or a distant phone photo: the modules must survive 75 dpi
-    (a quarter of a 300 dpi scan), wherever they fall on the pixel grid."""
-    rx = write(clinic, 3)
+@pytest.mark.parametrize("count", [1, 3, 6])
+def test_an_a5_page_reads_from_a_low_resolution_scan(clinic, count):
+    """A pharmacy's cheap scanner or a distant phone photo: the code reads from 60 to 90 dpi (a
+    fifth to under a third of a 300 dpi scan), wherever its modules fall on the pixel grid."""
+    rx = write(clinic, count)
     missed = []
     for name in ("Νίκος Παπαδόπουλος", "Anna Smith", "Zoë Ní Bhriain", "Иван Петров", "Li Wei"):
-        page = pdf_pages.page_images(prescription_pdf.render(replace(rx, patient_name=name)), 300)
-        for factor in (0.22, 0.24, 0.25, 0.26, 0.28, 0.3):
-            size = (round(page[0].width * factor), round(page[0].height * factor))
-            small = page[0].convert("L").resize(size, Image.Resampling.BOX)
-            if rx.code not in codes_in_image(small):
+        pdf = prescription_pdf.render(replace(rx, patient_name=name))
+        page = pdf_pages.page_images(pdf, 300, grey=True)[0]
+        for factor in (0.2, 0.22, 0.24, 0.25, 0.26, 0.28, 0.3):
+            size = (round(page.width * factor), round(page.height * factor))
+            if rx.code not in codes_in_image(page.resize(size, Image.Resampling.BOX)):
                 missed.append((name, factor))
     assert missed == []
