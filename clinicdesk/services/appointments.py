@@ -499,8 +499,13 @@ class AppointmentService:
     ) -> AppointmentView:
         """Approve, reject, check in, start, complete, or mark a no-show."""
         actor.require(P.APPOINTMENTS_MANAGE)
+        if status not in STATUS_LABELS:
+            raise ValidationError({"status": f"“{status}” is not an appointment status"})
         if status == "cancelled":
-            raise ValueError("use cancel(), which needs a reason and applies the policy")
+            raise Conflict(
+                "An appointment is cancelled with Cancel, which asks for the reason and applies "
+                "the clinic's cancellation policy."
+            )
         if status == "rejected" and not reason.strip():
             raise ValidationError({"reason": "is required: say why it is rejected"})
         with self.store.write(actor) as s:

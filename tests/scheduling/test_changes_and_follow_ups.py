@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from practice import WEEKDAY_HOURS, add_doctor
 
-from clinicdesk.errors import Conflict
+from clinicdesk.errors import Conflict, ValidationError
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.schedule_setup import HoursInput
 
@@ -148,3 +148,28 @@ def test_a_freed_slot_shows_who_on_the_waitlist_could_take_it(practice):
         s.appointments.waitlist_matches(s.actor, practice.doctor_id, practice.consultation_id, nine)
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "refusal", "said"),
+    [
+        ("seen", ValidationError, "“seen” is not an appointment status"),
+        ("", ValidationError, "is not an appointment status"),
+        ("cancelled", Conflict, "cancelled with Cancel, which asks for the reason"),
+    ],
+)
+def test_a_status_that_cannot_be_set_is_refused_in_words(practice, status, refusal, said):
+    s = practice.session
+    before = practice.at(practice.monday, "08:00")
+    appointments = AppointmentService(s.store, clock=lambda: before)
+    booked = appointments.book(
+        s.actor,
+        practice.patient("Anna"),
+        practice.doctor_id,
+        practice.consultation_id,
+        practice.at(practice.monday, "09:00"),
+    )
+    history = appointments.history(s.actor, booked.id)
+    with pytest.raises(refusal, match=said):
+        appointments.set_status(s.actor, booked.id, status)
+    assert appointments.history(s.actor, booked.id) == history  # nothing changed
