@@ -9,6 +9,7 @@ from practice import WEEKDAY_HOURS, add_doctor
 
 from clinicdesk.errors import Conflict, ValidationError
 from clinicdesk.services.appointments import AppointmentService
+from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.schedule_setup import HoursInput
 
 
@@ -98,17 +99,23 @@ def test_leave_holiday_and_emergency_absence_mark_bookings(practice):
     assert c.id not in {h.appointment.id for h in s.appointments.needing_attention(s.actor)}
 
 
-def test_follow_up_from_a_completed_visit(practice):
-    s = practice.session
+def booked_monday_nine(practice) -> tuple[AppointmentService, AppointmentView]:
+    """Anna booked at 09:00 on Monday, by a service whose clock reads 08:00 that morning."""
     before = practice.at(practice.monday, "08:00")
-    early = AppointmentService(s.store, clock=lambda: before)
+    early = AppointmentService(practice.session.store, clock=lambda: before)
     visit = early.book(
-        s.actor,
+        practice.session.actor,
         practice.patient("Anna"),
         practice.doctor_id,
         practice.consultation_id,
         practice.at(practice.monday, "09:00"),
     )
+    return early, visit
+
+
+def test_follow_up_from_a_completed_visit(practice):
+    s = practice.session
+    early, visit = booked_monday_nine(practice)
     with pytest.raises(Conflict, match="completed or missed"):
         early.book_follow_up(s.actor, visit.id, 14)
     for status in ("checked_in", "in_consultation", "completed"):
@@ -160,15 +167,7 @@ def test_a_freed_slot_shows_who_on_the_waitlist_could_take_it(practice):
 )
 def test_a_status_that_cannot_be_set_is_refused_in_words(practice, status, refusal, said):
     s = practice.session
-    before = practice.at(practice.monday, "08:00")
-    appointments = AppointmentService(s.store, clock=lambda: before)
-    booked = appointments.book(
-        s.actor,
-        practice.patient("Anna"),
-        practice.doctor_id,
-        practice.consultation_id,
-        practice.at(practice.monday, "09:00"),
-    )
+    appointments, booked = booked_monday_nine(practice)
     history = appointments.history(s.actor, booked.id)
     with pytest.raises(refusal, match=said):
         appointments.set_status(s.actor, booked.id, status)
