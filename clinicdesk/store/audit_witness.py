@@ -6,7 +6,9 @@ computer's local state folder (beside the desk id, never in the shared data fold
 who rewrites the log with the database key must also reach every workstation's account to hide
 it. The sync server can hold another later, behind the same two calls.
 
-The file stays small: the newest anchor, plus the last one of each day for a year.
+The file stays small: the newest anchor, plus the last one of each day for a year. Anchors
+are recorded only while the log still holds the newest one (clinicdesk.services.audit_log), so
+the evidence of a rewrite is never pruned away by the anchors that follow it.
 """
 
 from __future__ import annotations
@@ -105,13 +107,17 @@ def keep(witness: Witness, clinic_id: str, anchor: Anchor) -> None:
 
 
 def bounded(anchors: list[Anchor]) -> list[Anchor]:
-    """The newest anchor, and the last of each day of the year before it, oldest first."""
+    """The newest anchor, and the last of each day of the year before it, oldest first.
+
+    A day on which the clinic was restored keeps its last anchor from before the restore too
+    (anchors are grouped by day and epoch), so verification can say what the restore replaced.
+    """
     if not anchors:
         return []
     ordered = sorted(anchors, key=lambda a: a.at)
     newest = ordered[-1]
     since = newest.at - timedelta(days=KEEP_DAYS)
-    last_of_day = {a.at.date(): a for a in ordered if a.at >= since}
+    last_of_day = {(a.at.date(), a.epoch): a for a in ordered if a.at >= since}
     return sorted({*last_of_day.values(), newest}, key=lambda a: a.at)
 
 
