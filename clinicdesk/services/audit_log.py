@@ -74,7 +74,7 @@ class AuditService:
         anchors = [] if against_backup is None else [self._backup_anchor(against_backup)]
         witness_problem = None
         try:
-            anchors += self.witness.anchors(self.clinic_id())
+            anchors += self.witness.anchors(self._clinic())
         except StoreError as exc:
             witness_problem = exc.message
         with self.store.read() as s:
@@ -97,7 +97,7 @@ class AuditService:
 
     def _backup_anchor(self, path: Path) -> audit.Anchor:
         manifest = backup.read_manifest(path)
-        if manifest["clinic_id"] != self.clinic_id():
+        if manifest["clinic_id"] != self._clinic():
             raise StoreError(f"{path.name} is a backup of another clinic; nothing was checked.")
         anchor = backup.manifest_anchor(manifest, path.name)
         if anchor is None:
@@ -145,7 +145,7 @@ class AuditService:
         del actor  # anyone signed in: it records two numbers outside the database, shows none
         self._anchor()
 
-    def clinic_id(self) -> str:
+    def _clinic(self) -> str:
         if self._clinic_id is None:
             self._clinic_id = self.store.clinic_id()
         return self._clinic_id
@@ -158,7 +158,7 @@ class AuditService:
         """Record the head, unless the log no longer holds the witness's newest anchor: then the
         witness is left as it is, so the evidence stays for Verify to name."""
         try:
-            known = self.witness.anchors(self.clinic_id())
+            known = self.witness.anchors(self._clinic())
         except StoreError:
             known = []  # damaged: the witness starts again
         try:
@@ -174,4 +174,4 @@ class AuditService:
         if not holds:
             log.warning("audit log disagrees with this workstation's witness; not recorded")
             return
-        keep(self.witness, self.clinic_id(), head)
+        keep(self.witness, self._clinic(), head)
