@@ -134,6 +134,7 @@ class AuditScreen(QWidget):
         check_row.addWidget(self.check_button)
         self.digest_result = QLabel()
         self.digest_result.setWordWrap(True)
+        set_kind(self.digest_result, "success")
         self.digest_result.hide()
         today = QHBoxLayout()
         today.addWidget(QLabel("Today's digest:"))
