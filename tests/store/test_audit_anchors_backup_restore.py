@@ -151,3 +151,23 @@ def test_a_backup_whose_manifest_head_was_changed_is_not_restored(clinic_dir, tm
     assert refused.value.message.startswith("The backup's audit log does not verify: ")
     assert "when the backup forged.cdbak was made" in refused.value.message
     assert sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir()) == before
+
+
+def test_the_audit_verify_command_checks_against_a_backup(clinic_dir, tmp_path: Path):
+    folder = clinic_dir[0]
+    s = sign_in(folder, "admin", ADMIN_PASSWORD)
+    register(s, n=2)
+    made = s.backup(tmp_path / "tuesday.cdbak").path
+    s.close()
+    with with_the_key(folder) as store:
+        rewrite_and_rechain(store, seq_of(store, "patient.register"), "Somebody Else")
+    command = ["audit-verify", "--backup", str(made)]
+    out = subprocess.run(
+        [sys.executable, "-m", "clinicdesk.cli", "--data-dir", str(folder), *command],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "when the backup tuesday.cdbak was made on " in out.stdout

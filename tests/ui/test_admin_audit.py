@@ -17,9 +17,7 @@ def _audit_screen(qtbot, make_main, session, tasks):
     return screen
 
 
-def test_todays_digest_is_shown_and_a_digest_typed_back_is_checked(
-    qtbot, make_main, admin, tasks
-):
+def test_todays_digest_is_shown_and_a_digest_typed_back_is_checked(qtbot, make_main, admin, tasks):
     register(admin)
     screen = _audit_screen(qtbot, make_main, admin, tasks)
     shown = screen.digest.text()
