@@ -263,13 +263,13 @@ def _anchor_problems(
 
 
 def _restore_note(restore: _RestorePoint, replaced: list[Anchor], zone: ZoneInfo) -> str:
-    sources = " and ".join(dict.fromkeys(a.seen.removesuffix(" saw it") for a in replaced))
-    reached = max(a.seq for a in replaced)
+    sources = "; ".join(dict.fromkeys(f"when {a.seen}" for a in replaced))
     made = _moment(restore.backup_made, zone) if restore.backup_made else "an unknown date"
     return (
-        f"Restored from a backup of {made} on {_moment(restore.at, zone)} "
-        f"(entry {restore.seq}): the log as {sources} saw it before the restore, up to entry "
-        f"{reached}, was replaced by the backup's, which ends at entry {restore.from_entry}."
+        f"Restored on {_moment(restore.at, zone)} from a backup made on {made} (entry "
+        f"{restore.seq}). Earlier records of the log up to entry {max(a.seq for a in replaced)} "
+        f"({sources}) belong to the history that restore replaced; the backup ended at entry "
+        f"{restore.from_entry}."
     )
 
 

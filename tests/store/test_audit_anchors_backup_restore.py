@@ -105,8 +105,9 @@ def test_a_restore_to_an_older_backup_raises_no_alarm_on_any_desk(clinic_dir, tm
     for report in (here.problems, there["problems"]):
         assert report == []
     (note,) = here.notes
-    assert note.startswith("Restored from a backup of ") and "this workstation" in note
-    assert there["notes"][0].startswith("Restored from a backup of ")
+    assert note.startswith("Restored on ") and " from a backup made on " in note
+    assert "when this workstation saw it" in note
+    assert there["notes"][0].startswith("Restored on ")
 
 
 def test_a_cut_after_a_restore_is_still_caught(clinic_dir, tmp_path: Path):
