@@ -99,12 +99,19 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from clinicdesk.services.access import sign_in
 
     session = sign_in(_folder(args), args.user, _secret(f"Password for {args.user}: "))
+    against = Path(args.backup).expanduser() if args.backup else None
     try:
-        report = session.audit.verify(session.actor)
+        report = session.audit.verify(session.actor, against_backup=against)
     finally:
         session.close()
+    for note in report.notes:
+        print(note)
     if report.intact:
-        print(f"Audit log intact: {report.entries} entries, every hash checks out.")
+        print(
+            f"Audit log intact: {report.entries} entries, every hash checks out, and it agrees "
+            f"with {report.anchors} record{'s' if report.anchors != 1 else ''} of its head kept "
+            "outside the database."
+        )
         return 0
     print(f"Audit log damaged ({report.entries} entries read):")
     for problem in report.problems:
@@ -153,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("audit-verify", help="check the audit log's hash chain")
     verify.add_argument("--user", default="admin", help="an account allowed to read the audit")
+    verify.add_argument("--backup", help="also check against the head recorded in this backup")
     verify.set_defaults(func=cmd_audit_verify)
 
     reset = sub.add_parser("reset-password", help="set a new password with the recovery key")

@@ -280,6 +280,9 @@ class MainWindow(QMainWindow):
         if self.locked:
             return
         self.idle.stop()
+        self.ctx.tasks.submit(  # this workstation's witness keeps the audit log's head
+            self.ctx.session.audit.anchor, self.ctx.actor, on_error=lambda _error: None, owner=self
+        )
         self._focus_before_lock = QApplication.focusWidget()
         self._hidden_windows = [
             w

@@ -48,6 +48,7 @@ from clinicdesk.services.users import (
 )
 from clinicdesk.services.visits import VisitService
 from clinicdesk.store import audit, backup, migrate
+from clinicdesk.store.audit_witness import LocalWitness, keep
 from clinicdesk.store.database import DB_FILE, Store, connect
 from clinicdesk.store.files import private_dir, refuse_inside, storage_errors, write_export
 from clinicdesk.store.keyslots import (
@@ -227,7 +228,9 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
         store.close()
         raise
     log.info("signed in: user %s", actor.user_id)
-    return ClinicSession(folder, store, slots, db_key, actor, must_change)
+    session = ClinicSession(folder, store, slots, db_key, actor, must_change)
+    session.audit.anchor(actor)
+    return session
 
 
 @dataclass
@@ -310,6 +313,7 @@ class ClinicSession:
         info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
+        self.audit.anchor(self.actor)
         return info
 
     def save_export(self, path: Path, data: bytes) -> Path:
@@ -318,6 +322,7 @@ class ClinicSession:
         return write_export(path, data, self.folder)
 
     def close(self) -> None:
+        self.audit.anchor(self.actor)
         self.store.close()
 
 
@@ -364,13 +369,13 @@ def restore(src: Path, folder: Path, username: str | None, secret: str) -> Resto
         backup.check_database(staging / DB_FILE, db_key)
         store = connect(staging, db_key, expect_clinic_id=manifest["clinic_id"])
         try:
-            with store.read() as s:
-                report = audit.verify(s)
+            backup.check_audit(store, manifest, src.name)
+            head = backup.mark_restored(store, manifest, src.name, used)
         finally:
             store.close()
-        if not report.intact:
-            raise StoreError("The backup's audit log does not verify: " + report.problems[0])
-        return Restored(backup.swap_in(staging, folder), used, problem)
+        aside = backup.swap_in(staging, folder)
+        keep(LocalWitness(), manifest["clinic_id"], head)  # this workstation's new epoch
+        return Restored(aside, used, problem)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

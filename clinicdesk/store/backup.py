@@ -2,9 +2,11 @@
 
 A backup is one ``.cdbak`` file: a zip (stored, not compressed: the pages are ciphertext) holding
 the database copied page by page with SQLCipher's online backup (so it stays encrypted with the
-clinic's key), the key slot file, and a manifest with the clinic id and a SHA-256 of the database.
-Restoring checks the manifest, the checksum, SQLCipher's page HMACs, SQLite's integrity check and
-the audit chain before anything of the current data is touched; the current data is kept aside.
+clinic's key), the key slot file, and a manifest with the clinic id, a SHA-256 of the database
+and the audit chain's head in the copy (an anchor: clinicdesk.store.audit). Restoring checks the
+manifest, the checksum, SQLCipher's page HMACs, SQLite's integrity check and the audit chain
+against the manifest's anchor before anything of the current data is touched; the current data is
+kept aside. The live clinic's log can later be checked against any backup's anchor.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +27,8 @@ import sqlcipher3
 
 from clinicdesk.errors import StoreError
 from clinicdesk.ids import utcnow
+from clinicdesk.permissions import SYSTEM
+from clinicdesk.store import audit
 from clinicdesk.store.database import DB_FILE, Store, translate_db_errors
 from clinicdesk.store.files import (
     FILE_MODE,
@@ -74,12 +79,20 @@ def create_backup(store: Store, key: bytes, dest: Path) -> BackupInfo:
             raw.close()
             target.close()
         check_database(copy, key)
+        made = utcnow()
         manifest = {
             "format": FORMAT,
             "clinic_id": clinic_id,
-            "created_at": utcnow().isoformat(),
+            "created_at": made.isoformat(),
             "sha256": _sha256(copy),
         }
+        conn = _open(copy, key)
+        try:
+            head = audit.read_anchor(conn.execute, made)
+        finally:
+            conn.close()
+        if head is not None:
+            manifest["audit_head"] = {"seq": head.seq, "hash": head.hash, "epoch": head.epoch}
         with private_writer(dest, replace=False) as fh:
             with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
@@ -120,6 +133,54 @@ def read_manifest(src: Path) -> dict:
                 f"{src.name} is damaged: its manifest has no {field.replace('_', ' ')}."
             )
     return manifest
+
+
+def manifest_anchor(manifest: dict, name: str) -> audit.Anchor | None:
+    """The audit head recorded in a backup's manifest; None for a backup from before anchors."""
+    head = manifest.get("audit_head")
+    if head is None:
+        return None
+    try:
+        seq, digest, epoch = head["seq"], head["hash"], head["epoch"]
+        made = datetime.fromisoformat(manifest["created_at"])
+        if not (isinstance(seq, int) and isinstance(epoch, int) and isinstance(digest, str)):
+            raise TypeError("audit head fields")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"{name} is damaged: its manifest's audit head cannot be read.") from exc
+    return audit.Anchor(seq, digest, made, epoch, f"the backup {name} was made")
+
+
+def check_audit(store: Store, manifest: dict, name: str) -> audit.Anchor | None:
+    """The backup's audit chain, checked against its own manifest's anchor; returns the anchor.
+
+    Raises StoreError naming the first problem: a backup whose log was rewritten, or whose
+    manifest was, is not used.
+    """
+    anchor = manifest_anchor(manifest, name)
+    with store.read() as s:
+        report = audit.verify(s, [anchor] if anchor else [])
+    if not report.intact:
+        raise StoreError(f"The backup's audit log does not verify: {report.problems[0]}")
+    return anchor
+
+
+def mark_restored(store: Store, manifest: dict, name: str, unlocked_with: str) -> audit.Anchor:
+    """Append the restore to the restored log, naming the backup's head (so anchors of the
+    history it replaces are set aside, not taken for tampering); returns the new head."""
+    with store.write(SYSTEM) as s:
+        before = audit.current_anchor(s)
+        entry = audit.append(
+            s,
+            SYSTEM,
+            audit.RESTORE,
+            "clinic",
+            manifest["clinic_id"],
+            backup=name,
+            backup_made=manifest["created_at"],
+            from_entry=before.seq if before else 0,
+            unlocked_with=unlocked_with,
+        )
+    return audit.Anchor(entry.seq, entry.hash, utcnow(), entry.seq)
 
 
 def extract(src: Path, into: Path) -> dict:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlcipher3
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +58,10 @@ class Store:
         with translate_db_errors(self.folder), self._writer() as session, session.begin():
             session.info["actor"] = actor
             yield session
+
+    def after_commit(self, listener: Callable[[Session], None]) -> None:
+        """Call ``listener`` with each unit of work from ``write`` once it has committed."""
+        event.listen(self._writer, "after_commit", listener)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -22,14 +22,15 @@ from clinicdesk.store.files import storage_errors
 DESK_FILE = "desk-id"
 
 
-def _state_dir() -> Path:
+def state_dir() -> Path:
+    """This account's local state folder for ClinicDesk (follows XDG_STATE_HOME on Linux)."""
     return Path(platformdirs.user_state_dir("ClinicDesk", "ClinicDesk"))
 
 
 @cache
 def this_desk(folder: Path | None = None) -> str:
     """This computer's desk id, made on first use; ``folder`` holds it (the state folder)."""
-    folder = folder or _state_dir()
+    folder = folder or state_dir()
     path = folder / DESK_FILE
     with storage_errors(folder):
         known = _read(path)

@@ -50,6 +50,7 @@ OPEN = {
     "session.unlock": "one's own password, after an idle lock",
     "session.change_password": "one's own password",
     "session.close": "signing out",
+    "audit.anchor": "gives this workstation's witness the audit log's head; shows nothing",
     "session.save_export": "saving what a guarded call already returned (private file, never in "
     "the data folder)",
 }
@@ -250,6 +251,10 @@ CASES: list[Case] = [
     ),
     case("audit.recent", P.AUDIT_READ)(lambda s, w: s.audit.recent(s.actor)),
     case("audit.verify", P.AUDIT_READ)(lambda s, w: s.audit.verify(s.actor)),
+    case("audit.digest", P.AUDIT_READ)(lambda s, w: s.audit.digest(s.actor)),
+    case("audit.check_digest", P.AUDIT_READ)(
+        lambda s, w: s.audit.check_digest(s.actor, "Entry 1 of 1 Dec 2026: AAAA-AAAA-AAAA-AAAA")
+    ),
     case("session.backup", P.BACKUP)(lambda s, w: s.backup(w.out("backup.cdbak", s))),
     # patients
     case("patients.count", R)(lambda s, w: s.patients.count(s.actor)),
