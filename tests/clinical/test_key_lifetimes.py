@@ -15,8 +15,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from clinic_setup import Consultation, consultation_in_new_clinic, new_clinic, three_items
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from clinicdesk.rx import codec, reference
 from clinicdesk.rx.errors import RetiredSigningKey
@@ -24,6 +25,7 @@ from clinicdesk.rx.keys import KeyPair
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.prescriptions import MAX_VALID_DAYS, PrescriptionService
 from clinicdesk.services.signing import active_key
+from clinicdesk.store import migrate
 from clinicdesk.store.models import SigningKey
 from tests.clinic_time import clinic_today
 from tests.trust_files import import_trust
@@ -145,3 +147,26 @@ def test_a_pharmacy_elsewhere_learns_the_retirement_date_from_the_trust_file(cli
             on(pharmacy, last_day + timedelta(days=1)).verify_code(pharmacy.actor, code)
     finally:
         pharmacy.close()
+
+
+def test_migration_0006_clears_the_private_halves_of_keys_out_of_use(clinic):
+    """A clinic from before (0005) kept its retired key's private half: the upgrade clears it
+    and dates the retirement from when it happened."""
+    admin = clinic.admin
+    today = clinic_today(admin)
+    copy = copied_key(admin)
+    admin.signing_keys.rotate(admin.actor)
+    config = migrate.alembic_config()
+    with admin.store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+        conn.execute(
+            text("UPDATE signing_keys SET private_key = :p WHERE kid = :k"),
+            {"p": copy.private, "k": copy.kid.hex()},
+        )
+
+    assert migrate.upgrade(admin.store)
+
+    assert private_halves(admin)[copy.kid.hex()] is None
+    (retired,) = [k for k in admin.signing_keys.list(admin.actor) if k.kid == copy.kid.hex()]
+    assert retired.retired_on in (today, today - timedelta(days=1))  # UTC date of the change
