@@ -80,6 +80,8 @@ class TrustFileKey:
 
     @property
     def status_label(self) -> str:
+        if self.retired_on is not None:
+            return f"Retired on {self.retired_on:%d %b %Y}"
         return keys.KEY_STATUS_LABELS[self.status]
 
 
@@ -263,6 +265,8 @@ class SigningKeys:
         """Trust the clinic's keys as read and confirmed. A key is added, or moves on from in
         use to retired to revoked, never back: an older file undoes nothing."""
         actor.require(P.CLINIC_CONFIGURE)
+        if not all(_matches(k.kid, k.public_key, k.status) for k in trust.keys):
+            raise BadTrustFile(trust.file_name, "a key's id or status does not match it")
         with self.store.write(actor) as s:
             _check_issuer(s, trust)
             today = clinic_day(s, utcnow())
@@ -374,6 +378,10 @@ def _read_trust_file(source: Path) -> TrustFile:
     return TrustFile(source.name, clinic.strip(), clinic_id.strip(), entries)
 
 
+def _matches(kid: object, public: bytes, status: object) -> bool:
+    return kid == keys.key_id(public).hex() and status in _STAGE
+
+
 def _key_entry(file_name: str, item: object) -> TrustFileKey:
     try:
         assert isinstance(item, dict)
@@ -384,7 +392,7 @@ def _key_entry(file_name: str, item: object) -> TrustFileKey:
         retired_on = date.fromisoformat(retired) if retired is not None else None
     except Exception:
         raise BadTrustFile(file_name, "a key in it is malformed") from None
-    if kid != keys.key_id(public).hex() or status not in _STAGE:
+    if not _matches(kid, public, status):
         raise BadTrustFile(file_name, "a key's id or status does not match it")
     if retired_on is not None and retired_on > utcnow().date() + timedelta(days=1):
         raise BadTrustFile(file_name, "a key's retirement date is still to come")
