@@ -18,7 +18,13 @@ from clinicdesk.errors import PermissionDenied
 from clinicdesk.permissions import Role
 from clinicdesk.rx import keys
 from clinicdesk.services.access import ClinicSession, sign_in
-from clinicdesk.services.signing import TrustFileRefused, active_key
+from clinicdesk.services.signing import (
+    BadTrustFile,
+    TrustFile,
+    TrustFileKey,
+    TrustFileRefused,
+    active_key,
+)
 from tests.trust_files import import_trust
 
 OUR_NAME = "Sunrise Family Clinic"  # tests/conftest.py's
@@ -175,3 +181,17 @@ def test_a_file_cannot_revoke_this_clinics_own_key(ours, tmp_path):
     assert keys_here(admin)[rx.kid] == "active"
     verified = doctor.prescriptions.verify_code(doctor.actor, rx.code)
     assert verified.own_clinic and verified.content.prescription_id == rx.id
+
+
+def test_a_key_whose_id_does_not_match_it_is_refused_at_import_too(ours):
+    """What is imported is checked again, not only when the file was read."""
+    admin = ours.admin
+    public, _status = a_new_key()
+    mismatched = TrustFileKey(keys.key_id(keys.new_key_pair().public).hex(), public, "active", None)
+    before = keys_here(admin)
+
+    with pytest.raises(BadTrustFile):
+        admin.signing_keys.import_trust_file(
+            admin.actor, TrustFile("elm.cdtrust", "Elm Clinic", "elm-id", (mismatched,))
+        )
+    assert keys_here(admin) == before
