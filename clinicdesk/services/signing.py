@@ -383,8 +383,9 @@ def _matches(kid: object, public: bytes, status: object) -> bool:
 
 
 def _key_entry(file_name: str, item: object) -> TrustFileKey:
+    if not isinstance(item, dict):
+        raise BadTrustFile(file_name, "a key in it is malformed")
     try:
-        assert isinstance(item, dict)
         public = base64.b64decode(item["public_key"], validate=True)
         keys.public_key(public)
         kid, status = item["kid"], item["status"]
