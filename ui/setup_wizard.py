@@ -6,7 +6,7 @@ import zoneinfo
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimeZone, Signal
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -29,6 +29,7 @@ from ui.errors import describe
 from ui.tasks import TaskRunner
 from ui.theme import PRIMARY, icon, pixmap, set_kind
 from ui.widgets.forms import FieldForm
+from ui.widgets.secret_clipboard import copy_secret
 
 CLINIC_PAGE, ADMIN_PAGE, RECOVERY_PAGE = range(3)
 
@@ -227,7 +228,9 @@ class RecoveryPage(QWizardPage):
         self.key_label.setWordWrap(True)
         self.key_label.setAccessibleName("Recovery key")
         self.copy = QPushButton(icon("copy"), "Copy")
-        self.copy.setToolTip("Copy the key to the clipboard")
+        self.copy.setToolTip(
+            "Copy the key to the clipboard; it is cleared from there after a minute"
+        )
         self.copy.clicked.connect(self._copy)
         advice = QLabel(
             "<b>Print this page or write the key down now</b> and keep it somewhere safe, away "
@@ -272,8 +275,8 @@ class RecoveryPage(QWizardPage):
         self.confirm.setFocus()
 
     def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.key)
-        self.copy.setText("Copied")
+        copy_secret(self.key)
+        self.copy.setText("Copied for a minute")
 
     def matches(self) -> bool:
         typed = "".join(ch for ch in self.confirm.text().upper() if ch.isalnum())

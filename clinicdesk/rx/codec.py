@@ -5,7 +5,10 @@ prescription words (clinicdesk.rx.dictionary). Every 7 bytes become 17 digits (a
 last group fewer), which QR numeric mode packs at 3.33 bits a digit: 0.4% above the bytes
 themselves, and digits survive keyboard-wedge scanners on any keyboard layout.
 
-Verification checks the signature before the content is parsed at all.
+Verification checks the signature before the content is parsed at all. The envelope must be
+written exactly as the encoder writes it (shortest CBOR, an empty unprotected header): the
+unprotected header is not signed, so anything allowed there would let one signature stand
+behind many code texts.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ class Verified:
     content: PrescriptionContent
     key: TrustedKey
     code: str  # the code's text as printed (clinicdesk.rx.code_text.normalize)
-    digest: str  # SHA-256 of the signed content, hex: the same prescription has the same one
+    # SHA-256 of the signed payload bytes, hex: fixed by the signature, so every text that
+    # verifies as this prescription has this digest (the pharmacy's record of it)
+    digest: str
 
     @property
     def issuer(self) -> str:
@@ -59,7 +64,7 @@ def encode(content: PrescriptionContent, key: KeyPair) -> str:
     protected = cbor2.dumps({_HDR_ALG: ALG_EDDSA, _HDR_KID: key.kid})
     payload = to_cbor(content)
     signature = keys.sign(key.private, _to_be_signed(protected, payload))
-    message = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    message = _envelope(protected, payload, signature)
     deflater = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=RX1_DICTIONARY)
     return PREFIX + to_digits(deflater.compress(message) + deflater.flush())
 
@@ -83,6 +88,11 @@ def verify(text: str, trust: Mapping[bytes, TrustedKey]) -> Verified:
     except Exception as exc:  # signed by a trusted key yet not our shape: a newer format
         raise CodeDamaged(f"content: {type(exc).__name__}") from None
     return Verified(content, key, text, hashlib.sha256(payload).hexdigest())
+
+
+def _envelope(protected: bytes, payload: bytes, signature: bytes) -> bytes:
+    """The one accepted form of a COSE_Sign1 message: nothing unsigned in it."""
+    return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
 
 
 def _to_be_signed(protected: bytes, payload: bytes) -> bytes:
@@ -167,11 +177,15 @@ def _open_envelope(message: bytes) -> tuple[bytes, bytes, bytes]:
         and len(envelope.value) == 4
     ):
         raise CodeDamaged("not COSE_Sign1")
-    protected, _unprotected, payload, signature = envelope.value
+    protected, unprotected, payload, signature = envelope.value
     if not all(isinstance(v, bytes) for v in (protected, payload, signature)):
         raise CodeDamaged("COSE fields")
     if len(payload) > MAX_CONTENT_BYTES or len(signature) != 64:
         raise CodeDamaged("COSE sizes")
+    if unprotected != {}:
+        raise CodeDamaged("unprotected header")
+    if message != _envelope(protected, payload, signature):
+        raise CodeDamaged("envelope not in its one form")
     return protected, payload, signature
 
 

@@ -69,6 +69,27 @@ class RevokedSigningKey(CodeRefused):
         )
 
 
+class RetiredSigningKey(CodeRefused):
+    """Signed with a key its clinic has retired: after the key's last valid prescription could
+    have run out, or dated after the retirement (made with a copy of the key)."""
+
+    def __init__(self, kid: str, clinic: str, retired_on: date, dated: date | None = None) -> None:
+        self.kid, self.retired_on = kid, retired_on
+        if dated is None:
+            message = (
+                f"This prescription was signed with a key {clinic} retired on "
+                f"{retired_on:%d %b %Y}; no prescription signed with it is valid any more. Do "
+                "not dispense; the patient needs a new prescription."
+            )
+        else:
+            message = (
+                f"This prescription is dated {dated:%d %b %Y}, after {clinic} retired the key "
+                f"that signed it on {retired_on:%d %b %Y}: it may be forged. Do not dispense; "
+                "ask the clinic."
+            )
+        super().__init__(message)
+
+
 class PrescriptionExpired(CodeRefused):
     def __init__(self, valid_until: date) -> None:
         self.valid_until = valid_until

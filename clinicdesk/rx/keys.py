@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -11,8 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from clinicdesk.rx.errors import RetiredSigningKey
+from clinicdesk.rx.payload import MAX_VALID_DAYS
+
 ACTIVE, RETIRED, REVOKED = "active", "retired", "revoked"
-KEY_STATUS_LABELS = {ACTIVE: "In use", RETIRED: "Retired (still trusted)", REVOKED: "Revoked"}
+KEY_STATUS_LABELS = {ACTIVE: "In use", RETIRED: "Retired", REVOKED: "Revoked"}
+FINGERPRINT_BYTES = 16  # 128 bits: no one can make another key with the same fingerprint
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class TrustedKey:
     status: str  # ACTIVE, RETIRED or REVOKED
     issuer: str = ""  # the clinic id of the clinic holding the key (the signing clinic)
     own: bool = False  # this clinic's own key
+    retired_on: date | None = None  # the issuing clinic's date, for a retired key
 
     @property
     def kid_hex(self) -> str:
@@ -37,10 +43,32 @@ class TrustedKey:
 
     @property
     def fingerprint(self) -> str:
-        """The key id in groups of four ('1a2b 3c4d 5e6f 7a8b'), as Admin → Signing keys
-        and a trust file show it: what tells two clinics of one name apart."""
-        text = self.kid_hex
-        return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+        return fingerprint(self.public)
+
+
+def fingerprint(public: bytes) -> str:
+    """The public key's SHA-256 in groups of four hex digits ('1a2b 3c4d …', eight groups), as
+    Admin → Signing keys shows it and the import of a trust file asks to confirm, read out over
+    the phone. It begins with the key id (key_id)."""
+    text = hashlib.sha256(public).digest()[:FINGERPRINT_BYTES].hex()
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def trusted_until(retired_on: date) -> date:
+    """A retired key's last day: a prescription signed the day it was retired, valid for as
+    long as any can be, runs out then."""
+    return retired_on + timedelta(days=MAX_VALID_DAYS)
+
+
+def retired_refusal(key: TrustedKey, dated: date, today: date) -> RetiredSigningKey | None:
+    """Why a code signed with a retired key dated ``dated`` is refused ``today``, if it is."""
+    if key.status != RETIRED or key.retired_on is None:
+        return None
+    if dated > key.retired_on:
+        return RetiredSigningKey(key.kid_hex, key.clinic_name, key.retired_on, dated)
+    if today > trusted_until(key.retired_on):
+        return RetiredSigningKey(key.kid_hex, key.clinic_name, key.retired_on)
+    return None
 
 
 def key_id(public: bytes) -> bytes:

@@ -46,6 +46,9 @@ class RxItem:
     instructions: str = ""
 
 
+MAX_VALID_DAYS = 180  # the longest a prescription is valid for, from the day it is issued
+
+
 @dataclass(frozen=True)
 class PrescriptionContent:
     prescription_id: str

@@ -29,6 +29,9 @@ PDF_DPI = 300
 HALF_SIZE_ABOVE = 1200  # shorter side, in pixels
 DOUBLE_SIZE_BELOW = 1000  # shorter side, in pixels: an A5 page at 150 dpi or less
 QR = zxingcpp.BarcodeFormat.QRCode
+# What the counter accepts, and all Pillow may try: never EPS or PostScript (Pillow hands those
+# to Ghostscript, inside the process holding the clinic's key) or any other format.
+PICTURE_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF")
 
 
 class NoCodeFound(CodeRefused):
@@ -93,7 +96,7 @@ def codes_in_file(data: bytes) -> list[str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=PICTURE_FORMATS)
             if image.width * image.height > MAX_PIXELS:
                 raise UnreadablePicture("the picture is too large")
             image.draft("L", image.size)  # a JPEG decodes straight to grey; others ignore it

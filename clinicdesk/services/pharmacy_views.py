@@ -106,14 +106,14 @@ class Verdict:
 
     code: str
     content: PrescriptionContent
-    signed_by_clinic: str  # the name on the signing key (two clinics may share one)
+    signed_by_clinic: str  # the name on the signing key (no two trusted clinics share one)
     own_clinic: bool  # signed with this clinic's own key
     kid: str
     items: tuple[ItemBalance, ...]
     scans: int  # verified scans so far, this one included
     history: tuple[PharmacyEventView, ...]  # newest first
     issuer: str  # the signing clinic's id, from the key that signed
-    key_fingerprint: str  # the signing key's id in groups of four
+    key_fingerprint: str  # the signing key's fingerprint (rx.keys.fingerprint)
     # The patient's allergies as the chart has them now, serious ones first; None when the
     # prescription is another clinic's, whose patient's chart is not kept here.
     allergies: tuple[AllergyNote, ...] | None

@@ -19,7 +19,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.printing.prescription_pdf import print_warnings as prescription_print_warnings
 from clinicdesk.printing.prescription_pdf import render
-from clinicdesk.rx import codec, reference
+from clinicdesk.rx import codec, keys, reference
 from clinicdesk.rx.directions import directions, dose_times
 from clinicdesk.rx.errors import (
     ClockBehind,
@@ -29,7 +29,7 @@ from clinicdesk.rx.errors import (
     PrescriptionCancelled,
     PrescriptionExpired,
 )
-from clinicdesk.rx.payload import Frequency, PrescriptionContent, RxItem
+from clinicdesk.rx.payload import MAX_VALID_DAYS, Frequency, PrescriptionContent, RxItem
 from clinicdesk.rx.qr import qr_version
 from clinicdesk.services.booking import (
     STATUS_LABELS,
@@ -78,7 +78,6 @@ from clinicdesk.store.models import (
 from clinicdesk.text import fold
 
 DEFAULT_VALID_DAYS = 30
-MAX_VALID_DAYS = 180
 MAX_QR_VERSION = 25  # 117 modules: 0.5 mm modules still fit an A5 page with room to spare
 CLOCK_KEY = "rx_latest_time"
 CLOCK_SLACK = timedelta(minutes=10)
@@ -330,8 +329,9 @@ def check_code(
 ) -> tuple[codec.Verified, Prescription | None]:
     """A code that may be dispensed, with this clinic's record of it when it was issued here.
 
-    Signature and trusted key first (nothing is read before), then the clock, cancellation and
-    expiry; each refusal is a CodeRefused that says why. ``desk`` is this computer, whose clock
+    Signature and trusted key first (nothing is read before), then a retired key's dates (before
+    the date guard takes the code's date as evidence), the clock, cancellation and expiry; each
+    refusal is a CodeRefused that says why. ``desk`` is this computer, whose clock
     ``now`` is; ``record`` (a scan at the counter) keeps the prescription's date as evidence of
     today's date at this desk.
     """
@@ -340,7 +340,9 @@ def check_code(
     content = verified.content
     row = local_prescription(s, verified)
     today = clinic_day(s, now)
-    refusal: CodeRefused | None = _date_behind(s, content.issued_on, today, desk, record)
+    refusal: CodeRefused | None = keys.retired_refusal(verified.key, content.issued_on, today)
+    if refusal is None:
+        refusal = _date_behind(s, content.issued_on, today, desk, record)
     if refusal is None:
         refusal = _content_differs(s, verified, row)
     if refusal is None and row is not None and row.status == CANCELLED:

@@ -1,16 +1,25 @@
 """The clinic's prescription signing keys, and the keys of other clinics this one trusts.
 
-The clinic's key pair lives in the encrypted database. Rotating retires the current key (its
-public half stays trusted for the prescriptions it signed) and makes a new one; revoking makes a
-key untrusted. A trust file carries the public keys to pharmacies outside the clinic.
+The clinic's key pair lives in the encrypted database. Rotating retires the current key and
+makes a new one; revoking makes a key untrusted. Either clears the old key's private half, so
+no copy of the database taken later can sign with it. A retired key's public half stays trusted
+for the longest validity a prescription can have after its retirement (rx.keys.trusted_until).
+
+A trust file carries the public keys to pharmacies outside the clinic. Importing one is two
+steps: read_trust_file shows the clinic and each key's fingerprint, which the admin confirms
+against the fingerprints the issuing clinic reads out; import_trust_file then adds exactly what
+was shown. A file speaks only for its own clinic: it adds, retires or revokes that clinic's keys
+and no other, never this clinic's, and its clinic's name may not be taken for this clinic's or
+another trusted clinic's. A code is this clinic's own only when its key is one of this clinic's
+own keys (SigningKey.own, which an import never sets).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,13 +30,15 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.rx import keys
 from clinicdesk.rx.keys import ACTIVE, RETIRED, REVOKED, KeyPair, TrustedKey
-from clinicdesk.services.booking import clinic_profile
+from clinicdesk.services.booking import clinic_day, clinic_profile
 from clinicdesk.store import audit
 from clinicdesk.store.database import CLINIC_ID_KEY, Store
 from clinicdesk.store.files import write_export
 from clinicdesk.store.models import Meta, SigningKey
+from clinicdesk.text import fold
 
 TRUST_FORMAT = "clinicdesk-trust"
+_STAGE = {ACTIVE: 0, RETIRED: 1, REVOKED: 2}  # a key only moves forward: in use, retired, revoked
 
 
 @dataclass(frozen=True)
@@ -38,15 +49,63 @@ class KeyView:
     own: bool
     created_at: datetime
     changed_at: datetime | None
+    fingerprint: str
+    retired_on: date | None
 
     @property
     def status_label(self) -> str:
+        until = self.trusted_until
+        if until is not None:
+            return f"Retired, trusted until {until:%d %b %Y}"
         return keys.KEY_STATUS_LABELS[self.status]
+
+    @property
+    def trusted_until(self) -> date | None:
+        """A retired key's last day of trust; None for a key in use or revoked."""
+        if self.status != RETIRED or self.retired_on is None:
+            return None
+        return keys.trusted_until(self.retired_on)
+
+
+@dataclass(frozen=True)
+class TrustFileKey:
+    kid: str
+    public_key: bytes
+    status: str
+    retired_on: date | None  # the issuing clinic's date, for a retired key
+
+    @property
+    def fingerprint(self) -> str:
+        return keys.fingerprint(self.public_key)
+
+    @property
+    def status_label(self) -> str:
+        if self.retired_on is not None:
+            return f"Retired on {self.retired_on:%d %b %Y}"
+        return keys.KEY_STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class TrustFile:
+    """A trust file as read: what the admin confirms before import_trust_file adds it."""
+
+    file_name: str
+    clinic_name: str
+    clinic_id: str
+    keys: tuple[TrustFileKey, ...]
+    known_clinic: bool = False  # keys of this clinic are trusted here already
 
 
 class BadTrustFile(ClinicDeskError):
     def __init__(self, name: str, why: str) -> None:
         super().__init__(f"{name} is not a ClinicDesk trust file ({why}); nothing was imported.")
+
+
+class TrustFileRefused(ClinicDeskError):
+    """A well-formed trust file that would let one clinic pass for another here."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"{name} was not imported: {why}. Nothing was changed.")
 
 
 def ensure_clinic_key(s: Session) -> None:
@@ -68,7 +127,13 @@ def active_key(s: Session) -> KeyPair:
 def trusted_keys(s: Session) -> dict[bytes, TrustedKey]:
     return {
         bytes.fromhex(r.kid): TrustedKey(
-            bytes.fromhex(r.kid), r.public_key, r.clinic_name, r.status, r.clinic_id, r.own
+            bytes.fromhex(r.kid),
+            r.public_key,
+            r.clinic_name,
+            r.status,
+            r.clinic_id,
+            r.own,
+            r.retired_on,
         )
         for r in s.scalars(select(SigningKey))
     }
@@ -95,7 +160,24 @@ def _add_own(s: Session, clinic_name: str) -> SigningKey:
 
 
 def _view(row: SigningKey) -> KeyView:
-    return KeyView(row.kid, row.clinic_name, row.status, row.own, row.created_at, row.changed_at)
+    return KeyView(
+        row.kid,
+        row.clinic_name,
+        row.status,
+        row.own,
+        row.created_at,
+        row.changed_at,
+        keys.fingerprint(row.public_key),
+        row.retired_on,
+    )
+
+
+def _out_of_use(row: SigningKey, status: str, s: Session) -> None:
+    """Retire or revoke: the private half goes, whatever form it is kept in."""
+    now = utcnow()
+    row.status, row.changed_at, row.private_key = status, now, None
+    if status == RETIRED:
+        row.retired_on = clinic_day(s, now)
 
 
 class SigningKeys:
@@ -116,7 +198,7 @@ class SigningKeys:
             for old in s.scalars(
                 select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
             ):
-                old.status, old.changed_at = RETIRED, utcnow()
+                _out_of_use(old, RETIRED, s)
             row = _add_own(s, clinic_profile(s).name)
             audit.append(s, actor, "signing_key.rotate", "signing_keys", None, kid=row.kid)
             return _view(row)
@@ -133,7 +215,7 @@ class SigningKeys:
             if row.status == REVOKED:
                 raise Conflict("That key is already revoked.")
             was_active = row.own and row.status == ACTIVE
-            row.status, row.changed_at = REVOKED, utcnow()
+            _out_of_use(row, REVOKED, s)
             if was_active:  # the clinic goes on prescribing with a new key
                 _add_own(s, clinic_profile(s).name)
             audit.append(
@@ -159,6 +241,7 @@ class SigningKeys:
                     "public_key": base64.b64encode(r.public_key).decode(),
                     "status": r.status,
                 }
+                | ({"retired_on": r.retired_on.isoformat()} if r.retired_on else {})
                 for r in rows
             ],
         }
@@ -168,32 +251,43 @@ class SigningKeys:
             audit.append(s, actor, "signing_key.export", "signing_keys", None, file=dest.name)
         return len(rows)
 
-    def import_trust_file(self, actor: Actor, source: Path) -> list[KeyView]:
-        """Trust another clinic's keys; a key revoked there is recorded as revoked here, and a
-        revocation is never undone by an older file."""
-        actor.require_any(P.CLINIC_CONFIGURE, P.DISPENSE)
-        clinic, clinic_id, entries = _read_trust_file(source)
+    def read_trust_file(self, actor: Actor, source: Path) -> TrustFile:
+        """The file's clinic and keys, to show with their fingerprints before importing; a
+        file that could not be imported is refused now, in words."""
+        actor.require(P.CLINIC_CONFIGURE)
+        trust = _read_trust_file(source)
+        with self.store.read() as s:
+            _check_issuer(s, trust)
+            known = s.scalar(select(SigningKey.kid).where(SigningKey.clinic_id == trust.clinic_id))
+        return replace(trust, known_clinic=known is not None)
+
+    def import_trust_file(self, actor: Actor, trust: TrustFile) -> list[KeyView]:
+        """Trust the clinic's keys as read and confirmed. A key is added, or moves on from in
+        use to retired to revoked, never back: an older file undoes nothing."""
+        actor.require(P.CLINIC_CONFIGURE)
+        if not all(_matches(k.kid, k.public_key, k.status) for k in trust.keys):
+            raise BadTrustFile(trust.file_name, "a key's id or status does not match it")
         with self.store.write(actor) as s:
-            _check_issuer(s, source.name, clinic_id, [kid for kid, _, _ in entries])
+            _check_issuer(s, trust)
+            today = clinic_day(s, utcnow())
             changed = []
-            for kid, public, status in entries:
-                row = s.get(SigningKey, kid)
-                if row is not None and row.own:
-                    continue
+            for key in trust.keys:
+                row = s.get(SigningKey, key.kid)
                 if row is None:
                     row = SigningKey(
-                        kid=kid,
-                        public_key=public,
-                        clinic_id=clinic_id or kid,
-                        clinic_name=clinic,
-                        status=status,
+                        kid=key.kid,
+                        public_key=key.public_key,
+                        clinic_id=trust.clinic_id,
+                        clinic_name=trust.clinic_name,
+                        status=ACTIVE,
                         own=False,
                     )
                     s.add(row)
-                elif row.status != REVOKED and row.status != status:
-                    row.status, row.changed_at = status, utcnow()
-                else:
+                elif _STAGE[key.status] <= _STAGE[row.status]:
                     continue
+                row.status, row.changed_at = key.status, utcnow()
+                if key.status == RETIRED:  # a file from before retirement dates: from today
+                    row.retired_on = key.retired_on or today
                 changed.append(row)
             s.flush()
             audit.append(
@@ -202,26 +296,65 @@ class SigningKeys:
                 "signing_key.import",
                 "signing_keys",
                 None,
-                clinic=clinic,
-                keys=len(changed),
+                clinic=trust.clinic_name,
+                clinic_id=trust.clinic_id,
+                keys=[r.kid for r in changed],
             )
             return [_view(r) for r in changed]
 
 
-def _check_issuer(s: Session, name: str, clinic_id: str, kids: list[str]) -> None:
-    """A trust file speaks for the clinic it names by id only if that id is not this clinic's
-    and, where keys of that clinic are trusted already, it carries one of them: another clinic
-    cannot take over this clinic's prescriptions, or a third clinic's, by claiming its id."""
-    if not clinic_id:
-        return
-    if clinic_id == own_clinic_id(s):
-        raise BadTrustFile(name, "it claims to be this clinic's own")
-    known = set(s.scalars(select(SigningKey.kid).where(SigningKey.clinic_id == clinic_id)))
+def _same_name(a: str, b: str) -> bool:
+    """Names a pharmacist could take for one another: case, spaces, accents and look-alike
+    letters of other scripts aside ('St Mary's' and 'ST  MARYS', a Cyrillic 'а' for an 'a')."""
+
+    def key(name: str) -> str:
+        return fold(name).replace(" ", "") or name.casefold()
+
+    return key(a) == key(b)
+
+
+def _check_issuer(s: Session, trust: TrustFile) -> None:
+    """A trust file speaks for its own clinic only: not this clinic (by id or by name), not a
+    clinic of a name trusted here already, and with no key of another clinic or of this one.
+    Where keys of its clinic are trusted already it must carry one of them, so another clinic
+    cannot take over a trusted clinic by claiming its id."""
+    name = trust.file_name
+    if trust.clinic_id == own_clinic_id(s):
+        raise TrustFileRefused(name, "it claims to be this clinic's own")
+    own_name = clinic_profile(s).name
+    if _same_name(trust.clinic_name, own_name):
+        raise TrustFileRefused(
+            name, f"it names its clinic {trust.clinic_name!r}, which is this clinic's own name"
+        )
+    for other in s.scalars(
+        select(SigningKey.clinic_name)
+        .where(SigningKey.own.is_(False), SigningKey.clinic_id != trust.clinic_id)
+        .distinct()
+    ):
+        if _same_name(trust.clinic_name, other):
+            raise TrustFileRefused(
+                name,
+                f"it names its clinic {trust.clinic_name!r}, and another clinic trusted here "
+                f"is named {other!r}; two clinics of one name could be taken for each other",
+            )
+    kids = [k.kid for k in trust.keys]
+    for row in s.scalars(select(SigningKey).where(SigningKey.kid.in_(kids))):
+        if row.own:
+            raise TrustFileRefused(
+                name, f"it lists this clinic's own key {keys.fingerprint(row.public_key)}"
+            )
+        if row.clinic_id != trust.clinic_id:
+            raise TrustFileRefused(
+                name,
+                f"it lists key {keys.fingerprint(row.public_key)}, which belongs to "
+                f"{row.clinic_name}, another clinic trusted here",
+            )
+    known = set(s.scalars(select(SigningKey.kid).where(SigningKey.clinic_id == trust.clinic_id)))
     if known and not known & set(kids):
-        raise BadTrustFile(name, "it names a clinic trusted here but none of its keys")
+        raise TrustFileRefused(name, "it names a clinic trusted here but none of its keys")
 
 
-def _read_trust_file(source: Path) -> tuple[str, str, list[tuple[str, bytes, str]]]:
+def _read_trust_file(source: Path) -> TrustFile:
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -231,23 +364,37 @@ def _read_trust_file(source: Path) -> tuple[str, str, list[tuple[str, bytes, str
     clinic = document.get("clinic_name")
     if not isinstance(clinic, str) or not clinic.strip():
         raise BadTrustFile(source.name, "it names no clinic")
-    clinic_id = document.get("clinic_id", "")  # files from before clinic ids name none
-    if not isinstance(clinic_id, str) or len(clinic_id) > 36:
-        raise BadTrustFile(source.name, "its clinic id is malformed")
     listed = document.get("keys")
     if not isinstance(listed, list):
         raise BadTrustFile(source.name, "it holds no list of keys")
-    entries = []
-    for item in listed:
-        try:
-            public = base64.b64decode(item["public_key"], validate=True)
-            keys.public_key(public)
-            kid, status = item["kid"], item["status"]
-        except Exception:
-            raise BadTrustFile(source.name, "a key in it is malformed") from None
-        if kid != keys.key_id(public).hex() or status not in (ACTIVE, RETIRED, REVOKED):
-            raise BadTrustFile(source.name, "a key's id or status does not match it")
-        entries.append((kid, public, status))
+    entries = tuple(_key_entry(source.name, item) for item in listed)
     if not entries:
         raise BadTrustFile(source.name, "it holds no keys")
-    return clinic.strip(), clinic_id.strip(), entries
+    clinic_id = document.get("clinic_id")
+    if not isinstance(clinic_id, str) or not clinic_id.strip() or len(clinic_id) > 36:
+        raise BadTrustFile(
+            source.name, "it names no clinic id; ask the clinic for a trust file made now"
+        )
+    return TrustFile(source.name, clinic.strip(), clinic_id.strip(), entries)
+
+
+def _matches(kid: object, public: bytes, status: object) -> bool:
+    return kid == keys.key_id(public).hex() and status in _STAGE
+
+
+def _key_entry(file_name: str, item: object) -> TrustFileKey:
+    if not isinstance(item, dict):
+        raise BadTrustFile(file_name, "a key in it is malformed")
+    try:
+        public = base64.b64decode(item["public_key"], validate=True)
+        keys.public_key(public)
+        kid, status = item["kid"], item["status"]
+        retired = item.get("retired_on")
+        retired_on = date.fromisoformat(retired) if retired is not None else None
+    except Exception:
+        raise BadTrustFile(file_name, "a key in it is malformed") from None
+    if not _matches(kid, public, status):
+        raise BadTrustFile(file_name, "a key's id or status does not match it")
+    if retired_on is not None and retired_on > utcnow().date() + timedelta(days=1):
+        raise BadTrustFile(file_name, "a key's retirement date is still to come")
+    return TrustFileKey(kid, public, status, retired_on if status == RETIRED else None)

@@ -17,6 +17,7 @@ PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",  # 64 MiB of decrypted pages: search walks indexes at random
+    "PRAGMA cipher_memory_security=ON",  # wipe and lock key and page memory (plain SQLite: no-op)
 )
 
 

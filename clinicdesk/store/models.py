@@ -502,8 +502,8 @@ class Drug(Synced, Base):
 
 
 class SigningKey(Base):
-    """A prescription signing key: this clinic's own (with its private half) or one trusted
-    from another clinic's trust file."""
+    """A prescription signing key: this clinic's own (with its private half while in use) or
+    one trusted from another clinic's trust file."""
 
     __tablename__ = "signing_keys"
     kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # hex
@@ -518,6 +518,9 @@ class SigningKey(Base):
     own: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The issuing clinic's date of retirement: the key is trusted for the longest validity a
+    # prescription can have after it, and never for a prescription dated after it.
+    retired_on: Mapped[date | None] = mapped_column(default=None)
 
 
 class Prescription(Synced, Base):

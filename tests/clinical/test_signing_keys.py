@@ -24,6 +24,9 @@ from clinicdesk.rx.errors import RevokedSigningKey, UnknownSigningKey
 from clinicdesk.rx.keys import new_key_pair
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.signing import BadTrustFile
+from tests.trust_files import import_trust
+
+ELM_ID = "0190c2a4-e1m0-7000-8000-00000000e1m0"
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +80,14 @@ def test_the_trust_file_carries_the_public_keys_to_another_clinic(issuer, pharma
     assert exported == len(document["keys"]) == 1
     assert document["clinic_name"] == "Harbour Health Centre"
     assert "private" not in path.read_text(encoding="utf-8")
-    (imported,) = pharmacist.signing_keys.import_trust_file(pharmacist.actor, path)
+    (imported,) = import_trust(admin, path)
     assert (imported.kid, imported.own, imported.status) == (rx.kid, False, "active")
     assert keys_of(admin)[rx.kid] == ("active", False, "Harbour Health Centre")
     verified = pharmacist.prescriptions.verify_code(pharmacist.actor, rx.code)
     assert verified.content.prescription_id == rx.id
     assert verified.signed_by_clinic == "Harbour Health Centre"
     # importing the same file again changes nothing
-    assert pharmacist.signing_keys.import_trust_file(pharmacist.actor, path) == []
+    assert import_trust(admin, path) == []
 
 
 def write_json(path: Path, document: object) -> Path:
@@ -104,6 +107,7 @@ def good_key() -> dict[str, str]:
 def trust(*keys: dict[str, str], **fields: object) -> dict[str, object]:
     return (
         {"format": "clinicdesk-trust", "version": 1, "clinic_name": "Elm Clinic"}
+        | {"clinic_id": ELM_ID}
         | {"keys": list(keys)}
         | fields
     )
@@ -124,6 +128,10 @@ BAD_FILES = [
     (trust(keys=5), "it holds no list of keys"),
     (trust(keys={"kid": "00"}), "it holds no list of keys"),
     (trust(keys=None), "it holds no list of keys"),
+    (trust(good_key(), clinic_id=""),
+     "it names no clinic id; ask the clinic for a trust file made now"),
+    (trust(good_key(), clinic_id=None),
+     "it names no clinic id; ask the clinic for a trust file made now"),
     (trust("not a key", 7), "a key in it is malformed"),
 ]  # fmt: skip
 
@@ -139,7 +147,7 @@ def test_a_malformed_trust_file_imports_nothing(pharmacy, tmp_path, content, why
     before = keys_of(admin)
 
     with pytest.raises(BadTrustFile) as refused:
-        admin.signing_keys.import_trust_file(admin.actor, path)
+        admin.signing_keys.read_trust_file(admin.actor, path)
 
     assert refused.value.message == (
         f"elm.trust.json is not a ClinicDesk trust file ({why}); nothing was imported."
@@ -150,46 +158,46 @@ def test_a_malformed_trust_file_imports_nothing(pharmacy, tmp_path, content, why
 def test_a_missing_trust_file_is_refused_in_words(pharmacy, tmp_path):
     admin, _pharmacist = pharmacy
     with pytest.raises(BadTrustFile) as refused:
-        admin.signing_keys.import_trust_file(admin.actor, tmp_path / "gone.json")
+        admin.signing_keys.read_trust_file(admin.actor, tmp_path / "gone.json")
     assert "gone.json is not a ClinicDesk trust file" in refused.value.message
 
 
 def test_a_revocation_is_not_undone_by_an_older_file(pharmacy, tmp_path):
-    admin, pharmacist = pharmacy
+    admin, _pharmacist = pharmacy
     key = good_key()
     older = write_json(tmp_path / "older.json", trust(key))
     newer = write_json(tmp_path / "newer.json", trust(key | {"status": "revoked"}))
-    pharmacist.signing_keys.import_trust_file(pharmacist.actor, older)
+    import_trust(admin, older)
 
-    (changed,) = pharmacist.signing_keys.import_trust_file(pharmacist.actor, newer)
+    (changed,) = import_trust(admin, newer)
     assert changed.status == "revoked"
 
-    assert pharmacist.signing_keys.import_trust_file(pharmacist.actor, older) == []
+    assert import_trust(admin, older) == []
     assert keys_of(admin)[key["kid"]] == ("revoked", False, "Elm Clinic")
 
 
 def test_a_revoked_key_reaches_the_pharmacy_through_the_trust_file(pharmacy, tmp_path):
-    _admin, pharmacist = pharmacy
-    clinic = walk_in_consultation(new_clinic(tmp_path / "elm", "Elm Clinic"))
+    admin, pharmacist = pharmacy
+    clinic = walk_in_consultation(new_clinic(tmp_path / "oak", "Oak Lane Surgery"))
     try:
         doctor = clinic.doctor
         rx = doctor.prescriptions.write(doctor.actor, clinic.visit.id, three_items())
         before = clinic.admin.signing_keys.export_trust_file(
             clinic.admin.actor, tmp_path / "before.json"
         )
-        pharmacist.signing_keys.import_trust_file(pharmacist.actor, tmp_path / "before.json")
+        import_trust(admin, tmp_path / "before.json")
         clinic.admin.signing_keys.revoke(clinic.admin.actor, rx.kid, "Key copied to a USB stick")
         after = clinic.admin.signing_keys.export_trust_file(
             clinic.admin.actor, tmp_path / "after.json"
         )
         assert (before, after) == (1, 2)  # the revoked key and its successor
 
-        pharmacist.signing_keys.import_trust_file(pharmacist.actor, tmp_path / "after.json")
-        pharmacist.signing_keys.import_trust_file(pharmacist.actor, tmp_path / "before.json")
+        import_trust(admin, tmp_path / "after.json")
+        import_trust(admin, tmp_path / "before.json")
 
         with pytest.raises(RevokedSigningKey) as refused:
             pharmacist.prescriptions.verify_code(pharmacist.actor, rx.code)
-        assert "Elm Clinic has revoked" in refused.value.message
+        assert "Oak Lane Surgery has revoked" in refused.value.message
         new = doctor.prescriptions.write(doctor.actor, clinic.visit.id, three_items())
         assert pharmacist.prescriptions.verify_code(pharmacist.actor, new.code).kid == new.kid
     finally:
@@ -216,8 +224,17 @@ def test_revoking_needs_a_reason_and_a_known_key_once(pharmacy):
     assert statuses == ["active", "revoked"]
 
 
-def test_a_pharmacist_imports_trust_files_but_does_not_manage_keys(pharmacy, tmp_path):
-    _admin, pharmacist = pharmacy
+def test_a_pharmacist_neither_imports_trust_files_nor_manages_keys(pharmacy, tmp_path):
+    admin, pharmacist = pharmacy
+    pine = trust(good_key(), clinic_id="pine-clinic-id", clinic_name="Pine Clinic")
+    path = write_json(tmp_path / "pine.json", pine)
+    trust_file = admin.signing_keys.read_trust_file(admin.actor, path)
+    before = keys_of(admin)
+    with pytest.raises(PermissionDenied):
+        pharmacist.signing_keys.read_trust_file(pharmacist.actor, path)
+    with pytest.raises(PermissionDenied):
+        pharmacist.signing_keys.import_trust_file(pharmacist.actor, trust_file)
+    assert keys_of(admin) == before
     with pytest.raises(PermissionDenied):
         pharmacist.signing_keys.rotate(pharmacist.actor)
     with pytest.raises(PermissionDenied):

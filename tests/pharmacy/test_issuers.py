@@ -1,7 +1,7 @@
 """The ledger is kept per issuing clinic and prescription: another clinic's code that reuses one
 of this clinic's prescription ids is that clinic's prescription, not ours; a second code with
 the same issuer and id but other content is refused as altered; the verdict says which clinic
-signed, even when two clinics share a name."""
+signed."""
 
 from __future__ import annotations
 
@@ -18,25 +18,26 @@ from clinicdesk.rx import codec, reference
 from clinicdesk.rx.errors import ContentDiffers
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput
-from clinicdesk.services.signing import BadTrustFile, active_key
+from clinicdesk.services.signing import TrustFileRefused, active_key
 from clinicdesk.store import migrate
 from clinicdesk.store.models import Meta
 from tests.clinical.clinic_setup import new_clinic
 from tests.pharmacy.pharmacy_setup import Counter, counter_fixture, remaining, shelf
+from tests.trust_files import import_trust
 
 counter = counter_fixture()
 
 OLD_KEYS = ("rx_latest_time", "rx_latest_issued_seen")  # the clock guard's, before desks
-SAME_NAME = "Sunrise Family Clinic"  # tests/conftest.py's clinic: ours has this name too
+OUR_NAME = "Sunrise Family Clinic"  # tests/conftest.py's clinic
+OTHER_NAME = "Sunrise Family Practice"
 
 
 @pytest.fixture
 def other(counter: Counter, tmp_path: Path):
-    """A second clinic of the same name whose trust file the pharmacy imported."""
-    clinic = new_clinic(tmp_path / "other", SAME_NAME)
+    """A second clinic, of a name like ours, whose trust file the pharmacy's admin imported."""
+    clinic = new_clinic(tmp_path / "other", OTHER_NAME)
     clinic.signing_keys.export_trust_file(clinic.actor, tmp_path / "other.json")
-    ph = counter.pharmacist
-    ph.signing_keys.import_trust_file(ph.actor, tmp_path / "other.json")
+    import_trust(counter.admin, tmp_path / "other.json")
     yield clinic
     clinic.close()
 
@@ -98,13 +99,13 @@ def test_our_own_key_over_other_content_with_our_id_is_refused_as_altered(counte
     assert remaining(counter) == (15, 28, 2)
 
 
-def test_the_verdict_tells_two_clinics_of_the_same_name_apart(counter, other):
+def test_the_verdict_tells_this_clinic_and_another_apart(counter, other):
     ph = counter.pharmacist
     ours = ph.pharmacy.scan(ph.actor, counter.rx.code, SCANNER)
     theirs = ph.pharmacy.scan(
         ph.actor, signed_by(other, reusing_our_id(counter, 30, "Someone Else")), SCANNER
     )
-    assert ours.signed_by_clinic == theirs.signed_by_clinic == SAME_NAME
+    assert (ours.signed_by_clinic, theirs.signed_by_clinic) == (OUR_NAME, OTHER_NAME)
     assert ours.signed_by_text.startswith("this clinic")
     assert "this clinic" not in theirs.signed_by_text
     assert ours.signed_by_text != theirs.signed_by_text
@@ -116,8 +117,8 @@ def test_a_trust_file_claiming_to_be_this_clinic_is_refused(counter, other, tmp_
     document = json.loads((tmp_path / "other.json").read_text())
     document["clinic_id"] = ph.store.clinic_id()
     (tmp_path / "impostor.json").write_text(json.dumps(document))
-    with pytest.raises(BadTrustFile):
-        ph.signing_keys.import_trust_file(ph.actor, tmp_path / "impostor.json")
+    with pytest.raises(TrustFileRefused):
+        import_trust(counter.admin, tmp_path / "impostor.json")
 
 
 def test_the_verdict_shows_the_patients_allergies_as_the_chart_has_them_now(counter):
@@ -149,7 +150,6 @@ def test_another_clinics_prescription_says_its_allergies_are_not_known_here(coun
 
 def test_a_trust_file_claiming_another_trusted_clinics_id_is_refused(counter, other, tmp_path):
     """A third clinic cannot take over a trusted clinic's prescriptions by claiming its id."""
-    ph = counter.pharmacist
     third = new_clinic(tmp_path / "third", "Third Clinic")
     try:
         third.signing_keys.export_trust_file(third.actor, tmp_path / "third.json")
@@ -158,8 +158,8 @@ def test_a_trust_file_claiming_another_trusted_clinics_id_is_refused(counter, ot
     document = json.loads((tmp_path / "third.json").read_text())
     document["clinic_id"] = json.loads((tmp_path / "other.json").read_text())["clinic_id"]
     (tmp_path / "third.json").write_text(json.dumps(document))
-    with pytest.raises(BadTrustFile) as caught:
-        ph.signing_keys.import_trust_file(ph.actor, tmp_path / "third.json")
+    with pytest.raises(TrustFileRefused) as caught:
+        import_trust(counter.admin, tmp_path / "third.json")
     assert "none of its keys" in caught.value.message
 
 

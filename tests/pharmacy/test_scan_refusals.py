@@ -33,6 +33,7 @@ from tests.pharmacy.pharmacy_setup import (
     remaining,
     shelf,
 )
+from tests.trust_files import import_trust
 
 counter = counter_fixture()
 
@@ -102,7 +103,7 @@ def test_a_prescription_from_a_clinic_not_trusted_is_refused_until_its_keys_are_
 
     other.signing_keys.export_trust_file(other.actor, tmp_path / "harbour.json")
     ph = counter.pharmacist
-    ph.signing_keys.import_trust_file(ph.actor, tmp_path / "harbour.json")
+    import_trust(counter.admin, tmp_path / "harbour.json")
     verdict = ph.pharmacy.scan(ph.actor, rx.code, PICTURE)
     assert verdict.signed_by_clinic == "Harbour Medical Centre"
     assert not verdict.own_clinic
@@ -241,7 +242,7 @@ def test_a_pharmacy_that_never_prescribes_still_refuses_a_date_set_back(tmp_path
     harbour.signing_keys.export_trust_file(harbour.actor, tmp_path / "harbour.json")
     shop = new_clinic(tmp_path / "shop", "Corner Pharmacy")
     ph = add_pharmacist(shop)
-    ph.signing_keys.import_trust_file(ph.actor, tmp_path / "harbour.json")
+    import_trust(shop, tmp_path / "harbour.json")
     try:
         year_back = PharmacyService(ph.store, clock=lambda: utcnow() - timedelta(days=365))
         with pytest.raises(DateBehind) as caught:

@@ -29,6 +29,7 @@ from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput, HistoryFilter
 from clinicdesk.services.prescription_views import PrescriptionView
+from clinicdesk.services.signing import TrustFile
 from clinicdesk.services.visits import VisitNote
 from clinicdesk.store.models import Base
 from tests.clinic_time import clinic_today
@@ -468,8 +469,13 @@ CASES: list[Case] = [
     case("signing_keys.list", CONFIG, DISPENSE, any_of=True)(
         lambda s, w: s.signing_keys.list(s.actor)
     ),
-    case("signing_keys.import_trust_file", CONFIG, DISPENSE, any_of=True)(
-        lambda s, w: s.signing_keys.import_trust_file(s.actor, w.trust_file)
+    case("signing_keys.read_trust_file", CONFIG)(
+        lambda s, w: s.signing_keys.read_trust_file(s.actor, w.trust_file)
+    ),
+    case("signing_keys.import_trust_file", CONFIG)(  # this clinic's own file: refused if allowed
+        lambda s, w: s.signing_keys.import_trust_file(
+            s.actor, TrustFile("trust.json", "Elm Clinic", s.store.clinic_id(), ())
+        )
     ),
     case("signing_keys.export_trust_file", CONFIG)(
         lambda s, w: s.signing_keys.export_trust_file(s.actor, w.out("trust.json", s))

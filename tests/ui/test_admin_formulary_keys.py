@@ -9,7 +9,7 @@ from pathlib import Path
 import shiboken6
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QLabel
 
 from clinicdesk.services.access import AdminAccount, create_clinic, sign_in
 from ui.admin.formulary import DrugDialog
@@ -98,7 +98,7 @@ def test_rotate_then_revoke_the_old_key(qtbot, make_main, admin, tasks):
     assert screen.message.text().startswith("New key ")
     new, old = screen.model.rows
     assert old.kid == first.kid
-    assert screen.model.cells(old)[3] == "Retired (still trusted)"
+    assert screen.model.cells(old)[3].startswith("Retired, trusted until ")
     assert screen.model.cells(new)[3] == "In use"
 
     screen.table.selectRow(1)
@@ -143,13 +143,30 @@ def test_trust_file_exported_and_imported_by_another_clinic(
         monkeypatch.setattr(
             QFileDialog, "getOpenFileName", staticmethod(lambda *a: (str(chosen[0]), ""))
         )
+        (ours,) = admin.signing_keys.list(admin.actor)
         qtbot.mouseClick(there.import_button, CLICK)
+        wait_idle(qtbot, tasks)
+        dialog = there.trust_dialog
+        shown = [label.text() for label in dialog.findChildren(QLabel)]
+        assert ours.fingerprint in shown
+        assert not dialog.import_button.isEnabled()
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Enter alone cancels: nothing imported
+        wait_idle(qtbot, tasks)
+        assert len(other.signing_keys.list(other.actor)) == 1
+
+        qtbot.mouseClick(there.import_button, CLICK)
+        wait_idle(qtbot, tasks)
+        dialog = there.trust_dialog
+        assert dialog.checked.hasFocus()
+        qtbot.keyClick(dialog.checked, Qt.Key.Key_Space)  # the admin checked every group
+        assert dialog.import_button.isEnabled()
+        qtbot.mouseClick(dialog.import_button, CLICK)
         wait_idle(qtbot, tasks)
         assert there.message.text() == "1 key of Sunrise Family Clinic now known here."
         imported = [k for k in there.model.rows if not k.own]
         assert [there.model.cells(k)[:4] for k in imported] == [
             (
-                admin.signing_keys.list(admin.actor)[0].kid,
+                ours.fingerprint,
                 "Sunrise Family Clinic",
                 "Imported",
                 "In use",

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.rx.keys import ACTIVE, REVOKED
-from clinicdesk.services.signing import KeyView
+from clinicdesk.services.signing import KeyView, TrustFile
+from ui.admin.trust_import import TrustImportDialog
 from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
 from ui.errors import describe
@@ -41,7 +42,7 @@ ROTATE_TEXT = (
 
 
 class KeyTableModel(RowsModel[KeyView]):
-    HEADERS = ("Key id", "Clinic", "Whose", "Status", "Created", "Changed")
+    HEADERS = ("Fingerprint", "Clinic", "Whose", "Status", "Created", "Changed")
 
     def __init__(self, time_zone: str) -> None:
         super().__init__()
@@ -49,7 +50,7 @@ class KeyTableModel(RowsModel[KeyView]):
 
     def cells(self, k: KeyView) -> tuple[str, ...]:
         return (
-            k.kid,
+            k.fingerprint,
             k.clinic_name,
             "This clinic" if k.own else "Imported",
             k.status_label,
@@ -132,8 +133,9 @@ class SigningKeysScreen(QWidget):
             bar.addWidget(button)
         explain = QLabel(
             "Prescriptions are signed with the key in use; their codes are checked against every "
-            "key listed here. Retired keys stay trusted for the prescriptions they signed; "
-            "revoked keys are refused."
+            "key listed here. A retired key stays trusted until the last prescription it could "
+            "have signed runs out; revoked keys are refused. Read a fingerprint out to a "
+            "pharmacy importing this clinic's trust file, so they can check it."
         )
         explain.setWordWrap(True)
         set_kind(explain, "hint")
@@ -206,9 +208,9 @@ class SigningKeysScreen(QWidget):
                 self._run(
                     self.ctx.session.signing_keys.rotate,
                     done=lambda key: (
-                        f"New key {key.kid} in use. The old key is retired and still "
-                        "trusted for the prescriptions it signed. Export a new trust file "
-                        "for pharmacies outside the clinic."
+                        f"New key {key.kid} in use. The old key is retired: its prescriptions "
+                        "stay valid until they run out. Export a new trust file for "
+                        "pharmacies outside the clinic."
                     ),
                 )
 
@@ -257,11 +259,26 @@ class SigningKeysScreen(QWidget):
         )
         if not path:
             return
-        self._run(
-            self.ctx.session.signing_keys.import_trust_file,
+        self.ctx.tasks.submit(
+            self.ctx.session.signing_keys.read_trust_file,
+            self.ctx.actor,
             Path(path),
-            done=_imported_text,
+            on_result=self._confirm_import,
+            on_error=self._failed,
+            owner=self,
         )
+
+    def _confirm_import(self, trust: TrustFile) -> None:
+        """Nothing is imported until the admin has checked every fingerprint."""
+        dialog = TrustImportDialog(trust, self)
+        self.trust_dialog = dialog
+        dialog.accepted.connect(
+            lambda: self._run(
+                self.ctx.session.signing_keys.import_trust_file, trust, done=_imported_text
+            )
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
 
 def _imported_text(keys: list[KeyView]) -> str:
