@@ -195,6 +195,7 @@ class ChartService:
 
     def set_lifestyle(self, actor: Actor, patient_id: str, values: Values) -> ChartEntry:
         """Lifestyle is one entry per patient: written the first time, changed after."""
+        actor.require(P.CLINICAL_WRITE)  # before the chart is read: a refusal reads nothing
         with self.store.read() as s:
             rows = _rows(s, SECTIONS["lifestyle"], patient_id)
         if rows:
