@@ -122,3 +122,8 @@ def _duration(seconds: int) -> str:
         return f"{seconds} seconds"
     minutes = (seconds + 59) // 60
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+class NotAllowed(ClinicDeskError):
+    """The user holds the permission, but this change is reserved to someone else (one's own
+    roles, a super admin's account)."""
