@@ -231,12 +231,13 @@ class ChartService:
             "documents": "Documents",
             "visit": "Visit note",
         }
-        with self.store.read() as s:
+        with self.store.write(actor) as s:  # reading clinical data is audited
             rows = s.scalars(
                 select(ChartChange)
                 .where(ChartChange.patient_id == patient_id)
                 .order_by(ChartChange.created_at.desc(), ChartChange.id.desc())
-            )
+            ).all()
+            audit.append(s, actor, "chart.history", "patients", patient_id)
             return [
                 ChartChangeView(
                     r.created_at,

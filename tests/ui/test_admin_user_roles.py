@@ -1,5 +1,6 @@
-"""The roles dialog shows every role, greys what the admin may not grant, and never strips a
-super admin's role by saving."""
+"""What an admin sees: the roles dialog shows every role, greys what she may not grant, and
+never strips a super admin's role by saving; the pharmacy shows her the stock, not what patients
+were given."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from clinicdesk.permissions import Role
 from ui.admin.user_dialogs import RolesDialog
+from ui.pharmacy.workspace import HISTORY
 
 
 def open_roles(qtbot, make_main, tasks, session, username: str) -> RolesDialog:
@@ -63,3 +65,14 @@ def test_an_admin_cannot_open_her_own_roles_for_change(qtbot, make_main, tasks, 
     assert not dialog.save.isEnabled()
     assert not any(box.isEnabled() for box in dialog.roles.boxes.values())
     assert "your own roles" in dialog.message.text()
+
+
+def test_an_admin_managing_stock_has_no_dispensing_history(qtbot, make_main, tasks, staff):
+    """Every patient's dispensed medicines are for those who dispense, not for the stock
+    permission alone."""
+    main = make_main(staff(Role.ADMIN, username="bea"))
+    pharmacy = main.show_workspace("pharmacy")
+    assert not pharmacy.views.isTabEnabled(HISTORY)
+    pharmacy.show_history()
+    assert pharmacy.stack.currentWidget() is not pharmacy.history
+    wait_idle(qtbot, tasks)
