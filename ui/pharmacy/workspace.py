@@ -49,7 +49,7 @@ class PharmacyWorkspace(QWidget):
             self.views.setTabToolTip(index, f"{title} ({key})")
         if not ctx.actor.can(P.DISPENSE):  # every patient's medicines: for those who dispense
             self.views.setTabEnabled(HISTORY, False)
-            self.views.setTabToolTip(HISTORY, "What was dispensed is shown to pharmacists only.")
+            self.views.setTabToolTip(HISTORY, "Shown only to those who dispense.")
         self.stack = QStackedWidget()
         for page in (self.counter, self.stock, self.history):
             self.stack.addWidget(page)
