@@ -122,3 +122,20 @@ def _duration(seconds: int) -> str:
         return f"{seconds} seconds"
     minutes = (seconds + 59) // 60
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+class NotAllowed(ClinicDeskError):
+    """The user holds the permission, but this change is reserved to someone else (one's own
+    roles, a super admin's account)."""
+
+
+class LookupsPaused(ClinicDeskError):
+    """Too many reference numbers that matched nothing: look-ups by this user wait a while."""
+
+    def __init__(self, failures: int, seconds_left: int) -> None:
+        self.seconds_left = seconds_left
+        super().__init__(
+            f"{failures} reference numbers typed in the last 10 minutes matched no prescription, "
+            f"so look-ups by reference are paused for {_duration(seconds_left)}. Scan the "
+            "prescription's code if it will read."
+        )

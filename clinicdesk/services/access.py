@@ -190,7 +190,7 @@ def _auto_backup_dir(folder: Path) -> Path:
 def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: str) -> bytes:
     """The database key from ``username``'s slot, with the lockout pause checked and counted."""
     guard = SigninGuard(folder)
-    guard.check(username)
+    refusal = guard.begin_attempt(username)
     slot = slots.user_slot(username)
     try:
         if slot is None:
@@ -199,8 +199,7 @@ def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: s
             raise WrongPassword()
         key = slots.unwrap(slot, password)
     except WrongPassword:
-        refusal = guard.record_failure(username)
-        log.info("sign-in refused for %r: wrong password", username)
+        log.info("sign-in refused: wrong user name or password")
         raise refusal from None
     guard.record_success(username)
     return key

@@ -195,6 +195,7 @@ class ChartService:
 
     def set_lifestyle(self, actor: Actor, patient_id: str, values: Values) -> ChartEntry:
         """Lifestyle is one entry per patient: written the first time, changed after."""
+        actor.require(P.CLINICAL_WRITE)  # before the chart is read: a refusal reads nothing
         with self.store.read() as s:
             rows = _rows(s, SECTIONS["lifestyle"], patient_id)
         if rows:
@@ -230,12 +231,13 @@ class ChartService:
             "documents": "Documents",
             "visit": "Visit note",
         }
-        with self.store.read() as s:
+        with self.store.write(actor) as s:  # reading clinical data is audited
             rows = s.scalars(
                 select(ChartChange)
                 .where(ChartChange.patient_id == patient_id)
                 .order_by(ChartChange.created_at.desc(), ChartChange.id.desc())
-            )
+            ).all()
+            audit.append(s, actor, "chart.history", "patients", patient_id)
             return [
                 ChartChangeView(
                     r.created_at,

@@ -297,12 +297,13 @@ class PatientService:
 
     def history(self, actor: Actor, patient_id: str) -> list[PatientChange]:
         actor.require(P.PATIENT_READ)
-        with self.store.read() as s:
+        with self.store.write(actor) as s:  # reading a patient's record is audited
             rows = s.scalars(
                 select(PatientVersion)
                 .where(PatientVersion.patient_id == patient_id)
                 .order_by(PatientVersion.patient_version.desc())
-            )
+            ).all()
+            audit.append(s, actor, "patient.history", "patients", patient_id)
             return [
                 PatientChange(
                     r.patient_version,

@@ -28,6 +28,7 @@ from clinicdesk.rx import codec, reference
 from clinicdesk.rx.directions import directions
 from clinicdesk.rx.errors import CodeRefused
 from clinicdesk.rx.payload import RxItem
+from clinicdesk.services import reference_lookup
 from clinicdesk.services.booking import clinic_day, clinic_profile, clinic_zone
 from clinicdesk.services.formulary import dispensed_drug, split_list
 from clinicdesk.services.inventory import (
@@ -143,18 +144,29 @@ class PharmacyService:
     def verdict(self, actor: Actor, code: str) -> Verdict:
         """The verdict again after a dispense, verified afresh but not counted as a scan."""
         actor.require(P.DISPENSE)
-        with self.store.read() as s:
+        with self.store.write(actor) as s:  # reading a prescription is audited
             now = self.clock()
             verified, _row = check_code(s, code, now, self.desk)
-            return _verdict(s, verified, now)
+            verdict = _verdict(s, verified, now)
+            audit.append(
+                s,
+                actor,
+                "prescription.verdict",
+                "prescriptions",
+                verdict.content.prescription_id,
+                issuer=verdict.issuer,
+            )
+            return verdict
 
     def look_up(self, actor: Actor, typed: str) -> Verdict:
         """The reference number typed by hand: check digits first, then the same verification
-        as a scan of this clinic's stored code."""
+        as a scan of this clinic's stored code. A number that matches nothing is recorded, and
+        many of them make look-ups wait (clinicdesk.services.reference_lookup)."""
         actor.require(P.DISPENSE)
         number = checked_reference(typed)
-        with self.store.read() as s:
-            code = s.scalar(select(Prescription.code).where(Prescription.reference == number))
+        with self.store.write(actor) as s:
+            row = reference_lookup.find_by_reference(s, actor, number, self.clock())
+            code = row.code if row is not None else None
         if code is None:
             raise NotFound(
                 "No prescription of this clinic has that reference number. A prescription from "
@@ -281,30 +293,48 @@ class PharmacyService:
 
     def get_dispense(self, actor: Actor, dispense_id: str) -> DispenseView:
         actor.require(P.DISPENSE)
-        with self.store.read() as s:
-            row = s.get(Dispense, dispense_id)
-            if row is None:
-                raise NotFound("That dispense is not on record.")
-            return _dispense_view(s, row)
+        with self.store.write(actor) as s:  # reading what a patient was given is audited
+            view = _dispense_view(s, _dispense(s, dispense_id))
+            audit.append(s, actor, "dispense.read", "dispenses", dispense_id)
+            return view
 
     def labels_pdf(self, actor: Actor, dispense_id: str) -> bytes:
         """One label per item given: patient, drug, directions, batch and expiry."""
-        return pharmacy_pdf.labels(self.get_dispense(actor, dispense_id))
+        return pharmacy_pdf.labels(self._printed(actor, dispense_id, "labels"))
 
     def receipt_pdf(self, actor: Actor, dispense_id: str) -> bytes:
-        return pharmacy_pdf.receipt(self.get_dispense(actor, dispense_id))
+        return pharmacy_pdf.receipt(self._printed(actor, dispense_id, "receipt"))
 
     def print_warnings(self, actor: Actor, dispense_id: str) -> list[str]:
-        """What will print transliterated on the labels and receipt, for the print dialog."""
-        return pharmacy_pdf.print_warnings(self.get_dispense(actor, dispense_id))
+        """What will print transliterated on the labels and receipt, for the print dialog;
+        not audited, as the printing it comes with is."""
+        actor.require(P.DISPENSE)
+        with self.store.read() as s:
+            return pharmacy_pdf.print_warnings(_dispense_view(s, _dispense(s, dispense_id)))
+
+    def _printed(self, actor: Actor, dispense_id: str, what: str) -> DispenseView:
+        actor.require(P.DISPENSE)
+        with self.store.write(actor) as s:
+            view = _dispense_view(s, _dispense(s, dispense_id))
+            audit.append(s, actor, "dispense.print", "dispenses", dispense_id, what=what)
+            return view
 
     # ---- history ----
 
     def history(
         self, actor: Actor, where: HistoryFilter | None = None, limit: int = MAX_HISTORY_ROWS
     ) -> list[HistoryRow]:
-        """Dispensed lines, newest first, filtered by date, text and pharmacist."""
-        actor.require_any(P.DISPENSE, P.INVENTORY_MANAGE)
+        """Dispensed lines, newest first, filtered by date, text and pharmacist. Every
+        patient's medicines: the dispensing permission, not the stock one, and audited."""
+        rows = self._history(actor, where, limit)
+        with self.store.write(actor) as s:
+            audit.append(s, actor, "dispense.history", "dispenses", None, rows=len(rows))
+        return rows
+
+    def _history(
+        self, actor: Actor, where: HistoryFilter | None, limit: int = MAX_HISTORY_ROWS
+    ) -> list[HistoryRow]:
+        actor.require(P.DISPENSE)
         where = where or HistoryFilter()
         with self.store.read() as s:
             zone = clinic_zone(s)
@@ -354,9 +384,10 @@ class PharmacyService:
         return result
 
     def history_csv(self, actor: Actor, where: HistoryFilter | None = None) -> str:
-        rows = self.history(actor, where)
-        with self.store.read() as s:
+        rows = self._history(actor, where)
+        with self.store.write(actor) as s:
             zone = clinic_zone(s)
+            audit.append(s, actor, "dispense.export", "dispenses", None, rows=len(rows))
         return csv_text(
             (
                 "Dispensed at",
@@ -700,3 +731,10 @@ def _dispense_view(s: Session, row: Dispense) -> DispenseView:
         clinic.address,
         clinic.phone,
     )
+
+
+def _dispense(s: Session, dispense_id: str) -> Dispense:
+    row = s.get(Dispense, dispense_id)
+    if row is None:
+        raise NotFound("That dispense is not on record.")
+    return row

@@ -31,6 +31,7 @@ from clinicdesk.rx.errors import (
 )
 from clinicdesk.rx.payload import MAX_VALID_DAYS, Frequency, PrescriptionContent, RxItem
 from clinicdesk.rx.qr import qr_version
+from clinicdesk.services import reference_lookup
 from clinicdesk.services.booking import (
     STATUS_LABELS,
     clinic_day,
@@ -206,21 +207,31 @@ class PrescriptionService:
 
     def get(self, actor: Actor, prescription_id: str) -> PrescriptionView:
         actor.require_any(P.CLINICAL_READ, P.DISPENSE)
+        with self.store.write(actor) as s:  # reading a prescription is audited
+            row = _prescription(s, prescription_id)
+            audit.append(s, actor, "prescription.read", "prescriptions", row.id)
+            return _view(s, row, clinic_day(s, self.clock()))
+
+    def _unaudited(self, actor: Actor, prescription_id: str) -> PrescriptionView:
+        """For printing, which writes its own audit entry."""
+        actor.require_any(P.CLINICAL_READ, P.DISPENSE)
         with self.store.read() as s:
             return _view(s, _prescription(s, prescription_id), clinic_day(s, self.clock()))
 
     def find_by_reference(self, actor: Actor, typed: str) -> PrescriptionView:
-        """For a code that will not scan: the reference number, its check digits checked."""
+        """For a code that will not scan: the reference number, its check digits checked; a
+        number that matches nothing is recorded, and many of them make look-ups wait."""
         actor.require_any(P.CLINICAL_READ, P.DISPENSE)
         number = checked_reference(typed)
-        with self.store.read() as s:
-            row = s.scalar(select(Prescription).where(Prescription.reference == number))
-            if row is None:
-                raise NotFound(
-                    "No prescription of this clinic has that reference number; scan the code "
-                    "if it is from another clinic."
-                )
-            return _view(s, row, clinic_day(s, self.clock()))
+        with self.store.write(actor) as s:
+            row = reference_lookup.find_by_reference(s, actor, number, self.clock())
+            if row is not None:
+                audit.append(s, actor, "prescription.read", "prescriptions", row.id, by="reference")
+                return _view(s, row, clinic_day(s, self.clock()))
+        raise NotFound(
+            "No prescription of this clinic has that reference number; scan the code "
+            "if it is from another clinic."
+        )
 
     def cancel(self, actor: Actor, prescription_id: str, reason: str) -> PrescriptionView:
         actor.require(P.PRESCRIBE)
@@ -255,37 +266,41 @@ class PrescriptionService:
 
     def for_visit(self, actor: Actor, visit_id: str) -> list[PrescriptionView]:
         actor.require(P.CLINICAL_READ)
-        with self.store.read() as s:
+        with self.store.write(actor) as s:  # reading prescriptions is audited
             today = clinic_day(s, self.clock())
             rows = s.scalars(
                 select(Prescription)
                 .where(Prescription.visit_id == visit_id)
                 .order_by(Prescription.issued_at)
             )
-            return [_view(s, r, today) for r in rows]
+            views = [_view(s, r, today) for r in rows]
+            audit.append(s, actor, "prescription.read", "visits", visit_id, count=len(views))
+            return views
 
     def dose_times(self, actor: Actor, prescription_id: str) -> list[tuple[int, datetime]]:
         """(item line, UTC moment) of each computed dose, in time order."""
         actor.require_any(P.CLINICAL_READ, P.DISPENSE)
-        with self.store.read() as s:
+        with self.store.write(actor) as s:  # reading a prescription is audited
             rows = s.execute(
                 select(PrescriptionItem.line, DoseTime.at)
                 .join(DoseTime, DoseTime.item_id == PrescriptionItem.id)
                 .where(PrescriptionItem.prescription_id == prescription_id)
                 .order_by(DoseTime.at, PrescriptionItem.line)
-            )
+            ).all()
+            audit.append(s, actor, "prescription.dose_times", "prescriptions", prescription_id)
             return [(line, at) for line, at in rows]
 
     def pdf(self, actor: Actor, prescription_id: str, page_size: str = "A5") -> bytes:
-        view = self.get(actor, prescription_id)
+        view = self._unaudited(actor, prescription_id)
         data = render(view, page_size)
         with self.store.write(actor) as s:
             audit.append(s, actor, "prescription.print", "prescriptions", view.id, page=page_size)
         return data
 
     def print_warnings(self, actor: Actor, prescription_id: str) -> list[str]:
-        """What will print transliterated (the font cannot draw it), for the print dialog."""
-        return prescription_print_warnings(self.get(actor, prescription_id))
+        """What will print transliterated (the font cannot draw it), for the print dialog;
+        not audited, as the printing it comes with is."""
+        return prescription_print_warnings(self._unaudited(actor, prescription_id))
 
     def verify_code(self, actor: Actor, text: str) -> VerifiedPrescription:
         """Signature, trusted key, clock, expiry and cancellation, in that order."""

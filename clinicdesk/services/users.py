@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from clinicdesk.errors import Conflict, NotFound, ValidationError
+from clinicdesk.errors import Conflict, NotAllowed, NotFound, ValidationError
 from clinicdesk.permissions import Actor, P, Role
 from clinicdesk.services import validation as check
 from clinicdesk.store import audit
@@ -18,6 +18,11 @@ from clinicdesk.store.models import User
 ACTIVE, PENDING, REMOVED = "active", "pending", "removed"
 STATUS_LABELS = {ACTIVE: "Active", PENDING: "Pending first sign-in", REMOVED: "Removed"}
 ADMIN_ROLES = {Role.SUPER_ADMIN, Role.ADMIN}
+OWN_ROLES = (
+    "You cannot change your own roles; another administrator must do it "
+    "(another super admin, for a super admin)."
+)
+SUPER_ADMINS_ONLY = "Only a super admin may change, remove or reinstate a super admin's account."
 
 
 @dataclass(frozen=True)
@@ -128,13 +133,16 @@ class UserService:
 
     def set_roles(self, actor: Actor, user_id: str, roles: set[Role]) -> UserInfo:
         actor.require(P.USERS_MANAGE)
+        if user_id == actor.user_id:
+            raise NotAllowed(OWN_ROLES)
         if not roles:
             raise ValidationError({"roles": "choose at least one role"})
-        self._check_may_grant(actor, roles)
         with self.store.write(actor) as s:
             row = _get(s, user_id)
-            if parse_roles(row.roles) & ADMIN_ROLES and not roles & ADMIN_ROLES:
-                _ensure_other_admin(s, user_id)
+            held = parse_roles(row.roles)
+            _check_may_change(actor, held)
+            self._check_may_grant(actor, roles - held)
+            _ensure_administrators_remain(s, user_id, held, roles)
             row.roles = ",".join(sorted(roles))
             audit.append(s, actor, "user.roles", "users", user_id, roles=sorted(roles))
             return to_info(row)
@@ -146,8 +154,8 @@ class UserService:
             raise Conflict("You cannot remove your own account while signed in with it.")
         with self.store.write(actor) as s:
             row = _get(s, user_id)
-            if parse_roles(row.roles) & ADMIN_ROLES:
-                _ensure_other_admin(s, user_id)
+            _check_may_change(actor, parse_roles(row.roles))
+            _ensure_administrators_remain(s, user_id, parse_roles(row.roles), set())
             row.status = REMOVED
             audit.append(s, actor, "user.remove", "users", user_id)
             self.slots.remove_user(user_id)
@@ -155,9 +163,16 @@ class UserService:
             return to_info(row)
 
     def reinstate(self, actor: Actor, user_id: str, temporary_password: str) -> UserInfo:
+        """Only a removed account comes back, pending until its owner chooses a password."""
         actor.require(P.USERS_MANAGE)
         with self.store.write(actor) as s:
             row = _get(s, user_id)
+            _check_may_change(actor, parse_roles(row.roles))
+            if row.status != REMOVED:
+                raise Conflict(
+                    f"Only a removed account can be reinstated; {row.display_name}'s account is "
+                    f"{STATUS_LABELS[row.status].lower()}."
+                )
             validate_account(
                 row.username, row.display_name, parse_roles(row.roles), temporary_password
             )
@@ -175,8 +190,34 @@ class UserService:
             return to_info(row)
 
     def _check_may_grant(self, actor: Actor, roles: set[Role]) -> None:
-        if Role.SUPER_ADMIN in roles and Role.SUPER_ADMIN not in actor.roles:
-            raise ValidationError({"roles": "only a super admin may grant the super admin role"})
+        """``roles`` are the ones newly given; a clinical role never goes to oneself, as nobody
+        changes their own roles (``set_roles``)."""
+        if roles - grantable_roles(actor):
+            raise ValidationError(
+                {"roles": "only a super admin may grant the Admin or Super admin role"}
+            )
+
+
+def grantable_roles(actor: Actor) -> frozenset[Role]:
+    """The roles ``actor`` may give to someone else: the admin roles only by a super admin."""
+    if not actor.can(P.USERS_MANAGE):
+        return frozenset()
+    return frozenset(Role) if Role.SUPER_ADMIN in actor.roles else frozenset(Role) - ADMIN_ROLES
+
+
+def change_refusal(actor: Actor, user: UserInfo) -> str | None:
+    """Why ``actor`` may not change ``user``'s roles at all, or None (the roles dialog says it
+    before anything is typed; the service says the same)."""
+    if user.id == actor.user_id:
+        return OWN_ROLES
+    if Role.SUPER_ADMIN in user.roles and Role.SUPER_ADMIN not in actor.roles:
+        return SUPER_ADMINS_ONLY
+    return None
+
+
+def _check_may_change(actor: Actor, held: frozenset[Role]) -> None:
+    if Role.SUPER_ADMIN in held and Role.SUPER_ADMIN not in actor.roles:
+        raise NotAllowed(SUPER_ADMINS_ONLY)
 
 
 def _get(s, user_id: str) -> User:
@@ -186,13 +227,20 @@ def _get(s, user_id: str) -> User:
     return row
 
 
-def _ensure_other_admin(s, user_id: str) -> None:
-    others = [
-        u
+def _ensure_administrators_remain(
+    s, user_id: str, held: frozenset[Role], kept: set[Role] | frozenset[Role]
+) -> None:
+    """The clinic keeps at least one super admin and one administrator besides ``user_id``
+    when ``user_id`` goes from ``held`` roles to ``kept`` (none, for a removal)."""
+    for needed, who in (({Role.SUPER_ADMIN}, "a super admin"), (ADMIN_ROLES, "an administrator")):
+        if held & needed and not kept & needed and not _others_with(s, user_id, needed):
+            last = who.split(" ", 1)[1]
+            raise Conflict(f"This is the clinic's last {last}; make someone else {who} first.")
+
+
+def _others_with(s, user_id: str, roles: set[Role]) -> bool:
+    """Whether an account other than ``user_id``, not removed, holds one of ``roles``."""
+    return any(
+        parse_roles(u.roles) & roles
         for u in s.scalars(select(User).where(User.status != REMOVED, User.id != user_id))
-        if parse_roles(u.roles) & ADMIN_ROLES
-    ]
-    if not others:
-        raise Conflict(
-            "This is the clinic's last administrator; make someone else an administrator first."
-        )
+    )

@@ -340,7 +340,9 @@ class VisitService:
 
     def book_follow_up(self, actor: Actor, visit_id: str, after_days: int) -> AppointmentView:
         """The doctor's first free slot after the interval; for a walk-in, their first service."""
-        actor.require(P.APPOINTMENTS_MANAGE)  # before the visit is read: a refusal tells nothing
+        # both before the visit is read: a refusal tells nothing
+        actor.require(P.PATIENT_READ)
+        actor.require(P.APPOINTMENTS_MANAGE)
         with self.store.read() as s:
             row = _visit(s, visit_id)
             appt = s.get(Appointment, row.appointment_id) if row.appointment_id else None

@@ -7,6 +7,7 @@ at the sign-in window and tells staff how long to wait.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from clinicdesk.errors import AccountLocked, WrongPassword
 from clinicdesk.ids import utcnow
 from clinicdesk.store.files import read_json, write_json_atomic
+from clinicdesk.store.locks import exclusive
 
 GUARD_FILE = "signin.json"
 FREE_ATTEMPTS = 4
@@ -31,8 +33,9 @@ class SigninGuard:
         return self.folder / GUARD_FILE
 
     def _load(self) -> dict[str, dict]:
-        """The counts by user name; a damaged file or entry counts as no failures (deleting the
-        file does the same, and a damaged file must not stop everyone signing in)."""
+        """The counts by hashed user name (``entry_key``); a damaged file or entry counts as no
+        failures (deleting the file does the same, and a damaged file must not stop everyone
+        signing in)."""
         try:
             data = read_json(self.path)
         except (OSError, ValueError, RecursionError):
@@ -43,39 +46,48 @@ class SigninGuard:
 
     def check(self, username: str, now: datetime | None = None) -> None:
         """Raise AccountLocked while a pause from earlier failures is running."""
-        now = now or utcnow()
-        entry = self._load().get(_key(username))
-        if not entry or not entry.get("locked_until"):
-            return
-        until = datetime.fromisoformat(entry["locked_until"])
-        if until > now:
-            raise AccountLocked(until, int((until - now).total_seconds()) + 1)
+        _raise_if_paused(self._load().get(entry_key(username)), now or utcnow())
 
-    def record_failure(self, username: str, now: datetime | None = None) -> WrongPassword:
-        """Count a wrong password; the error says how many tries are left, or how long the pause.
+    def begin_attempt(self, username: str, now: datetime | None = None) -> WrongPassword:
+        """Check the pause and count this attempt as a failure, in one step under the file's lock.
+
+        The attempt is counted before the (slow) password check, so guesses made at the same
+        moment from several desks cannot all pass the check; a right password then clears the
+        count (``record_success``). Returns the refusal to raise if the password is wrong: it
+        says how many tries are left, or how long the pause is.
 
         The first FREE_ATTEMPTS - 1 failures are free; the next one starts a pause of 30 s, and
         every failure after a pause doubles it, up to 30 minutes.
         """
         now = now or utcnow()
-        data = self._load()
-        entry = data.setdefault(_key(username), {"failures": 0, "locked_until": None})
-        entry["failures"] = min(entry["failures"] + 1, MAX_COUNTED)
-        over = entry["failures"] - FREE_ATTEMPTS + 1
-        pause = timedelta(0)
-        if over > 0:
-            pause = min(FIRST_PAUSE * (2 ** min(over - 1, 16)), LONGEST_PAUSE)
-            entry["locked_until"] = (now + pause).isoformat()
-        write_json_atomic(self.path, data)
+        key = entry_key(username)
+        with exclusive(self.path):
+            data = self._load()
+            _raise_if_paused(data.get(key), now)
+            entry = data.setdefault(key, {"failures": 0, "locked_until": None})
+            entry["failures"] = min(entry["failures"] + 1, MAX_COUNTED)
+            over = entry["failures"] - FREE_ATTEMPTS + 1
+            pause = timedelta(0)
+            if over > 0:
+                pause = min(FIRST_PAUSE * (2 ** min(over - 1, 16)), LONGEST_PAUSE)
+                entry["locked_until"] = (now + pause).isoformat()
+            write_json_atomic(self.path, data)
         return WrongPassword(
             attempts_left=max(0, FREE_ATTEMPTS - entry["failures"]),
             paused_seconds=int(pause.total_seconds()),
         )
 
     def record_success(self, username: str) -> None:
-        data = self._load()
-        if data.pop(_key(username), None) is not None:
-            write_json_atomic(self.path, data)
+        with exclusive(self.path):
+            data = self._load()
+            if data.pop(entry_key(username), None) is not None:
+                write_json_atomic(self.path, data)
+
+
+def _raise_if_paused(entry: dict | None, now: datetime) -> None:
+    until = entry and entry.get("locked_until")
+    if until and (until := datetime.fromisoformat(until)) > now:
+        raise AccountLocked(until, int((until - now).total_seconds()) + 1)
 
 
 def _valid_entry(entry: object) -> bool:
@@ -92,5 +104,7 @@ def _valid_entry(entry: object) -> bool:
         return False
 
 
-def _key(username: str) -> str:
-    return username.strip().casefold()
+def entry_key(username: str) -> str:
+    """What the file keeps instead of the typed name: a password typed into the name box by
+    mistake must not be written out in plain text."""
+    return hashlib.sha256(b"clinicdesk-signin\0" + username.strip().casefold().encode()).hexdigest()

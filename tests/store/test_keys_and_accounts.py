@@ -21,7 +21,7 @@ from clinicdesk.permissions import Role
 from clinicdesk.services.access import reset_password_with_recovery_key, sign_in
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.keyslots import SLOTS_FILE
-from clinicdesk.store.signin_guard import GUARD_FILE, LONGEST_PAUSE, SigninGuard
+from clinicdesk.store.signin_guard import GUARD_FILE, LONGEST_PAUSE, SigninGuard, entry_key
 from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
 
 WRONG = "not the password at all"
@@ -33,9 +33,15 @@ def _slots(folder: Path) -> dict[str, dict]:
     return {s["slot_id"]: s for s in data["slots"]}
 
 
-def _guard(folder: Path) -> dict:
+def _guard_file(folder: Path) -> dict:
     path = folder / GUARD_FILE
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _guard(folder: Path) -> dict:
+    """The sign-in record by user name (the file keeps only a hash of each name)."""
+    data = _guard_file(folder)
+    return {name: data[entry_key(name)] for name in ("admin", "bob") if entry_key(name) in data}
 
 
 def _audit_count(session) -> int:
@@ -45,8 +51,10 @@ def _audit_count(session) -> int:
 
 def _expire_lock(folder: Path, username: str) -> None:
     """What waiting out the pause does: the lock's end moves into the past."""
-    data = _guard(folder)
-    data[username]["locked_until"] = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    data = _guard_file(folder)
+    data[entry_key(username)]["locked_until"] = (
+        datetime.now(UTC) - timedelta(seconds=1)
+    ).isoformat()
     (folder / GUARD_FILE).write_text(json.dumps(data))
 
 
@@ -64,6 +72,7 @@ def test_wrong_password_is_refused_and_changes_nothing(clinic_dir):
 
     after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     assert after.pop(GUARD_FILE, None) is not None  # only the failure count was written
+    after.pop(GUARD_FILE + ".lock", None)  # (under its lock)
     assert after == before
     assert _guard(folder)["admin"]["failures"] == 1
 
@@ -136,7 +145,7 @@ def test_lockout_grows_survives_a_restart_and_ends(clinic_dir):
     assert out.stdout.startswith("locked"), out.stdout + out.stderr
 
     # Other accounts are not affected by admin's pause.
-    SigninGuard(folder).check("someone-else")
+    SigninGuard(folder).begin_attempt("someone-else")
 
     _expire_lock(folder, "admin")
     session = sign_in(folder, "admin", ADMIN_PASSWORD)
@@ -149,18 +158,17 @@ def test_lock_uses_the_guard_clock(tmp_path: Path):
     folder = tmp_path
     guard = SigninGuard(folder)
     t0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-    for _ in range(4):
-        guard.record_failure("bob", now=t0)
+    for _ in range(3):
+        guard.begin_attempt("bob", now=t0)
     seen = []
     now = t0
     for _ in range(10):
-        guard.record_failure("bob", now=now)
+        guard.begin_attempt("bob", now=now)
         until = datetime.fromisoformat(_guard(folder)["bob"]["locked_until"])
         seen.append(until - now)
         with pytest.raises(AccountLocked):
-            guard.check("bob", now=now)
+            guard.begin_attempt("bob", now=until - timedelta(seconds=1))
         now = until + timedelta(seconds=1)
-        guard.check("bob", now=now)
     assert seen == sorted(seen)
     assert seen[-1] == LONGEST_PAUSE
 

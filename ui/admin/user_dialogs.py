@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.errors import ClinicDeskError, Conflict, ValidationError
 from clinicdesk.permissions import Role
-from clinicdesk.services.users import UserInfo
+from clinicdesk.services.users import UserInfo, change_refusal, grantable_roles
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import set_kind
@@ -35,19 +35,31 @@ def suggest_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
 
 
-class RoleChecks(QWidget):
-    """One checkbox per role the acting admin may grant."""
+GREYED = "Greyed roles are granted or taken away only by a super admin."
 
-    def __init__(self, may_grant_super_admin: bool) -> None:
+
+class RoleChecks(QWidget):
+    """One checkbox per role; a role the acting admin may not grant is shown greyed, so a role
+    someone already holds is seen and kept."""
+
+    def __init__(self, grantable: frozenset[Role]) -> None:
         super().__init__()
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         self.boxes: dict[Role, QCheckBox] = {}
-        roles = [r for r in Role if may_grant_super_admin or r is not Role.SUPER_ADMIN]
-        for i, role in enumerate(roles):
+        for i, role in enumerate(Role):
             box = QCheckBox(role.label)
+            if role not in grantable:
+                box.setEnabled(False)
+                box.setToolTip("Only a super admin may grant or take away this role.")
             grid.addWidget(box, i // 2, i % 2)
             self.boxes[role] = box
+
+    @property
+    def hint(self) -> str | None:
+        """Says why some boxes are greyed, when some are and others are not."""
+        enabled = [box.isEnabled() for box in self.boxes.values()]
+        return GREYED if any(enabled) and not all(enabled) else None
 
     def roles(self) -> set[Role]:
         return {role for role, box in self.boxes.items() if box.isChecked()}
@@ -127,7 +139,7 @@ class CreateUserDialog(_FormDialog):
         super().__init__(ctx, "Create user", "Create user", parent)
         self.username = QLineEdit(placeholderText="e.g. maria.lopez")
         self.display_name = QLineEdit(placeholderText="e.g. Maria López")
-        self.roles = RoleChecks(Role.SUPER_ADMIN in ctx.actor.roles)
+        self.roles = RoleChecks(grantable_roles(ctx.actor))
         self.password = QLineEdit(suggest_password())
         new = QPushButton("New suggestion")
         new.setAutoDefault(False)
@@ -139,7 +151,7 @@ class CreateUserDialog(_FormDialog):
         line.addWidget(new)
         self.form.add("username", "&User name *", self.username, 0, 0)
         self.form.add("display_name", "&Full name *", self.display_name, 0, 1)
-        self.form.add("roles", "Roles *", self.roles, 1, 0, 2)
+        self.form.add("roles", "Roles *", self.roles, 1, 0, 2, hint=self.roles.hint)
         self.form.add(
             "password",
             "&Temporary password *",
@@ -166,9 +178,14 @@ class RolesDialog(_FormDialog):
     def __init__(self, ctx: AppContext, user: UserInfo, parent: QWidget | None = None) -> None:
         super().__init__(ctx, f"Roles of {user.display_name}", "Save roles", parent)
         self.user = user
-        self.roles = RoleChecks(Role.SUPER_ADMIN in ctx.actor.roles)
+        refusal = change_refusal(ctx.actor, user)
+        self.roles = RoleChecks(frozenset() if refusal else grantable_roles(ctx.actor))
         self.roles.set_roles(user.roles)
-        self.form.add("roles", "Roles *", self.roles, 0, 0, 2)
+        self.form.add("roles", "Roles *", self.roles, 0, 0, 2, hint=self.roles.hint)
+        if refusal:
+            self.message.setText(refusal)
+            self.message.show()
+            self.save.setEnabled(False)
         self.finish_layout()
 
     def call(self) -> Callable[[], UserInfo]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clinicdesk.services.users import REMOVED, STATUS_LABELS, UserInfo
+from clinicdesk.services.users import REMOVED, STATUS_LABELS, UserInfo, change_refusal
 from ui.admin.user_dialogs import CreateUserDialog, ReinstateDialog, RolesDialog
 from ui.context import AppContext
 from ui.errors import describe
@@ -61,6 +61,9 @@ class UsersScreen(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(self.change_roles)
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # Enter on a row opens its roles
+            shortcut = QShortcut(QKeySequence(key), self.table, self.change_roles)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
 
         self.create_button = QPushButton(icon("plus", "#ffffff"), "Create user…")
         set_kind(self.create_button, "primary")
@@ -100,11 +103,12 @@ class UsersScreen(QWidget):
 
     def _update_buttons(self, *_args) -> None:
         user = self.selected()
-        self.roles_button.setEnabled(user is not None and user.status != REMOVED)
-        self.remove_button.setEnabled(
-            user is not None and user.status != REMOVED and user.id != self.ctx.actor.user_id
-        )
-        self.reinstate_button.setEnabled(user is not None and user.status == REMOVED)
+        # the roles dialog still opens on an account this admin may not change, to say why
+        status = user.status if user is not None else None
+        may_change = user is not None and change_refusal(self.ctx.actor, user) is None
+        self.roles_button.setEnabled(status not in (None, REMOVED))
+        self.remove_button.setEnabled(may_change and status != REMOVED)
+        self.reinstate_button.setEnabled(may_change and status == REMOVED)
 
     def refresh(self, select_id: str | None = None) -> None:
         def loaded(rows: list[UserInfo]) -> None:

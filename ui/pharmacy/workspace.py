@@ -13,6 +13,7 @@ from typing import ClassVar
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
+from clinicdesk.permissions import P
 from clinicdesk.services.pharmacy_views import SCANNER
 from ui.context import AppContext
 from ui.pharmacy.counter import CounterView
@@ -46,6 +47,9 @@ class PharmacyWorkspace(QWidget):
         for title, key in VIEWS:
             index = self.views.addTab(f"{title}  {key}")
             self.views.setTabToolTip(index, f"{title} ({key})")
+        if not ctx.actor.can(P.DISPENSE):  # every patient's medicines: for those who dispense
+            self.views.setTabEnabled(HISTORY, False)
+            self.views.setTabToolTip(HISTORY, "Shown only to those who dispense.")
         self.stack = QStackedWidget()
         for page in (self.counter, self.stock, self.history):
             self.stack.addWidget(page)
@@ -84,7 +88,8 @@ class PharmacyWorkspace(QWidget):
         self.show_view(STOCK)
 
     def show_history(self) -> None:
-        self.show_view(HISTORY)
+        if self.views.isTabEnabled(HISTORY):
+            self.show_view(HISTORY)
 
     def _view_changed(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
