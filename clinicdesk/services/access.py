@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import select
+
 from clinicdesk.errors import (
     AccountInactive,
     ClinicDeskError,
@@ -40,6 +43,7 @@ from clinicdesk.services.schedule_setup import ScheduleSetup
 from clinicdesk.services.signing import SigningKeys, ensure_clinic_key
 from clinicdesk.services.users import (
     ACTIVE,
+    ADMIN_ROLES,
     PENDING,
     REMOVED,
     UserService,
@@ -47,20 +51,24 @@ from clinicdesk.services.users import (
     validate_account,
 )
 from clinicdesk.services.visits import VisitService
-from clinicdesk.store import audit, backup, migrate
+from clinicdesk.store import audit, backup, migrate, rekey
 from clinicdesk.store.database import DB_FILE, Store, connect
 from clinicdesk.store.files import private_dir, refuse_inside, storage_errors, write_export
+from clinicdesk.store.keyholder import ACCOUNT_REMOVED, KeyHolder, KeyWatch
 from clinicdesk.store.keyslots import (
     SLOTS_FILE,
     KdfParams,
     KeyFileDamaged,
     KeySlotFile,
+    ShapeProblem,
     Slot,
     calibrate,
+    checked_kdf,
     new_database_key,
     new_recovery_key,
     normalize_recovery_key,
 )
+from clinicdesk.store.locks import exclusive
 from clinicdesk.store.models import ClinicProfile, Meta, User
 from clinicdesk.store.signin_guard import SigninGuard
 
@@ -107,8 +115,13 @@ def create_clinic(
     db_key, clinic_id, admin_id = new_database_key(), new_id(), new_id()
     recovery = new_recovery_key()
     slots = KeySlotFile(folder, clinic_id, [], clinic_name=details.name)
-    slots.add("user", admin.password, db_key, kdf, user_id=admin_id, username=admin.username)
-    slots.add("recovery", recovery, db_key, kdf)
+    for kind, secret, user_id, username in (
+        ("user", admin.password, admin_id, admin.username),
+        ("recovery", recovery, None, None),
+    ):
+        slot, _ = slots.new_slot(kind, secret, kdf, user_id=user_id, username=username)
+        slots.seal_database_key(slot, db_key)
+        slots.put(slot)
     store = connect(folder, db_key, must_exist=False)
     try:
         migrate.upgrade(store)
@@ -131,7 +144,7 @@ def create_clinic(
             ensure_clinic_key(s)
             seed_formulary(s)
             audit.append(s, SYSTEM, "clinic.create", "clinic", clinic_id, name=details.name)
-        slots.save()
+        slots.write()
     except BaseException:
         store.close()
         for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm"):
@@ -153,8 +166,15 @@ def _kdf_for_new_slots(store: Store) -> KdfParams:
         value = s.get(Meta, "kdf")
     if value is None:
         return calibrate()
-    t, m, p = (int(x) for x in value.value.split(","))
-    return KdfParams(t, m, p)
+    try:
+        t, m, p = (int(x) for x in value.value.split(","))
+        return checked_kdf({"time_cost": t, "memory_kib": m, "parallelism": p}, "")
+    except (ValueError, ShapeProblem) as problem:
+        why = f" ({problem})" if isinstance(problem, ShapeProblem) else ""
+        raise StoreError(
+            "The clinic's key settings in its database are damaged"
+            f"{why}; no password was changed. Please contact support."
+        ) from None
 
 
 def open_store(folder: Path, slots: KeySlotFile, db_key: bytes) -> Store:
@@ -186,8 +206,8 @@ def _auto_backup_dir(folder: Path) -> Path:
     return private_dir(folder / "backups")
 
 
-def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: str) -> bytes:
-    """The database key from ``username``'s slot, with the lockout pause checked and counted."""
+def _open_slot_checked(folder: Path, slots: KeySlotFile, username: str, password: str) -> KeyHolder:
+    """The private key of ``username``'s slot, with the lockout pause checked and counted."""
     guard = SigninGuard(folder)
     guard.check(username)
     slot = slots.user_slot(username)
@@ -196,26 +216,45 @@ def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: s
             # as slow as a real attempt, so timing does not tell which user names exist
             slots.slots[0].kdf.derive(password, os.urandom(16))
             raise WrongPassword()
-        key = slots.unwrap(slot, password)
+        if slot.is_v1:
+            holder = _upgrade(slots, slot, password, slots.unwrap_v1(slot, password))
+        else:
+            holder = KeyHolder(slot.slot_id, slots.open_private(slot, password))
     except WrongPassword:
         refusal = guard.record_failure(username)
         log.info("sign-in refused for %r: wrong password", username)
         raise refusal from None
     guard.record_success(username)
-    return key
+    return holder
+
+
+def _upgrade(slots: KeySlotFile, slot: Slot, secret: str, db_key: bytes) -> KeyHolder:
+    """A format 1 slot becomes a key pair holding ``db_key`` (its owner's secret is at hand)."""
+
+    def apply(f: KeySlotFile) -> X25519PrivateKey:
+        fresh = f.slot(slot.slot_id)
+        if fresh is None:
+            raise AccountInactive(ACCOUNT_REMOVED)
+        if not fresh.is_v1:  # another desk upgraded it a moment ago
+            return f.open_private(fresh, secret)
+        private = f.set_secret(fresh, secret)
+        f.seal_database_key(fresh, db_key)
+        return private
+
+    return KeyHolder(slot.slot_id, slots.change(apply))
 
 
 def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
     slots = KeySlotFile.load(folder)
-    db_key = _unwrap_checked(folder, slots, username, password)
-    slot = slots.user_slot(username)
-    assert slot is not None
+    holder = _open_slot_checked(folder, slots, username, password)
+    db_key = rekey.finish(slots, holder)  # a key change cut short is finished first
+    slot = holder.own_slot(slots)
     store = open_store(folder, slots, db_key)
     try:
         with store.write(SYSTEM) as s:
             user = s.get(User, slot.user_id)
             if user is None or user.status == REMOVED:
-                raise AccountInactive("This account has been removed; ask an administrator.")
+                raise AccountInactive(ACCOUNT_REMOVED)
             user.last_login_at = utcnow()
             # clinics set up before prescriptions existed get their key and formulary here
             ensure_clinic_key(s)
@@ -227,7 +266,7 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
         store.close()
         raise
     log.info("signed in: user %s", actor.user_id)
-    return ClinicSession(folder, store, slots, db_key, actor, must_change)
+    return ClinicSession(folder, store, slots, holder, actor, must_change)
 
 
 @dataclass
@@ -237,7 +276,7 @@ class ClinicSession:
     folder: Path
     store: Store
     slots: KeySlotFile
-    _db_key: bytes = field(repr=False)
+    keys: KeyHolder = field(repr=False)
     actor: Actor
     must_change_password: bool = False
 
@@ -247,10 +286,11 @@ class ClinicSession:
         self._roles = self.actor.roles
         if self.must_change_password:
             self.actor = replace(self.actor, roles=frozenset())
+        self.store.key_watch = KeyWatch(self.keys, self.slots)
         kdf = _kdf_for_new_slots(self.store)
         self.clinic = ClinicService(self.store, self.slots)
         self.patients = PatientService(self.store)
-        self.users = UserService(self.store, self.slots, self._db_key, kdf)
+        self.users = UserService(self.store, self.slots, self.keys, kdf)
         self.audit = AuditService(self.store)
         self.schedule = ScheduleSetup(self.store)
         self.appointments = AppointmentService(self.store)
@@ -265,40 +305,49 @@ class ClinicSession:
         self.pharmacy = PharmacyService(self.store)
         self._kdf = kdf
 
-    def _own_slot(self) -> Slot:
-        slot = self.slots.slot_for_user_id(self.actor.user_id or "")
-        if slot is None:
-            raise AccountInactive("This account has been removed; ask an administrator.")
-        return slot
+    @property
+    def _db_key(self) -> bytes:
+        assert self.store.key is not None
+        return self.store.key
 
     def unlock(self, password: str) -> None:
         """Check the password after an idle lock; counts towards the lockout like sign-in."""
         self.slots.reload()  # an admin elsewhere may have removed this account meanwhile
-        self._own_slot()
-        _unwrap_checked(self.folder, self.slots, self.actor.username, password)
+        self.keys.own_slot(self.slots)
+        holder = _open_slot_checked(self.folder, self.slots, self.actor.username, password)
+        if holder.slot_id != self.keys.slot_id:
+            raise AccountInactive(ACCOUNT_REMOVED)
+        self.keys.take(holder)  # the password may have been changed at another desk
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "user.unlock", "users", self.actor.user_id)
 
     def change_password(self, old: str, new: str) -> None:
-        """Rewraps only this user's slot; the database key itself never changes."""
+        """Gives this user's slot a new key pair under the new password (only this slot).
+
+        Setting the first password of a pending account also changes the clinic's key: whoever
+        knew the temporary password (its creator, whoever saw the note) may have taken the key
+        it opened, and that key must open nothing any more.
+        """
         problem = check.password(new, self.actor.username)
         if problem:
             raise ValidationError({"new_password": problem})
         if new == old:
             raise ValidationError({"new_password": "must differ from the current password"})
-        slot = self._own_slot()
-        self.slots.unwrap(slot, old)  # raises WrongPassword
+        self.slots.reload()
+        self.slots.open_private(self.keys.own_slot(self.slots), old)  # raises WrongPassword
+        first_password = False
         with self.store.write(self.actor) as s:
             user = s.get(User, self.actor.user_id)
             assert user is not None
             user.password_changed_at = utcnow()
             if user.status == PENDING:
-                user.status = ACTIVE
+                user.status, first_password = ACTIVE, True
             audit.append(s, self.actor, "user.password", "users", user.id)
-            self.slots.rewrap(slot, new, self._db_key, self._kdf)
-            self.slots.save()
+            self.keys.set_secret(self.slots, new, self._kdf)
         self.must_change_password = False
         self.actor = replace(self.actor, roles=self._roles)
+        if first_password:
+            rekey.change_key(self.store, self.slots, self.keys, self._kdf)
 
     def backup(self, dest: Path, *, make_folder: bool = False) -> backup.BackupInfo:
         """A new backup file at ``dest`` (or a dated one in the folder ``dest``, created private
@@ -326,14 +375,20 @@ class Restored:
     aside: Path | None  # where the data it replaced was kept, if there was any
     unlocked_with: str  # which key opened the backup, as the end of a sentence
     current_key_file_problem: str | None  # why the clinic's own key file could not be used
+    recovery_key: str | None = None  # a new recovery key, when the old one could not be kept
+    need_new_password: tuple[str, ...] = ()  # accounts whose slot could not be carried over
 
 
 def restore(src: Path, folder: Path, username: str | None, secret: str) -> Restored:
     """Restore a backup into ``folder`` after checking it completely.
 
-    ``secret`` is the password of ``username`` as it was in the backup, or the recovery key when
-    ``username`` is None; either unlocks the backup's own key slots, so a clinic whose current
-    key file is damaged or lost can still be restored (that is when it is needed most).
+    ``secret`` is the password ``username`` had when the backup was made (an administrator's
+    then), or the recovery key when ``username`` is None; either opens the backup's own key
+    slots, so a clinic whose current key file is damaged or lost can still be restored. The
+    restored database gets a new key before it is swapped in, and its key file is rebuilt with
+    the accounts it holds that are not removed (their current slot where the clinic's key file
+    is readable, so passwords changed since the backup keep working): old slots, such as a
+    removed person's, do not come back. The restore is recorded in the restored audit log.
     """
     manifest = backup.read_manifest(src)
     problem = None
@@ -350,56 +405,180 @@ def restore(src: Path, folder: Path, username: str | None, secret: str) -> Resto
         staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=folder))
     try:
         backup.extract(src, staging)
-        slots = KeySlotFile.load(staging, owner=f"The key file inside the backup {src.name}")
+        old = KeySlotFile.load(staging, owner=f"The key file inside the backup {src.name}")
         if username is None:
-            slot = slots.recovery_slot()
-            secret = normalize_recovery_key(secret)
-            used = "the recovery key"
+            slot, secret, used = old.recovery_slot(), normalize_recovery_key(secret), None
         else:
-            slot = slots.user_slot(username)
-            used = f"the password {username} had when the backup was made"
+            slot, used = old.user_slot(username), username
         if slot is None:
             raise WrongPassword()
-        db_key = slots.unwrap(slot, secret)
+        db_key = _slot_key(old, slot, secret)
         backup.check_database(staging / DB_FILE, db_key)
-        store = connect(staging, db_key, expect_clinic_id=manifest["clinic_id"])
-        try:
-            with store.read() as s:
-                report = audit.verify(s)
-        finally:
-            store.close()
-        if not report.intact:
-            raise StoreError("The backup's audit log does not verify: " + report.problems[0])
-        return Restored(backup.swap_in(staging, folder), used, problem)
+        accounts = _record_restore(staging, manifest, src.name, db_key, slot, used)
+        new_key = new_database_key()
+        rekey.rekey_database(staging / DB_FILE, db_key, new_key)
+        rebuilt = _rebuilt_slots(staging, old, current, accounts, db_key, new_key)
+        with exclusive(folder / SLOTS_FILE):
+            aside = backup.swap_in(staging, folder)
+        unlocked_with = (
+            "the recovery key"
+            if used is None
+            else f"the password {username} had when the backup was made"
+        )
+        return Restored(aside, unlocked_with, problem, *rebuilt)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _slot_key(slots: KeySlotFile, slot: Slot, secret: str) -> bytes:
+    """The database key a slot of a backup's key file holds (WrongPassword if ``secret`` is
+    not its secret)."""
+    if slot.is_v1:
+        return slots.unwrap_v1(slot, secret)
+    return slots.database_key(slot, slots.open_private(slot, secret))
+
+
+def _record_restore(
+    staging: Path, manifest: dict, file: str, db_key: bytes, slot: Slot, username: str | None
+) -> dict[str, str]:
+    """Check the backup's audit chain and who restores it, record the restore in it, and
+    return the accounts it holds that are not removed (id -> user name)."""
+    store = connect(staging, db_key, expect_clinic_id=manifest["clinic_id"])
+    try:
+        with store.read() as s:
+            report = audit.verify(s)
+            user = s.get(User, slot.user_id) if slot.user_id else None
+            accounts = {
+                u.id: u.username for u in s.scalars(select(User).where(User.status != REMOVED))
+            }
+        if not report.intact:
+            raise StoreError("The backup's audit log does not verify: " + report.problems[0])
+        actor = SYSTEM
+        if username is not None:
+            if user is None or user.status == REMOVED or not parse_roles(user.roles) & ADMIN_ROLES:
+                raise RestoreNotAllowed(username)
+            actor = Actor(user.id, user.username, user.display_name, parse_roles(user.roles))
+        with store.write(actor) as s:
+            audit.append(
+                s,
+                actor,
+                "data.restore",
+                "clinic",
+                None,
+                file=file,
+                backup_made_at=manifest.get("created_at"),
+                authority="recovery key" if username is None else username,
+            )
+    finally:
+        store.close()
+    return accounts
+
+
+def _rebuilt_slots(
+    staging: Path,
+    old: KeySlotFile,
+    current: KeySlotFile | None,
+    accounts: dict[str, str],
+    old_key: bytes,
+    new_key: bytes,
+) -> tuple[str | None, tuple[str, ...]]:
+    """Write the restored clinic's key file: ``new_key`` sealed to the slot of each account in
+    ``accounts`` (the current one first) and to the recovery key's. Returns a new recovery key
+    if one had to be made, and the accounts that will need a new password."""
+    generation = max(old.generation, current.generation if current else 0) + 1
+    rebuilt = KeySlotFile(staging, old.clinic_id, [], old.clinic_name, generation)
+    rebuilt.history = old.history_under(new_key, old_key)
+    rebuilt.generation = generation
+    sources = [f for f in (current, old) if f is not None]
+    need_new_password = []
+    for user_id, name in sorted(accounts.items(), key=lambda item: item[1]):
+        slot = _carried(f.slot_for_user_id(user_id) for f in sources)
+        if slot is None:
+            need_new_password.append(name)
+            continue
+        rebuilt.put(slot)
+    recovery_key = None
+    recovery = _carried(f.recovery_slot() for f in sources)
+    if recovery is None:
+        recovery_key = new_recovery_key()
+        recovery, _ = rebuilt.new_slot("recovery", recovery_key, old.slots[0].kdf)
+    rebuilt.put(recovery)
+    for slot in rebuilt.slots:
+        slot.sealed_signing = ""
+        rebuilt.seal_database_key(slot, new_key)
+    rebuilt.write()
+    return recovery_key, tuple(need_new_password)
+
+
+def _carried(candidates) -> Slot | None:
+    """The first slot that can be sealed to (format 2)."""
+    return next((replace(s) for s in candidates if s is not None and not s.is_v1), None)
+
+
+class RestoreNotAllowed(ClinicDeskError):
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            "Restoring a backup needs the password an administrator had when the backup was "
+            f"made, or the recovery key; {username} was not an administrator then. Nothing was "
+            "changed."
+        )
 
 
 def reset_password_with_recovery_key(
     folder: Path, recovery_key: str, username: str, new_password: str
 ) -> None:
-    """For a forgotten password: the recovery key opens the database and rewraps one user slot."""
+    """For a forgotten password: the recovery key opens the clinic and gives one account a new
+    key pair under the new password (also an account whose slot a key change dropped)."""
     slots = KeySlotFile.load(folder)
     recovery = slots.recovery_slot()
     if recovery is None:
         raise StoreError("This clinic has no recovery key.")
-    db_key = slots.unwrap(recovery, normalize_recovery_key(recovery_key))
-    slot = slots.user_slot(username)
-    if slot is None:
-        raise ValidationError({"username": "no active account has this user name"})
-    problem = check.password(new_password, username)
-    if problem:
-        raise ValidationError({"new_password": problem})
+    holder = _open_recovery(slots, recovery, normalize_recovery_key(recovery_key))
+    db_key = rekey.finish(slots, holder)
     store = open_store(folder, slots, db_key)
     try:
+        with store.read() as s:
+            user = s.scalar(
+                select(User).where(
+                    User.username_key == username.strip().casefold(), User.status != REMOVED
+                )
+            )
+        if user is None:
+            raise ValidationError({"username": "no active account has this user name"})
+        problem = check.password(new_password, username)
+        if problem:
+            raise ValidationError({"new_password": problem})
         kdf = _kdf_for_new_slots(store)
         with store.write(SYSTEM) as s:
-            user = s.get(User, slot.user_id)
-            assert user is not None
-            user.password_changed_at = utcnow()
-            audit.append(s, SYSTEM, "user.password_reset", "users", user.id, method="recovery key")
-            slots.rewrap(slot, new_password, db_key, kdf)
-            slots.save()
+            row = s.get(User, user.id)
+            assert row is not None
+            row.password_changed_at = utcnow()
+            audit.append(s, SYSTEM, "user.password_reset", "users", row.id, method="recovery key")
+            _give_slot(slots, holder, row.id, row.username, new_password, kdf)
     finally:
         store.close()
     SigninGuard(folder).record_success(username)
+
+
+def _open_recovery(slots: KeySlotFile, recovery: Slot, secret: str) -> KeyHolder:
+    if recovery.is_v1:
+        return _upgrade(slots, recovery, secret, slots.unwrap_v1(recovery, secret))
+    return KeyHolder(recovery.slot_id, slots.open_private(recovery, secret))
+
+
+def _give_slot(
+    slots: KeySlotFile, holder: KeyHolder, user_id: str, username: str, secret: str, kdf: KdfParams
+) -> None:
+    """A new key pair under ``secret`` for the account, holding the current key."""
+
+    def apply(f: KeySlotFile) -> None:
+        key = holder.database_key(f)
+        slot = f.slot_for_user_id(user_id)
+        if slot is None:
+            slot, _ = f.new_slot("user", secret, kdf, user_id=user_id, username=username)
+        else:
+            f.set_secret(slot, secret, kdf)
+        f.seal_database_key(slot, key)
+        f.put(slot)
+
+    slots.change(apply)
