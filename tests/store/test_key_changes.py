@@ -123,6 +123,7 @@ def test_two_desks_never_undo_each_others_key_file_changes(admin, staff, desks):
     b.do("change_password", old=STAFF_PASSWORD, new=NEW_PASSWORD)
     a.do("create", username="omar", password=STAFF_PASSWORD)
 
+    assert "xavier" not in {s.get("username") for s in copy_of(admin.folder / SLOTS_FILE)["slots"]}
     _refused(admin.folder, "xavier", STAFF_PASSWORD)
     _refused(admin.folder, "mia", STAFF_PASSWORD)
     _opens(admin.folder, "mia", NEW_PASSWORD)

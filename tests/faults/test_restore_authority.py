@@ -1,0 +1,84 @@
+"""Restoring needs an administrator's authority (as it was when the backup was made) or the
+recovery key, is recorded in the restored clinic's audit log, gives the restored database a new
+key, and brings back no key slot that should be gone."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from clinicdesk.errors import ClinicDeskError
+from clinicdesk.permissions import Role
+from clinicdesk.services.access import restore, sign_in
+from clinicdesk.store.keyslots import SLOTS_FILE
+from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
+from tests.store.stolen_keys import copy_of, key_from_copy, reads_accounts
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def backup_with_staff(admin, staff, tmp_path: Path) -> Path:
+    for role, name in ((Role.RECEPTIONIST, "rita"), (Role.DOCTOR, "drlee")):
+        staff(role, username=name).close()
+    return admin.backup(tmp_path / "before.cdbak").path
+
+
+@pytest.mark.parametrize("username", ["rita", "drlee"])
+def test_a_receptionists_or_doctors_old_password_cannot_restore(admin, backup_with_staff, username):
+    admin.close()
+    before = _snapshot(admin.folder)
+    with pytest.raises(ClinicDeskError) as refused:
+        restore(backup_with_staff, admin.folder, username, STAFF_PASSWORD)
+    assert "administrator" in refused.value.message
+    assert "Nothing was changed" in refused.value.message
+    assert _snapshot(admin.folder) == before
+
+
+def test_an_administrators_restore_is_audited_and_the_old_key_file_opens_nothing(
+    admin, backup_with_staff
+):
+    folder = admin.folder
+    in_backup = copy_of(folder / SLOTS_FILE)  # the key file the backup carries
+    rita = sign_in(folder, "rita", STAFF_PASSWORD)
+    rita.change_password(STAFF_PASSWORD, NEW_PASSWORD)  # changed since the backup
+    rita.close()
+    admin.close()
+
+    done = restore(backup_with_staff, folder, "admin", ADMIN_PASSWORD)
+
+    old_key = key_from_copy(in_backup, ADMIN_PASSWORD, "admin")
+    assert not reads_accounts(folder / "clinic.db", old_key)
+    session = sign_in(folder, "admin", ADMIN_PASSWORD)
+    try:
+        entries = [e for e in session.audit.recent(session.actor) if e.action == "data.restore"]
+        assert len(entries) == 1 and entries[0].actor_name == "Ada Admin"
+        assert "before.cdbak" in entries[0].detail
+        assert session.audit.verify(session.actor).intact
+    finally:
+        session.close()
+    sign_in(folder, "rita", NEW_PASSWORD).close()  # her current password still works
+    assert done.recovery_key is None
+
+
+def test_a_restore_with_the_recovery_key_says_so_in_the_audit_log(
+    clinic_dir, admin, backup_with_staff
+):
+    admin.close()
+    restore(backup_with_staff, clinic_dir[0], None, clinic_dir[1].recovery_key)
+    session = sign_in(clinic_dir[0], "admin", ADMIN_PASSWORD)
+    try:
+        (entry,) = [e for e in session.audit.recent(session.actor) if e.action == "data.restore"]
+        assert "recovery key" in entry.detail
+    finally:
+        session.close()
