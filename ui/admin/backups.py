@@ -37,7 +37,10 @@ class BackupScreen(QWidget):
         lead = QLabel(
             "A backup holds everything: patients, accounts and the audit log, encrypted with the "
             "clinic's key, so only a user of this clinic (or the recovery key) can open it. Keep "
-            "one on a drive that does not stay next to this computer."
+            "one on a drive that does not stay next to this computer.\n\nA backup opens with the "
+            "passwords of the day it was made, including those of accounts removed since: "
+            "removing someone or changing the clinic's key protects the clinic's data from now "
+            "on, not the backups made before. Keep old backups as safe as the clinic itself."
         )
         lead.setWordWrap(True)
         set_kind(lead, "muted")
@@ -57,8 +60,9 @@ class BackupScreen(QWidget):
         self.message.hide()
         restore = QLabel(
             "To restore a backup, close ClinicDesk and run \u201cclinicdesk restore\u201d with the "
-            "backup file. The backup is checked completely first, and the data it replaces is "
-            "kept aside."
+            "backup file and an administrator's password of that time (or the recovery key). "
+            "The backup is checked completely first, the data it replaces is kept aside, and "
+            "the restored clinic gets a new key."
         )
         restore.setWordWrap(True)
         set_kind(restore, "hint")
