@@ -26,6 +26,7 @@ from clinicdesk.errors import (
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.logs import log, log_unexpected
 from clinicdesk.permissions import SYSTEM, Actor, P, Role
+from clinicdesk.services import signing_access
 from clinicdesk.services import validation as check
 from clinicdesk.services.appointment_reports import AppointmentReports
 from clinicdesk.services.appointments import AppointmentService
@@ -40,7 +41,7 @@ from clinicdesk.services.pharmacy import PharmacyService
 from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import ScheduleSetup
-from clinicdesk.services.signing import SigningKeys, ensure_clinic_key
+from clinicdesk.services.signing import SIGNING_ROLES, SigningKeys, ensure_clinic_key
 from clinicdesk.services.users import (
     ACTIVE,
     ADMIN_ROLES,
@@ -113,6 +114,7 @@ def create_clinic(
         raise StoreError(f"{folder} already holds a clinic; it was not changed.")
     kdf = kdf or calibrate()
     db_key, clinic_id, admin_id = new_database_key(), new_id(), new_id()
+    signing_kek = os.urandom(32)
     recovery = new_recovery_key()
     slots = KeySlotFile(folder, clinic_id, [], clinic_name=details.name)
     for kind, secret, user_id, username in (
@@ -121,6 +123,7 @@ def create_clinic(
     ):
         slot, _ = slots.new_slot(kind, secret, kdf, user_id=user_id, username=username)
         slots.seal_database_key(slot, db_key)
+        slots.seal_signing_key(slot, signing_kek)
         slots.put(slot)
     store = connect(folder, db_key, must_exist=False)
     try:
@@ -141,7 +144,7 @@ def create_clinic(
                 )
             )
             s.flush()
-            ensure_clinic_key(s)
+            ensure_clinic_key(s, signing_kek)
             seed_formulary(s)
             audit.append(s, SYSTEM, "clinic.create", "clinic", clinic_id, name=details.name)
         slots.write()
@@ -256,10 +259,14 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
             if user is None or user.status == REMOVED:
                 raise AccountInactive(ACCOUNT_REMOVED)
             user.last_login_at = utcnow()
+            roles = parse_roles(user.roles)
+            kek = None
+            if user.status == ACTIVE and roles & SIGNING_ROLES:
+                kek = signing_access.share(s, slots, holder)
             # clinics set up before prescriptions existed get their key and formulary here
-            ensure_clinic_key(s)
+            ensure_clinic_key(s, kek)
             seed_formulary(s)
-            actor = Actor(user.id, user.username, user.display_name, parse_roles(user.roles))
+            actor = Actor(user.id, user.username, user.display_name, roles)
             audit.append(s, actor, "user.sign_in", "users", user.id)
             must_change = user.status == PENDING
     except BaseException:
@@ -299,11 +306,14 @@ class ClinicSession:
         self.chart = ChartService(self.store)
         self.visits = VisitService(self.store, self.appointments)
         self.formulary = FormularyService(self.store)
-        self.signing_keys = SigningKeys(self.store)
-        self.prescriptions = PrescriptionService(self.store)
+        self.signing_keys = SigningKeys(self.store, self._signing_kek)
+        self.prescriptions = PrescriptionService(self.store, signing_kek=self._signing_kek)
         self.inventory = InventoryService(self.store)
         self.pharmacy = PharmacyService(self.store)
         self._kdf = kdf
+
+    def _signing_kek(self) -> bytes | None:
+        return self.keys.signing_key(self.slots)
 
     @property
     def _db_key(self) -> bytes:

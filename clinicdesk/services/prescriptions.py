@@ -117,11 +117,16 @@ def item_of(row: PrescriptionItem) -> RxItem:
 
 class PrescriptionService:
     def __init__(
-        self, store: Store, clock: Callable[[], datetime] = utcnow, desk: str | None = None
+        self,
+        store: Store,
+        clock: Callable[[], datetime] = utcnow,
+        desk: str | None = None,
+        signing_kek: Callable[[], bytes | None] = lambda: None,
     ) -> None:
         self.store = store
         self.clock = clock
         self._desk = desk
+        self._signing_kek = signing_kek
 
     @property
     def desk(self) -> str:
@@ -182,7 +187,7 @@ class PrescriptionService:
             rows = [_item_row(s, row.id, n, item) for n, item in enumerate(items, start=1)]
             s.add_all(rows)
             s.flush()
-            key = active_key(s)
+            key = active_key(s, self._signing_kek())
             row.kid = key.kid.hex()
             row.code = codec.encode(_content(s, row, rows, doctor), key)
             if qr_version(row.code) > MAX_QR_VERSION:

@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.permissions import Actor, P, Role
+from clinicdesk.services import signing_access
 from clinicdesk.services import validation as check
+from clinicdesk.services.signing import SIGNING_ROLES
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.keyholder import KeyHolder
@@ -93,7 +95,26 @@ class UserService:
     def list(self, actor: Actor) -> list[UserInfo]:
         actor.require(P.USERS_MANAGE)
         with self.store.read() as s:
-            return [to_info(u) for u in s.scalars(select(User).order_by(User.display_name))]
+            rows = [to_info(u) for u in s.scalars(select(User).order_by(User.display_name))]
+        self._pass_signing_key(actor, rows)
+        return rows
+
+    def _pass_signing_key(self, actor: Actor, rows: list[UserInfo]) -> None:
+        """Give the signing-key key to active doctors and administrators who lack it (accounts
+        that have set their own password since they were created or reinstated)."""
+        self.slots.reload()
+        lacking = [
+            u
+            for u in rows
+            if u.status == ACTIVE
+            and u.roles & SIGNING_ROLES
+            and (slot := self.slots.slot_for_user_id(u.id)) is not None
+            and not slot.is_v1
+            and not slot.sealed_signing
+        ]
+        if lacking and self.keys.signing_key(self.slots) is not None:
+            with self.store.write(actor) as s:
+                signing_access.share(s, self.slots, self.keys)
 
     def create(
         self,
@@ -129,6 +150,8 @@ class UserService:
                 s, actor, "user.create", "users", row.id, username=username, roles=sorted(roles)
             )
             self._add_slot(row.id, username, temporary_password)
+            if row.status == ACTIVE and roles & SIGNING_ROLES:
+                signing_access.share(s, self.slots, self.keys)
             return to_info(row)
 
     def set_roles(self, actor: Actor, user_id: str, roles: set[Role]) -> UserInfo:
@@ -140,8 +163,15 @@ class UserService:
             row = _get(s, user_id)
             if parse_roles(row.roles) & ADMIN_ROLES and not roles & ADMIN_ROLES:
                 _ensure_other_admin(s, user_id)
+            had = parse_roles(row.roles) & SIGNING_ROLES
             row.roles = ",".join(sorted(roles))
             audit.append(s, actor, "user.roles", "users", user_id, roles=sorted(roles))
+            s.flush()
+            slot = self.slots.slot_for_user_id(user_id)
+            if had and not roles & SIGNING_ROLES and slot is not None and slot.sealed_signing:
+                signing_access.renew(s, self.slots, self.keys, exclude=slot.slot_id)
+            elif roles & SIGNING_ROLES and row.status == ACTIVE:
+                signing_access.share(s, self.slots, self.keys)
             return to_info(row)
 
     def deactivate(self, actor: Actor, user_id: str, progress: Progress | None = None) -> Removed:
@@ -157,7 +187,13 @@ class UserService:
             row.status = REMOVED
             audit.append(s, actor, "user.remove", "users", user_id)
             info = to_info(row)
+        slot = self.slots.slot_for_user_id(user_id)
+        held_signing_key = slot is not None and bool(slot.sealed_signing)
         change = self._change_key(progress)
+        if held_signing_key:  # what they could take must sign nothing new
+            with self.store.write(actor) as s:
+                signing_access.renew(s, self.slots, self.keys)
+                audit.append(s, actor, "signing_key.rotate", "signing_keys", None, reason="removal")
         return Removed(**info.__dict__, key_change=change)
 
     def key_change_preview(self, actor: Actor) -> tuple[str, ...]:

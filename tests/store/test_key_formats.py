@@ -45,7 +45,9 @@ def _as_format_1(folder: Path, db_key: bytes, secrets: dict[str | None, str]) ->
 
 
 def _slots(folder: Path) -> dict[str, dict]:
-    return {s.get("username") or "": s for s in json.loads((folder / SLOTS_FILE).read_text())["slots"]}
+    return {
+        s.get("username") or "": s for s in json.loads((folder / SLOTS_FILE).read_text())["slots"]
+    }
 
 
 @pytest.fixture
