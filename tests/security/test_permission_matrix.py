@@ -248,6 +248,12 @@ CASES: list[Case] = [
     case("users.set_roles", P.USERS_MANAGE)(
         lambda s, w: s.users.set_roles(s.actor, w.target_user_id, {Role.BILLING})
     ),
+    case("users.key_change_preview", P.USERS_MANAGE)(
+        lambda s, w: s.users.key_change_preview(s.actor)
+    ),
+    case("users.change_clinic_key", P.USERS_MANAGE)(
+        lambda s, w: s.users.change_clinic_key(s.actor)
+    ),
     case("audit.recent", P.AUDIT_READ)(lambda s, w: s.audit.recent(s.actor)),
     case("audit.verify", P.AUDIT_READ)(lambda s, w: s.audit.verify(s.actor)),
     case("session.backup", P.BACKUP)(lambda s, w: s.backup(w.out("backup.cdbak", s))),
