@@ -306,14 +306,11 @@ class ClinicSession:
         self.chart = ChartService(self.store)
         self.visits = VisitService(self.store, self.appointments)
         self.formulary = FormularyService(self.store)
-        self.signing_keys = SigningKeys(self.store, self._signing_kek)
-        self.prescriptions = PrescriptionService(self.store, signing_kek=self._signing_kek)
+        self.signing_keys = SigningKeys(self.store)
+        self.prescriptions = PrescriptionService(self.store)
         self.inventory = InventoryService(self.store)
         self.pharmacy = PharmacyService(self.store)
         self._kdf = kdf
-
-    def _signing_kek(self) -> bytes | None:
-        return self.keys.signing_key(self.slots)
 
     @property
     def _db_key(self) -> bytes:

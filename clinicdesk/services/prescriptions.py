@@ -56,7 +56,7 @@ from clinicdesk.services.prescription_views import (
     effective_status,
 )
 from clinicdesk.services.queue import LEFT
-from clinicdesk.services.signing import active_key, trusted_keys
+from clinicdesk.services.signing import active_key, signing_kek, trusted_keys
 from clinicdesk.services.visits import SEEN, check_own_visit, doctor_of
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -117,16 +117,11 @@ def item_of(row: PrescriptionItem) -> RxItem:
 
 class PrescriptionService:
     def __init__(
-        self,
-        store: Store,
-        clock: Callable[[], datetime] = utcnow,
-        desk: str | None = None,
-        signing_kek: Callable[[], bytes | None] = lambda: None,
+        self, store: Store, clock: Callable[[], datetime] = utcnow, desk: str | None = None
     ) -> None:
         self.store = store
         self.clock = clock
         self._desk = desk
-        self._signing_kek = signing_kek
 
     @property
     def desk(self) -> str:
@@ -187,7 +182,7 @@ class PrescriptionService:
             rows = [_item_row(s, row.id, n, item) for n, item in enumerate(items, start=1)]
             s.add_all(rows)
             s.flush()
-            key = active_key(s, self._signing_kek())
+            key = active_key(s, signing_kek(self.store))
             row.kid = key.kid.hex()
             row.code = codec.encode(_content(s, row, rows, doctor), key)
             if qr_version(row.code) > MAX_QR_VERSION:

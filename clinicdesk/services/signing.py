@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +34,6 @@ from clinicdesk.store.sealing import OpenFailed, unb64
 TRUST_FORMAT = "clinicdesk-trust"
 SIGNING_ROLES = frozenset({Role.SUPER_ADMIN, Role.ADMIN, Role.DOCTOR})
 PLAIN_SIZE = 32  # an Ed25519 seed as versions before the signing-key key stored it
-KekSource = Callable[[], bytes | None]
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,12 @@ class BadTrustFile(ClinicDeskError):
         super().__init__(f"{name} is not a ClinicDesk trust file ({why}); nothing was imported.")
 
 
-def ensure_clinic_key(s: Session, kek: bytes | None) -> None:
+def signing_kek(store: Store) -> bytes | None:
+    """The signing-key key of the session that opened ``store``, if its slot holds it."""
+    return store.key_watch.signing_key() if store.key_watch is not None else None
+
+
+def ensure_clinic_key(s: Session, kek: bytes | None = None) -> None:
     """Every clinic has an active signing key from the start."""
     if s.scalar(
         select(SigningKey.kid).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
@@ -66,7 +69,7 @@ def ensure_clinic_key(s: Session, kek: bytes | None) -> None:
     _add_own(s, clinic_profile(s).name, kek)
 
 
-def active_key(s: Session, kek: bytes | None) -> KeyPair:
+def active_key(s: Session, kek: bytes | None = None) -> KeyPair:
     row = s.scalar(select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE))
     if row is None or row.private_key is None:
         raise Conflict("This clinic has no signing key in use; an administrator creates one.")
@@ -154,9 +157,8 @@ def _view(row: SigningKey) -> KeyView:
 
 
 class SigningKeys:
-    def __init__(self, store: Store, kek: KekSource = lambda: None) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._kek = kek
 
     def list(self, actor: Actor) -> list[KeyView]:
         actor.require_any(P.CLINIC_CONFIGURE, P.DISPENSE)
@@ -169,7 +171,7 @@ class SigningKeys:
     def rotate(self, actor: Actor) -> KeyView:
         actor.require(P.CLINIC_CONFIGURE)
         with self.store.write(actor) as s:
-            row = rotate_own_key(s, self._kek())
+            row = rotate_own_key(s, signing_kek(self.store))
             audit.append(s, actor, "signing_key.rotate", "signing_keys", None, kid=row.kid)
             return _view(row)
 
@@ -187,7 +189,7 @@ class SigningKeys:
             was_active = row.own and row.status == ACTIVE
             row.status, row.changed_at = REVOKED, utcnow()
             if was_active:  # the clinic goes on prescribing with a new key
-                _add_own(s, clinic_profile(s).name, self._kek())
+                _add_own(s, clinic_profile(s).name, signing_kek(self.store))
             audit.append(
                 s, actor, "signing_key.revoke", "signing_keys", None, kid=kid, reason=reason.strip()
             )

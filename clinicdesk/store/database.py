@@ -39,6 +39,10 @@ class KeyWatch(Protocol):
         """Switch ``store`` to the key the file holds now if it changed; True if it did."""
         ...
 
+    def signing_key(self) -> bytes | None:
+        """The signing-key key this session's slot holds, if any."""
+        ...
+
 
 class KeyChangedElsewhere(StoreError):
     def __init__(self) -> None:

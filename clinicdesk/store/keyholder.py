@@ -102,6 +102,9 @@ class KeyWatch:
             store.use_key(key)
             return True
 
+    def signing_key(self) -> bytes | None:
+        return self.holder.signing_key(self.slots)
+
 
 def _signature(path: Path) -> tuple[int, int, int]:
     try:
