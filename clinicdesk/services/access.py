@@ -419,12 +419,14 @@ def restore(src: Path, folder: Path, username: str | None, secret: str) -> Resto
             slot, used = old.user_slot(username), username
         if slot is None:
             raise WrongPassword()
-        db_key = _slot_key(old, slot, secret)
+        db_key, signing_kek = _slot_keys(old, slot, secret)
         backup.check_database(staging / DB_FILE, db_key)
-        accounts = _record_restore(staging, manifest, src.name, db_key, slot, used)
+        accounts, signers = _record_restore(staging, manifest, src.name, db_key, slot, used)
         new_key = new_database_key()
         rekey.rekey_database(staging / DB_FILE, db_key, new_key)
-        rebuilt = _rebuilt_slots(staging, old, current, accounts, db_key, new_key)
+        rebuilt = _rebuilt_slots(
+            staging, old, current, accounts, (db_key, new_key), (signing_kek, signers)
+        )
         with exclusive(folder / SLOTS_FILE):
             aside = backup.swap_in(staging, folder)
         unlocked_with = (
@@ -437,26 +439,30 @@ def restore(src: Path, folder: Path, username: str | None, secret: str) -> Resto
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _slot_key(slots: KeySlotFile, slot: Slot, secret: str) -> bytes:
-    """The database key a slot of a backup's key file holds (WrongPassword if ``secret`` is
-    not its secret)."""
+def _slot_keys(slots: KeySlotFile, slot: Slot, secret: str) -> tuple[bytes, bytes | None]:
+    """The database key and signing-key key a slot of a backup's key file holds (WrongPassword
+    if ``secret`` is not its secret)."""
     if slot.is_v1:
-        return slots.unwrap_v1(slot, secret)
-    return slots.database_key(slot, slots.open_private(slot, secret))
+        return slots.unwrap_v1(slot, secret), None
+    private = slots.open_private(slot, secret)
+    return slots.database_key(slot, private), slots.signing_key(slot, private)
 
 
 def _record_restore(
     staging: Path, manifest: dict, file: str, db_key: bytes, slot: Slot, username: str | None
-) -> dict[str, str]:
+) -> tuple[dict[str, str], set[str]]:
     """Check the backup's audit chain and who restores it, record the restore in it, and
-    return the accounts it holds that are not removed (id -> user name)."""
+    return the accounts it holds that are not removed (id -> user name) and those of them who
+    hold the signing-key key (active doctors and administrators)."""
     store = connect(staging, db_key, expect_clinic_id=manifest["clinic_id"])
     try:
         with store.read() as s:
             report = audit.verify(s)
             user = s.get(User, slot.user_id) if slot.user_id else None
-            accounts = {
-                u.id: u.username for u in s.scalars(select(User).where(User.status != REMOVED))
+            kept = list(s.scalars(select(User).where(User.status != REMOVED)))
+            accounts = {u.id: u.username for u in kept}
+            signers = {
+                u.id for u in kept if u.status == ACTIVE and parse_roles(u.roles) & SIGNING_ROLES
             }
         if not report.intact:
             raise StoreError("The backup's audit log does not verify: " + report.problems[0])
@@ -478,7 +484,7 @@ def _record_restore(
             )
     finally:
         store.close()
-    return accounts
+    return accounts, signers
 
 
 def _rebuilt_slots(
@@ -486,12 +492,15 @@ def _rebuilt_slots(
     old: KeySlotFile,
     current: KeySlotFile | None,
     accounts: dict[str, str],
-    old_key: bytes,
-    new_key: bytes,
+    keys: tuple[bytes, bytes],
+    signing: tuple[bytes | None, set[str]],
 ) -> tuple[str | None, tuple[str, ...]]:
-    """Write the restored clinic's key file: ``new_key`` sealed to the slot of each account in
-    ``accounts`` (the current one first) and to the recovery key's. Returns a new recovery key
-    if one had to be made, and the accounts that will need a new password."""
+    """Write the restored clinic's key file: the new key (``keys`` is old, new) sealed to the
+    slot of each account in ``accounts`` (the current one first) and to the recovery key's, and
+    the backup's signing-key key to its holders. Returns a new recovery key if one had to be
+    made, and the accounts that will need a new password."""
+    old_key, new_key = keys
+    signing_kek, signers = signing
     generation = max(old.generation, current.generation if current else 0) + 1
     rebuilt = KeySlotFile(staging, old.clinic_id, [], old.clinic_name, generation)
     rebuilt.history = old.history_under(new_key, old_key)
@@ -511,7 +520,8 @@ def _rebuilt_slots(
         recovery, _ = rebuilt.new_slot("recovery", recovery_key, old.slots[0].kdf)
     rebuilt.put(recovery)
     for slot in rebuilt.slots:
-        slot.sealed_signing = ""
+        holds = slot.kind == "recovery" or slot.user_id in signers
+        rebuilt.seal_signing_key(slot, signing_kek if holds else None)
         rebuilt.seal_database_key(slot, new_key)
     rebuilt.write()
     return recovery_key, tuple(need_new_password)

@@ -82,3 +82,19 @@ def test_a_restore_with_the_recovery_key_says_so_in_the_audit_log(
         assert "recovery key" in entry.detail
     finally:
         session.close()
+
+
+def test_doctors_still_sign_prescriptions_after_a_restore(admin, tmp_path: Path):
+    from tests.clinical.clinic_setup import three_items, walk_in_consultation
+
+    consultation = walk_in_consultation(admin)
+    consultation.doctor.close()
+    taken = admin.backup(tmp_path / "clinic.cdbak").path
+    admin.close()
+    restore(taken, admin.folder, "admin", ADMIN_PASSWORD)
+    doctor = sign_in(admin.folder, "dr.hale", "doctor password 1")
+    try:
+        rx = doctor.prescriptions.write(doctor.actor, consultation.visit.id, three_items())
+        assert rx.code.startswith("RX1")
+    finally:
+        doctor.close()
