@@ -7,11 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from clinicdesk.errors import AccountInactive, DatabaseMismatch, WrongPassword
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import sign_in
+from clinicdesk.store.database import KeyChangedElsewhere
 from clinicdesk.store.keyslots import SLOTS_FILE
+from clinicdesk.store.models import Patient
 from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
 from tests.store.desks import Desk
 from tests.store.stolen_keys import copy_of, key_from_copy, reads_accounts
@@ -189,3 +192,16 @@ def test_a_key_change_cut_short_still_shuts_the_removed_person_out(
     assert not reads_accounts(folder / "clinic.db", key_from_copy(her_copy, STAFF_PASSWORD, "rita"))
     _refused(folder, "rita", STAFF_PASSWORD)
     assert admin.patients.count(admin.actor) == 0  # the session open all along follows
+
+
+def test_a_unit_of_work_cut_by_a_key_change_elsewhere_says_so_and_the_next_one_works(admin, staff):
+    mia = staff(Role.RECEPTIONIST, username="mia")
+    assert mia.patients.count(mia.actor) == 0
+    with pytest.raises(KeyChangedElsewhere) as caught, mia.store.read() as s:
+        admin.users.change_clinic_key(admin.actor)  # at another desk, at this very moment
+        s.scalar(select(func.count()).select_from(Patient))
+    assert caught.value.message == (
+        "The clinic's key was changed at another workstation a moment ago; nothing was saved. "
+        "Please try again."
+    )
+    assert mia.patients.count(mia.actor) == 0
