@@ -363,7 +363,9 @@ class ClinicSession:
         refuse_inside(dest, self.folder)
         if make_folder:
             private_dir(dest)
-        info = backup.create_backup(self.store, self._db_key, dest)
+        with exclusive(self.slots.path):  # no key change between the pages and the key file
+            self.store.key_watch.check(self.store)
+            info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
         return info

@@ -76,3 +76,29 @@ def test_changing_the_clinics_key_says_what_happens_first(
     assert stages[0] == "Preparing the new key"
     assert stages[1].startswith("Re-encrypting the clinic's data (")
     assert stages[2] == "Saving the keys"
+
+
+def test_a_desk_whose_account_was_removed_elsewhere_signs_out_saying_why(
+    qtbot, clinic_dir, admin, staff, settings
+):
+    from ui.app import Controller
+    from ui.login import LoginWindow
+    from ui.main_window import MainWindow
+
+    staff(Role.RECEPTIONIST, username="rita").close()
+    controller = Controller(clinic_dir[0], settings=settings)
+    controller.start()
+    login = controller.window
+    qtbot.keyClicks(login.username, "rita")
+    qtbot.keyClicks(login.password, STAFF_PASSWORD)
+    qtbot.keyClick(login.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: isinstance(controller.window, MainWindow), timeout=10_000)
+    qtbot.waitUntil(lambda: not controller.tasks.busy, timeout=10_000)
+
+    rita_id = next(u.id for u in admin.users.list(admin.actor) if u.username == "rita")
+    admin.users.deactivate(admin.actor, rita_id)  # at the admin's desk
+    controller.window.pages["frontdesk"].search.box.setText("ok")  # her next call
+
+    qtbot.waitUntil(lambda: isinstance(controller.window, LoginWindow), timeout=10_000)
+    assert "This account has been removed" in controller.window.message.text()
+    controller._close_session()
