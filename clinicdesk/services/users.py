@@ -6,7 +6,7 @@ old copy of the key file, and any key they took, open nothing of the live databa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -36,6 +36,7 @@ class UserInfo:
     roles: frozenset[Role]
     status: str
     last_login_at: datetime | None
+    needs_new_password: bool = False  # its key slot could not be carried over a key change
 
     @property
     def actor(self) -> Actor:
@@ -97,7 +98,12 @@ class UserService:
         with self.store.read() as s:
             rows = [to_info(u) for u in s.scalars(select(User).order_by(User.display_name))]
         self._pass_signing_key(actor, rows)
-        return rows
+        return [
+            replace(u, needs_new_password=self.slots.slot_for_user_id(u.id) is None)
+            if u.status != REMOVED
+            else u
+            for u in rows
+        ]
 
     def _pass_signing_key(self, actor: Actor, rows: list[UserInfo]) -> None:
         """Give the signing-key key to active doctors and administrators who lack it (accounts

@@ -84,6 +84,8 @@ def test_a_key_change_names_and_drops_slots_it_cannot_carry_and_renews_the_recov
         assert change.dropped == ("rita",)
         assert change.recovery_key  # the old recovery slot could not be sealed to
         assert admin.patients.count(admin.actor) == 0
+        needing = {u.username for u in admin.users.list(admin.actor) if u.needs_new_password}
+        assert needing == {"rita"}
     finally:
         admin.close()
     with pytest.raises(WrongPassword):

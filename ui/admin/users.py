@@ -42,7 +42,9 @@ class UserTableModel(RowsModel[UserInfo]):
             u.display_name,
             u.username,
             ", ".join(sorted(r.label for r in u.roles)),
-            STATUS_LABELS.get(u.status, u.status),
+            "Needs a new password (recovery key)"
+            if u.needs_new_password
+            else STATUS_LABELS.get(u.status, u.status),
             format_moment(u.last_login_at, self.time_zone) or "never",
         )
 
