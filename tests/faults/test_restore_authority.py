@@ -5,6 +5,7 @@ key, and brings back no key slot that should be gone."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,34 @@ def test_doctors_still_sign_prescriptions_after_a_restore(admin, tmp_path: Path)
         assert rx.code.startswith("RX1")
     finally:
         doctor.close()
+
+
+def test_a_restore_brings_back_no_slot_of_an_account_removed_in_the_backup(
+    clinic_dir, admin, staff, tmp_path: Path
+):
+    """A backup whose key file still holds the slot of an account its data shows as removed
+    (as versions that lost key file updates between desks could leave it)."""
+    import zipfile
+
+    staff(Role.RECEPTIONIST, username="rita").close()
+    (her_slot,) = [s for s in copy_of(admin.folder / SLOTS_FILE)["slots"] if s.get("username")
+                   == "rita"]  # fmt: skip
+    rita_id = next(u.id for u in admin.users.list(admin.actor) if u.username == "rita")
+    admin.users.deactivate(admin.actor, rita_id)
+    taken = admin.backup(tmp_path / "taken.cdbak").path
+    admin.close()
+    with zipfile.ZipFile(taken) as zin, zipfile.ZipFile(tmp_path / "stale.cdbak", "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == SLOTS_FILE:
+                document = json.loads(data)
+                document["slots"].append(her_slot)
+                data = json.dumps(document).encode()
+            zout.writestr(name, data)
+
+    restore(tmp_path / "stale.cdbak", admin.folder, None, clinic_dir[1].recovery_key)
+
+    slots = copy_of(admin.folder / SLOTS_FILE)["slots"]
+    assert "rita" not in {s.get("username") for s in slots}
+    assert her_slot.get("public_key", "-") not in {s.get("public_key") for s in slots}
+    sign_in(admin.folder, "admin", ADMIN_PASSWORD).close()
