@@ -263,8 +263,10 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
             kek = None
             if user.status == ACTIVE and roles & SIGNING_ROLES:
                 kek = signing_access.share(s, slots, holder)
-            # clinics set up before prescriptions existed get their key and formulary here
-            ensure_clinic_key(s, kek)
+            # clinics set up before prescriptions existed get their key and formulary here (a
+            # plain one only where no slot holds a signing-key key yet)
+            if kek is not None or not any(x.sealed_signing for x in slots.slots):
+                ensure_clinic_key(s, kek)
             seed_formulary(s)
             actor = Actor(user.id, user.username, user.display_name, roles)
             audit.append(s, actor, "user.sign_in", "users", user.id)
@@ -573,7 +575,8 @@ def reset_password_with_recovery_key(
             assert row is not None
             row.password_changed_at = utcnow()
             audit.append(s, SYSTEM, "user.password_reset", "users", row.id, method="recovery key")
-            _give_slot(slots, holder, row.id, row.username, new_password, kdf)
+            signs = row.status == ACTIVE and bool(parse_roles(row.roles) & SIGNING_ROLES)
+            _give_slot(slots, holder, (row.id, row.username, signs), new_password, kdf)
     finally:
         store.close()
     SigninGuard(folder).record_success(username)
@@ -586,18 +589,25 @@ def _open_recovery(slots: KeySlotFile, recovery: Slot, secret: str) -> KeyHolder
 
 
 def _give_slot(
-    slots: KeySlotFile, holder: KeyHolder, user_id: str, username: str, secret: str, kdf: KdfParams
+    slots: KeySlotFile,
+    holder: KeyHolder,
+    account: tuple[str, str, bool],
+    secret: str,
+    kdf: KdfParams,
 ) -> None:
-    """A new key pair under ``secret`` for the account, holding the current key."""
+    """A new key pair under ``secret`` for the account (id, user name, whether it holds the
+    signing-key key), holding the current key."""
+    user_id, username, signs = account
 
     def apply(f: KeySlotFile) -> None:
-        key = holder.database_key(f)
+        key, signing = holder.database_key(f), holder.signing_key(f) if signs else None
         slot = f.slot_for_user_id(user_id)
         if slot is None:
             slot, _ = f.new_slot("user", secret, kdf, user_id=user_id, username=username)
         else:
             f.set_secret(slot, secret, kdf)
         f.seal_database_key(slot, key)
+        f.seal_signing_key(slot, signing)
         f.put(slot)
 
     slots.change(apply)

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clinicdesk.permissions import Role
-from clinicdesk.services.access import sign_in
+from clinicdesk.services.access import reset_password_with_recovery_key, sign_in
 from clinicdesk.services.signing import protect_private_keys
 from clinicdesk.store.keyslots import SLOTS_FILE
 from tests.clinical.clinic_setup import DOCTOR_PASSWORD, three_items, walk_in_consultation
@@ -107,5 +107,17 @@ def sign_in_key(folder) -> bytes:
     session = sign_in(folder, "admin", ADMIN_PASSWORD)
     try:
         return session._db_key
+    finally:
+        session.close()
+
+
+def test_an_administrator_whose_password_was_reset_with_the_recovery_key_still_holds_it(
+    clinic_dir,
+):
+    folder, setup = clinic_dir
+    reset_password_with_recovery_key(folder, setup.recovery_key, "admin", "a brand new passphrase")
+    session = sign_in(folder, "admin", "a brand new passphrase")
+    try:
+        assert session.keys.signing_key(session.slots) is not None
     finally:
         session.close()
