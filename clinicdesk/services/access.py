@@ -19,6 +19,7 @@ from sqlalchemy import select
 from clinicdesk.errors import (
     AccountInactive,
     ClinicDeskError,
+    Conflict,
     StoreError,
     ValidationError,
     WrongPassword,
@@ -371,6 +372,36 @@ class ClinicSession:
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
         return info
+
+    def reencrypt_backup(self, src: Path) -> None:
+        """Encrypt an older backup of this clinic again with the current key (its key is in
+        the key file's history), so the passwords of its day, removed accounts' included, no
+        longer open it; the backup then opens with today's passwords."""
+        self.actor.require(P.BACKUP)
+        manifest = backup.read_manifest(src)
+        if manifest["clinic_id"] != self.slots.clinic_id:
+            raise StoreError(f"{src.name} is a backup of another clinic; it was not changed.")
+        with exclusive(self.slots.path):
+            self.slots.reload()
+            current = self.keys.database_key(self.slots)
+            older = self.slots.old_keys(current)
+
+            def old_key_of(staging: Path) -> bytes:
+                made_with = KeySlotFile.load(staging, owner=f"The key file inside {src.name}")
+                if made_with.generation == self.slots.generation:
+                    raise Conflict(f"{src.name} is already encrypted with the clinic's key.")
+                if made_with.generation not in older:
+                    raise StoreError(
+                        f"{src.name} was made with a key this clinic does not keep; it was not "
+                        "changed."
+                    )
+                return older[made_with.generation]
+
+            made = backup.reencrypt(src, old_key_of, current, self.slots.path)
+        with self.store.write(self.actor) as s:
+            audit.append(
+                s, self.actor, "data.backup_reencrypt", "clinic", None, file=src.name, made=made
+            )
 
     def save_export(self, path: Path, data: bytes) -> Path:
         """A file staff chose to save (a PDF, a CSV, a calendar file): readable by this account

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -88,6 +89,40 @@ def create_backup(store: Store, key: bytes, dest: Path) -> BackupInfo:
             fh.seek(0)
             _check_written(fh, manifest["sha256"], dest)
     return BackupInfo(dest, clinic_id, manifest["created_at"], dest.stat().st_size)
+
+
+def reencrypt(
+    src: Path, old_key_of: Callable[[Path], bytes], new_key: bytes, key_file: Path
+) -> str:
+    """Encrypt the backup ``src`` again with the clinic's current key (``new_key``) and give it
+    the clinic's current key file, in place: the passwords of its own day no longer open it.
+    ``old_key_of`` gives its key from the folder it is unpacked in. Returns when it was made."""
+    manifest = read_manifest(src)
+    with (
+        storage_errors(src.parent),
+        tempfile.TemporaryDirectory(dir=src.parent, prefix=".clinicdesk-backup-") as tmp,
+    ):
+        staging = Path(tmp)
+        extract(src, staging)
+        old_key = old_key_of(staging)
+        check_database(staging / DB_FILE, old_key)
+        from clinicdesk.store.rekey import rekey_database  # rekey imports this module's users
+
+        rekey_database(staging / DB_FILE, old_key, new_key)
+        check_database(staging / DB_FILE, new_key)
+        manifest = {
+            **manifest,
+            "sha256": _sha256(staging / DB_FILE),
+            "reencrypted_at": utcnow().isoformat(),
+        }
+        with private_writer(src, replace=True) as fh:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+                zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+                zf.write(staging / DB_FILE, DB_FILE)
+                zf.write(key_file, SLOTS_FILE)
+            fh.seek(0)
+            _check_written(fh, manifest["sha256"], src)
+    return str(manifest.get("created_at", ""))
 
 
 def _check_written(fh: IO[bytes], sha256: str, dest: Path) -> None:

@@ -257,6 +257,9 @@ CASES: list[Case] = [
     case("audit.recent", P.AUDIT_READ)(lambda s, w: s.audit.recent(s.actor)),
     case("audit.verify", P.AUDIT_READ)(lambda s, w: s.audit.verify(s.actor)),
     case("session.backup", P.BACKUP)(lambda s, w: s.backup(w.out("backup.cdbak", s))),
+    case("session.reencrypt_backup", P.BACKUP)(
+        lambda s, w: s.reencrypt_backup(w.out("backup.cdbak", s))
+    ),
     # patients
     case("patients.count", R)(lambda s, w: s.patients.count(s.actor)),
     case("patients.search", R)(lambda s, w: s.patients.search(s.actor, "Novak")),
