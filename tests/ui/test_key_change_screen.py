@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from clinicdesk.errors import DatabaseMismatch, WrongPassword
 from clinicdesk.permissions import Role
@@ -102,3 +102,22 @@ def test_a_desk_whose_account_was_removed_elsewhere_signs_out_saying_why(
     qtbot.waitUntil(lambda: isinstance(controller.window, LoginWindow), timeout=10_000)
     assert "This account has been removed" in controller.window.message.text()
     controller._close_session()
+
+
+def test_an_older_backup_is_reencrypted_from_the_backups_screen(
+    qtbot, make_main, admin, staff, tasks, tmp_path
+):
+    staff(Role.RECEPTIONIST, username="rita").close()
+    old = admin.backup(tmp_path / "old.cdbak").path
+    admin.users.change_clinic_key(admin.actor)
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.backups
+    workspace.tabs.setCurrentWidget(screen)
+    assert "including those of accounts removed since" in screen.findChild(QLabel).text()
+
+    screen.reencrypt(old)
+    qtbot.waitUntil(lambda: screen.message.isVisible(), timeout=20_000)
+    assert screen.message.text().startswith("old.cdbak is now encrypted with the clinic's")
+    screen.reencrypt(old)
+    qtbot.waitUntil(lambda: "already encrypted" in screen.message.text(), timeout=20_000)
