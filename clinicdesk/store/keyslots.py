@@ -278,13 +278,14 @@ class KeySlotFile:
         return private
 
     def seal_database_key(self, slot: Slot, key: bytes) -> None:
-        """Seal the current database key (and, during a key change, the next one) to ``slot``."""
+        """Seal the current generation's database key to ``slot``."""
         public = unb64(slot.public_key)
         slot.sealed_key = sealing.seal(
             public, key, sealed_aad(self.clinic_id, slot.slot_id, self.generation, DATABASE)
         )
 
     def seal_pending_key(self, slot: Slot, key: bytes) -> None:
+        """Seal the key of the change in progress (``next``) to ``slot``."""
         assert self.pending is not None
         self.pending.sealed[slot.slot_id] = sealing.seal(
             unb64(slot.public_key),
