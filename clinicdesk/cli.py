@@ -92,6 +92,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"Backup verified and restored; it was unlocked with {done.unlocked_with}.")
     if done.aside:
         print(f"The data it replaced is kept in {done.aside}.")
+    if done.need_new_password:
+        names = ", ".join(done.need_new_password)
+        print(f"These accounts need a new password (clinicdesk reset-password): {names}.")
+    if done.recovery_key:
+        print("The clinic has a new recovery key. Print it and keep it safe; it is shown once:")
+        print(f"  {done.recovery_key}")
     return 0
 
 
@@ -154,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="check a backup completely, then restore it")
     restore.add_argument("src", help="the .cdbak file")
     restore.add_argument(
-        "--user", help="unlock with this account's password (default: the recovery key)"
+        "--user",
+        help="an administrator of the time, with their password then (default: the recovery key)",
     )
     restore.set_defaults(func=cmd_restore)
 

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from clinicdesk.logs import configure as configure_log
@@ -60,6 +60,8 @@ class Controller(QObject):
         self.kdf = kdf
         self.idle_ms = idle_ms
         self.tasks = TaskRunner(self)
+        # removed at another desk: sign out, saying why, once the current callback is done
+        self.tasks.account_gone.connect(self._fatal, Qt.ConnectionType.QueuedConnection)
         self.window: QWidget | None = None
         self.session = None
         self._key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]

@@ -26,6 +26,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
+from clinicdesk.errors import AccountInactive
 from clinicdesk.logs import log_unexpected
 
 ResultCallback = Callable[[Any], None]
@@ -97,6 +98,7 @@ def _runner_gone() -> None:
 class TaskRunner(QObject):
     busy_changed = Signal(bool)
     unhandled_error = Signal(object)
+    account_gone = Signal(object)  # a call found this account removed (at another desk)
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
@@ -151,6 +153,8 @@ class TaskRunner(QObject):
 
     def _deliver(self, number: int, succeeded: bool, value: Any) -> None:
         task = self._running.pop(number)
+        if not succeeded and isinstance(value, AccountInactive):
+            self.account_gone.emit(value)
         try:
             if not task.live():
                 return

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import select
+
 from clinicdesk.errors import (
     AccountInactive,
     ClinicDeskError,
+    Conflict,
     StoreError,
     ValidationError,
     WrongPassword,
@@ -23,6 +27,7 @@ from clinicdesk.errors import (
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.logs import log, log_unexpected
 from clinicdesk.permissions import SYSTEM, Actor, P, Role
+from clinicdesk.services import signing_access
 from clinicdesk.services import validation as check
 from clinicdesk.services.appointment_reports import AppointmentReports
 from clinicdesk.services.appointments import AppointmentService
@@ -37,9 +42,10 @@ from clinicdesk.services.pharmacy import PharmacyService
 from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import ScheduleSetup
-from clinicdesk.services.signing import SigningKeys, ensure_clinic_key
+from clinicdesk.services.signing import SIGNING_ROLES, SigningKeys, ensure_clinic_key
 from clinicdesk.services.users import (
     ACTIVE,
+    ADMIN_ROLES,
     PENDING,
     REMOVED,
     UserService,
@@ -47,21 +53,25 @@ from clinicdesk.services.users import (
     validate_account,
 )
 from clinicdesk.services.visits import VisitService
-from clinicdesk.store import audit, backup, migrate
+from clinicdesk.store import audit, backup, migrate, rekey
 from clinicdesk.store.audit_witness import LocalWitness, keep
 from clinicdesk.store.database import DB_FILE, Store, connect
 from clinicdesk.store.files import private_dir, refuse_inside, storage_errors, write_export
+from clinicdesk.store.keyholder import ACCOUNT_REMOVED, KeyHolder, KeyWatch
 from clinicdesk.store.keyslots import (
     SLOTS_FILE,
     KdfParams,
     KeyFileDamaged,
     KeySlotFile,
+    ShapeProblem,
     Slot,
     calibrate,
+    checked_kdf,
     new_database_key,
     new_recovery_key,
     normalize_recovery_key,
 )
+from clinicdesk.store.locks import exclusive
 from clinicdesk.store.models import ClinicProfile, Meta, User
 from clinicdesk.store.signin_guard import SigninGuard
 
@@ -106,10 +116,17 @@ def create_clinic(
         raise StoreError(f"{folder} already holds a clinic; it was not changed.")
     kdf = kdf or calibrate()
     db_key, clinic_id, admin_id = new_database_key(), new_id(), new_id()
+    signing_kek = os.urandom(32)
     recovery = new_recovery_key()
     slots = KeySlotFile(folder, clinic_id, [], clinic_name=details.name)
-    slots.add("user", admin.password, db_key, kdf, user_id=admin_id, username=admin.username)
-    slots.add("recovery", recovery, db_key, kdf)
+    for kind, secret, user_id, username in (
+        ("user", admin.password, admin_id, admin.username),
+        ("recovery", recovery, None, None),
+    ):
+        slot, _ = slots.new_slot(kind, secret, kdf, user_id=user_id, username=username)
+        slots.seal_database_key(slot, db_key)
+        slots.seal_signing_key(slot, signing_kek)
+        slots.put(slot)
     store = connect(folder, db_key, must_exist=False)
     try:
         migrate.upgrade(store)
@@ -129,10 +146,10 @@ def create_clinic(
                 )
             )
             s.flush()
-            ensure_clinic_key(s)
+            ensure_clinic_key(s, signing_kek)
             seed_formulary(s)
             audit.append(s, SYSTEM, "clinic.create", "clinic", clinic_id, name=details.name)
-        slots.save()
+        slots.write()
     except BaseException:
         store.close()
         for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm"):
@@ -154,8 +171,15 @@ def _kdf_for_new_slots(store: Store) -> KdfParams:
         value = s.get(Meta, "kdf")
     if value is None:
         return calibrate()
-    t, m, p = (int(x) for x in value.value.split(","))
-    return KdfParams(t, m, p)
+    try:
+        t, m, p = (int(x) for x in value.value.split(","))
+        return checked_kdf({"time_cost": t, "memory_kib": m, "parallelism": p}, "")
+    except (ValueError, ShapeProblem) as problem:
+        why = f" ({problem})" if isinstance(problem, ShapeProblem) else ""
+        raise StoreError(
+            "The clinic's key settings in its database are damaged"
+            f"{why}; no password was changed. Please contact support."
+        ) from None
 
 
 def open_store(folder: Path, slots: KeySlotFile, db_key: bytes) -> Store:
@@ -187,8 +211,8 @@ def _auto_backup_dir(folder: Path) -> Path:
     return private_dir(folder / "backups")
 
 
-def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: str) -> bytes:
-    """The database key from ``username``'s slot, with the lockout pause checked and counted."""
+def _open_slot_checked(folder: Path, slots: KeySlotFile, username: str, password: str) -> KeyHolder:
+    """The private key of ``username``'s slot, with the lockout pause checked and counted."""
     guard = SigninGuard(folder)
     refusal = guard.begin_attempt(username)
     slot = slots.user_slot(username)
@@ -197,37 +221,62 @@ def _unwrap_checked(folder: Path, slots: KeySlotFile, username: str, password: s
             # as slow as a real attempt, so timing does not tell which user names exist
             slots.slots[0].kdf.derive(password, os.urandom(16))
             raise WrongPassword()
-        key = slots.unwrap(slot, password)
+        if slot.is_v1:
+            holder = _upgrade(slots, slot, password, slots.unwrap_v1(slot, password))
+        else:
+            holder = KeyHolder(slot.slot_id, slots.open_private(slot, password))
     except WrongPassword:
         log.info("sign-in refused: wrong user name or password")
         raise refusal from None
     guard.record_success(username)
-    return key
+    return holder
+
+
+def _upgrade(slots: KeySlotFile, slot: Slot, secret: str, db_key: bytes) -> KeyHolder:
+    """A format 1 slot becomes a key pair holding ``db_key`` (its owner's secret is at hand)."""
+
+    def apply(f: KeySlotFile) -> X25519PrivateKey:
+        fresh = f.slot(slot.slot_id)
+        if fresh is None:
+            raise AccountInactive(ACCOUNT_REMOVED)
+        if not fresh.is_v1:  # another desk upgraded it a moment ago
+            return f.open_private(fresh, secret)
+        private = f.set_secret(fresh, secret)
+        f.seal_database_key(fresh, db_key)
+        return private
+
+    return KeyHolder(slot.slot_id, slots.change(apply))
 
 
 def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
     slots = KeySlotFile.load(folder)
-    db_key = _unwrap_checked(folder, slots, username, password)
-    slot = slots.user_slot(username)
-    assert slot is not None
+    holder = _open_slot_checked(folder, slots, username, password)
+    db_key = rekey.finish(slots, holder)  # a key change cut short is finished first
+    slot = holder.own_slot(slots)
     store = open_store(folder, slots, db_key)
     try:
         with store.write(SYSTEM) as s:
             user = s.get(User, slot.user_id)
             if user is None or user.status == REMOVED:
-                raise AccountInactive("This account has been removed; ask an administrator.")
+                raise AccountInactive(ACCOUNT_REMOVED)
             user.last_login_at = utcnow()
-            # clinics set up before prescriptions existed get their key and formulary here
-            ensure_clinic_key(s)
+            roles = parse_roles(user.roles)
+            kek = None
+            if user.status == ACTIVE and roles & SIGNING_ROLES:
+                kek = signing_access.share(s, slots, holder)
+            # clinics set up before prescriptions existed get their key and formulary here (a
+            # plain one only where no slot holds a signing-key key yet)
+            if kek is not None or not any(x.sealed_signing for x in slots.slots):
+                ensure_clinic_key(s, kek)
             seed_formulary(s)
-            actor = Actor(user.id, user.username, user.display_name, parse_roles(user.roles))
+            actor = Actor(user.id, user.username, user.display_name, roles)
             audit.append(s, actor, "user.sign_in", "users", user.id)
             must_change = user.status == PENDING
     except BaseException:
         store.close()
         raise
     log.info("signed in: user %s", actor.user_id)
-    session = ClinicSession(folder, store, slots, db_key, actor, must_change)
+    session = ClinicSession(folder, store, slots, holder, actor, must_change)
     session.audit.anchor(actor)
     return session
 
@@ -239,7 +288,7 @@ class ClinicSession:
     folder: Path
     store: Store
     slots: KeySlotFile
-    _db_key: bytes = field(repr=False)
+    keys: KeyHolder = field(repr=False)
     actor: Actor
     must_change_password: bool = False
 
@@ -249,10 +298,11 @@ class ClinicSession:
         self._roles = self.actor.roles
         if self.must_change_password:
             self.actor = replace(self.actor, roles=frozenset())
+        self.store.key_watch = KeyWatch(self.keys, self.slots)
         kdf = _kdf_for_new_slots(self.store)
         self.clinic = ClinicService(self.store, self.slots)
         self.patients = PatientService(self.store)
-        self.users = UserService(self.store, self.slots, self._db_key, kdf)
+        self.users = UserService(self.store, self.slots, self.keys, kdf)
         self.audit = AuditService(self.store)
         self.schedule = ScheduleSetup(self.store)
         self.appointments = AppointmentService(self.store)
@@ -267,40 +317,49 @@ class ClinicSession:
         self.pharmacy = PharmacyService(self.store)
         self._kdf = kdf
 
-    def _own_slot(self) -> Slot:
-        slot = self.slots.slot_for_user_id(self.actor.user_id or "")
-        if slot is None:
-            raise AccountInactive("This account has been removed; ask an administrator.")
-        return slot
+    @property
+    def _db_key(self) -> bytes:
+        assert self.store.key is not None
+        return self.store.key
 
     def unlock(self, password: str) -> None:
         """Check the password after an idle lock; counts towards the lockout like sign-in."""
         self.slots.reload()  # an admin elsewhere may have removed this account meanwhile
-        self._own_slot()
-        _unwrap_checked(self.folder, self.slots, self.actor.username, password)
+        self.keys.own_slot(self.slots)
+        holder = _open_slot_checked(self.folder, self.slots, self.actor.username, password)
+        if holder.slot_id != self.keys.slot_id:
+            raise AccountInactive(ACCOUNT_REMOVED)
+        self.keys.take(holder)  # the password may have been changed at another desk
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "user.unlock", "users", self.actor.user_id)
 
     def change_password(self, old: str, new: str) -> None:
-        """Rewraps only this user's slot; the database key itself never changes."""
+        """Gives this user's slot a new key pair under the new password (only this slot).
+
+        Setting the first password of a pending account also changes the clinic's key: whoever
+        knew the temporary password (its creator, whoever saw the note) may have taken the key
+        it opened, and that key must open nothing any more.
+        """
         problem = check.password(new, self.actor.username)
         if problem:
             raise ValidationError({"new_password": problem})
         if new == old:
             raise ValidationError({"new_password": "must differ from the current password"})
-        slot = self._own_slot()
-        self.slots.unwrap(slot, old)  # raises WrongPassword
+        self.slots.reload()
+        self.slots.open_private(self.keys.own_slot(self.slots), old)  # raises WrongPassword
+        first_password = False
         with self.store.write(self.actor) as s:
             user = s.get(User, self.actor.user_id)
             assert user is not None
             user.password_changed_at = utcnow()
             if user.status == PENDING:
-                user.status = ACTIVE
+                user.status, first_password = ACTIVE, True
             audit.append(s, self.actor, "user.password", "users", user.id)
-            self.slots.rewrap(slot, new, self._db_key, self._kdf)
-            self.slots.save()
+            self.keys.set_secret(self.slots, new, self._kdf)
         self.must_change_password = False
         self.actor = replace(self.actor, roles=self._roles)
+        if first_password:
+            rekey.change_key(self.store, self.slots, self.keys, self._kdf)
 
     def backup(self, dest: Path, *, make_folder: bool = False) -> backup.BackupInfo:
         """A new backup file at ``dest`` (or a dated one in the folder ``dest``, created private
@@ -309,11 +368,43 @@ class ClinicSession:
         refuse_inside(dest, self.folder)
         if make_folder:
             private_dir(dest)
-        info = backup.create_backup(self.store, self._db_key, dest)
+        with exclusive(self.slots.path):  # no key change between the pages and the key file
+            self.store.key_watch.check(self.store)
+            info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
         self.audit.anchor(self.actor)
         return info
+
+    def reencrypt_backup(self, src: Path) -> None:
+        """Encrypt an older backup of this clinic again with the current key (its key is in
+        the key file's history), so the passwords of its day, removed accounts' included, no
+        longer open it; the backup then opens with today's passwords."""
+        self.actor.require(P.BACKUP)
+        manifest = backup.read_manifest(src)
+        if manifest["clinic_id"] != self.slots.clinic_id:
+            raise StoreError(f"{src.name} is a backup of another clinic; it was not changed.")
+        with exclusive(self.slots.path):
+            self.slots.reload()
+            current = self.keys.database_key(self.slots)
+            older = self.slots.old_keys(current)
+
+            def old_key_of(staging: Path) -> bytes:
+                made_with = KeySlotFile.load(staging, owner=f"The key file inside {src.name}")
+                if made_with.generation == self.slots.generation:
+                    raise Conflict(f"{src.name} is already encrypted with the clinic's key.")
+                if made_with.generation not in older:
+                    raise StoreError(
+                        f"{src.name} was made with a key this clinic does not keep; it was not "
+                        "changed."
+                    )
+                return older[made_with.generation]
+
+            made = backup.reencrypt(src, old_key_of, current, self.slots.path)
+        with self.store.write(self.actor) as s:
+            audit.append(
+                s, self.actor, "data.backup_reencrypt", "clinic", None, file=src.name, made=made
+            )
 
     def save_export(self, path: Path, data: bytes) -> Path:
         """A file staff chose to save (a PDF, a CSV, a calendar file): readable by this account
@@ -330,14 +421,20 @@ class Restored:
     aside: Path | None  # where the data it replaced was kept, if there was any
     unlocked_with: str  # which key opened the backup, as the end of a sentence
     current_key_file_problem: str | None  # why the clinic's own key file could not be used
+    recovery_key: str | None = None  # a new recovery key, when the old one could not be kept
+    need_new_password: tuple[str, ...] = ()  # accounts whose slot could not be carried over
 
 
 def restore(src: Path, folder: Path, username: str | None, secret: str) -> Restored:
     """Restore a backup into ``folder`` after checking it completely.
 
-    ``secret`` is the password of ``username`` as it was in the backup, or the recovery key when
-    ``username`` is None; either unlocks the backup's own key slots, so a clinic whose current
-    key file is damaged or lost can still be restored (that is when it is needed most).
+    ``secret`` is the password ``username`` had when the backup was made (an administrator's
+    then), or the recovery key when ``username`` is None; either opens the backup's own key
+    slots, so a clinic whose current key file is damaged or lost can still be restored. The
+    restored database gets a new key before it is swapped in, and its key file is rebuilt with
+    the accounts it holds that are not removed (their current slot where the clinic's key file
+    is readable, so passwords changed since the backup keep working): old slots, such as a
+    removed person's, do not come back. The restore is recorded in the restored audit log.
     """
     manifest = backup.read_manifest(src)
     problem = None
@@ -354,56 +451,190 @@ def restore(src: Path, folder: Path, username: str | None, secret: str) -> Resto
         staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=folder))
     try:
         backup.extract(src, staging)
-        slots = KeySlotFile.load(staging, owner=f"The key file inside the backup {src.name}")
+        old = KeySlotFile.load(staging, owner=f"The key file inside the backup {src.name}")
         if username is None:
-            slot = slots.recovery_slot()
-            secret = normalize_recovery_key(secret)
-            used = "the recovery key"
+            slot, secret, used = old.recovery_slot(), normalize_recovery_key(secret), None
         else:
-            slot = slots.user_slot(username)
-            used = f"the password {username} had when the backup was made"
+            slot, used = old.user_slot(username), username
         if slot is None:
             raise WrongPassword()
-        db_key = slots.unwrap(slot, secret)
+        db_key, signing_kek = _slot_keys(old, slot, secret)
         backup.check_database(staging / DB_FILE, db_key)
-        store = connect(staging, db_key, expect_clinic_id=manifest["clinic_id"])
-        try:
-            backup.check_audit(store, manifest, src.name)
-            head = backup.mark_restored(store, manifest, src.name, used)
-        finally:
-            store.close()
-        aside = backup.swap_in(staging, folder)
+        accounts, signers, head = _record_restore(staging, manifest, src.name, db_key, slot, used)
+        new_key = new_database_key()
+        rekey.rekey_database(staging / DB_FILE, db_key, new_key)
+        rebuilt = _rebuilt_slots(
+            staging, old, current, accounts, (db_key, new_key), (signing_kek, signers)
+        )
+        with exclusive(folder / SLOTS_FILE):
+            aside = backup.swap_in(staging, folder)
         keep(LocalWitness(), manifest["clinic_id"], head)  # this workstation's new epoch
-        return Restored(aside, used, problem)
+        unlocked_with = (
+            "the recovery key"
+            if used is None
+            else f"the password {username} had when the backup was made"
+        )
+        return Restored(aside, unlocked_with, problem, *rebuilt)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _slot_keys(slots: KeySlotFile, slot: Slot, secret: str) -> tuple[bytes, bytes | None]:
+    """The database key and signing-key key a slot of a backup's key file holds (WrongPassword
+    if ``secret`` is not its secret)."""
+    if slot.is_v1:
+        return slots.unwrap_v1(slot, secret), None
+    private = slots.open_private(slot, secret)
+    return slots.database_key(slot, private), slots.signing_key(slot, private)
+
+
+def _record_restore(
+    staging: Path, manifest: dict, file: str, db_key: bytes, slot: Slot, username: str | None
+) -> tuple[dict[str, str], set[str], audit.Anchor]:
+    """Check the backup's audit chain (against its manifest's anchor) and who restores it,
+    record the restore in it, and return the accounts it holds that are not removed (id -> user
+    name), those of them who hold the signing-key key (active doctors and administrators), and
+    the restored log's new head."""
+    store = connect(staging, db_key, expect_clinic_id=manifest["clinic_id"])
+    try:
+        backup.check_audit(store, manifest, file)
+        with store.read() as s:
+            user = s.get(User, slot.user_id) if slot.user_id else None
+            kept = list(s.scalars(select(User).where(User.status != REMOVED)))
+            accounts = {u.id: u.username for u in kept}
+            signers = {
+                u.id for u in kept if u.status == ACTIVE and parse_roles(u.roles) & SIGNING_ROLES
+            }
+        actor = SYSTEM
+        if username is not None:
+            if user is None or user.status == REMOVED or not parse_roles(user.roles) & ADMIN_ROLES:
+                raise RestoreNotAllowed(username)
+            actor = Actor(user.id, user.username, user.display_name, parse_roles(user.roles))
+        head = backup.mark_restored(
+            store, manifest, file, actor, "recovery key" if username is None else username
+        )
+    finally:
+        store.close()
+    return accounts, signers, head
+
+
+def _rebuilt_slots(
+    staging: Path,
+    old: KeySlotFile,
+    current: KeySlotFile | None,
+    accounts: dict[str, str],
+    keys: tuple[bytes, bytes],
+    signing: tuple[bytes | None, set[str]],
+) -> tuple[str | None, tuple[str, ...]]:
+    """Write the restored clinic's key file: the new key (``keys`` is old, new) sealed to the
+    slot of each account in ``accounts`` (the current one first) and to the recovery key's, and
+    the backup's signing-key key to its holders. Returns a new recovery key if one had to be
+    made, and the accounts that will need a new password."""
+    old_key, new_key = keys
+    signing_kek, signers = signing
+    generation = max(old.generation, current.generation if current else 0) + 1
+    rebuilt = KeySlotFile(staging, old.clinic_id, [], old.clinic_name, generation)
+    rebuilt.history = old.history_under(new_key, old_key)
+    rebuilt.generation = generation
+    sources = [f for f in (current, old) if f is not None]
+    need_new_password = []
+    for user_id, name in sorted(accounts.items(), key=lambda item: item[1]):
+        slot = _carried(f.slot_for_user_id(user_id) for f in sources)
+        if slot is None:
+            need_new_password.append(name)
+            continue
+        rebuilt.put(slot)
+    recovery_key = None
+    recovery = _carried(f.recovery_slot() for f in sources)
+    if recovery is None:
+        recovery_key = new_recovery_key()
+        recovery, _ = rebuilt.new_slot("recovery", recovery_key, old.slots[0].kdf)
+    rebuilt.put(recovery)
+    for slot in rebuilt.slots:
+        holds = slot.kind == "recovery" or slot.user_id in signers
+        rebuilt.seal_signing_key(slot, signing_kek if holds else None)
+        rebuilt.seal_database_key(slot, new_key)
+    rebuilt.write()
+    return recovery_key, tuple(need_new_password)
+
+
+def _carried(candidates) -> Slot | None:
+    """The first slot that can be sealed to (format 2)."""
+    return next((replace(s) for s in candidates if s is not None and not s.is_v1), None)
+
+
+class RestoreNotAllowed(ClinicDeskError):
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            "Restoring a backup needs the password an administrator had when the backup was "
+            f"made, or the recovery key; {username} was not an administrator then. Nothing was "
+            "changed."
+        )
 
 
 def reset_password_with_recovery_key(
     folder: Path, recovery_key: str, username: str, new_password: str
 ) -> None:
-    """For a forgotten password: the recovery key opens the database and rewraps one user slot."""
+    """For a forgotten password: the recovery key opens the clinic and gives one account a new
+    key pair under the new password (also an account whose slot a key change dropped)."""
     slots = KeySlotFile.load(folder)
     recovery = slots.recovery_slot()
     if recovery is None:
         raise StoreError("This clinic has no recovery key.")
-    db_key = slots.unwrap(recovery, normalize_recovery_key(recovery_key))
-    slot = slots.user_slot(username)
-    if slot is None:
-        raise ValidationError({"username": "no active account has this user name"})
-    problem = check.password(new_password, username)
-    if problem:
-        raise ValidationError({"new_password": problem})
+    holder = _open_recovery(slots, recovery, normalize_recovery_key(recovery_key))
+    db_key = rekey.finish(slots, holder)
     store = open_store(folder, slots, db_key)
     try:
+        with store.read() as s:
+            user = s.scalar(
+                select(User).where(
+                    User.username_key == username.strip().casefold(), User.status != REMOVED
+                )
+            )
+        if user is None:
+            raise ValidationError({"username": "no active account has this user name"})
+        problem = check.password(new_password, username)
+        if problem:
+            raise ValidationError({"new_password": problem})
         kdf = _kdf_for_new_slots(store)
         with store.write(SYSTEM) as s:
-            user = s.get(User, slot.user_id)
-            assert user is not None
-            user.password_changed_at = utcnow()
-            audit.append(s, SYSTEM, "user.password_reset", "users", user.id, method="recovery key")
-            slots.rewrap(slot, new_password, db_key, kdf)
-            slots.save()
+            row = s.get(User, user.id)
+            assert row is not None
+            row.password_changed_at = utcnow()
+            audit.append(s, SYSTEM, "user.password_reset", "users", row.id, method="recovery key")
+            signs = row.status == ACTIVE and bool(parse_roles(row.roles) & SIGNING_ROLES)
+            _give_slot(slots, holder, (row.id, row.username, signs), new_password, kdf)
     finally:
         store.close()
     SigninGuard(folder).record_success(username)
+
+
+def _open_recovery(slots: KeySlotFile, recovery: Slot, secret: str) -> KeyHolder:
+    if recovery.is_v1:
+        return _upgrade(slots, recovery, secret, slots.unwrap_v1(recovery, secret))
+    return KeyHolder(recovery.slot_id, slots.open_private(recovery, secret))
+
+
+def _give_slot(
+    slots: KeySlotFile,
+    holder: KeyHolder,
+    account: tuple[str, str, bool],
+    secret: str,
+    kdf: KdfParams,
+) -> None:
+    """A new key pair under ``secret`` for the account (id, user name, whether it holds the
+    signing-key key), holding the current key."""
+    user_id, username, signs = account
+
+    def apply(f: KeySlotFile) -> None:
+        key, signing = holder.database_key(f), holder.signing_key(f) if signs else None
+        slot = f.slot_for_user_id(user_id)
+        if slot is None:
+            slot, _ = f.new_slot("user", secret, kdf, user_id=user_id, username=username)
+        else:
+            f.set_secret(slot, secret, kdf)
+        f.seal_database_key(slot, key)
+        f.seal_signing_key(slot, signing)
+        f.put(slot)
+
+    slots.change(apply)

@@ -88,6 +88,5 @@ class ClinicService:
                 setattr(row, f.name, getattr(details, f.name))
             audit.append(s, actor, "clinic.update", "clinic", row.id)
             if self.slots.clinic_name != details.name:
-                self.slots.clinic_name = details.name
-                self.slots.save()
+                self.slots.change(lambda f: setattr(f, "clinic_name", details.name))
         return details

@@ -57,7 +57,7 @@ from clinicdesk.services.prescription_views import (
     effective_status,
 )
 from clinicdesk.services.queue import LEFT
-from clinicdesk.services.signing import active_key, trusted_keys
+from clinicdesk.services.signing import active_key, signing_kek, trusted_keys
 from clinicdesk.services.visits import SEEN, check_own_visit, doctor_of
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -182,7 +182,7 @@ class PrescriptionService:
             rows = [_item_row(s, row.id, n, item) for n, item in enumerate(items, start=1)]
             s.add_all(rows)
             s.flush()
-            key = active_key(s)
+            key = active_key(s, signing_kek(self.store))
             row.kid = key.kid.hex()
             row.code = codec.encode(_content(s, row, rows, doctor), key)
             if qr_version(row.code) > MAX_QR_VERSION:

@@ -1,9 +1,12 @@
 """The clinic's prescription signing keys, and the keys of other clinics this one trusts.
 
-The clinic's key pair lives in the encrypted database. Rotating retires the current key and
-makes a new one; revoking makes a key untrusted. Either clears the old key's private half, so
-no copy of the database taken later can sign with it. A retired key's public half stays trusted
-for the longest validity a prescription can have after its retirement (rx.keys.trusted_until).
+The clinic's key pair lives in the encrypted database, its private half encrypted again under
+the clinic's signing-key key (AES-GCM, the key id as associated data), which only doctor and
+administrator key slots (and the recovery key's) hold: a receptionist who opens the database with
+her own key cannot read the private half. Rotating retires the current key and makes a new one;
+revoking makes a key untrusted. Either clears the old key's private half, so no copy of the
+database taken later can sign with it. A retired key's public half stays trusted for the longest
+validity a prescription can have after its retirement (rx.keys.trusted_until).
 
 A trust file carries the public keys to pharmacies outside the clinic. Importing one is two
 steps: read_trust_file shows the clinic and each key's fingerprint, which the admin confirms
@@ -27,18 +30,21 @@ from sqlalchemy.orm import Session
 
 from clinicdesk.errors import ClinicDeskError, Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
-from clinicdesk.permissions import Actor, P
+from clinicdesk.permissions import Actor, P, Role
 from clinicdesk.rx import keys
 from clinicdesk.rx.keys import ACTIVE, RETIRED, REVOKED, KeyPair, TrustedKey
 from clinicdesk.services.booking import clinic_day, clinic_profile
-from clinicdesk.store import audit
+from clinicdesk.store import audit, sealing
 from clinicdesk.store.database import CLINIC_ID_KEY, Store
 from clinicdesk.store.files import write_export
 from clinicdesk.store.models import Meta, SigningKey
+from clinicdesk.store.sealing import OpenFailed, unb64
 from clinicdesk.text import fold
 
 TRUST_FORMAT = "clinicdesk-trust"
 _STAGE = {ACTIVE: 0, RETIRED: 1, REVOKED: 2}  # a key only moves forward: in use, retired, revoked
+SIGNING_ROLES = frozenset({Role.SUPER_ADMIN, Role.ADMIN, Role.DOCTOR})
+PLAIN_SIZE = 32  # an Ed25519 seed as versions before the signing-key key stored it
 
 
 @dataclass(frozen=True)
@@ -108,20 +114,72 @@ class TrustFileRefused(ClinicDeskError):
         super().__init__(f"{name} was not imported: {why}. Nothing was changed.")
 
 
-def ensure_clinic_key(s: Session) -> None:
+def signing_kek(store: Store) -> bytes | None:
+    """The signing-key key of the session that opened ``store``, if its slot holds it."""
+    return store.key_watch.signing_key() if store.key_watch is not None else None
+
+
+def ensure_clinic_key(s: Session, kek: bytes | None = None) -> None:
     """Every clinic has an active signing key from the start."""
     if s.scalar(
         select(SigningKey.kid).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
     ):
         return
-    _add_own(s, clinic_profile(s).name)
+    _add_own(s, clinic_profile(s).name, kek)
 
 
-def active_key(s: Session) -> KeyPair:
+def active_key(s: Session, kek: bytes | None = None) -> KeyPair:
     row = s.scalar(select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE))
     if row is None or row.private_key is None:
         raise Conflict("This clinic has no signing key in use; an administrator creates one.")
-    return KeyPair(bytes.fromhex(row.kid), row.private_key, row.public_key)
+    return KeyPair(bytes.fromhex(row.kid), _private_half(row, kek), row.public_key)
+
+
+def _private_half(row: SigningKey, kek: bytes | None) -> bytes:
+    assert row.private_key is not None
+    if len(row.private_key) == PLAIN_SIZE:
+        return row.private_key
+    if kek is None:
+        raise Conflict(
+            "This account does not hold the clinic's signing key yet; it is passed on when an "
+            "administrator opens Admin \u2192 Users or a doctor or administrator signs in."
+        )
+    try:
+        return sealing.unbox(kek, base64.b64encode(row.private_key).decode(), row.kid.encode())
+    except OpenFailed:
+        raise Conflict(
+            "The clinic's signing key was changed a moment ago; please sign out and in again."
+        ) from None
+
+
+def _stored_private(kid: str, private: bytes, kek: bytes | None) -> bytes:
+    if kek is None:
+        return private
+    return unb64(sealing.box(kek, private, kid.encode()))
+
+
+def has_plain_private_keys(s: Session) -> bool:
+    return any(
+        r.private_key is not None and len(r.private_key) == PLAIN_SIZE
+        for r in s.scalars(select(SigningKey).where(SigningKey.own.is_(True)))
+    )
+
+
+def protect_private_keys(s: Session, old: bytes | None, new: bytes) -> None:
+    """Store every private half of this clinic's keys under ``new`` (plain ones, and those
+    under ``old``)."""
+    for row in s.scalars(select(SigningKey).where(SigningKey.own.is_(True))):
+        if row.private_key is not None:
+            row.private_key = _stored_private(row.kid, _private_half(row, old), new)
+
+
+def rotate_own_key(s: Session, kek: bytes | None) -> SigningKey:
+    """Retire the key in use and make a new one."""
+    for old in s.scalars(
+        select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
+    ):
+        _out_of_use(old, RETIRED, s)
+    return _add_own(s, clinic_profile(s).name, kek)
 
 
 def trusted_keys(s: Session) -> dict[bytes, TrustedKey]:
@@ -143,12 +201,12 @@ def own_clinic_id(s: Session) -> str:
     return s.scalar(select(Meta.value).where(Meta.key == CLINIC_ID_KEY)) or ""
 
 
-def _add_own(s: Session, clinic_name: str) -> SigningKey:
+def _add_own(s: Session, clinic_name: str, kek: bytes | None) -> SigningKey:
     pair = keys.new_key_pair()
     row = SigningKey(
         kid=pair.kid.hex(),
         public_key=pair.public,
-        private_key=pair.private,
+        private_key=_stored_private(pair.kid.hex(), pair.private, kek),
         clinic_id=own_clinic_id(s),
         clinic_name=clinic_name,
         status=ACTIVE,
@@ -195,11 +253,7 @@ class SigningKeys:
     def rotate(self, actor: Actor) -> KeyView:
         actor.require(P.CLINIC_CONFIGURE)
         with self.store.write(actor) as s:
-            for old in s.scalars(
-                select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
-            ):
-                _out_of_use(old, RETIRED, s)
-            row = _add_own(s, clinic_profile(s).name)
+            row = rotate_own_key(s, signing_kek(self.store))
             audit.append(s, actor, "signing_key.rotate", "signing_keys", None, kid=row.kid)
             return _view(row)
 
@@ -217,7 +271,7 @@ class SigningKeys:
             was_active = row.own and row.status == ACTIVE
             _out_of_use(row, REVOKED, s)
             if was_active:  # the clinic goes on prescribing with a new key
-                _add_own(s, clinic_profile(s).name)
+                _add_own(s, clinic_profile(s).name, signing_kek(self.store))
             audit.append(
                 s, actor, "signing_key.revoke", "signing_keys", None, kid=kid, reason=reason.strip()
             )

@@ -1,19 +1,27 @@
-"""Staff accounts: create, roles, deactivate, reinstate. Each account has its own key slot."""
+"""Staff accounts: create, roles, deactivate, reinstate. Each account has its own key slot.
+
+Removing an account changes the clinic's database key (``store/rekey.py``): the removed person's
+old copy of the key file, and any key they took, open nothing of the live database again.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 
 from clinicdesk.errors import Conflict, NotAllowed, NotFound, ValidationError
 from clinicdesk.permissions import Actor, P, Role
+from clinicdesk.services import signing_access
 from clinicdesk.services import validation as check
+from clinicdesk.services.signing import SIGNING_ROLES
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
+from clinicdesk.store.keyholder import KeyHolder
 from clinicdesk.store.keyslots import KdfParams, KeySlotFile
 from clinicdesk.store.models import User
+from clinicdesk.store.rekey import KeyChange, Progress, change_key, not_carried_over
 
 ACTIVE, PENDING, REMOVED = "active", "pending", "removed"
 STATUS_LABELS = {ACTIVE: "Active", PENDING: "Pending first sign-in", REMOVED: "Removed"}
@@ -33,10 +41,18 @@ class UserInfo:
     roles: frozenset[Role]
     status: str
     last_login_at: datetime | None
+    needs_new_password: bool = False  # its key slot could not be carried over a key change
 
     @property
     def actor(self) -> Actor:
         return Actor(self.id, self.username, self.display_name, self.roles)
+
+
+@dataclass(frozen=True)
+class Removed(UserInfo):
+    """A removed account, with the key change that shut it out."""
+
+    key_change: KeyChange | None = None
 
 
 def parse_roles(text: str) -> frozenset[Role]:
@@ -76,16 +92,40 @@ def validate_account(
 
 
 class UserService:
-    def __init__(self, store: Store, slots: KeySlotFile, db_key: bytes, kdf: KdfParams) -> None:
+    def __init__(self, store: Store, slots: KeySlotFile, keys: KeyHolder, kdf: KdfParams) -> None:
         self.store = store
         self.slots = slots
-        self._db_key = db_key
+        self.keys = keys
         self.kdf = kdf
 
     def list(self, actor: Actor) -> list[UserInfo]:
         actor.require(P.USERS_MANAGE)
         with self.store.read() as s:
-            return [to_info(u) for u in s.scalars(select(User).order_by(User.display_name))]
+            rows = [to_info(u) for u in s.scalars(select(User).order_by(User.display_name))]
+        self._pass_signing_key(actor, rows)
+        return [
+            replace(u, needs_new_password=self.slots.slot_for_user_id(u.id) is None)
+            if u.status != REMOVED
+            else u
+            for u in rows
+        ]
+
+    def _pass_signing_key(self, actor: Actor, rows: list[UserInfo]) -> None:
+        """Give the signing-key key to active doctors and administrators who lack it (accounts
+        that have set their own password since they were created or reinstated)."""
+        self.slots.reload()
+        lacking = [
+            u
+            for u in rows
+            if u.status == ACTIVE
+            and u.roles & SIGNING_ROLES
+            and (slot := self.slots.slot_for_user_id(u.id)) is not None
+            and not slot.is_v1
+            and not slot.sealed_signing
+        ]
+        if lacking and self.keys.signing_key(self.slots) is not None:
+            with self.store.write(actor) as s:
+                signing_access.share(s, self.slots, self.keys)
 
     def create(
         self,
@@ -120,15 +160,9 @@ class UserService:
             audit.append(
                 s, actor, "user.create", "users", row.id, username=username, roles=sorted(roles)
             )
-            self.slots.add(
-                "user",
-                temporary_password,
-                self._db_key,
-                self.kdf,
-                user_id=row.id,
-                username=username,
-            )
-            self.slots.save()
+            self._add_slot(row.id, username, temporary_password)
+            if row.status == ACTIVE and roles & SIGNING_ROLES:
+                signing_access.share(s, self.slots, self.keys)
             return to_info(row)
 
     def set_roles(self, actor: Actor, user_id: str, roles: set[Role]) -> UserInfo:
@@ -143,12 +177,20 @@ class UserService:
             _check_may_change(actor, held)
             self._check_may_grant(actor, roles - held)
             _ensure_administrators_remain(s, user_id, held, roles)
+            had = held & SIGNING_ROLES
             row.roles = ",".join(sorted(roles))
             audit.append(s, actor, "user.roles", "users", user_id, roles=sorted(roles))
+            s.flush()
+            slot = self.slots.slot_for_user_id(user_id)
+            if had and not roles & SIGNING_ROLES and slot is not None and slot.sealed_signing:
+                signing_access.renew(s, self.slots, self.keys, exclude=slot.slot_id)
+            elif roles & SIGNING_ROLES and row.status == ACTIVE:
+                signing_access.share(s, self.slots, self.keys)
             return to_info(row)
 
-    def deactivate(self, actor: Actor, user_id: str) -> UserInfo:
-        """Remove an account: its key slot is deleted, so it can no longer unlock the database."""
+    def deactivate(self, actor: Actor, user_id: str, progress: Progress | None = None) -> Removed:
+        """Remove an account: its key slot is deleted and the clinic's key changed, so nothing it
+        held (a copied key file, a key it took) opens the live database again."""
         actor.require(P.USERS_MANAGE)
         if user_id == actor.user_id:
             raise Conflict("You cannot remove your own account while signed in with it.")
@@ -158,9 +200,54 @@ class UserService:
             _ensure_administrators_remain(s, user_id, parse_roles(row.roles), set())
             row.status = REMOVED
             audit.append(s, actor, "user.remove", "users", user_id)
-            self.slots.remove_user(user_id)
-            self.slots.save()
-            return to_info(row)
+            info = to_info(row)
+        slot = self.slots.slot_for_user_id(user_id)
+        held_signing_key = slot is not None and bool(slot.sealed_signing)
+        change = self._change_key(progress)
+        if held_signing_key:  # what they could take must sign nothing new
+            with self.store.write(actor) as s:
+                signing_access.renew(s, self.slots, self.keys)
+                audit.append(s, actor, "signing_key.rotate", "signing_keys", None, reason="removal")
+        return Removed(**info.__dict__, key_change=change)
+
+    def key_change_preview(self, actor: Actor) -> tuple[str, ...]:
+        """The user names a change of the clinic's key cannot carry over (they have not signed
+        in since ClinicDesk was updated and will need a new password), to say so first."""
+        actor.require(P.USERS_MANAGE)
+        self.slots.reload()
+        return not_carried_over(self.slots)
+
+    def change_clinic_key(self, actor: Actor, progress: Progress | None = None) -> KeyChange:
+        """A new database key for the clinic; everyone keeps their password, old backups open
+        with the passwords of their time."""
+        actor.require(P.USERS_MANAGE)
+        change = self._change_key(progress)
+        with self.store.write(actor) as s:
+            audit.append(
+                s, actor, "clinic.key_change", "clinic", None, generation=change.generation
+            )
+        return change
+
+    def _change_key(self, progress: Progress | None) -> KeyChange:
+        """Change the key, dropping the slots of every removed account (one removal that was
+        cut short is completed by the next)."""
+        with self.store.read() as s:
+            removed = list(s.scalars(select(User.id).where(User.status == REMOVED)))
+        return change_key(
+            self.store, self.slots, self.keys, self.kdf, remove_user_ids=removed, progress=progress
+        )
+
+    def _add_slot(self, user_id: str, username: str, secret: str) -> None:
+        def apply(f: KeySlotFile) -> None:
+            key = self.keys.database_key(f)
+            carried = f.pending is not None and self.keys.slot_id in f.pending.sealed
+            slot, _ = f.new_slot("user", secret, self.kdf, user_id=user_id, username=username)
+            f.seal_database_key(slot, key)
+            if carried:
+                f.seal_pending_key(slot, self.keys.database_key(f, pending=True))
+            f.put(slot)
+
+        self.slots.change(apply)
 
     def reinstate(self, actor: Actor, user_id: str, temporary_password: str) -> UserInfo:
         """Only a removed account comes back, pending until its owner chooses a password."""
@@ -178,15 +265,7 @@ class UserService:
             )
             row.status = PENDING
             audit.append(s, actor, "user.reinstate", "users", user_id)
-            self.slots.add(
-                "user",
-                temporary_password,
-                self._db_key,
-                self.kdf,
-                user_id=row.id,
-                username=row.username,
-            )
-            self.slots.save()
+            self._add_slot(row.id, row.username, temporary_password)
             return to_info(row)
 
     def _check_may_grant(self, actor: Actor, roles: set[Role]) -> None:

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ import sqlcipher3
 
 from clinicdesk.errors import StoreError
 from clinicdesk.ids import utcnow
-from clinicdesk.permissions import SYSTEM
+from clinicdesk.permissions import Actor
 from clinicdesk.store import audit
 from clinicdesk.store.database import DB_FILE, Store, translate_db_errors
 from clinicdesk.store.files import (
@@ -103,6 +104,40 @@ def create_backup(store: Store, key: bytes, dest: Path) -> BackupInfo:
     return BackupInfo(dest, clinic_id, manifest["created_at"], dest.stat().st_size)
 
 
+def reencrypt(
+    src: Path, old_key_of: Callable[[Path], bytes], new_key: bytes, key_file: Path
+) -> str:
+    """Encrypt the backup ``src`` again with the clinic's current key (``new_key``) and give it
+    the clinic's current key file, in place: the passwords of its own day no longer open it.
+    ``old_key_of`` gives its key from the folder it is unpacked in. Returns when it was made."""
+    manifest = read_manifest(src)
+    with (
+        storage_errors(src.parent),
+        tempfile.TemporaryDirectory(dir=src.parent, prefix=".clinicdesk-backup-") as tmp,
+    ):
+        staging = Path(tmp)
+        extract(src, staging)
+        old_key = old_key_of(staging)
+        check_database(staging / DB_FILE, old_key)
+        from clinicdesk.store.rekey import rekey_database  # rekey imports this module's users
+
+        rekey_database(staging / DB_FILE, old_key, new_key)
+        check_database(staging / DB_FILE, new_key)
+        manifest = {
+            **manifest,
+            "sha256": _sha256(staging / DB_FILE),
+            "reencrypted_at": utcnow().isoformat(),
+        }
+        with private_writer(src, replace=True) as fh:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+                zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+                zf.write(staging / DB_FILE, DB_FILE)
+                zf.write(key_file, SLOTS_FILE)
+            fh.seek(0)
+            _check_written(fh, manifest["sha256"], src)
+    return str(manifest.get("created_at", ""))
+
+
 def _check_written(fh: IO[bytes], sha256: str, dest: Path) -> None:
     """Read the backup back as it is on disk: its database must match the checksum."""
     digest = hashlib.sha256()
@@ -164,14 +199,17 @@ def check_audit(store: Store, manifest: dict, name: str) -> audit.Anchor | None:
     return anchor
 
 
-def mark_restored(store: Store, manifest: dict, name: str, unlocked_with: str) -> audit.Anchor:
-    """Append the restore to the restored log, naming the backup's head (so anchors of the
-    history it replaces are set aside, not taken for tampering); returns the new head."""
-    with store.write(SYSTEM) as s:
+def mark_restored(
+    store: Store, manifest: dict, name: str, actor: Actor, unlocked_with: str
+) -> audit.Anchor:
+    """Append the restore, by ``actor``, to the restored log, naming the backup's head (so
+    anchors of the history it replaces are set aside, not taken for tampering); returns the new
+    head."""
+    with store.write(actor) as s:
         before = audit.current_anchor(s)
         entry = audit.append(
             s,
-            SYSTEM,
+            actor,
             audit.RESTORE,
             "clinic",
             manifest["clinic_id"],

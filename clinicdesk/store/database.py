@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import sqlcipher3
 from sqlalchemy import Engine, event, select
@@ -30,12 +32,39 @@ DB_FILE = "clinic.db"
 CLINIC_ID_KEY = "clinic_id"
 
 
-class Store:
-    """One clinic's open database."""
+class KeyWatch(Protocol):
+    """Follows the clinic's key file for a store (``keyholder.KeyWatch``)."""
 
-    def __init__(self, folder: Path, engine: Engine) -> None:
+    def check(self, store: Store, *, force: bool = False) -> bool:
+        """Switch ``store`` to the key the file holds now if it changed; True if it did."""
+        ...
+
+    def signing_key(self) -> bytes | None:
+        """The signing-key key this session's slot holds, if any."""
+        ...
+
+
+class KeyChangedElsewhere(StoreError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The clinic's key was changed at another workstation a moment ago; nothing was "
+            "saved. Please try again."
+        )
+
+
+class Store:
+    """One clinic's open database.
+
+    With a ``key_watch``, each unit of work first checks (cheaply) whether another desk changed
+    the clinic's key, and a unit that fails because the key changed under it says so.
+    """
+
+    def __init__(self, folder: Path, engine: Engine, key: bytes | None = None) -> None:
         self.folder = folder
         self.engine = engine
+        self.key = key
+        self.key_watch: KeyWatch | None = None
+        self._switching = threading.Lock()
         self._writer = sessionmaker(
             engine.execution_options(begin="IMMEDIATE"), expire_on_commit=False
         )
@@ -43,6 +72,27 @@ class Store:
         outbox.install(self._writer)  # first: it gives new rows their ids
         self.changes = changes.ChangeFeed()
         changes.install(self._writer, self.changes)
+
+    def use_key(self, key: bytes) -> None:
+        """Reconnect with ``key`` (the database was re-encrypted, here or at another desk)."""
+        with self._switching:
+            old, self.engine, self.key = self.engine, make_engine(self.path, key), key
+            self._writer.configure(bind=self.engine.execution_options(begin="IMMEDIATE"))
+            self._reader.configure(bind=self.engine)
+        old.dispose()
+
+    @contextmanager
+    def _current_key(self) -> Iterator[None]:
+        if self.key_watch is None:
+            yield
+            return
+        self.key_watch.check(self)
+        try:
+            yield
+        except DatabaseMismatch:
+            if self.key_watch.check(self, force=True):
+                raise KeyChangedElsewhere() from None
+            raise
 
     @property
     def path(self) -> Path:
@@ -55,7 +105,12 @@ class Store:
         BEGIN IMMEDIATE takes the write lock up front, so two desks writing at once queue on the
         busy timeout instead of failing half-way.
         """
-        with translate_db_errors(self.folder), self._writer() as session, session.begin():
+        with (
+            self._current_key(),
+            translate_db_errors(self.folder),
+            self._writer() as session,
+            session.begin(),
+        ):
             session.info["actor"] = actor
             yield session
 
@@ -65,7 +120,12 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with translate_db_errors(self.folder), self._reader() as session, session.begin():
+        with (
+            self._current_key(),
+            translate_db_errors(self.folder),
+            self._reader() as session,
+            session.begin(),
+        ):
             yield session
 
     def clinic_id(self) -> str:
@@ -123,7 +183,7 @@ def connect(
             os.close(create_private_file(path))
     make_private(folder)  # SQLite gives its journals the database file's mode
     engine = make_engine(path, key)
-    store = Store(folder, engine)
+    store = Store(folder, engine, key)
     try:
         with translate_db_errors(folder), engine.connect() as conn:
             if must_exist:

@@ -56,7 +56,7 @@ from clinicdesk.services.clinic import ClinicDetails
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.services.prescription_checks import ItemInput
 from clinicdesk.services.prescriptions import PrescriptionView
-from clinicdesk.services.signing import active_key, trusted_keys
+from clinicdesk.services.signing import active_key, signing_kek, trusted_keys
 from tests.pdf_pages import page_images
 
 TARGET_P95_MS = 250.0
@@ -253,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             ps, actor = doctor.prescriptions, doctor.actor
             with doctor.store.read() as s:
-                key, trust = active_key(s), trusted_keys(s)
+                key, trust = active_key(s, signing_kek(doctor.store)), trusted_keys(s)
             for _ in range(5):  # warm: fonts registered, statements cached
                 view = ps.write(actor, visit_id, ITEMS[:3])
                 ps.pdf(actor, view.id)

@@ -18,7 +18,7 @@ from clinicdesk.rx import codec, reference
 from clinicdesk.rx.errors import ContentDiffers
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput
-from clinicdesk.services.signing import TrustFileRefused, active_key
+from clinicdesk.services.signing import TrustFileRefused, active_key, signing_kek
 from clinicdesk.store import migrate
 from clinicdesk.store.models import Meta
 from tests.clinical.clinic_setup import new_clinic
@@ -44,7 +44,7 @@ def other(counter: Counter, tmp_path: Path):
 
 def signed_by(clinic: ClinicSession, content) -> str:
     with clinic.store.read() as s:
-        return codec.encode(content, active_key(s))
+        return codec.encode(content, active_key(s, signing_kek(clinic.store)))
 
 
 def reusing_our_id(counter: Counter, quantity: int, patient: str) -> codec.PrescriptionContent:

@@ -250,6 +250,12 @@ CASES: list[Case] = [
     case("users.set_roles", P.USERS_MANAGE)(
         lambda s, w: s.users.set_roles(s.actor, w.target_user_id, {Role.BILLING})
     ),
+    case("users.key_change_preview", P.USERS_MANAGE)(
+        lambda s, w: s.users.key_change_preview(s.actor)
+    ),
+    case("users.change_clinic_key", P.USERS_MANAGE)(
+        lambda s, w: s.users.change_clinic_key(s.actor)
+    ),
     case("audit.recent", P.AUDIT_READ)(lambda s, w: s.audit.recent(s.actor)),
     case("audit.verify", P.AUDIT_READ)(lambda s, w: s.audit.verify(s.actor)),
     case("audit.digest", P.AUDIT_READ)(lambda s, w: s.audit.digest(s.actor)),
@@ -257,6 +263,9 @@ CASES: list[Case] = [
         lambda s, w: s.audit.check_digest(s.actor, "Entry 1 of 1 Dec 2026: AAAA-AAAA-AAAA-AAAA")
     ),
     case("session.backup", P.BACKUP)(lambda s, w: s.backup(w.out("backup.cdbak", s))),
+    case("session.reencrypt_backup", P.BACKUP)(
+        lambda s, w: s.reencrypt_backup(w.out("backup.cdbak", s))
+    ),
     # patients
     case("patients.count", R)(lambda s, w: s.patients.count(s.actor)),
     case("patients.search", R)(lambda s, w: s.patients.search(s.actor, "Novak")),

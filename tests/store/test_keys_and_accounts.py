@@ -13,6 +13,7 @@ import pytest
 from clinicdesk.errors import (
     AccountInactive,
     AccountLocked,
+    DatabaseMismatch,
     PermissionDenied,
     ValidationError,
     WrongPassword,
@@ -188,7 +189,7 @@ def test_password_change_rewraps_only_that_users_slot(admin, staff):
     assert len(changed) == 1
     (mine,) = changed
     assert after[mine]["username"] == "drlee"
-    for part in ("salt", "nonce", "wrapped_key"):
+    for part in ("salt", "public_key", "wrapped_private", "sealed_key"):
         assert after[mine][part] != before[mine][part]
 
     with pytest.raises(WrongPassword):
@@ -245,9 +246,10 @@ def test_removed_user_can_no_longer_unlock(admin, staff):
     with pytest.raises(AccountInactive):
         nurse.unlock(STAFF_PASSWORD)
 
-    # Even with her old key slot put back (an old copy of the key file), the account stays removed.
+    # Even with her old key slot put back (an old copy of the key file), the database's key
+    # has changed since: the key her slot holds opens nothing.
     (admin.folder / SLOTS_FILE).write_bytes(old_keyfile)
-    with pytest.raises(AccountInactive):
+    with pytest.raises(DatabaseMismatch):
         sign_in(admin.folder, "rita", STAFF_PASSWORD)
 
 

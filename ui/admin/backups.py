@@ -37,7 +37,11 @@ class BackupScreen(QWidget):
         lead = QLabel(
             "A backup holds everything: patients, accounts and the audit log, encrypted with the "
             "clinic's key, so only a user of this clinic (or the recovery key) can open it. Keep "
-            "one on a drive that does not stay next to this computer."
+            "one on a drive that does not stay next to this computer.\n\nA backup opens with the "
+            "passwords of the day it was made, including those of accounts removed since: "
+            "removing someone or changing the clinic's key protects the clinic's data from now "
+            "on, not the backups made before. Keep old backups as safe as the clinic itself, or "
+            "re-encrypt them with today's key (below)."
         )
         lead.setWordWrap(True)
         set_kind(lead, "muted")
@@ -57,8 +61,9 @@ class BackupScreen(QWidget):
         self.message.hide()
         restore = QLabel(
             "To restore a backup, close ClinicDesk and run \u201cclinicdesk restore\u201d with the "
-            "backup file. The backup is checked completely first, and the data it replaces is "
-            "kept aside."
+            "backup file and an administrator's password of that time (or the recovery key). "
+            "The backup is checked completely first, the data it replaces is kept aside, and "
+            "the restored clinic gets a new key."
         )
         restore.setWordWrap(True)
         set_kind(restore, "hint")
@@ -66,9 +71,16 @@ class BackupScreen(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.form, 1)
         row.addWidget(browse, 0, Qt.AlignmentFlag.AlignBottom)
+        self.reencrypt_button = QPushButton("Re-encrypt an older backup…")
+        self.reencrypt_button.setToolTip(
+            "Encrypt a backup made before the last key change with today's key, so only "
+            "today's passwords open it."
+        )
+        self.reencrypt_button.clicked.connect(self.choose_reencrypt)
         buttons = QHBoxLayout()
         buttons.addWidget(self.button)
         buttons.addStretch(1)
+        buttons.addWidget(self.reencrypt_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
@@ -102,6 +114,36 @@ class BackupScreen(QWidget):
             on_error=self._failed,
             owner=self,
         )
+
+    def choose_reencrypt(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(
+            self, "Re-encrypt a backup", self.folder.text(), "ClinicDesk backups (*.cdbak)"
+        )
+        if chosen:
+            self.reencrypt(Path(chosen))
+
+    def reencrypt(self, path: Path) -> None:
+        self.message.hide()
+        self.reencrypt_button.setEnabled(False)
+        self.ctx.tasks.submit(
+            self.ctx.session.reencrypt_backup,
+            path,
+            on_result=lambda _none: self._reencrypted(path),
+            on_error=self._reencrypt_failed,
+            owner=self,
+        )
+
+    def _reencrypted(self, path: Path) -> None:
+        self.reencrypt_button.setEnabled(True)
+        self._say(
+            f"{path.name} is now encrypted with the clinic's current key: only today's "
+            "passwords and the current recovery key open it.",
+            ok=True,
+        )
+
+    def _reencrypt_failed(self, error: BaseException) -> None:
+        self.reencrypt_button.setEnabled(True)
+        self._say(describe(error), ok=False)
 
     def _done(self, info) -> None:
         self._idle()

@@ -16,6 +16,12 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.services.users import REMOVED, STATUS_LABELS, UserInfo, change_refusal
+from ui.admin.key_change import (
+    CHANGE_KEY_QUESTION,
+    not_carried_text,
+    run_key_change,
+    show_outcome,
+)
 from ui.admin.user_dialogs import CreateUserDialog, ReinstateDialog, RolesDialog
 from ui.context import AppContext
 from ui.errors import describe
@@ -36,7 +42,9 @@ class UserTableModel(RowsModel[UserInfo]):
             u.display_name,
             u.username,
             ", ".join(sorted(r.label for r in u.roles)),
-            STATUS_LABELS.get(u.status, u.status),
+            "Needs a new password (recovery key)"
+            if u.needs_new_password
+            else STATUS_LABELS.get(u.status, u.status),
             format_moment(u.last_login_at, self.time_zone) or "never",
         )
 
@@ -72,6 +80,11 @@ class UsersScreen(QWidget):
         set_kind(self.remove_button, "danger")
         self.remove_button.setToolTip("The account can no longer sign in or unlock.")
         self.reinstate_button = QPushButton("Reinstate…")
+        self.key_button = QPushButton("Change the clinic's key…")
+        self.key_button.setToolTip(
+            "Encrypt the clinic's data with a new key; everyone keeps their password."
+        )
+        self.key_button.clicked.connect(self.change_key)
         self.create_button.clicked.connect(self.create_user)
         self.roles_button.clicked.connect(self.change_roles)
         self.remove_button.clicked.connect(self.remove)
@@ -85,6 +98,7 @@ class UsersScreen(QWidget):
         ):
             bar.addWidget(button)
         bar.addStretch(1)
+        bar.addWidget(self.key_button)
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_kind(self.message, "success")
@@ -163,28 +177,75 @@ class UsersScreen(QWidget):
                 ReinstateDialog(self.ctx, user, self), "reinstated with a temporary password"
             )
 
+    def _with_preview(self, then) -> None:
+        """Ask the core which accounts a key change cannot carry over, then ``then(names)``."""
+        self.ctx.tasks.submit(
+            self.ctx.session.users.key_change_preview,
+            self.ctx.actor,
+            on_result=then,
+            on_error=self._failed,
+            owner=self,
+        )
+
     def remove(self) -> None:
         user = self.selected()
         if user is None or user.status == REMOVED:
             return
+        self._with_preview(lambda names: self._confirm_remove(user, names))
+
+    def _confirm_remove(self, user: UserInfo, names: tuple[str, ...]) -> None:
         answer = QMessageBox.question(
             self,
             "Remove user",
             f"Remove {user.display_name} ({user.username})? They will no longer be able to "
-            "sign in or unlock ClinicDesk. Their past work stays in the records.",
+            "sign in or unlock ClinicDesk. Their past work stays in the records.\n\n"
+            "The clinic's key is changed too, so nothing they copied opens the clinic's data; "
+            "backups made before still open with their old password." + not_carried_text(names),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self.ctx.tasks.submit(
+
+        def done(info) -> None:
+            self._say(f"{info.display_name}: removed, and the clinic's key changed.")
+            self.refresh(info.id)
+            show_outcome(self, info.key_change)
+
+        run_key_change(
+            self,
+            self.ctx,
             self.ctx.session.users.deactivate,
             self.ctx.actor,
             user.id,
-            on_result=lambda info: (
-                self._say(f"{info.display_name}: removed."),
-                self.refresh(info.id),
-            ),
+            on_result=done,
             on_error=self._failed,
-            owner=self,
+        )
+
+    def change_key(self) -> None:
+        self._with_preview(self._confirm_change_key)
+
+    def _confirm_change_key(self, names: tuple[str, ...]) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Change the clinic's key",
+            CHANGE_KEY_QUESTION + not_carried_text(names),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+
+        def done(change) -> None:
+            self._say("The clinic's key was changed; everyone keeps their password.")
+            self.refresh()
+            show_outcome(self, change)
+
+        run_key_change(
+            self,
+            self.ctx,
+            self.ctx.session.users.change_clinic_key,
+            self.ctx.actor,
+            on_result=done,
+            on_error=self._failed,
         )
