@@ -15,7 +15,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from clinicdesk.errors import StoreError
-from clinicdesk.store.files import FILE_MODE
+from clinicdesk.store.files import FILE_MODE, storage_errors
 
 WAIT_SECONDS = 30.0
 
@@ -25,7 +25,8 @@ def exclusive(path: Path, timeout: float = WAIT_SECONDS) -> Iterator[None]:
     """Hold the lock of ``path`` for the duration of the block (other holders wait)."""
     lock = FileLock(path.with_name(path.name + ".lock"), timeout=timeout, mode=FILE_MODE)
     try:
-        lock.acquire()
+        with storage_errors(path.parent):  # a read-only or full folder is said in words
+            lock.acquire()
     except Timeout:
         raise StoreError(
             f"Another workstation has been changing {path.name} for over {timeout:.0f} seconds; "

@@ -19,9 +19,10 @@ from tests.conftest import ADMIN_PASSWORD
 
 @contextmanager
 def with_the_key(folder: Path) -> Iterator[Store]:
-    """The clinic's database opened with its real key (any user's password unwraps it)."""
+    """The clinic's database opened with its real key (as the admin's password opens it)."""
     slots = KeySlotFile.load(folder)
-    key = slots.unwrap(slots.user_slot("admin"), ADMIN_PASSWORD)
+    slot = slots.user_slot("admin")
+    key = slots.database_key(slot, slots.open_private(slot, ADMIN_PASSWORD))
     store = connect(folder, key)
     try:
         yield store
