@@ -24,7 +24,7 @@ from clinicdesk.rx.errors import RetiredSigningKey
 from clinicdesk.rx.keys import KeyPair
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.prescriptions import MAX_VALID_DAYS, PrescriptionService
-from clinicdesk.services.signing import active_key
+from clinicdesk.services.signing import active_key, signing_kek
 from clinicdesk.store import migrate
 from clinicdesk.store.models import SigningKey
 from tests.clinic_time import clinic_today
@@ -40,9 +40,10 @@ def clinic(tmp_path: Path) -> Iterator[Consultation]:
 
 
 def copied_key(session: ClinicSession) -> KeyPair:
-    """The key in use, as a copy of the database taken today would hold it."""
+    """The key in use, as a copy of the database taken today and the signing-key key of a
+    doctor's or administrator's slot would give it."""
     with session.store.read() as s:
-        return active_key(s)
+        return active_key(s, signing_kek(session.store))
 
 
 def private_halves(session: ClinicSession) -> dict[str, bytes | None]:

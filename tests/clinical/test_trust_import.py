@@ -24,6 +24,7 @@ from clinicdesk.services.signing import (
     TrustFileKey,
     TrustFileRefused,
     active_key,
+    signing_kek,
 )
 from tests.trust_files import import_trust
 
@@ -72,7 +73,7 @@ def forged_file(path: Path, name: str, clinic_id: str, *listed: tuple[bytes, str
 
 def public_key_in_use(session: ClinicSession) -> bytes:
     with session.store.read() as s:
-        return active_key(s).public
+        return active_key(s, signing_kek(session.store)).public
 
 
 def a_new_key() -> tuple[bytes, str]:
