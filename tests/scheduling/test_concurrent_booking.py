@@ -8,12 +8,6 @@ workstation would, and acts when the parent says: the parent sends both the same
 
 from __future__ import annotations
 
-import json
-import os
-import queue
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -31,70 +25,39 @@ from clinicdesk.store.models import (
     PatientTimeClaim,
     SlotHold,
 )
+from tests.desk_process import DeskProcess
 
 CHILD = Path(__file__).with_name("booking_child.py")
-REPO = Path(__file__).resolve().parents[2]
 ANSWER_TIMEOUT = 60  # seconds; the busy timeout of a write is 10
 
 
-class Desk:
-    """One child process, spoken to in JSON lines."""
+class Desk(DeskProcess):
+    """One workstation (booking_child.py) signed in as the admin on ``folder``."""
 
     def __init__(self, folder: Path, name: str, log_dir: Path, password: str) -> None:
-        self.name = name
-        env = dict(os.environ)
-        env["CLINICDESK_TEST_PASSWORD"] = password
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        self.log = log_dir / f"{name}.stderr"
-        self._stderr = self.log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(folder)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            bufsize=1,
-            cwd=REPO,
-            env=env,
+        super().__init__(
+            CHILD,
+            folder,
+            name,
+            log_dir,
+            answer_timeout=ANSWER_TIMEOUT,
+            env={"CLINICDESK_TEST_PASSWORD": password},
         )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
 
     def send(self, **cmd) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
+        self.send_json(cmd)
 
     def answer(self) -> dict:
-        try:
-            line = self.lines.get(timeout=ANSWER_TIMEOUT)
-        except queue.Empty:
-            raise AssertionError(f"{self.name} did not answer in {ANSWER_TIMEOUT} s") from None
-        if line is None:
-            self._stderr.flush()
-            code = self.proc.wait()
-            raise AssertionError(f"{self.name} exited ({code}):\n{self.log.read_text()}")
-        return json.loads(line)
+        answer = super().answer()
+        if "exited" in answer and len(answer) == 1:
+            raise AssertionError(
+                f"{self.name} exited ({answer['exited']}):\n{self.log.read_text()}"
+            )
+        return answer
 
     def ask(self, **cmd) -> dict:
         self.send(**cmd)
         return self.answer()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.send(op="quit")
-                self.proc.wait(timeout=20)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        self._stderr.close()
 
 
 @pytest.fixture
