@@ -186,8 +186,12 @@ def test_another_drug_clears_what_no_longer_fits_and_says_so(qtbot, dialog):
     assert editor.quantity.text() == ""
     assert editor.cleared.isVisible()
     assert editor.cleared.text() == (
-        'Cleared for Clarithromycin: form "capsule", dose "1 capsule", unit "capsules".'
+        'For Clarithromycin: form "capsule" is now "tablet"; dose "1 capsule" was cleared; '
+        'unit "capsules" is now "tablets".'
     )
+    retype(qtbot, editor.dose, "1")
+    qtbot.keyClick(editor.dose, Qt.Key.Key_Return)
+    assert (editor.dose.text(), editor.quantity.text()) == ("1 tablet", "21")
 
 
 @pytest.mark.parametrize(

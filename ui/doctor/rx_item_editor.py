@@ -74,6 +74,17 @@ def _offer(box: QComboBox, values: tuple[str, ...], noun: str) -> str | None:
     return before if before and kept is None else None
 
 
+def _what_changed(drug: str, changes: dict[str, tuple[str, str]]) -> str:
+    """'For Clarithromycin: form "capsule" is now "tablet"; dose "1 capsule" was cleared.'"""
+    if not changes:
+        return ""
+    said = [
+        f'{name} "{before}" ' + (f'is now "{after}"' if after else "was cleared")
+        for name, (before, after) in changes.items()
+    ]
+    return f"For {drug}: {'; '.join(said)}."
+
+
 class ItemEditor(QWidget):
     changed = Signal()
 
@@ -82,7 +93,8 @@ class ItemEditor(QWidget):
         self.drug = DrugField(ctx)
         self.strength = _choices()
         self.form_ = _choices()
-        self.dose = QLineEdit(placeholderText="e.g. 1 tablet, 5 ml, 2 puffs")
+        self.dose = QLineEdit(placeholderText="e.g. 1 tablet")
+        self.dose.setMinimumWidth(self.dose.fontMetrics().horizontalAdvance("10 capsules") + 24)
         self.route = _choices(ROUTES)
         self.frequency = FrequencyEditor()
         self.duration = _digits("e.g. 7", 3)
@@ -253,10 +265,17 @@ class ItemEditor(QWidget):
                 self._own_quantity = False
         self.route.setEditText(drug.route)
         self.form.set_error("drug", None)
-        said = [f'{name} "{value}"' for name, value in cleared.items() if value]
-        self.cleared.setText(f"Cleared for {drug.name}: {', '.join(said)}." if said else "")
-        self.cleared.setVisible(bool(said))
         self._edited()
+        now = {
+            "strength": self.strength.currentText(),
+            "form": self.form_.currentText(),
+            "dose": self.dose.text(),
+            "unit": self.unit.currentText(),
+            "quantity": self.quantity.text(),
+        }
+        said = _what_changed(drug.name, {k: (v, now[k]) for k, v in cleared.items() if v})
+        self.cleared.setText(said)
+        self.cleared.setVisible(bool(said))
         self.next_empty(self.drug)
 
     def _edited(self, *_args) -> None:
