@@ -55,7 +55,6 @@ def _choices(values: tuple[str, ...] = ()) -> QComboBox:
     box.setEditable(True)
     box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
     box.addItems(list(values))
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # longest entry shows
     return box
 
 
@@ -70,6 +69,7 @@ def _offer(box: QComboBox, values: tuple[str, ...], noun: str) -> str | None:
     if box.currentIndex() < 0:
         box.setEditText("")
     box.lineEdit().setPlaceholderText(f"Choose a {noun}" if len(values) > 1 else "")
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
     box.setMinimumWidth(box.sizeHint().width())  # the longest value is read whole
     return before if before and kept is None else None
 
@@ -93,8 +93,8 @@ class ItemEditor(QWidget):
         self.drug = DrugField(ctx)
         self.strength = _choices()
         self.form_ = _choices()
-        self.dose = QLineEdit(placeholderText="e.g. 1 tablet")
-        self.dose.setMinimumWidth(self.dose.fontMetrics().horizontalAdvance("10 capsules") + 24)
+        self.dose = QLineEdit(placeholderText="e.g. 2 tablets")
+        self.dose.setMinimumWidth(self.dose.fontMetrics().horizontalAdvance("e.g. 2 tablets") + 40)
         self.route = _choices(ROUTES)
         self.frequency = FrequencyEditor()
         self.duration = _digits("e.g. 7", 3)
@@ -119,8 +119,8 @@ class ItemEditor(QWidget):
         self.form.add("quantity", "&Quantity *", self.quantity, 2, 1)
         self.form.add("unit", "&Unit *", self.unit, 2, 2)
         self.form.add("refills", "Re&fills", self.refills, 2, 3)
-        self.form.add("instructions", "&Instructions", self.instructions, 3, 0, 3)
-        self.form.add("substitution", "Substitution", self.substitution, 3, 3)
+        self.form.add("instructions", "&Instructions", self.instructions, 3, 0, 2)
+        self.form.add("substitution", "Substitution", self.substitution, 3, 2, 2)
         self.directions = QLabel(NO_DIRECTIONS)
         self.directions.setWordWrap(True)
         self.directions.setAccessibleName("Directions")
