@@ -127,7 +127,7 @@ class ItemEditor(QWidget):
         set_kind(self.directions, "subtitle")
         self.cleared = QLabel()
         self.cleared.setWordWrap(True)
-        self.cleared.setAccessibleName("Cleared for the new drug")
+        self.cleared.setAccessibleName("What the new drug changed")
         set_kind(self.cleared, "hint")
         self.cleared.hide()
         self._own_quantity = False  # the doctor typed the quantity: it stays
