@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -25,6 +26,7 @@ from clinicdesk.errors import (
     WrongPassword,
 )
 from clinicdesk.ids import new_id, utcnow
+from clinicdesk.jobs import CLINIC_JOBS, JobFailure, JobRunner
 from clinicdesk.logs import log, log_unexpected
 from clinicdesk.permissions import SYSTEM, Actor, P, Role
 from clinicdesk.services import signing_access
@@ -315,6 +317,7 @@ class ClinicSession:
         self.prescriptions = PrescriptionService(self.store)
         self.inventory = InventoryService(self.store)
         self.pharmacy = PharmacyService(self.store)
+        self._jobs = JobRunner(self.store, CLINIC_JOBS)
         self._kdf = kdf
 
     @property
@@ -411,7 +414,20 @@ class ClinicSession:
         only, and never one of the clinic's own files (nothing inside the data folder)."""
         return write_export(path, data, self.folder)
 
+    def start_jobs(self) -> None:
+        """Run the clinic's background jobs (as the system actor) until this session closes."""
+        self._jobs.start()
+
+    def job_failures(self) -> list[JobFailure]:
+        """The background jobs' recent failures, newest first, each in words."""
+        return self._jobs.failures()
+
+    def on_job_failure(self, listener: Callable[[JobFailure], None]) -> None:
+        """Call ``listener`` (on the jobs' thread) with each failure as it happens."""
+        self._jobs.on_failure(listener)
+
     def close(self) -> None:
+        self._jobs.stop()
         self.audit.anchor(self.actor)
         self.store.close()
 

@@ -51,6 +51,9 @@ OPEN = {
     "session.unlock": "one's own password, after an idle lock",
     "session.change_password": "one's own password",
     "session.close": "signing out",
+    "session.start_jobs": "background jobs run as the system actor, whoever opened the clinic",
+    "session.job_failures": "which background job failed and when, in words; no patient data",
+    "session.on_job_failure": "the same failures as they happen",
     "audit.anchor": "gives this workstation's witness the audit log's head; shows nothing",
     "session.save_export": "saving what a guarded call already returned (private file, never in "
     "the data folder)",
