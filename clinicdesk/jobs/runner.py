@@ -92,6 +92,10 @@ class JobRunner:
         if scheduler is not None:
             scheduler.shutdown(wait=True)
 
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
     def run(self, name: str) -> bool | None:
         """One run of job ``name`` for the current period: True if this desk did the work,
         False if the period was already done, None if it failed (the failure is kept)."""

@@ -82,8 +82,8 @@ def test_a_failing_job_is_kept_in_words_and_the_next_period_runs_again(practice)
 
 def test_two_desks_running_the_no_show_job_at_once_mark_each_no_show_once(
     practice,
-    admin_password,
-    tmp_path,  # noqa: F811
+    admin_password,  # noqa: F811 (the fixture imported above)
+    tmp_path,
 ):
     ids, late = booked_and_late(practice, ("Anna", "Ben", "Carla"))
     folder = practice.session.folder
