@@ -57,6 +57,7 @@ from clinicdesk.services.users import (
 from clinicdesk.services.visits import VisitService
 from clinicdesk.store import audit, backup, migrate, rekey
 from clinicdesk.store.audit_witness import LocalWitness, keep
+from clinicdesk.store.change_watch import ChangeWatch
 from clinicdesk.store.database import DB_FILE, Store, connect
 from clinicdesk.store.files import private_dir, refuse_inside, storage_errors, write_export
 from clinicdesk.store.keyholder import ACCOUNT_REMOVED, KeyHolder, KeyWatch
@@ -318,6 +319,7 @@ class ClinicSession:
         self.inventory = InventoryService(self.store)
         self.pharmacy = PharmacyService(self.store)
         self._jobs = JobRunner(self.store, CLINIC_JOBS)
+        self._watch = ChangeWatch(self.store)
         self._kdf = kdf
 
     @property
@@ -418,6 +420,11 @@ class ClinicSession:
         """Run the clinic's background jobs (as the system actor) until this session closes."""
         self._jobs.start()
 
+    def watch_other_desks(self) -> None:
+        """Tell the store's change feed what other desks commit on this database, until this
+        session closes."""
+        self._watch.start()
+
     def job_failures(self) -> list[JobFailure]:
         """The background jobs' recent failures, newest first, each in words."""
         return self._jobs.failures()
@@ -428,6 +435,7 @@ class ClinicSession:
 
     def close(self) -> None:
         self._jobs.stop()
+        self._watch.stop()
         self.audit.anchor(self.actor)
         self.store.close()
 
