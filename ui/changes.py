@@ -29,6 +29,7 @@ DAY_LISTS = frozenset({"queue_entries", "appointments", "visits"})
 PATIENT_HEADER = frozenset({"patients", "allergies", "conditions", "vital_signs"})
 ALLERGIES = frozenset({"allergies"})
 POLL_MS = 15_000
+MINUTE_MS = 60_000
 
 
 class PatientChanges(QObject):
@@ -116,21 +117,39 @@ class FollowPatient(QObject):
 
 class FollowTables(QObject):
     """Runs ``reload`` when ``view`` is shown, and after every commit (here or at another desk)
-    that changed a row of ``tables`` while it is shown; a hidden view reloads when next shown."""
+    that changed a row of ``tables`` while it is shown; a hidden view reloads when next shown.
+
+    A list that counts minutes ("waited 12 min", "~20 min") also reloads once a minute while
+    shown (``counts_minutes``): that is the clock moving, not the data."""
 
     def __init__(
-        self, view: QWidget, ctx: AppContext, tables: frozenset[str], reload: Callable[[], None]
+        self,
+        view: QWidget,
+        ctx: AppContext,
+        tables: frozenset[str],
+        reload: Callable[[], None],
+        counts_minutes: bool = False,
     ) -> None:
         super().__init__(view)
         self.view = view
         self.tables = tables
         self.reload = reload
+        self.minute: QTimer | None = None
+        if counts_minutes:
+            self.minute = QTimer(self)
+            self.minute.setInterval(MINUTE_MS)
+            self.minute.timeout.connect(reload)
         view.installEventFilter(self)
         ctx.changes.changed.connect(self._changed)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.view and event.type() == QEvent.Type.Show:
-            self.reload()
+        if watched is self.view:
+            if event.type() == QEvent.Type.Show:
+                self.reload()
+                if self.minute is not None:
+                    self.minute.start()
+            elif event.type() == QEvent.Type.Hide and self.minute is not None:
+                self.minute.stop()
         return False
 
     def _changed(self, change: Change) -> None:

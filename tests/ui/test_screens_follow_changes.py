@@ -3,6 +3,7 @@ desk, or at another desk (another OS process on the same data folder), shows at 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from conftest import CTRL  # tests/ui/conftest.py
@@ -59,3 +60,18 @@ def test_another_desks_walk_in_and_call_reach_the_day_and_the_waiting_room(
         display.close()
     finally:
         desk.stop()
+
+
+def test_minutes_waited_move_on_with_the_clock_while_the_day_is_shown(
+    qtbot, doctor, make_main, monkeypatch
+):
+    import ui.doctor.day
+
+    day = doctor_day(qtbot, make_main(doctor))
+    waited = lambda: day.waiting_model.cells(day.waiting_model.rows[0])[3]  # noqa: E731
+    assert waited() in {"0 min", "1 min"}
+    assert day.follow.minute.isActive()
+    later = ui.doctor.day.utcnow() + timedelta(minutes=12)
+    monkeypatch.setattr(ui.doctor.day, "utcnow", lambda: later)
+    day.follow.minute.timeout.emit()  # the minute tick, without waiting a minute
+    qtbot.waitUntil(lambda: waited() in {"12 min", "13 min"}, timeout=5000)

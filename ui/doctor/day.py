@@ -203,7 +203,7 @@ class DayView(QWidget):
         layout.addLayout(body, 1)
         layout.addWidget(hint)
 
-        self.follow = FollowTables(self, ctx, DAY_LISTS, self.reload)
+        self.follow = FollowTables(self, ctx, DAY_LISTS, self.reload, counts_minutes=True)
 
     def focus_view(self) -> None:
         target = self.waiting if self.waiting_model.rowCount() else self.appointments

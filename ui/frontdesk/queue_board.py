@@ -201,7 +201,7 @@ class QueueBoard(QWidget):
         layout.addWidget(self.message)
         layout.addLayout(body, 1)
 
-        self.follow = FollowTables(self, ctx, DAY_LISTS, self.reload)
+        self.follow = FollowTables(self, ctx, DAY_LISTS, self.reload, counts_minutes=True)
 
     def set_directory(self, directory: Directory) -> None:
         current = self.doctor.currentData()
