@@ -141,7 +141,14 @@ class JobRunner:
 
 
 def _span(every: timedelta) -> str:
+    """``every`` in words: "a minute", "5 minutes", "an hour", "a day"."""
     minutes = round(every.total_seconds() / 60)
-    if minutes < 1:
-        return "a moment"
-    return "a minute" if minutes == 1 else f"{minutes} minutes"
+    for size, one, unit in (
+        (24 * 60, "a day", "days"),
+        (60, "an hour", "hours"),
+        (1, "a minute", "minutes"),
+    ):
+        if minutes >= size and minutes % size == 0:
+            count = minutes // size
+            return one if count == 1 else f"{count} {unit}"
+    return "a moment" if minutes < 1 else f"{minutes} minutes"

@@ -111,3 +111,18 @@ def test_two_desks_running_the_no_show_job_at_once_mark_each_no_show_once(
         ).all()
     assert len(runs) == 1
     assert sorted(marked) == sorted(ids)  # each once
+
+
+def test_a_daily_jobs_failure_says_when_it_runs_again_in_days_not_minutes(practice):
+    def broken(_s, _actor, _now):
+        raise RuntimeError("disk gone")
+
+    runner = JobRunner(
+        practice.session.store, (Job("backup", "The daily backup", timedelta(days=1), broken),)
+    )
+    runner.run("backup")
+    [failure] = runner.failures()
+    assert failure.error_type == "RuntimeError"
+    assert failure.message == (
+        "The daily backup did not run (an unexpected error); it will try again in a day."
+    )
