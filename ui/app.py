@@ -172,6 +172,8 @@ class Controller(QObject):
         main.sign_out_requested.connect(self.sign_out)
         main.closing.connect(self._close_session)
         self._replace_window(main)
+        session.start_jobs()  # both stopped by session.close() at sign-out or quit
+        session.watch_other_desks()
 
     def _fatal(self, error: BaseException) -> None:
         from ui.errors import describe

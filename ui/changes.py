@@ -4,6 +4,10 @@ One mechanism for every view of allergies, conditions, vitals and the patient's 
 view reloads when it is shown; after every commit in this app that changed that patient's
 rows while it is shown (the store's change feed); and, for changes made at other desks, when
 the patient's chart revision has moved at a check every ``POLL_MS`` while it is shown.
+
+Lists of the day (the queue board, the doctor's day, the waiting-room display) follow tables
+instead (``FollowTables``): the feed tells them of commits here at once, and of commits at other
+desks through the store's watch of the outbox (``clinicdesk/store/change_watch.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from clinicdesk.store.changes import Change, ChangeFeed
 if TYPE_CHECKING:
     from ui.context import AppContext
 
+# what the day's lists are made of: the queue, the appointments and the visits they open
+DAY_LISTS = frozenset({"queue_entries", "appointments", "visits"})
 # what the header of a visit and a prescription's allergy banner are made of
 PATIENT_HEADER = frozenset({"patients", "allergies", "conditions", "vital_signs"})
 ALLERGIES = frozenset({"allergies"})
 POLL_MS = 15_000
+MINUTE_MS = 60_000
 
 
 class PatientChanges(QObject):
@@ -105,4 +112,46 @@ class FollowPatient(QObject):
     def _fetched(self, patient_id: str, revision: tuple[int, int], then_reload: bool) -> None:
         seen, self._revision = self._revision, (patient_id, revision)
         if patient_id == self.patient_id() and (then_reload or seen != self._revision):
+            self.reload()
+
+
+class FollowTables(QObject):
+    """Runs ``reload`` when ``view`` is shown, and after every commit (here or at another desk)
+    that changed a row of ``tables`` while it is shown; a hidden view reloads when next shown.
+
+    A list that counts minutes ("waited 12 min", "~20 min") also reloads once a minute while
+    shown (``counts_minutes``): that is the clock moving, not the data."""
+
+    def __init__(
+        self,
+        view: QWidget,
+        ctx: AppContext,
+        tables: frozenset[str],
+        reload: Callable[[], None],
+        counts_minutes: bool = False,
+    ) -> None:
+        super().__init__(view)
+        self.view = view
+        self.tables = tables
+        self.reload = reload
+        self.minute: QTimer | None = None
+        if counts_minutes:
+            self.minute = QTimer(self)
+            self.minute.setInterval(MINUTE_MS)
+            self.minute.timeout.connect(reload)
+        view.installEventFilter(self)
+        ctx.changes.changed.connect(self._changed)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view:
+            if event.type() == QEvent.Type.Show:
+                self.reload()
+                if self.minute is not None:
+                    self.minute.start()
+            elif event.type() == QEvent.Type.Hide and self.minute is not None:
+                self.minute.stop()
+        return False
+
+    def _changed(self, change: Change) -> None:
+        if self.view.isVisible() and not self.tables.isdisjoint(change.tables):
             self.reload()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -22,12 +22,11 @@ from PySide6.QtWidgets import (
 from clinicdesk.permissions import P
 from ui.context import AppContext
 from ui.idle import IdleWatcher
+from ui.job_failures import JobFailuresButton
 from ui.lock import LockScreen
 from ui.password_dialog import ChangePasswordDialog
 from ui.theme import ON_DARK, icon, pixmap, set_kind
 from ui.workspaces import Workspace, available, home
-
-NO_SHOW_TICK_MS = 60_000
 
 
 def roles_text(actor) -> str:
@@ -88,21 +87,6 @@ class MainWindow(QMainWindow):
         ctx.tasks.unhandled_error.connect(self._show_error)
         if self.workspaces:
             self.nav.setCurrentRow(home(ctx.actor, self.workspaces))
-        if ctx.actor.can(P.APPOINTMENTS_MANAGE):
-            # confirmed appointments past their grace period become no-shows; the service is
-            # idempotent, so several desks ticking at once change each appointment only once
-            self.no_show_timer = QTimer(self)
-            self.no_show_timer.timeout.connect(self.flag_no_shows)
-            self.no_show_timer.start(NO_SHOW_TICK_MS)
-
-    def flag_no_shows(self) -> None:
-        self.ctx.tasks.submit(
-            self.ctx.session.appointments.flag_no_shows,
-            self.ctx.actor,
-            on_result=lambda _count: None,
-            on_error=lambda _error: None,  # a locked or busy database: the next tick retries
-            owner=self,
-        )
 
     # ---- layout ----
 
@@ -219,6 +203,8 @@ class MainWindow(QMainWindow):
         actor = self.ctx.actor
         self.user_label = QLabel(f"{actor.display_name} · {roles_text(actor)}")
         self.status_clinic = QLabel(self.ctx.details.name)
+        self.job_failures = JobFailuresButton(self.ctx)
+        bar.addPermanentWidget(self.job_failures)
         bar.addPermanentWidget(self.busy)
         bar.addPermanentWidget(self.user_label)
         bar.addPermanentWidget(self.status_clinic)

@@ -15,10 +15,10 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
+from ui.changes import DAY_LISTS, FollowTables
 from ui.context import AppContext
 from ui.tasks import Task
 
-REFRESH_MS = 3000
 SHOWN = 6
 GROUND = QColor("#0a2630")
 PANEL = QColor("#123a45")
@@ -41,21 +41,16 @@ class WaitingRoomDisplay(QWidget):
         self.setAccessibleName("Waiting-room display")
         self.resize(1280, 720)
         self.setMinimumSize(640, 360)
-        self.refresh_timer = QTimer(self)
-        self.refresh_timer.setInterval(REFRESH_MS)
-        self.refresh_timer.timeout.connect(self.refresh)
+        self.follow = FollowTables(self, ctx, DAY_LISTS, self.refresh)
         self.clock_timer = QTimer(self)
         self.clock_timer.setInterval(1000)
         self.clock_timer.timeout.connect(self.update)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.refresh()
-        self.refresh_timer.start()
         self.clock_timer.start()
 
     def hideEvent(self, event) -> None:
-        self.refresh_timer.stop()
         self.clock_timer.stop()
         super().hideEvent(event)
 
@@ -76,7 +71,7 @@ class WaitingRoomDisplay(QWidget):
         self.update()
 
     def _keep(self, _error: BaseException) -> None:
-        self._task = None  # the last answer stays up; the next tick tries again
+        self._task = None  # the last answer stays up; the next change tries again
 
     # ---- full screen ----
 

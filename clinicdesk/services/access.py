@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -25,6 +26,7 @@ from clinicdesk.errors import (
     WrongPassword,
 )
 from clinicdesk.ids import new_id, utcnow
+from clinicdesk.jobs import CLINIC_JOBS, JobFailure, JobRunner
 from clinicdesk.logs import log, log_unexpected
 from clinicdesk.permissions import SYSTEM, Actor, P, Role
 from clinicdesk.services import signing_access
@@ -55,6 +57,7 @@ from clinicdesk.services.users import (
 from clinicdesk.services.visits import VisitService
 from clinicdesk.store import audit, backup, migrate, rekey
 from clinicdesk.store.audit_witness import LocalWitness, keep
+from clinicdesk.store.change_watch import ChangeWatch
 from clinicdesk.store.database import DB_FILE, Store, connect
 from clinicdesk.store.files import private_dir, refuse_inside, storage_errors, write_export
 from clinicdesk.store.keyholder import ACCOUNT_REMOVED, KeyHolder, KeyWatch
@@ -315,6 +318,8 @@ class ClinicSession:
         self.prescriptions = PrescriptionService(self.store)
         self.inventory = InventoryService(self.store)
         self.pharmacy = PharmacyService(self.store)
+        self._jobs = JobRunner(self.store, CLINIC_JOBS)
+        self._watch = ChangeWatch(self.store)
         self._kdf = kdf
 
     @property
@@ -411,7 +416,26 @@ class ClinicSession:
         only, and never one of the clinic's own files (nothing inside the data folder)."""
         return write_export(path, data, self.folder)
 
+    def start_jobs(self) -> None:
+        """Run the clinic's background jobs (as the system actor) until this session closes."""
+        self._jobs.start()
+
+    def watch_other_desks(self) -> None:
+        """Tell the store's change feed what other desks commit on this database, until this
+        session closes."""
+        self._watch.start()
+
+    def job_failures(self) -> list[JobFailure]:
+        """The background jobs' recent failures, newest first, each in words."""
+        return self._jobs.failures()
+
+    def on_job_failure(self, listener: Callable[[JobFailure], None]) -> None:
+        """Call ``listener`` (on the jobs' thread) with each failure as it happens."""
+        self._jobs.on_failure(listener)
+
     def close(self) -> None:
+        self._jobs.stop()
+        self._watch.stop()
         self.audit.anchor(self.actor)
         self.store.close()
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
 
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import new_id, utcnow
@@ -517,19 +518,8 @@ class AppointmentService:
     def flag_no_shows(self, actor: Actor, now: datetime | None = None) -> int:
         """Confirmed appointments whose grace period has passed become no-shows (idempotent)."""
         actor.require(P.APPOINTMENTS_MANAGE)
-        now = now or self.clock()
         with self.store.write(actor) as s:
-            grace = timedelta(minutes=clinic_profile(s).no_show_after_minutes)
-            late = s.scalars(
-                select(Appointment).where(
-                    Appointment.status == "confirmed", Appointment.starts_at < now - grace
-                )
-            )
-            count = 0
-            for row in late:
-                change_status(s, actor, row, "no_show")
-                count += 1
-            return count
+            return mark_no_shows(s, actor, now or self.clock())
 
     def history(self, actor: Actor, appointment_id: str) -> list[StatusChange]:
         actor.require(P.PATIENT_READ)
@@ -558,3 +548,19 @@ class AppointmentService:
             if doctor_ids:
                 conditions.append(Appointment.doctor_id.in_(doctor_ids))
             return views_where(s, *conditions)
+
+
+def mark_no_shows(s: Session, actor: Actor, now: datetime) -> int:
+    """In ``s``: confirmed appointments whose grace period has passed become no-shows; returns
+    how many."""
+    grace = timedelta(minutes=clinic_profile(s).no_show_after_minutes)
+    late = s.scalars(
+        select(Appointment).where(
+            Appointment.status == "confirmed", Appointment.starts_at < now - grace
+        )
+    )
+    count = 0
+    for row in late:
+        change_status(s, actor, row, "no_show")
+        count += 1
+    return count

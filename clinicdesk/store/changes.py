@@ -1,4 +1,4 @@
-"""What changed, told after each commit: which tables, for which patients.
+"""What changed, told after each commit: which rows (table and id), and for which patients.
 
 Screens that show a patient's data (allergies above all) subscribe here instead of each
 remembering which other screen might have changed it. The feed is told only after a commit, so
@@ -18,13 +18,21 @@ from clinicdesk.logs import crash_summary, log
 from clinicdesk.store.models import Patient, Synced
 
 _PENDING = "changed_rows"
+_ENTITIES = "changed_entities"
 
 
 @dataclass(frozen=True)
 class Change:
-    """One committed unit of work: (table, patient id) of every patient row it touched."""
+    """One committed unit of work: (table, patient id) of every patient row it touched, and
+    (table, row id) of every synced row it touched (``entities``; a change seen from another
+    desk, through the outbox, knows only these)."""
 
     rows: frozenset[tuple[str, str]]
+    entities: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def tables(self) -> frozenset[str]:
+        return frozenset(t for t, _ in self.entities) | frozenset(t for t, _ in self.rows)
 
     def touches(self, patient_id: str, tables: frozenset[str] | None = None) -> bool:
         """Did this commit change ``patient_id``'s rows (of ``tables``, or of any table)?"""
@@ -40,8 +48,8 @@ class ChangeFeed:
         self._lock = Lock()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` after every commit that changed a patient's data; returns the
-        call that stops it."""
+        """Call ``listener`` after every commit that changed a synced row; returns the call
+        that stops it."""
         with self._lock:
             self._listeners.append(listener)
 
@@ -72,10 +80,15 @@ def _patient_of(obj: Synced) -> str | None:
 
 def _collect(session: Session, _flush_context, _instances) -> None:
     pending: set[tuple[str, str]] = session.info.setdefault(_PENDING, set())
+    entities: set[tuple[str, str]] = session.info.setdefault(_ENTITIES, set())
     dirty = (o for o in session.dirty if session.is_modified(o, include_collections=False))
     for obj in (*session.new, *dirty):
-        if isinstance(obj, Synced) and (patient_id := _patient_of(obj)):
-            pending.add((type(obj).__tablename__, patient_id))
+        if not isinstance(obj, Synced):
+            continue
+        table = type(obj).__tablename__
+        entities.add((table, obj.id))
+        if patient_id := _patient_of(obj):
+            pending.add((table, patient_id))
 
 
 def install(session_class: type[Session] | Callable[[], Session], feed: ChangeFeed) -> None:
@@ -83,9 +96,10 @@ def install(session_class: type[Session] | Callable[[], Session], feed: ChangeFe
     of work that rolls back is never told: its session, and what it collected, are dropped)."""
 
     def committed(session: Session) -> None:
-        rows = session.info.pop(_PENDING, None)
-        if rows:
-            feed.publish(Change(frozenset(rows)))
+        rows = session.info.pop(_PENDING, None) or set()
+        entities = session.info.pop(_ENTITIES, None) or set()
+        if rows or entities:
+            feed.publish(Change(frozenset(rows), frozenset(entities)))
 
     event.listen(session_class, "before_flush", _collect)
     event.listen(session_class, "after_commit", committed)

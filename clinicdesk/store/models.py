@@ -706,3 +706,20 @@ class PharmacyEvent(Synced, Base):
     by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     by_name: Mapped[str] = mapped_column(String(200))
     __table_args__ = (Index("ix_pharmacy_events_issuer_prescription", "issuer", "prescription_id"),)
+
+
+# ---- background work ----
+
+
+class JobRun(Base):
+    """One period's run of a background job, claimed by the desk that did it.
+
+    The primary key makes the claim: two desks running the same job for the same period both
+    try to insert this row in the job's own transaction, and only one can.
+    """
+
+    __tablename__ = "job_runs"
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    desk: Mapped[str] = mapped_column(String(64))
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)

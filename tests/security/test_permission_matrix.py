@@ -51,6 +51,10 @@ OPEN = {
     "session.unlock": "one's own password, after an idle lock",
     "session.change_password": "one's own password",
     "session.close": "signing out",
+    "session.start_jobs": "background jobs run as the system actor, whoever opened the clinic",
+    "session.job_failures": "which background job failed and when, in words; no patient data",
+    "session.on_job_failure": "the same failures as they happen",
+    "session.watch_other_desks": "tells this desk's screens which rows changed; shows no data",
     "audit.anchor": "gives this workstation's witness the audit log's head; shows nothing",
     "session.save_export": "saving what a guarded call already returned (private file, never in "
     "the data folder)",

@@ -70,3 +70,30 @@ def test_a_failing_listener_never_fails_the_committed_change(admin, patient_id, 
     assert [e.values["substance"] for e in admin.chart.allergies(admin.actor, patient_id)] == [
         "Penicillin"
     ]
+
+
+def test_a_commit_names_every_synced_row_it_touched_by_table_and_id(admin, patient_id, heard):
+    entry = admin.queue.add_walk_in(admin.actor, patient_id)
+    [queued] = heard
+    assert ("queue_entries", entry.id) in queued.entities
+    assert "queue_entries" in queued.tables
+
+
+def test_another_desks_commit_is_told_through_the_outbox_watch(admin, patient_id, heard):
+    from clinicdesk.services.access import sign_in
+    from clinicdesk.store.change_watch import ChangeWatch
+    from tests.conftest import ADMIN_PASSWORD
+
+    other = sign_in(admin.folder, "admin", ADMIN_PASSWORD)  # its own store: another desk
+    try:
+        watch = ChangeWatch(admin.store)
+        watch.start()
+        watch.stop()  # checked by hand below, so the test never waits on the thread
+        entry = other.queue.add_walk_in(other.actor, patient_id)
+        assert heard == []  # this desk's feed knows nothing of the other desk's commit ...
+        told = watch.check()  # ... until its watch reads the outbox
+        assert told is not None and ("queue_entries", entry.id) in told.entities
+        assert heard == [told]
+        assert watch.check() is None  # told once
+    finally:
+        other.close()

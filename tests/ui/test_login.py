@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from sqlalchemy import select
 
 from clinicdesk.permissions import Role
+from clinicdesk.store.models import JobRun
 from ui.app import Controller
 from ui.login import LoginWindow
 from ui.main_window import MainWindow
@@ -17,6 +19,11 @@ def start(qtbot, clinic_dir, settings, **kwargs) -> Controller:
     assert isinstance(controller.window, LoginWindow)
     qtbot.waitExposed(controller.window)
     return controller
+
+
+def job_runs(session) -> list[str]:
+    with session.store.read() as s:
+        return list(s.scalars(select(JobRun.job)))
 
 
 def finish(qtbot, controller: Controller) -> None:
@@ -57,6 +64,9 @@ def test_right_password_opens_main_window(qtbot, clinic_dir, settings, shared):
     qtbot.keyClick(login.password, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: isinstance(controller.window, MainWindow), timeout=5000)
     main = controller.window
+    session = controller.session
+    # the clinic's background jobs start with the clinic: the no-show check has run once
+    qtbot.waitUntil(lambda: "no_shows" in job_runs(session), timeout=5000)
     assert main.user_label.text() == "Ada Admin · Super admin"
     assert main.status_clinic.text() == "Sunrise Family Clinic"
     assert [main.nav.item(i).text() for i in range(main.nav.count())] == [
@@ -67,6 +77,7 @@ def test_right_password_opens_main_window(qtbot, clinic_dir, settings, shared):
     ]
     # the clinic's name is remembered for the next sign-in window
     main.sign_out_requested.emit()
+    assert not session._jobs.running  # stopped at sign-out, before the database closed
     assert isinstance(controller.window, LoginWindow)
     assert controller.window.clinic_label.text() == "Sunrise Family Clinic"
     assert controller.window.username.text() == "admin"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,6 +25,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.queue import QueueView, StillInConsultation
 from clinicdesk.services.visits import SEEN, DoctorDay, VisitView
+from ui.changes import DAY_LISTS, FollowTables
 from ui.context import AppContext
 from ui.doctor.chart_sections_view import entry_table
 from ui.errors import describe
@@ -35,7 +36,6 @@ from ui.tasks import Refresher
 from ui.theme import icon, set_kind
 from ui.widgets.table import RowsModel
 
-REFRESH_MS = 20_000
 CALL_NEXT_KEYS = ("Ctrl+Return", "Ctrl+Enter")  # the workspace binds them while Today shows
 GONE = ("cancelled", "rejected", "no_show")
 GREY = QColor("#8d9aa5")
@@ -203,18 +203,7 @@ class DayView(QWidget):
         layout.addLayout(body, 1)
         layout.addWidget(hint)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.reload)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.reload()
-        self.timer.start()
-
-    def hideEvent(self, event) -> None:
-        self.timer.stop()
-        super().hideEvent(event)
+        self.follow = FollowTables(self, ctx, DAY_LISTS, self.reload, counts_minutes=True)
 
     def focus_view(self) -> None:
         target = self.waiting if self.waiting_model.rowCount() else self.appointments

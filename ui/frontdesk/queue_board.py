@@ -7,7 +7,7 @@ few seconds while it is shown, on a worker thread.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.services.queue import QueueView, StillInConsultation
+from ui.changes import DAY_LISTS, FollowTables
 from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.call_next_question import Answer, ask_still_in_consultation
@@ -30,7 +31,6 @@ from ui.tasks import Refresher
 from ui.theme import icon, set_kind
 from ui.widgets.table import RowsModel, read_only_rows
 
-REFRESH_MS = 10_000
 PRIORITY_COLOURS = {1: ("#8a5a00", "#fdf1d6"), 2: ("#b3261e", "#fdecea")}
 _BOLD = QFont()
 _BOLD.setBold(True)
@@ -201,9 +201,7 @@ class QueueBoard(QWidget):
         layout.addWidget(self.message)
         layout.addLayout(body, 1)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.reload)
+        self.follow = FollowTables(self, ctx, DAY_LISTS, self.reload, counts_minutes=True)
 
     def set_directory(self, directory: Directory) -> None:
         current = self.doctor.currentData()
@@ -212,15 +210,6 @@ class QueueBoard(QWidget):
             self.doctor.addItem(f"{d.name} · {d.room}" if d.room else d.name, d.id)
         if current:
             self.doctor.setCurrentIndex(max(self.doctor.findData(current), 0))
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.reload()
-        self.timer.start()
-
-    def hideEvent(self, event) -> None:
-        self.timer.stop()
-        super().hideEvent(event)
 
     # ---- loading ----
 
