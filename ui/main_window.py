@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -34,6 +35,23 @@ def roles_text(actor) -> str:
     return ", ".join(sorted(r.label for r in actor.roles))
 
 
+class CurrentPageStack(QStackedWidget):
+    """A stack as large as the page shown, not as its largest page: the Calendar's or the
+    chart's width never carries over to the other workspaces."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(lambda _index: self.updateGeometry())
+
+    def sizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+
+
 class MainWindow(QMainWindow):
     sign_out_requested = Signal()
     closing = Signal()
@@ -43,7 +61,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         ctx.notify = self.notify
         self.setWindowTitle(f"{ctx.details.name} – ClinicDesk")
-        self.resize(1280, 800)
+        self._fit_to_screen()
         self.workspaces: list[Workspace] = available(ctx.actor)
         self.pages: dict[str, QWidget] = {}
         self._hidden_windows: list[QWidget] = []
@@ -51,7 +69,7 @@ class MainWindow(QMainWindow):
 
         self.nav = QListWidget(objectName="NavList")
         self.nav.setIconSize(QSize(20, 20))
-        self.stack = QStackedWidget()
+        self.stack = CurrentPageStack()
         for number, ws in enumerate(self.workspaces, start=1):
             page = ws.build(ctx)
             if hasattr(page, "details_changed"):
@@ -71,7 +89,12 @@ class MainWindow(QMainWindow):
         row.addWidget(self._sidebar())
         if not self.workspaces:
             self.stack.addWidget(self._no_workspace())
-        row.addWidget(self.stack, 1)
+        # on a screen narrower than a page (1024 px) the page scrolls; the window stays on screen
+        self.page_scroll = QScrollArea(objectName="PageScroll")
+        self.page_scroll.setWidget(self.stack)
+        self.page_scroll.setWidgetResizable(True)
+        self.page_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        row.addWidget(self.page_scroll, 1)
         self.setCentralWidget(body)
 
         self._build_menus()
@@ -105,6 +128,16 @@ class MainWindow(QMainWindow):
         )
 
     # ---- layout ----
+
+    def _fit_to_screen(self) -> None:
+        """Open at 1280 x 800, or the whole usable screen where that is smaller (title bar and
+        taskbar left out), never beyond it."""
+        screen = self.screen() or QApplication.primaryScreen()
+        room = screen.availableGeometry()
+        frame = QSize(16, 40)  # a window manager's borders and title bar, until it reports them
+        self.resize(
+            min(1280, room.width() - frame.width()), min(800, room.height() - frame.height())
+        )
 
     def _sidebar(self) -> QFrame:
         side = QFrame(objectName="Sidebar")

@@ -142,6 +142,7 @@ class CalendarView(QWidget):
         self.date_edit.setAccessibleName("Date shown")
         self.date_edit.dateChanged.connect(self._picked)
         self.title = QLabel()
+        self.title.setWordWrap(True)  # a long date and doctor count wraps instead of widening
         set_kind(self.title, "subtitle")
         self.show_cancelled = QCheckBox("Show cancelled")
         self.show_cancelled.toggled.connect(lambda on: self.grid.set_show_cancelled(on))
@@ -177,6 +178,7 @@ class CalendarView(QWidget):
         self.message.setWordWrap(True)
         self.message.hide()
         self.status = QLabel()
+        self.status.setWordWrap(True)
         set_kind(self.status, "muted")
 
         frame = QWidget(objectName="CalendarFrame")
@@ -215,6 +217,7 @@ class CalendarView(QWidget):
             for s in LEGEND
         )
         legend = QLabel(chips)
+        legend.setWordWrap(True)  # on a narrow screen the chips take two lines, not more width
         legend.setAccessibleName("Colour legend")
         set_kind(legend, "hint")
         return legend
