@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QScrollArea,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +25,7 @@ from ui.idle import IdleWatcher
 from ui.lock import LockScreen
 from ui.password_dialog import ChangePasswordDialog
 from ui.theme import ON_DARK, icon, pixmap, set_kind
+from ui.widgets.stacks import CurrentPageStack
 from ui.workspaces import Workspace, available, home
 
 NO_SHOW_TICK_MS = 60_000
@@ -33,23 +33,6 @@ NO_SHOW_TICK_MS = 60_000
 
 def roles_text(actor) -> str:
     return ", ".join(sorted(r.label for r in actor.roles))
-
-
-class CurrentPageStack(QStackedWidget):
-    """A stack as large as the page shown, not as its largest page: the Calendar's or the
-    chart's width never carries over to the other workspaces."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.currentChanged.connect(lambda _index: self.updateGeometry())
-
-    def sizeHint(self) -> QSize:
-        page = self.currentWidget()
-        return page.sizeHint() if page is not None else super().sizeHint()
-
-    def minimumSizeHint(self) -> QSize:
-        page = self.currentWidget()
-        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
 
 
 class MainWindow(QMainWindow):
