@@ -108,6 +108,7 @@ def test_a_long_visit_note_never_widens_the_window_and_all_fits_at_1024(
     screen = workspace.visit
     qtbot.waitUntil(lambda: screen.visit is not None, timeout=5000)
     width, visit_width = main.width(), screen.minimumSizeHint().width()
+    assert main.page_scroll.verticalScrollBar().maximum() == 0, "the visit scrolls at 1366 x 768"
     note = screen.fields["complaint"]
     note.setFocus()
     qtbot.keyClicks(note, "sore throat and a cough that keeps her awake at night " * 8)

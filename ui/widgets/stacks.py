@@ -21,3 +21,8 @@ class CurrentPageStack(QStackedWidget):
     def minimumSizeHint(self) -> QSize:
         page = self.currentWidget()
         return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+
+    def heightForWidth(self, width: int) -> int:
+        """Only the height the page needs: a scroll area holding the stack would otherwise
+        give wrapped labels their preferred height and scroll a page that fits."""
+        return self.minimumSizeHint().height()
