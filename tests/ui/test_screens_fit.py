@@ -151,6 +151,11 @@ def test_pharmacy_and_admin_pages_fit(qtbot, make_main, counter: Counter, admin,
         show()
         wait_idle(qtbot, tasks)
         pages[name] = pharmacy.stack.currentWidget()
+    at_small_screen(qtbot, main)
+    pharmacy.show_counter()
+    wait_idle(qtbot, tasks)
+    sideways = main.page_scroll.horizontalScrollBar()
+    assert sideways.maximum() == 0, "the counter scrolls sideways at 1024 px"
     office = make_main(admin).pages["admin"]
     wait_idle(qtbot, tasks)
     for index in range(office.tabs.count()):
