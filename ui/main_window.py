@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QStackedWidget,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +26,7 @@ from ui.job_failures import JobFailuresButton
 from ui.lock import LockScreen
 from ui.password_dialog import ChangePasswordDialog
 from ui.theme import ON_DARK, icon, pixmap, set_kind
+from ui.widgets.stacks import CurrentPageStack
 from ui.workspaces import Workspace, available, home
 
 
@@ -42,7 +43,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         ctx.notify = self.notify
         self.setWindowTitle(f"{ctx.details.name} – ClinicDesk")
-        self.resize(1280, 800)
+        self._fit_to_screen()
         self.workspaces: list[Workspace] = available(ctx.actor)
         self.pages: dict[str, QWidget] = {}
         self._hidden_windows: list[QWidget] = []
@@ -50,7 +51,7 @@ class MainWindow(QMainWindow):
 
         self.nav = QListWidget(objectName="NavList")
         self.nav.setIconSize(QSize(20, 20))
-        self.stack = QStackedWidget()
+        self.stack = CurrentPageStack()
         for number, ws in enumerate(self.workspaces, start=1):
             page = ws.build(ctx)
             if hasattr(page, "details_changed"):
@@ -70,7 +71,12 @@ class MainWindow(QMainWindow):
         row.addWidget(self._sidebar())
         if not self.workspaces:
             self.stack.addWidget(self._no_workspace())
-        row.addWidget(self.stack, 1)
+        # on a screen narrower than a page (1024 px) the page scrolls; the window stays on screen
+        self.page_scroll = QScrollArea(objectName="PageScroll")
+        self.page_scroll.setWidget(self.stack)
+        self.page_scroll.setWidgetResizable(True)
+        self.page_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        row.addWidget(self.page_scroll, 1)
         self.setCentralWidget(body)
 
         self._build_menus()
@@ -90,9 +96,19 @@ class MainWindow(QMainWindow):
 
     # ---- layout ----
 
+    def _fit_to_screen(self) -> None:
+        """Open at 1280 x 800, or the whole usable screen where that is smaller (title bar and
+        taskbar left out), never beyond it."""
+        screen = self.screen() or QApplication.primaryScreen()
+        room = screen.availableGeometry()
+        frame = QSize(16, 40)  # a window manager's borders and title bar, until it reports them
+        self.resize(
+            min(1280, room.width() - frame.width()), min(800, room.height() - frame.height())
+        )
+
     def _sidebar(self) -> QFrame:
         side = QFrame(objectName="Sidebar")
-        side.setFixedWidth(220)
+        side.setFixedWidth(200)  # 20 px more for the page on a 1024 px screen
         box = QVBoxLayout(side)
         box.setContentsMargins(0, 18, 0, 14)
         box.setSpacing(4)

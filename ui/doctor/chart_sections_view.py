@@ -139,6 +139,7 @@ class SectionPanel(QWidget):
         self.table.open_requested.connect(self.edit_current)
         self.table.remove_requested.connect(self.remove_current)
         self.empty = QLabel(f"No {self.section.title.lower()} recorded.")
+        self.empty.setWordWrap(True)
         set_kind(self.empty, "muted")
         self.message = QLabel()
         set_kind(self.message, "banner")

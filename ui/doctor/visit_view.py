@@ -113,6 +113,9 @@ class VisitPrescriptionsModel(RowsModel[PrescriptionView]):
         return (p.reference_grouped, drugs, f"{p.valid_until:%d/%m/%Y}", p.status_label)
 
 
+SAVE_STATES = ("Unsaved changes", "Saving…", "Saved at 00:00", "Not saved")
+
+
 class NoteEdit(QPlainTextEdit):
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -268,6 +271,10 @@ class VisitScreen(QWidget):
         self.finish_button.clicked.connect(self.finish)
         self.save_state = QLabel()
         set_kind(self.save_state, "muted")
+        # room for its longest text from the start: "Saved at 10:32" never widens the visit
+        self.save_state.setMinimumWidth(
+            max(map(self.save_state.fontMetrics().horizontalAdvance, SAVE_STATES))
+        )
         note_bar = QHBoxLayout()
         note_bar.addWidget(self.save_state, 1)
         note_bar.addWidget(self.save_button)
@@ -369,16 +376,19 @@ class VisitScreen(QWidget):
         self.cancel_rx_button = QPushButton("Cancel prescription…")
         set_kind(self.cancel_rx_button, "danger")
         self.cancel_rx_button.clicked.connect(self.cancel_prescription)
-        row = QHBoxLayout()
-        row.addWidget(self.new_rx_button)
-        row.addWidget(self.cancel_rx_button)
-        row.addStretch(1)
-        row.addWidget(self.print_button)
-        row.addWidget(self.pdf_button)
+        write = QHBoxLayout()  # two rows: four buttons in one would widen the visit past 1024 px
+        write.addWidget(self.new_rx_button)
+        write.addWidget(self.cancel_rx_button)
+        write.addStretch(1)
+        output = QHBoxLayout()
+        output.addStretch(1)
+        output.addWidget(self.print_button)
+        output.addWidget(self.pdf_button)
         layout.addWidget(heading)
         layout.addWidget(self.prescriptions_empty)
         layout.addWidget(self.prescriptions, 1)
-        layout.addLayout(row)
+        layout.addLayout(write)
+        layout.addLayout(output)
         return box
 
     # ---- loading ----

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QPushButton,
-    QStackedWidget,
     QTabBar,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from ui.frontdesk.patient_picker import PatientPicker
 from ui.theme import icon
 from ui.widgets.dialogs import titled_layout
 from ui.widgets.keys import view_shortcuts
+from ui.widgets.stacks import CurrentPageStack
 
 VIEWS = (("Today", "F2"), ("Chart", "F3"), ("Visit", "F4"))
 TODAY, CHART, VISIT = range(3)
@@ -86,7 +86,7 @@ class DoctorWorkspace(QWidget):
         for title, key in VIEWS:
             index = self.views.addTab(f"{title}  {key}")
             self.views.setTabToolTip(index, f"{title} ({key})")
-        self.stack = QStackedWidget()
+        self.stack = CurrentPageStack()
         for page in (self.day, self.chart, self.visit):
             self.stack.addWidget(page)
         self.views.currentChanged.connect(self._view_changed)

@@ -142,6 +142,8 @@ class CalendarView(QWidget):
         self.date_edit.setAccessibleName("Date shown")
         self.date_edit.dateChanged.connect(self._picked)
         self.title = QLabel()
+        self.title.setWordWrap(True)  # on a narrow screen the date takes two lines
+        self.title.setMinimumWidth(60)
         set_kind(self.title, "subtitle")
         self.show_cancelled = QCheckBox("Show cancelled")
         self.show_cancelled.toggled.connect(lambda on: self.grid.set_show_cancelled(on))
@@ -177,6 +179,7 @@ class CalendarView(QWidget):
         self.message.setWordWrap(True)
         self.message.hide()
         self.status = QLabel()
+        self.status.setWordWrap(True)
         set_kind(self.status, "muted")
 
         frame = QWidget(objectName="CalendarFrame")
@@ -192,10 +195,8 @@ class CalendarView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(frame, 1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(self._legend())
-        layout.addLayout(bottom)
+        layout.addWidget(self.status)  # the legend under it: side by side they need 1300 px
+        layout.addWidget(self._legend())
         self.setFocusProxy(self.grid)
 
         view_shortcuts(
@@ -209,12 +210,13 @@ class CalendarView(QWidget):
         self._show_date()
 
     def _legend(self) -> QLabel:
-        chips = "&nbsp;&nbsp;".join(
+        chips = " &nbsp;".join(  # a line breaks between chips, never inside one
             f"<span style='color:{STATUS_COLOURS[s][0]}; font-size:13pt'>■</span>&nbsp;"
-            f"{STATUS_LABELS[s]}"
+            f"{STATUS_LABELS[s].replace(' ', '&nbsp;').replace('-', '&#8209;')}"
             for s in LEGEND
         )
         legend = QLabel(chips)
+        legend.setWordWrap(True)  # on a narrow screen the chips take two lines, not more width
         legend.setAccessibleName("Colour legend")
         set_kind(legend, "hint")
         return legend

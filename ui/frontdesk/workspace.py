@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QTabBar,
     QVBoxLayout,
     QWidget,
@@ -37,6 +36,7 @@ from ui.frontdesk.schedule_data import Directory, load_directory, slot_text, zon
 from ui.frontdesk.walk_in_dialog import WalkInDialog
 from ui.theme import icon, set_kind
 from ui.waiting_room import WaitingRoomDisplay
+from ui.widgets.stacks import CurrentPageStack
 
 VIEWS = (("Patients", "F2"), ("Calendar", "F3"), ("Queue", "F4"))
 PATIENTS, CALENDAR, QUEUE = range(3)
@@ -108,7 +108,7 @@ class FrontDeskWorkspace(QWidget):
         for title, key in VIEWS:
             index = self.views.addTab(title)
             self.views.setTabToolTip(index, f"{title} ({key})")
-        self.stack = QStackedWidget()
+        self.stack = CurrentPageStack()
         for page in (patients, self.calendar, self.queue):
             self.stack.addWidget(page)
         self.views.currentChanged.connect(self._view_changed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QStackedWidget, QTabBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabBar, QVBoxLayout, QWidget
 
 from clinicdesk.permissions import P
 from clinicdesk.services.pharmacy_views import SCANNER
@@ -20,6 +20,7 @@ from ui.pharmacy.counter import CounterView
 from ui.pharmacy.history_view import HistoryView
 from ui.pharmacy.stock_view import StockView
 from ui.pharmacy.wedge import WedgeCatcher
+from ui.widgets.stacks import CurrentPageStack
 
 VIEWS = (("Counter", "F2"), ("Stock", "F3"), ("History", "F4"))
 COUNTER, STOCK, HISTORY = range(3)
@@ -50,7 +51,7 @@ class PharmacyWorkspace(QWidget):
         if not ctx.actor.can(P.DISPENSE):  # every patient's medicines: for those who dispense
             self.views.setTabEnabled(HISTORY, False)
             self.views.setTabToolTip(HISTORY, "Shown only to those who dispense.")
-        self.stack = QStackedWidget()
+        self.stack = CurrentPageStack()
         for page in (self.counter, self.stock, self.history):
             self.stack.addWidget(page)
         self.views.currentChanged.connect(self._view_changed)
