@@ -114,7 +114,7 @@ class AuditService:
         ``after`` when given."""
         actor.require(P.AUDIT_READ)
         if filters.since and filters.until and filters.until < filters.since:
-            raise ValidationError({"until": "The last day is before the first day."})
+            raise ValidationError({"to": "the last day is before the first day"})
         with self.store.read() as s:
             query = self._filtered(s, filters)
             if query is None:
@@ -291,7 +291,7 @@ def _patients_matching(s: Session, text: str) -> list[str]:
         raise ValidationError(
             {
                 "patient": f"More than {PATIENTS_MATCHED} patients match {text.strip()!r}: "
-                "type more of the name, or the MRN."
+                "type more of the name, or the MRN"
             }
         )
     return ids

@@ -91,7 +91,7 @@ def test_a_last_day_before_the_first_is_refused_in_words(admin):
     today = date.today()
     with pytest.raises(ValidationError) as refused:
         admin.audit.page(admin.actor, AuditFilter(since=today, until=today - timedelta(days=1)))
-    assert "The last day is before the first day." in refused.value.message
+    assert refused.value.message == "Please correct: To: the last day is before the first day."
 
 
 def test_a_patient_filter_matching_too_many_patients_asks_for_more(admin):
