@@ -17,13 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from clinicdesk.errors import ClinicDeskError, StoreError, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.logs import log
 from clinicdesk.permissions import Actor, P
+from clinicdesk.services import patient_search
 from clinicdesk.services.audit_words import action_words
 from clinicdesk.services.booking import clinic_day, clinic_zone
 from clinicdesk.store import audit, audit_digest, backup
@@ -55,7 +56,7 @@ class AuditFilter:
     """Which entries to show; empty fields filter nothing. Days are the clinic's, inclusive."""
 
     person_id: str | None = None
-    patient: str = ""  # part of a patient's name, or their MRN
+    patient: str = ""  # as typed in the patient search: a name's beginning, an MRN...
     action: str | None = None
     since: date | None = None
     until: date | None = None
@@ -292,16 +293,8 @@ class AuditService:
 
 
 def _patients_matching(s: Session, text: str) -> list[str]:
-    """Patients whose MRN is ``text`` or whose name holds it (either order, any case)."""
-    needle = f"%{text.strip().lower()}%"
-    full = func.lower(Patient.given_name + " " + Patient.family_name)
-    reverse = func.lower(Patient.family_name + " " + Patient.given_name)
-    query = select(Patient.id).where(
-        or_(
-            func.upper(Patient.mrn) == text.strip().upper(), full.like(needle), reverse.like(needle)
-        )
-    )
-    ids = list(s.scalars(query.limit(PATIENTS_MATCHED + 1)))
+    """Patients found as the patient search finds them (name, MRN, phone, date of birth)."""
+    ids = [p.id for p in patient_search.find(s, text, PATIENTS_MATCHED + 1)]
     if len(ids) > PATIENTS_MATCHED:
         raise ValidationError(
             {

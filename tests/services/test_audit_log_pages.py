@@ -76,6 +76,7 @@ def test_filters_by_person_patient_action_and_days(admin, staff):
     hers = admin.audit.page(admin.actor, AuditFilter(patient="moreau")).rows
     assert {r.action for r in hers} == {"patient.register", "patient.view"}
     assert {r.entity_id for r in hers} == {chloe}
+    assert admin.audit.page(admin.actor, AuditFilter(patient="chloe moreau")).rows == hers
     assert admin.audit.page(admin.actor, AuditFilter(patient="Nobody Here")).rows == []
 
     views = admin.audit.page(admin.actor, AuditFilter(action="patient.register")).rows

@@ -36,6 +36,11 @@ class AuditFilters(QWidget):
             field.setPlaceholderText(DATE_HINT)
             field.setAccessibleName(f"{name} ({DATE_HINT})")
             field.setMaximumWidth(110)
+        for combo in (self.person, self.action):  # long names must not widen the window
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(6)
         self.apply_button = QPushButton("&Show")
         self.apply_button.setToolTip("Show the entries that match (Enter)")
         self.apply_button.clicked.connect(self.applied)
