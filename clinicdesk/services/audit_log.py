@@ -152,10 +152,12 @@ class AuditService:
             if not ids:
                 return None
             # a patient's entries are few among many: read them from the index, never by
-            # walking the whole log newest first in search of them
-            query = query.where(
-                AuditEntry.entity == "patients", AuditEntry.entity_id.in_(ids)
-            ).with_hint(AuditEntry, "INDEXED BY ix_audit_log_entity", "sqlite")
+            # walking the whole log newest first in search of them; for one patient the index
+            # is already in entry order, so only the page is read
+            one = AuditEntry.entity_id == ids[0] if len(ids) == 1 else AuditEntry.entity_id.in_(ids)
+            query = query.where(AuditEntry.entity == "patients", one).with_hint(
+                AuditEntry, "INDEXED BY ix_audit_log_entity", "sqlite"
+            )
         # days become entry numbers through the index on ``at`` (entries are numbered in the
         # order they are written, so their times follow), and the page then walks ``seq``
         zone = clinic_zone(s)
