@@ -30,10 +30,27 @@ from clinicdesk.services.booking import clinic_day, clinic_zone
 from clinicdesk.store import audit, audit_digest, backup
 from clinicdesk.store.audit_witness import LocalWitness, Witness, keep
 from clinicdesk.store.database import Store
-from clinicdesk.store.models import AuditEntry, Patient, User
+from clinicdesk.store.models import (
+    Appointment,
+    AuditEntry,
+    Patient,
+    Prescription,
+    QueueEntry,
+    User,
+    Visit,
+    WaitlistEntry,
+)
 
 ANCHOR_EVERY = timedelta(minutes=5)
 PAGE = 100
+# records that belong to one patient: the log names that patient for them
+ABOUT_PATIENT = {
+    "appointments": (Appointment, "Appointment of"),
+    "visits": (Visit, "Visit of"),
+    "prescriptions": (Prescription, "Prescription for"),
+    "queue_entries": (QueueEntry, "In the queue:"),
+    "waitlist": (WaitlistEntry, "Waiting list:"),
+}
 PATIENTS_MATCHED = 50  # a patient filter that matches more names than this is too vague
 
 
@@ -309,7 +326,7 @@ def _patients_matching(s: Session, text: str) -> list[str]:
 
 def _named_rows(s: Session, entries: list[AuditEntry]) -> list[AuditRow]:
     """The page's rows with the people and patients they are about named, one query per kind."""
-    wanted: dict[str, set[str]] = {"users": set(), "patients": set()}
+    wanted: dict[str, set[str]] = {kind: set() for kind in ("users", "patients", *ABOUT_PATIENT)}
     for e in entries:
         if e.entity in wanted and e.entity_id:
             wanted[e.entity].add(e.entity_id)
@@ -317,10 +334,16 @@ def _named_rows(s: Session, entries: list[AuditEntry]) -> list[AuditRow]:
     if wanted["users"]:
         users = select(User.id, User.display_name).where(User.id.in_(wanted["users"]))
         names.update({i: f"{n}'s account" for i, n in s.execute(users)})
+    named = (Patient.given_name, Patient.family_name, Patient.mrn)
     if wanted["patients"]:
-        patients = select(Patient.id, Patient.given_name, Patient.family_name, Patient.mrn)
-        for i, given, family, mrn in s.execute(patients.where(Patient.id.in_(wanted["patients"]))):
+        patients = select(Patient.id, *named).where(Patient.id.in_(wanted["patients"]))
+        for i, given, family, mrn in s.execute(patients):
             names[i] = f"Patient {given} {family} ({mrn})"
+    for kind, (model, words) in ABOUT_PATIENT.items():
+        if wanted[kind]:
+            rows = select(model.id, *named).join(Patient, Patient.id == model.patient_id)
+            for i, given, family, mrn in s.execute(rows.where(model.id.in_(wanted[kind]))):
+                names[i] = f"{words} {given} {family} ({mrn})"
     return [
         AuditRow(
             e.seq,

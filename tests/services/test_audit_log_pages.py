@@ -40,6 +40,14 @@ def test_entries_name_people_and_patients_and_say_the_action_in_words(admin, sta
     assert admin.audit.newest_seq(admin.actor) == before  # reading the log wrote nothing
 
 
+def test_a_record_of_one_patient_names_that_patient(admin):
+    chloe = _chloe(admin)
+    admin.queue.add_walk_in(admin.actor, chloe)
+    (walk_in,) = admin.audit.page(admin.actor, AuditFilter(action="queue.walk_in")).rows
+    assert walk_in.what == "Added a walk-in"
+    assert walk_in.record.startswith("In the queue: Chloé Moreau (")
+
+
 def test_an_action_without_words_still_reads_as_words():
     assert action_words("chart.open") == "Opened a chart"
     assert action_words("stock.write_off") == "Stock: write off"
