@@ -130,7 +130,10 @@ def main() -> None:
     figures: list[tuple[str, Callable[[], object]]] = [
         ("first page", lambda: service.page(actor)),
         ("by person", lambda: service.page(actor, AuditFilter(person_id=staff[3]))),
-        ("by patient (name typed)", lambda: service.page(actor, AuditFilter(patient="Given7 F"))),
+        (
+            "by patient (name typed)",
+            lambda: service.page(actor, AuditFilter(patient="Given999 Family999")),
+        ),
         ("by action", lambda: service.page(actor, AuditFilter(action="queue.check_in"))),
         (
             "by a week's dates",
