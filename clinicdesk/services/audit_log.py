@@ -1,5 +1,10 @@
 """Reading and verifying the audit log (admins), and keeping its head outside the database.
 
+The log is read a page at a time, newest first, by keyset on ``seq`` (every entry is reachable,
+and a page costs the same at the millionth entry as at the first), filtered by person, patient,
+action and clinic days. Each page names the people and patients its entries are about, resolved
+in one query per kind for the page: reading the log writes no entry per row shown.
+
 The head (newest entry and its hash) is given to this workstation's witness at sign-in,
 sign-out, lock and after a backup, and after a commit when the last was more than a few minutes
 ago: a file write every few minutes at most, never one per commit.
@@ -9,23 +14,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from clinicdesk.errors import ClinicDeskError, StoreError
+from clinicdesk.errors import ClinicDeskError, StoreError, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.logs import log
 from clinicdesk.permissions import Actor, P
-from clinicdesk.services.booking import clinic_day
+from clinicdesk.services import patient_search
+from clinicdesk.services.audit_words import action_words
+from clinicdesk.services.booking import clinic_day, clinic_zone
 from clinicdesk.store import audit, audit_digest, backup
 from clinicdesk.store.audit_witness import LocalWitness, Witness, keep
 from clinicdesk.store.database import Store
-from clinicdesk.store.models import AuditEntry
+from clinicdesk.store.models import (
+    Appointment,
+    AuditEntry,
+    Patient,
+    Prescription,
+    QueueEntry,
+    User,
+    Visit,
+    WaitlistEntry,
+)
 
 ANCHOR_EVERY = timedelta(minutes=5)
+PAGE = 100
+# records that belong to one patient: the log names that patient for them
+ABOUT_PATIENT = {
+    "appointments": (Appointment, "Appointment of"),
+    "visits": (Visit, "Visit of"),
+    "prescriptions": (Prescription, "Prescription for"),
+    "queue_entries": (QueueEntry, "In the queue:"),
+    "waitlist": (WaitlistEntry, "Waiting list:"),
+}
+PATIENTS_MATCHED = 50  # a patient filter that matches more names than this is too vague
 
 
 @dataclass(frozen=True)
@@ -37,6 +63,32 @@ class AuditRow:
     entity: str
     entity_id: str | None
     detail: str
+    actor_id: str | None = None
+    what: str = ""  # the action in words
+    record: str = ""  # what it was about, by name where the log knows one
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries to show; empty fields filter nothing. Days are the clinic's, inclusive."""
+
+    person_id: str | None = None
+    patient: str = ""  # as typed in the patient search: a name's beginning, an MRN...
+    action: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    more: bool  # older entries match too: ask again with before=rows[-1].seq
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +119,88 @@ class AuditService:
                 AuditRow(r.seq, r.at, r.actor_name, r.action, r.entity, r.entity_id, r.detail)
                 for r in rows
             ]
+
+    def page(
+        self,
+        actor: Actor,
+        filters: AuditFilter = AuditFilter(),
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = PAGE,
+    ) -> AuditPage:
+        """Entries matching ``filters``, newest first, older than ``before`` and newer than
+        ``after`` when given."""
+        actor.require(P.AUDIT_READ)
+        if filters.since and filters.until and filters.until < filters.since:
+            raise ValidationError({"to": "the last day is before the first day"})
+        with self.store.read() as s:
+            query = self._filtered(s, filters)
+            if query is None:
+                return AuditPage([], False)
+            if before is not None:
+                query = query.where(AuditEntry.seq < before)
+            if after is not None:
+                query = query.where(AuditEntry.seq > after)
+            entries = list(s.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)))
+            return AuditPage(_named_rows(s, entries[:limit]), len(entries) > limit)
+
+    def newest_seq(self, actor: Actor) -> int:
+        """The newest entry's number (0 while the log is empty): a cheap look for new entries."""
+        actor.require(P.AUDIT_READ)
+        with self.store.read() as s:
+            return s.scalar(select(func.max(AuditEntry.seq))) or 0
+
+    def people(self, actor: Actor) -> list[Person]:
+        """Everyone who has an account, present or past, by name: the log's person filter."""
+        actor.require(P.AUDIT_READ)
+        with self.store.read() as s:
+            users = s.execute(select(User.id, User.display_name).order_by(User.display_name))
+            return [Person(user_id, name) for user_id, name in users]
+
+    def _filtered(self, s: Session, f: AuditFilter) -> Select[tuple[AuditEntry]] | None:
+        """The filter as a query; None when it cannot match anything (no such patient)."""
+        query = select(AuditEntry)
+        if f.person_id:
+            query = query.where(AuditEntry.actor_id == f.person_id)
+        if f.action:
+            query = query.where(AuditEntry.action == f.action)
+        if f.patient.strip():
+            ids = _patients_matching(s, f.patient)
+            if not ids:
+                return None
+            # a patient's entries are few among many: read them from the index, never by
+            # walking the whole log newest first in search of them; for one patient the index
+            # is already in entry order, so only the page is read
+            one = AuditEntry.entity_id == ids[0] if len(ids) == 1 else AuditEntry.entity_id.in_(ids)
+            query = query.where(AuditEntry.entity == "patients", one).with_hint(
+                AuditEntry, "INDEXED BY ix_audit_log_entity", "sqlite"
+            )
+        # days become entry numbers through the index on ``at`` (entries are numbered in the
+        # order they are written, so their times follow), and the page then walks ``seq``
+        zone = clinic_zone(s)
+        if f.since:
+            start = datetime.combine(f.since, time(), zone)
+            first = s.scalar(
+                select(AuditEntry.seq)
+                .where(AuditEntry.at >= start)
+                .order_by(AuditEntry.at)
+                .limit(1)
+            )
+            if first is None:
+                return None
+            query = query.where(AuditEntry.seq >= first)
+        if f.until:
+            end = datetime.combine(f.until + timedelta(days=1), time(), zone)
+            last = s.scalar(
+                select(AuditEntry.seq)
+                .where(AuditEntry.at < end)
+                .order_by(AuditEntry.at.desc())
+                .limit(1)
+            )
+            if last is None:
+                return None
+            query = query.where(AuditEntry.seq <= last)
+        return query
 
     def verify(self, actor: Actor, against_backup: Path | None = None) -> audit.ChainReport:
         """The chain, its head, this workstation's anchors and, if given, a backup's anchor."""
@@ -175,3 +309,58 @@ class AuditService:
             log.warning("audit log disagrees with this workstation's witness; not recorded")
             return
         keep(self.witness, self._clinic(), head)
+
+
+def _patients_matching(s: Session, text: str) -> list[str]:
+    """Patients found as the patient search finds them (name, MRN, phone, date of birth)."""
+    ids = [p.id for p in patient_search.find(s, text, PATIENTS_MATCHED + 1)]
+    if len(ids) > PATIENTS_MATCHED:
+        raise ValidationError(
+            {
+                "patient": f"More than {PATIENTS_MATCHED} patients match {text.strip()!r}: "
+                "type more of the name, or the MRN"
+            }
+        )
+    return ids
+
+
+def _named_rows(s: Session, entries: list[AuditEntry]) -> list[AuditRow]:
+    """The page's rows with the people and patients they are about named, one query per kind."""
+    wanted: dict[str, set[str]] = {kind: set() for kind in ("users", "patients", *ABOUT_PATIENT)}
+    for e in entries:
+        if e.entity in wanted and e.entity_id:
+            wanted[e.entity].add(e.entity_id)
+    names: dict[str, str] = {}
+    if wanted["users"]:
+        users = select(User.id, User.display_name).where(User.id.in_(wanted["users"]))
+        names.update({i: f"{n}'s account" for i, n in s.execute(users)})
+    named = (Patient.given_name, Patient.family_name, Patient.mrn)
+    if wanted["patients"]:
+        patients = select(Patient.id, *named).where(Patient.id.in_(wanted["patients"]))
+        for i, given, family, mrn in s.execute(patients):
+            names[i] = f"Patient {given} {family} ({mrn})"
+    for kind, (model, words) in ABOUT_PATIENT.items():
+        if wanted[kind]:
+            rows = select(model.id, *named).join(Patient, Patient.id == model.patient_id)
+            for i, given, family, mrn in s.execute(rows.where(model.id.in_(wanted[kind]))):
+                names[i] = f"{words} {given} {family} ({mrn})"
+    return [
+        AuditRow(
+            e.seq,
+            e.at,
+            e.actor_name,
+            e.action,
+            e.entity,
+            e.entity_id,
+            e.detail,
+            actor_id=e.actor_id,
+            what=action_words(e.action),
+            record=names.get(e.entity_id or "", _record_words(e.entity, e.entity_id)),
+        )
+        for e in entries
+    ]
+
+
+def _record_words(entity: str, entity_id: str | None) -> str:
+    kind = entity.replace("_", " ")
+    return f"{kind} {entity_id[:8]}…" if entity_id else kind

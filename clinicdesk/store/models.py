@@ -152,7 +152,14 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    # the audit screen's filters: each index ends in the row id (seq), so a filtered page is
+    # read newest first straight from the index
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        Index("ix_audit_log_actor", "actor_id"),
+        Index("ix_audit_log_action", "action"),
+        Index("ix_audit_log_at", "at"),
+    )
 
 
 class OutboxEntry(Base):

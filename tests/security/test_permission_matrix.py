@@ -261,6 +261,9 @@ CASES: list[Case] = [
         lambda s, w: s.users.change_clinic_key(s.actor)
     ),
     case("audit.recent", P.AUDIT_READ)(lambda s, w: s.audit.recent(s.actor)),
+    case("audit.page", P.AUDIT_READ)(lambda s, w: s.audit.page(s.actor)),
+    case("audit.newest_seq", P.AUDIT_READ)(lambda s, w: s.audit.newest_seq(s.actor)),
+    case("audit.people", P.AUDIT_READ)(lambda s, w: s.audit.people(s.actor)),
     case("audit.verify", P.AUDIT_READ)(lambda s, w: s.audit.verify(s.actor)),
     case("audit.digest", P.AUDIT_READ)(lambda s, w: s.audit.digest(s.actor)),
     case("audit.check_digest", P.AUDIT_READ)(

@@ -1,5 +1,7 @@
-"""The audit log screen: recent entries, a check that the hash chain is unbroken (against this
-workstation's record and, if chosen, a backup), and today's digest to write down and check later.
+"""The audit log screen: entries newest first in the admin's words (who, what, about whom),
+filtered and paged back to the first, new ones arriving while the screen is shown; a check that
+the hash chain is unbroken (against this workstation's record and, if chosen, a backup), and
+today's digest to write down and check later.
 """
 
 from __future__ import annotations
@@ -7,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -20,9 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clinicdesk.services.audit_log import AuditRow, DigestCheck
+from clinicdesk.errors import ValidationError
+from clinicdesk.services.audit_log import AuditFilter, AuditPage, AuditRow, DigestCheck
 from clinicdesk.store.audit import ChainReport
 from clinicdesk.store.audit_digest import Digest
+from ui.admin.audit_filters import AuditFilters
 from ui.admin.backups import default_folder
 from ui.context import AppContext
 from ui.errors import describe
@@ -30,7 +35,7 @@ from ui.theme import icon, set_kind
 from ui.widgets.dates import format_moment
 from ui.widgets.table import RowsModel, read_only_rows
 
-RECENT = 500
+POLL_MS = 4000  # a look for new entries (one indexed max) while the screen is shown
 
 
 def readable_detail(detail: str | None) -> str:
@@ -49,27 +54,43 @@ def readable_detail(detail: str | None) -> str:
 
 
 class AuditTableModel(RowsModel[AuditRow]):
-    HEADERS = ("#", "When", "Who", "Action", "Record", "Details")
+    HEADERS = ("#", "When", "Who", "What", "About", "Details")
 
     def __init__(self, time_zone: str) -> None:
         super().__init__()
         self.time_zone = time_zone
 
     def cells(self, r: AuditRow) -> tuple[str, ...]:
-        record = f"{r.entity} {r.entity_id[:8]}…" if r.entity_id else r.entity
         return (
             str(r.seq),
             format_moment(r.at, self.time_zone),
             r.actor_name,
-            r.action,
-            record,
+            r.what,
+            r.record,
             readable_detail(r.detail),
         )
 
     def extra(self, r: AuditRow, column: int, role: int) -> object:
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.cells(r)[column]
+            return r.action if column == 3 else self.cells(r)[column]
         return None
+
+    def newest(self) -> int:
+        return self.rows[0].seq if self.rows else 0
+
+    def add_older(self, rows: list[AuditRow]) -> None:
+        if rows:
+            self.beginInsertRows(
+                self.index(0, 0).parent(), len(self.rows), len(self.rows) + len(rows) - 1
+            )
+            self.rows += rows
+            self.endInsertRows()
+
+    def add_newer(self, rows: list[AuditRow]) -> None:
+        if rows:
+            self.beginInsertRows(self.index(0, 0).parent(), 0, len(rows) - 1)
+            self.rows[:0] = rows
+            self.endInsertRows()
 
 
 class AuditScreen(QWidget):
@@ -140,8 +161,24 @@ class AuditScreen(QWidget):
         today.addWidget(QLabel("Today's digest:"))
         today.addWidget(self.digest, 1)
 
-        note = QLabel(f"The most recent {RECENT} entries, newest first.")
-        set_kind(note, "hint")
+        self.filters = AuditFilters()
+        self.filters.applied.connect(self.reload)
+        self.count = QLabel()
+        set_kind(self.count, "hint")
+        self.more_button = QPushButton("Show &older entries")
+        self.more_button.clicked.connect(self.load_older)
+        self.more_button.hide()
+        more_row = QHBoxLayout()
+        more_row.addWidget(self.count, 1)
+        more_row.addWidget(self.more_button)
+        self._filter = AuditFilter()
+        self._query_number = 0  # answers to an earlier filter are dropped
+        self._seen = 0  # the newest entry number looked at, shown or filtered out
+        self._more = False
+        self._looking = False
+        self.poll = QTimer(self)
+        self.poll.setInterval(POLL_MS)
+        self.poll.timeout.connect(self.look_for_new)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
@@ -151,19 +188,120 @@ class AuditScreen(QWidget):
         layout.addWidget(digest_hint)
         layout.addLayout(check_row)
         layout.addWidget(self.digest_result)
-        layout.addWidget(note)
+        layout.addWidget(self.filters)
         layout.addWidget(self.table, 1)
-        self.refresh()
-
-    def refresh(self) -> None:
+        layout.addLayout(more_row)
         self.ctx.tasks.submit(
-            self.ctx.session.audit.recent,
+            self.ctx.session.audit.people,
             self.ctx.actor,
-            RECENT,
-            on_result=self.model.set_rows,
+            on_result=self.filters.set_people,
             on_error=lambda e: self._show(describe(e), ok=False),
             owner=self,
         )
+        self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.poll.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.poll.stop()
+        super().hideEvent(event)
+
+    def refresh(self) -> None:
+        self.reload()
+        self._refresh_digest()
+
+    def reload(self) -> None:
+        """The newest page matching the filter bar; a mistyped day is said and changes nothing."""
+        try:
+            self._filter = self.filters.value()
+        except ValidationError as exc:
+            self._said(exc.message, ok=False)
+            return
+        self._seen = 0
+        self._fetch(before=None)
+
+    def load_older(self) -> None:
+        if self.model.rows:
+            self._fetch(before=self.model.rows[-1].seq)
+
+    def _fetch(self, before: int | None) -> None:
+        self._query_number += 1
+        number = self._query_number
+        self.more_button.setEnabled(False)
+        self.ctx.tasks.submit(
+            self.ctx.session.audit.page,
+            self.ctx.actor,
+            self._filter,
+            before,
+            on_result=lambda page: self._paged(number, page, older=before is not None),
+            on_error=lambda e: self._said(describe(e), ok=False),
+            owner=self,
+        )
+
+    def _paged(self, number: int, page: AuditPage, older: bool) -> None:
+        if number != self._query_number:
+            return
+        if older:
+            self.model.add_older(page.rows)
+        else:
+            self.model.set_rows(page.rows)
+        self._more = page.more
+        self._counted()
+
+    def _counted(self) -> None:
+        shown = len(self.model.rows)
+        if not shown:
+            self._said("No entry matches.", ok=True)
+        else:
+            older = "; older ones match too" if self._more else ""
+            self._said(f"{shown:,} entr{'y' if shown == 1 else 'ies'} shown{older}.", ok=True)
+        self.more_button.setVisible(self._more)
+
+    def _said(self, text: str, ok: bool) -> None:
+        """Under the table: how many entries are shown, or why the filter was not applied."""
+        self.count.setText(text)
+        set_kind(self.count, "hint" if ok else "banner")
+        self.more_button.setEnabled(True)
+
+    def look_for_new(self) -> None:
+        """Entries written since the last look, by anyone on any desk, join the top."""
+        if self._looking:
+            return
+        self._looking = True
+        number = self._query_number
+        self.ctx.tasks.submit(
+            self._newer_than,
+            max(self._seen, self.model.newest()),
+            self._filter,
+            on_result=lambda found: self._arrived(number, *found),
+            on_error=lambda _e: self._arrived(number, self._seen, None),
+            owner=self,
+        )
+
+    def _newer_than(self, seen: int, filters: AuditFilter) -> tuple[int, AuditPage | None]:
+        """(the newest entry's number, the entries after ``seen`` matching, if there are new)."""
+        audit = self.ctx.session.audit
+        newest = audit.newest_seq(self.ctx.actor)
+        if newest <= seen:
+            return seen, None
+        return newest, audit.page(self.ctx.actor, filters, after=seen)
+
+    def _arrived(self, number: int, newest: int, page: AuditPage | None) -> None:
+        self._looking = False
+        if number != self._query_number:
+            return
+        self._seen = newest
+        if page is None or not page.rows:
+            return
+        if page.more:  # more arrived than a page: start again from the newest
+            self.reload()
+            return
+        self.model.add_newer(page.rows)
+        self._counted()
+
+    def _refresh_digest(self) -> None:
         self.ctx.tasks.submit(
             self.ctx.session.audit.digest,
             self.ctx.actor,
