@@ -19,3 +19,9 @@ def register() -> None:
     pdfmetrics.registerFont(TTFont(REGULAR, str(folder / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(folder / "DejaVuSans-Bold.ttf")))
     pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD)
+
+
+def width(text: str, font: str, size: float) -> float:
+    """The printed width of ``text``, the fonts registered first (measuring needs them)."""
+    register()
+    return pdfmetrics.stringWidth(text, font, size)

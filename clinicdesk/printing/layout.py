@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from clinicdesk.printing import fonts
 from clinicdesk.printing.scripts import printable
 
 LEADING = 1.25  # line height over font size; covers the last line's descenders too
@@ -76,14 +76,14 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
         line = ""
         for word in paragraph.split():
             joined = f"{line} {word}" if line else word
-            if stringWidth(joined, font, size) <= width:
+            if fonts.width(joined, font, size) <= width:
                 line = joined
                 continue
             if line:
                 out.append(line)
             line = ""
             for ch in word:
-                if line and stringWidth(line + ch, font, size) > width:
+                if line and fonts.width(line + ch, font, size) > width:
                     out.append(line)
                     line = ""
                 line += ch

@@ -14,7 +14,6 @@ from datetime import date
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from clinicdesk.money import money_text
@@ -155,7 +154,7 @@ def receipt(v: DispenseView) -> bytes:
     total = money_text(v.total, v.currency)
     amounts = [money_text(line.price, v.currency) for line in v.lines]
     # the amounts' column: as wide as the widest amount (the total's bold type), at most half
-    column = min(max(stringWidth(a, BOLD, 10) for a in [*amounts, total]), inner / 2)
+    column = min(max(fonts.width(a, BOLD, 10) for a in [*amounts, total]), inner / 2)
     left = inner - column - 2 * mm
     rows: list[tuple[Block, Block | None, Color]] = []
     for line, amount in zip(v.lines, amounts, strict=True):
