@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import ClinicDeskError
 from clinicdesk.ids import utcnow
 from clinicdesk.jobs.claims import claim, period_start
+from clinicdesk.listeners import Listeners
 from clinicdesk.logs import crash_summary, log
 from clinicdesk.permissions import SYSTEM, Actor
 from clinicdesk.store.database import Store
@@ -64,7 +65,7 @@ class JobRunner:
         self.clock = clock
         self._desk = desk
         self._failures: deque[JobFailure] = deque(maxlen=RECENT_FAILURES)
-        self._listeners: list[FailureListener] = []
+        self._listeners: Listeners[JobFailure] = Listeners("job failure")
         self._lock = Lock()
         self._scheduler: BackgroundScheduler | None = None
 
@@ -117,8 +118,7 @@ class JobRunner:
             return list(reversed(self._failures))
 
     def on_failure(self, listener: FailureListener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
+        self._listeners.subscribe(listener)
 
     def _failed(self, job: Job, exc: Exception) -> None:
         log.warning("job %s failed: %s", job.name, crash_summary(exc))
@@ -132,12 +132,7 @@ class JobRunner:
         )
         with self._lock:
             self._failures.append(failure)
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(failure)
-            except Exception as listener_exc:
-                log.warning("job failure listener failed: %s", crash_summary(listener_exc))
+        self._listeners.publish(failure)
 
 
 def _span(every: timedelta) -> str:

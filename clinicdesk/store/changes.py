@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from threading import Lock
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from clinicdesk.logs import crash_summary, log
+from clinicdesk.listeners import Listeners
 from clinicdesk.store.models import Patient, Synced
 
 _PENDING = "changed_rows"
@@ -39,37 +38,12 @@ class Change:
         return any(p == patient_id and (tables is None or t in tables) for t, p in self.rows)
 
 
-Listener = Callable[[Change], None]
+class ChangeFeed(Listeners[Change]):
+    """Told after every commit that changed a synced row (``publish``), and by the watcher of
+    other desks' commits."""
 
-
-class ChangeFeed:
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
-        self._lock = Lock()
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` after every commit that changed a synced row; returns the call
-        that stops it."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
-
-    def publish(self, change: Change) -> None:
-        """Tell every listener; one that fails is logged and never turns the committed change
-        into an error for the desk that made it."""
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(change)
-            except Exception as exc:
-                log.warning("change listener failed: %s", crash_summary(exc))
+        super().__init__("change")
 
 
 def _patient_of(obj: Synced) -> str | None:

@@ -23,12 +23,13 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import SYSTEM
 from clinicdesk.services.access import AdminAccount, create_clinic, sign_in
 from clinicdesk.services.audit_log import AuditService
-from clinicdesk.services.clinic import ClinicDetails
 from clinicdesk.store import audit
 from clinicdesk.store.audit_witness import LocalWitness
 from clinicdesk.store.models import AuditEntry
 from tests.bench.common import (
     BENCH_KDF,
+    DETAILS,
+    PASSWORD,
     Stopwatch,
     machine_note,
     median,
@@ -38,8 +39,6 @@ from tests.bench.common import (
     verdict,
 )
 
-PASSWORD = "bench password 1"
-DETAILS = ClinicDetails("Bench Clinic", "1 Bench Road", "+44 20 7946 0001", "Europe/London", "GBP")
 TARGET_ANCHOR_MS = 20.0
 TARGET_VERIFY_RATIO = 1.1
 

@@ -31,12 +31,13 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import SYSTEM, Role
 from clinicdesk.services.access import AdminAccount, create_clinic, sign_in
 from clinicdesk.services.audit_log import AuditFilter
-from clinicdesk.services.clinic import ClinicDetails
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store import audit
 from clinicdesk.store.models import AuditEntry, Meta
 from tests.bench.common import (
     BENCH_KDF,
+    DETAILS,
+    PASSWORD,
     Stopwatch,
     machine_note,
     median,
@@ -46,8 +47,6 @@ from tests.bench.common import (
     verdict,
 )
 
-PASSWORD = "bench password 1"
-DETAILS = ClinicDetails("Bench Clinic", "1 Bench Road", "+44 20 7946 0001", "Europe/London", "GBP")
 TARGET_P95_MS = 50.0
 STAFF = 10
 PATIENTS = 1000

@@ -22,7 +22,7 @@ from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, DEMO_STAFF, _demo_edits
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import SYSTEM, Actor, Role
 from clinicdesk.services.appointments import AppointmentService
-from clinicdesk.services.clinic import mrn_prefix
+from clinicdesk.services.clinic import ClinicDetails, mrn_prefix
 from clinicdesk.services.patients import PatientService
 from clinicdesk.services.schedule_setup import ScheduleSetup
 from clinicdesk.services.users import ACTIVE
@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH_KDF = KdfParams(time_cost=1)
 RECEPTION = "reception"
 PASSWORD = DEMO_PASSWORD
+# a clinic of its own for the benchmarks that build one from nothing
+DETAILS = ClinicDetails("Bench Clinic", "1 Bench Road", "+44 20 7946 0001", "Europe/London", "GBP")
 
 
 # ---------------------------------------------------------------- statistics and tables
