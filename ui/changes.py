@@ -1,11 +1,13 @@
 """Screens follow the patient data they show, so none of them is left showing an old list.
 
 One mechanism for every view of allergies, conditions, vitals and the patient's details: the
-view reloads when it is shown; after every commit in this app that changed that patient's
-rows while it is shown (the store's change feed); and, for changes made at other desks, when
-the patient's chart revision has moved at a check every ``POLL_MS`` while it is shown.
+view reloads when it is shown, and after every commit in this app that changed that patient's
+rows while it is shown (the store's change feed). A commit at another desk reaches the feed
+through the store's watch of the outbox knowing only its tables and rows, not its patients: the
+view then reads the patient's chart revision (one indexed read) and reloads only if it moved.
 
-Lists of the day (the queue board, the doctor's day, the waiting-room display) follow tables
+Lists of the day (the queue board, the doctor's day, the waiting-room display) and the calendar
+follow tables
 instead (``FollowTables``): the feed tells them of commits here at once, and of commits at other
 desks through the store's watch of the outbox (``clinicdesk/store/change_watch.py``).
 """
@@ -25,10 +27,13 @@ if TYPE_CHECKING:
 
 # what the day's lists are made of: the queue, the appointments and the visits they open
 DAY_LISTS = frozenset({"queue_entries", "appointments", "visits"})
+# what the calendar is made of: the bookings, and the hours, holidays and leave around them
+CALENDAR = frozenset(
+    {"appointments", "visiting_hours", "clinic_holidays", "doctor_leave", "doctor_absences"}
+)
 # what the header of a visit and a prescription's allergy banner are made of
 PATIENT_HEADER = frozenset({"patients", "allergies", "conditions", "vital_signs"})
 ALLERGIES = frozenset({"allergies"})
-POLL_MS = 15_000
 MINUTE_MS = 60_000
 
 
@@ -67,25 +72,25 @@ class FollowPatient(QObject):
         self.reload = reload
         self.tables = tables
         self._revision: tuple[str, tuple[int, int]] | None = None  # last read, and whose
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self._check_revision)
         view.installEventFilter(self)
         ctx.changes.changed.connect(self._changed)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.view:
-            if event.type() == QEvent.Type.Show:
-                self._timer.start()
-                self._reload()
-            elif event.type() == QEvent.Type.Hide:
-                self._timer.stop()
+        if watched is self.view and event.type() == QEvent.Type.Show:
+            self._reload()
         return False
 
     def _changed(self, change: Change) -> None:
         patient_id = self.patient_id()
-        if patient_id and self.view.isVisible() and change.touches(patient_id, self.tables):
+        if not patient_id or not self.view.isVisible():
+            return
+        if change.touches(patient_id, self.tables):
             self._reload()
+        elif not change.rows and self._may_concern(change):  # another desk's: whose is unknown
+            self._check_revision()
+
+    def _may_concern(self, change: Change) -> bool:
+        return self.tables is None or not self.tables.isdisjoint(change.tables)
 
     def _reload(self) -> None:
         patient_id = self.patient_id()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.services.appointments import AppointmentView
 from clinicdesk.services.booking import STATUS_LABELS
+from ui.changes import CALENDAR, FollowTables
 from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.calendar_paint import ROW_PX, STATUS_COLOURS, CalendarGrid
@@ -126,6 +127,8 @@ class CalendarView(QWidget):
         self.doctor.setMinimumWidth(200)
         self.doctor.hide()
         self.doctor.currentIndexChanged.connect(lambda _i: self.reload())
+        # a booking, move or cancellation here or at another desk shows without a refresh
+        self.follow = FollowTables(self, ctx, CALENDAR, self.reload)
         self.previous = QPushButton("‹")
         self.previous.setToolTip("Previous day (Alt+Left)")
         self.previous.clicked.connect(lambda: self.move(-1))
@@ -289,7 +292,8 @@ class CalendarView(QWidget):
             call = (load_week, self.ctx.session, self.ctx.actor, directory, doctor_id, day)
         else:
             call = (load_day, self.ctx.session, self.ctx.actor, directory, day)
-        self.status.setText("Loading…")
+        if key != self._loaded_key:  # a refresh of what is shown keeps its line until it is in
+            self.status.setText("Loading…")
         self.ctx.tasks.submit(
             *call,
             on_result=lambda data: self._loaded(seq, key, data),

@@ -142,9 +142,7 @@ class FrontDeskWorkspace(QWidget):
         self.show_view(QUEUE)
 
     def _view_changed(self, index: int) -> None:
-        self.stack.setCurrentIndex(index)
-        if index == CALENDAR:
-            self.calendar.reload()
+        self.stack.setCurrentIndex(index)  # the calendar reloads as it is shown (FollowTables)
         self._focus_view()
 
     def _focus_view(self) -> None:
