@@ -25,10 +25,10 @@ from clinicdesk.errors import Conflict
 from clinicdesk.rx.directions import ROUTES
 from clinicdesk.services.formulary import DrugInput, DrugView
 from clinicdesk.text import fold
-from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import icon, set_kind
+from ui.widgets.form_dialog import FormDialog
 from ui.widgets.table import RowsModel, read_only_rows
 
 
@@ -63,7 +63,7 @@ def matches(drug: DrugView, text: str) -> bool:
     return fold(drug.name).startswith(query) or any(w.startswith(query) for w in words.split())
 
 
-class DrugDialog(_FormDialog):
+class DrugDialog(FormDialog):
     """Add a drug, or correct one (``drug`` given)."""
 
     def __init__(
@@ -116,13 +116,13 @@ class DrugDialog(_FormDialog):
             return partial(formulary.add, actor, data)
         return partial(formulary.update, actor, self.drug.id, self.drug.version, data)
 
-    def _failed(self, error: BaseException) -> None:
+    def refused(self, error: BaseException) -> None:
         if isinstance(error, Conflict) and "already in the formulary" in error.message:
             self.save.setEnabled(True)
             self.form.set_error("name", error.message)
             self.name.setFocus()
             return
-        super()._failed(error)
+        super().refused(error)
 
 
 class FormularyScreen(QWidget):

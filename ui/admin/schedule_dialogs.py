@@ -11,8 +11,8 @@ from clinicdesk.errors import ValidationError
 from clinicdesk.money import parse_amount
 from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
 from clinicdesk.services.users import UserInfo
-from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
+from ui.widgets.form_dialog import FormDialog
 
 
 def _minutes(value: int, maximum: int) -> QSpinBox:
@@ -24,7 +24,7 @@ def _minutes(value: int, maximum: int) -> QSpinBox:
     return box
 
 
-class AddServiceDialog(_FormDialog):
+class AddServiceDialog(FormDialog):
     """Name, duration, buffer time after it and fee of a service the clinic offers."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -55,7 +55,7 @@ class AddServiceDialog(_FormDialog):
         )
 
 
-class DoctorProfileDialog(_FormDialog):
+class DoctorProfileDialog(FormDialog):
     """A profile for a doctor's account: specialization, licence, room, languages, services.
 
     A specialization typed under "or a new one" is added first and then used.

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
 from clinicdesk.rx.keys import ACTIVE, REVOKED
 from clinicdesk.services.signing import KeyView, TrustFile
 from ui.admin.trust_import import TrustImportDialog
-from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import set_kind
 from ui.widgets.dates import format_moment
+from ui.widgets.form_dialog import FormDialog
 from ui.widgets.table import RowsModel, read_only_rows
 
 TRUST_FILTER = "ClinicDesk trust files (*.cdtrust *.json)"
@@ -69,7 +69,7 @@ class KeyTableModel(RowsModel[KeyView]):
         return None
 
 
-class RevokeDialog(_FormDialog):
+class RevokeDialog(FormDialog):
     """A reason is required: revoking makes every prescription signed with the key refused."""
 
     def __init__(self, ctx: AppContext, key: KeyView, parent: QWidget | None = None) -> None:

@@ -5,28 +5,20 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
-    QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
 )
 
-from clinicdesk.errors import ClinicDeskError, Conflict, ValidationError
 from clinicdesk.permissions import Role
 from clinicdesk.services.users import UserInfo, change_refusal, grantable_roles
 from ui.context import AppContext
-from ui.errors import describe
-from ui.theme import set_kind
-from ui.widgets.dialogs import titled_layout
-from ui.widgets.forms import FieldForm
+from ui.widgets.form_dialog import FormDialog
 
 
 def suggest_password() -> str:
@@ -69,72 +61,9 @@ class RoleChecks(QWidget):
             box.setChecked(role in roles)
 
 
-class _FormDialog(QDialog):
-    """A form, a message line and Save/Cancel; the service call runs off the UI thread."""
+class CreateUserDialog(FormDialog):
+    conflict_field = "username"
 
-    def __init__(self, ctx: AppContext, title: str, save_text: str, parent: QWidget | None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.result_info: UserInfo | None = None
-        self.setWindowTitle(title)
-        self.setMinimumWidth(500)
-        self.layout_, _heading = titled_layout(self, title, spacing=12)
-        self.form = FieldForm(columns=2)
-        self.layout_.addWidget(self.form)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        set_kind(self.message, "banner")
-        self.message.hide()
-        self.layout_.addWidget(self.message)
-        buttons = QDialogButtonBox()
-        self.save = buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
-        set_kind(self.save, "primary")
-        self.save.setDefault(True)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        self.buttons = buttons
-
-    def finish_layout(self) -> None:
-        self.layout_.addWidget(self.buttons)
-
-    def call(self) -> Callable[[], Any]:
-        """On the UI thread: read the form and return the service call to run on a worker
-        (widgets are never touched off the UI thread). May raise ValidationError."""
-        raise NotImplementedError
-
-    def submit(self) -> None:
-        if not self.save.isEnabled():
-            return
-        self.message.hide()
-        self.form.clear_errors()
-        try:
-            work = self.call()
-        except ClinicDeskError as error:
-            self._failed(error)
-            return
-        self.save.setEnabled(False)
-        self.ctx.tasks.submit(work, on_result=self._done, on_error=self._failed, owner=self)
-
-    def _done(self, info: UserInfo) -> None:
-        self.save.setEnabled(True)
-        self.result_info = info
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.save.setEnabled(True)
-        if isinstance(error, ValidationError):
-            leftover = self.form.show_errors(error.fields)
-            if not leftover:
-                return
-        elif isinstance(error, Conflict) and "username" in self.form.fields:
-            self.form.set_error("username", error.message)
-            return
-        self.message.setText(describe(error))
-        self.message.show()
-
-
-class CreateUserDialog(_FormDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Create user", "Create user", parent)
         self.username = QLineEdit(placeholderText="e.g. maria.lopez")
@@ -174,7 +103,7 @@ class CreateUserDialog(_FormDialog):
         )
 
 
-class RolesDialog(_FormDialog):
+class RolesDialog(FormDialog):
     def __init__(self, ctx: AppContext, user: UserInfo, parent: QWidget | None = None) -> None:
         super().__init__(ctx, f"Roles of {user.display_name}", "Save roles", parent)
         self.user = user
@@ -194,7 +123,7 @@ class RolesDialog(_FormDialog):
         )
 
 
-class ReinstateDialog(_FormDialog):
+class ReinstateDialog(FormDialog):
     def __init__(self, ctx: AppContext, user: UserInfo, parent: QWidget | None = None) -> None:
         super().__init__(ctx, f"Reinstate {user.display_name}", "Reinstate", parent)
         self.user = user

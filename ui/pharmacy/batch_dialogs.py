@@ -10,15 +10,15 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit, QWidget
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.inventory import BatchView, StockLine
-from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
 from ui.pharmacy.receive_dialog import whole_number
 from ui.pharmacy.stock_export import MessageLine, records_table
 from ui.pharmacy.stock_models import MovementModel
 from ui.widgets.dialogs import titled_layout
+from ui.widgets.form_dialog import FormDialog
 
 
-class AdjustDialog(_FormDialog):
+class AdjustDialog(FormDialog):
     def __init__(self, ctx: AppContext, batch: BatchView, parent: QWidget | None = None) -> None:
         title = f"Adjust batch {batch.batch_number}"
         super().__init__(ctx, title, "Adjust", parent)
@@ -45,7 +45,7 @@ class AdjustDialog(_FormDialog):
         return partial(inventory.adjust, self.ctx.actor, self.batch.id, change, self.reason.text())
 
 
-class ReorderDialog(_FormDialog):
+class ReorderDialog(FormDialog):
     def __init__(self, ctx: AppContext, line: StockLine, parent: QWidget | None = None) -> None:
         super().__init__(ctx, f"Reorder level of {line.drug_name}", "Save", parent)
         self.line = line

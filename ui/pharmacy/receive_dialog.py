@@ -12,11 +12,11 @@ from clinicdesk.errors import ValidationError
 from clinicdesk.money import parse_amount
 from clinicdesk.services.formulary import DrugView
 from clinicdesk.services.inventory import BatchInput, BatchView
-from ui.admin.user_dialogs import _FormDialog
 from ui.context import AppContext
 from ui.doctor.drug_field import DrugField
 from ui.widgets.date_field import DateField
 from ui.widgets.dates import DATE_HINT
+from ui.widgets.form_dialog import FormDialog
 
 AMOUNT_HINT = "e.g. 0.45"
 
@@ -37,7 +37,7 @@ def _choices(values: tuple[str, ...]) -> QComboBox:
     return combo
 
 
-class ReceiveDialog(_FormDialog):
+class ReceiveDialog(FormDialog):
     """A new batch, or more units of a batch already on the shelf (same number and expiry)."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:

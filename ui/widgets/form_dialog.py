@@ -1,0 +1,115 @@
+"""The one dialog that submits a form: fields with their own errors, a message line for what
+belongs to no field, and a primary button that Enter presses.
+
+A subclass adds its fields to ``self.form``, calls ``finish_layout()``, and implements
+``call()``: read the widgets on the UI thread and return the service call to run on a worker.
+The base runs it off the UI thread, keeps the button disabled meanwhile (so a second Enter
+never submits twice), puts a ValidationError's reasons under their fields and anything else
+in the message line, and on success keeps the result in ``result_info``, emits ``submitted``
+and closes. Nothing is changed when the service refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QWidget
+
+from clinicdesk.errors import ClinicDeskError, Conflict, ValidationError
+from ui.context import AppContext
+from ui.errors import describe
+from ui.theme import set_kind
+from ui.widgets.dialogs import titled_layout
+from ui.widgets.forms import FieldForm
+
+
+class FormDialog(QDialog):
+    submitted = Signal(object)  # the service call's result, after a save that went through
+
+    #: the field that a Conflict (a taken name, a double booking) is about, if the form has one
+    conflict_field: str | None = None
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        title: str,
+        save_text: str,
+        parent: QWidget | None = None,
+        columns: int = 2,
+        min_width: int = 500,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.result_info: Any = None
+        self.setWindowTitle(title)
+        self.setMinimumWidth(min_width)
+        self.layout_, self.heading = titled_layout(self, title, spacing=12)
+        self.form = FieldForm(columns=columns)
+        self.layout_.addWidget(self.form)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        set_kind(self.message, "banner")
+        self.message.hide()
+        self.buttons = QDialogButtonBox()
+        self.save = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
+        set_kind(self.save, "primary")
+        self.save.setDefault(True)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setAutoDefault(False)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+
+    def add_action(self, text: str, slot: Callable[[], None]) -> QPushButton:
+        """A secondary button beside Save; Enter never presses it."""
+        button = self.buttons.addButton(text, QDialogButtonBox.ButtonRole.ActionRole)
+        button.setAutoDefault(False)
+        button.clicked.connect(slot)
+        return button
+
+    def finish_layout(self) -> None:
+        """Adds the message line and the buttons under whatever the subclass laid out."""
+        self.layout_.addWidget(self.message)
+        self.layout_.addWidget(self.buttons)
+
+    def call(self) -> Callable[[], Any]:
+        """On the UI thread: read the form and return the service call to run on a worker
+        (widgets are never touched off the UI thread). May raise ValidationError."""
+        raise NotImplementedError
+
+    def say(self, text: str) -> None:
+        """Shows ``text`` in the message line (empty hides it)."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def submit(self) -> None:
+        if not self.save.isEnabled():
+            return
+        self.say("")
+        self.form.clear_errors()
+        try:
+            work = self.call()
+        except ClinicDeskError as error:
+            self.refused(error)
+            return
+        self.save.setEnabled(False)
+        self.ctx.tasks.submit(work, on_result=self._done, on_error=self.refused, owner=self)
+
+    def _done(self, result: Any) -> None:
+        self.save.setEnabled(True)
+        self.result_info = result
+        self.submitted.emit(result)
+        self.accept()
+
+    def refused(self, error: BaseException) -> None:
+        """Shows why the service refused, under the field it names where there is one."""
+        self.save.setEnabled(True)
+        if isinstance(error, ValidationError):
+            if not self.form.show_errors(error.fields):
+                return
+        elif isinstance(error, Conflict) and self.conflict_field in self.form.fields:
+            self.form.set_error(self.conflict_field, error.message)
+            return
+        self.say(describe(error))
+        self.save.setFocus()
