@@ -104,12 +104,12 @@ class Controller(QObject):
         self.show_login()
 
     def show_login(self) -> LoginWindow:
-        from clinicdesk.store.keyslots import clinic_name
+        from clinicdesk.services.access import folder_clinic_name
 
         login = LoginWindow(
             self.folder,
             self.tasks,
-            clinic_name=clinic_name(self.folder) or self._remembered("name") or None,
+            clinic_name=folder_clinic_name(self.folder) or self._remembered("name") or None,
             username=self._remembered("user"),
             demo_logins=self.demo_logins,
         )

@@ -7,8 +7,8 @@ through the store's watch of the outbox knowing only its tables and rows, not it
 view then reads the patient's chart revision (one indexed read) and reloads only if it moved.
 
 Lists of the day (the queue board, the doctor's day, the waiting-room display) and the calendar
-follow tables
-instead (``FollowTables``): the feed tells them of commits here at once, and of commits at other
+follow tables instead
+(``FollowTables``): the feed tells them of commits here at once, and of commits at other
 desks through the store's watch of the outbox (``clinicdesk/store/change_watch.py``).
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from clinicdesk.store.changes import Change, ChangeFeed
+from clinicdesk.changes import Change, ChangeFeed
 
 if TYPE_CHECKING:
     from ui.context import AppContext

@@ -70,6 +70,7 @@ from clinicdesk.store.keyslots import (
     Slot,
     calibrate,
     checked_kdf,
+    clinic_name,
     new_database_key,
     new_recovery_key,
     normalize_recovery_key,
@@ -93,6 +94,11 @@ def folder_state(folder: Path) -> FolderState:
             "key file or a whole backup."
         )
     return FolderState.NEW
+
+
+def folder_clinic_name(folder: Path) -> str:
+    """The clinic's name as its key file gives it, readable before anyone signs in."""
+    return clinic_name(folder)
 
 
 @dataclass(frozen=True)

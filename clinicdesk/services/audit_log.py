@@ -28,6 +28,8 @@ from clinicdesk.services import patient_search
 from clinicdesk.services.audit_words import action_words
 from clinicdesk.services.booking import clinic_day, clinic_zone
 from clinicdesk.store import audit, audit_digest, backup
+from clinicdesk.store.audit import ChainReport
+from clinicdesk.store.audit_digest import Digest
 from clinicdesk.store.audit_witness import LocalWitness, Witness, keep
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
@@ -202,7 +204,7 @@ class AuditService:
             query = query.where(AuditEntry.seq <= last)
         return query
 
-    def verify(self, actor: Actor, against_backup: Path | None = None) -> audit.ChainReport:
+    def verify(self, actor: Actor, against_backup: Path | None = None) -> ChainReport:
         """The chain, its head, this workstation's anchors and, if given, a backup's anchor."""
         actor.require(P.AUDIT_READ)
         anchors = [] if against_backup is None else [self._backup_anchor(against_backup)]
@@ -241,16 +243,14 @@ class AuditService:
             )
         return anchor
 
-    def digest(self, actor: Actor) -> audit_digest.Digest | None:
+    def digest(self, actor: Actor) -> Digest | None:
         """Today's digest of the head, to write down; None while the log is empty."""
         actor.require(P.AUDIT_READ)
         with self.store.read() as s:
             newest = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
             if newest is None:
                 return None
-            return audit_digest.Digest(
-                newest.seq, clinic_day(s, newest.at), audit_digest.code_of(newest.hash)
-            )
+            return Digest(newest.seq, clinic_day(s, newest.at), audit_digest.code_of(newest.hash))
 
     def check_digest(self, actor: Actor, text: str) -> DigestCheck:
         """Does a digest written down earlier still match the live log?"""

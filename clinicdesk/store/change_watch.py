@@ -13,8 +13,8 @@ import threading
 
 from sqlalchemy import func, select
 
+from clinicdesk.changes import Change
 from clinicdesk.logs import crash_summary, log
-from clinicdesk.store.changes import Change
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import OutboxEntry
 

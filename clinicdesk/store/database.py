@@ -15,6 +15,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from clinicdesk.changes import ChangeFeed
 from clinicdesk.errors import (
     DatabaseDamaged,
     DatabaseMismatch,
@@ -70,7 +71,7 @@ class Store:
         )
         self._reader = sessionmaker(engine, expire_on_commit=False)
         outbox.install(self._writer)  # first: it gives new rows their ids
-        self.changes = changes.ChangeFeed()
+        self.changes = ChangeFeed()
         changes.install(self._writer, self.changes)
 
     def use_key(self, key: bytes) -> None:

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from clinicdesk.changes import Change
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.patients import PatientInput
-from clinicdesk.store.changes import Change
 from clinicdesk.store.models import Allergy
 
 PENICILLIN = {"substance": "Penicillin", "reaction": "Hives", "severity": "severe"}

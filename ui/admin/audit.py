@@ -24,9 +24,14 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.errors import ValidationError
-from clinicdesk.services.audit_log import AuditFilter, AuditPage, AuditRow, DigestCheck
-from clinicdesk.store.audit import ChainReport
-from clinicdesk.store.audit_digest import Digest
+from clinicdesk.services.audit_log import (
+    AuditFilter,
+    AuditPage,
+    AuditRow,
+    ChainReport,
+    Digest,
+    DigestCheck,
+)
 from ui.admin.audit_filters import AuditFilters
 from ui.admin.backups import default_folder
 from ui.context import AppContext
