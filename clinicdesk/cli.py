@@ -50,7 +50,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from clinicdesk.demo import create_demo_clinic
+    from clinicdesk.demo.clinic import create_demo_clinic
 
     folder = Path(args.data_dir).expanduser() if args.data_dir else demo_data_dir()
     if args.patients < 0:

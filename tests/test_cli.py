@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clinicdesk.demo import PeopleGenerator
+from clinicdesk.demo.people import PeopleGenerator
 
 DEMO_PASSWORD = "demo-password\n"
 

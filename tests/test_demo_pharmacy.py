@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, create_demo_clinic
+from clinicdesk.demo.clinic import DEMO_CLINIC, DEMO_PASSWORD, create_demo_clinic
 from clinicdesk.rx.payload import PER_DAY, Frequency
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.pharmacy_views import SCANNER, Verdict

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, create_demo_clinic
-from clinicdesk.demo_today import WANTED_WAITING
+from clinicdesk.demo.clinic import DEMO_CLINIC, DEMO_PASSWORD, create_demo_clinic
+from clinicdesk.demo.today import WANTED_WAITING
 from clinicdesk.services.access import sign_in
 from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.queue import CALLED, WAITING, QueueService, QueueView

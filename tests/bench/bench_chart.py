@@ -52,9 +52,10 @@ from common import (
 )
 from sqlalchemy import event, select
 
-from clinicdesk.demo import PeopleGenerator, create_demo_clinic
-from clinicdesk.demo_clinical import ChartBuilder, Person, signed_visit
-from clinicdesk.demo_encounters import ACUTE_ADULT, REVIEWS, Encounter
+from clinicdesk.demo.clinic import create_demo_clinic
+from clinicdesk.demo.clinical import ChartBuilder, Person, signed_visit
+from clinicdesk.demo.encounters import ACUTE_ADULT, REVIEWS, Encounter
+from clinicdesk.demo.people import PeopleGenerator
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.rx import reference
@@ -387,7 +388,7 @@ def run(args: argparse.Namespace) -> int:
     print(machine_note())
     demo = Path(__file__).parents[2] / "clinicdesk"
     key = f"chart-n{args.patients}-seed{args.seed}-" + fingerprint_with(
-        demo / "demo_clinical.py", demo / "demo_encounters.py",
+        demo / "demo" / "clinical.py", demo / "demo" / "encounters.py",
         demo / "services" / "prescriptions.py", extra=BUILD_VERSION,
     )  # fmt: skip
     builds = {

@@ -106,7 +106,7 @@ sys.exit(app.exec())
 
 
 def demo_folder() -> Path:
-    from clinicdesk.demo import create_demo_clinic
+    from clinicdesk.demo.clinic import create_demo_clinic
 
     def build(folder: Path) -> dict:
         create_demo_clinic(folder / "clinic", patients=DEMO_PATIENTS, kdf=BENCH_KDF)

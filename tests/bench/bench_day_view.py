@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication
 
-from clinicdesk.demo import PeopleGenerator
+from clinicdesk.demo.people import PeopleGenerator
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import AdminAccount, create_clinic, sign_in
 from clinicdesk.services.clinic import ClinicDetails

@@ -35,7 +35,8 @@ from common import (
     verdict,
 )
 
-from clinicdesk.demo import PeopleGenerator, create_demo_clinic
+from clinicdesk.demo.clinic import create_demo_clinic
+from clinicdesk.demo.people import PeopleGenerator
 from clinicdesk.services.access import sign_in
 
 TARGET_RATIO = 1.5

@@ -36,7 +36,7 @@ from common import (
     verdict,
 )
 
-from clinicdesk.demo import DEMO_STAFF, create_demo_clinic
+from clinicdesk.demo.clinic import DEMO_STAFF, create_demo_clinic
 from clinicdesk.services.access import sign_in
 
 TARGET_S = 10.0  # staff wait for a removal at 100,000 patients

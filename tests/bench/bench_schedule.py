@@ -59,7 +59,8 @@ from common import (
 )
 from sqlalchemy import func, select
 
-from clinicdesk.demo import DEMO_CLINIC, DEMO_STAFF, PeopleGenerator
+from clinicdesk.demo.clinic import DEMO_CLINIC, DEMO_STAFF
+from clinicdesk.demo.people import PeopleGenerator
 from clinicdesk.errors import Conflict
 from clinicdesk.ids import new_id
 from clinicdesk.permissions import Actor, Role

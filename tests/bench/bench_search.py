@@ -38,7 +38,8 @@ from common import (
 )
 from sqlalchemy import select
 
-from clinicdesk.demo import PeopleGenerator, create_demo_clinic
+from clinicdesk.demo.clinic import create_demo_clinic
+from clinicdesk.demo.people import PeopleGenerator
 from clinicdesk.services.access import sign_in
 from clinicdesk.services.patients import PatientRecord, to_record
 from clinicdesk.store.models import Patient

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from clinicdesk.demo import DEMO_CLINIC, DEMO_PASSWORD, DEMO_STAFF, _demo_edits
+from clinicdesk.demo.clinic import DEMO_CLINIC, DEMO_PASSWORD, DEMO_STAFF, _demo_edits
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import SYSTEM, Actor, Role
 from clinicdesk.services.appointments import AppointmentService
@@ -279,7 +279,7 @@ def open_plain_clinic(folder: Path) -> PlainClinic:
 
 
 class _PlainSession:
-    """Just enough of ClinicSession for ``clinicdesk.demo._demo_edits``."""
+    """Just enough of ClinicSession for ``clinicdesk.demo.clinic._demo_edits``."""
 
     def __init__(self, clinic: PlainClinic) -> None:
         self.actor = clinic.owner

@@ -14,7 +14,7 @@ import PySide6
 import pytest
 
 from clinicdesk import cli
-from clinicdesk.demo import create_demo_clinic
+from clinicdesk.demo.clinic import create_demo_clinic
 from clinicdesk.services.access import FolderState, folder_state
 from tests.conftest import FAST_KDF
 from ui import launcher

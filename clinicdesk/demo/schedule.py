@@ -1,5 +1,5 @@
 """The demo clinic's schedule: services, the two doctors' hours, ten days of bookings behind
-and two weeks ahead in office hours, bank holidays, and today (demo_today), all reproducible
+and two weeks ahead in office hours, bank holidays, and today (today.py), all reproducible
 from the seed.
 
 Past bookings are made through the same services with the clock set back, so their history
@@ -12,7 +12,7 @@ import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from clinicdesk.demo_today import open_today
+from clinicdesk.demo.today import open_today
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.scheduling.slots import local_moment
@@ -89,7 +89,7 @@ def add_schedule(
         setup.set_hours(actor, doctor.id, [HoursInput(*h) for h in hours])
         doctors.append((doctor.id, [services[n] for n in offered]))
     for day, name in BANK_HOLIDAYS.items():
-        if day > now.astimezone(tz).date():  # today is a working day (demo_today)
+        if day > now.astimezone(tz).date():  # today is a working day (today.py)
             setup.add_holiday(actor, day, name)
 
     today = now.astimezone(tz).date()

@@ -13,7 +13,7 @@ from clinicdesk.rx.payload import AS_NEEDED, FIXED_TIMES, PER_DAY, Frequency
 from clinicdesk.services.prescription_checks import ItemInput
 
 if TYPE_CHECKING:
-    from clinicdesk.demo_clinical import Person
+    from clinicdesk.demo.clinical import Person
 
 
 def _item(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from clinicdesk.paths import RESOURCES
 
 if TYPE_CHECKING:
-    from clinicdesk.demo_clinical import Person
+    from clinicdesk.demo.clinical import Person
 
 LAB = "South Thames Pathology · Blood Sciences, St Olave's Wing, London SE1 7EH"
 

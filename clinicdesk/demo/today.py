@@ -3,7 +3,7 @@ seen, some waiting, some still to come) and a queue, on the day it is created an
 later day it is reused.
 
 A demo tried late in the evening, at a weekend or on a bank holiday still shows a working day:
-one demo doctor works around the clock (see demo_schedule.DOCTORS), the demo clinic opens on its
+one demo doctor works around the clock (see schedule.DOCTORS), the demo clinic opens on its
 bank holidays, and today's bookings are made around ``now`` rather than in office hours. Only
 free slots are booked, through the booking service, so opening the demo again tops today up
 without a double booking.

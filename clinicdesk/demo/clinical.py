@@ -11,7 +11,7 @@ signed visits in bulk, as ``VisitService.finish`` leaves them, and their prescri
 signed; a few are cancelled and rewritten, short-validity ones have expired. Today, the doctor
 who called a patient in has that visit open through ``VisitService`` with a draft note.
 
-The notes and what they prescribe are in demo_encounters, the generated files in demo_documents.
+The notes and what they prescribe are in encounters.py, the generated files in documents.py.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clinicdesk.demo_documents import document
-from clinicdesk.demo_encounters import (
+from clinicdesk.demo.documents import document
+from clinicdesk.demo.encounters import (
     ACKNOWLEDGED,
     CANCEL_REASONS,
     Encounter,
