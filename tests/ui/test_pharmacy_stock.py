@@ -18,7 +18,7 @@ from ui.context import AppContext
 from ui.frontdesk.patient_dialog import PatientDialog
 from ui.pharmacy.batch_dialogs import AdjustDialog, MovementsDialog
 from ui.pharmacy.receive_dialog import ReceiveDialog
-from ui.pharmacy.stock_models import EXPIRED
+from ui.pharmacy.stock_models import EXPIRED, LOW
 from ui.pharmacy.stock_view import StockView
 
 
@@ -120,10 +120,32 @@ def test_the_alerts_strip_counts_what_needs_doing_and_filters(qtbot, view, count
     wait_idle(qtbot, tasks)
     expired_row = shown_batches(view).index("IBU-OLD")
     assert view.batch_model.cells(view.batch_model.rows[expired_row])[3].endswith("· expired")
-    qtbot.mouseClick(view.strip.show_all, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.show_all, Qt.MouseButton.LeftButton)
     assert shown_drugs(view) == ["Ibuprofen", "Omeprazole", "Salbutamol"]  # those stocked
     view.every_drug.click()
     assert len(shown_drugs(view)) == len(ph.inventory.stock(ph.actor)) > 3
+
+
+def test_a_search_under_an_alert_filter_says_what_the_filter_hides(qtbot, view, counter, tasks):
+    """An empty list under a filter is not taken for a drug out of stock: the line under it
+    says how many the filter hides, and Alt+D shows them again, keeping the search."""
+    ph = counter.pharmacist
+    ph.inventory.set_reorder_level(ph.actor, drug_id(ph, "Salbutamol"), 5)  # 5 on hand: low
+    view.refresh()
+    wait_idle(qtbot, tasks)
+    qtbot.mouseClick(view.strip.links[LOW], Qt.MouseButton.LeftButton)
+    assert shown_drugs(view) == ["Salbutamol"]
+    assert view.count.text() == "1 drug shown, 2 hidden by the filter “Low on stock”."
+    view.search.setFocus()
+    qtbot.keyClicks(view.search, "profen")
+    assert shown_drugs(view) == []
+    assert view.count.text() == "0 drugs shown, 1 hidden by the filter “Low on stock”."
+    assert view.show_all.isVisible()
+    qtbot.keyClick(view.search, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: shown_drugs(view) == ["Ibuprofen"], timeout=2000)
+    assert view.search.text() == "profen"
+    assert not view.show_all.isVisible()
+    assert "hidden" not in view.count.text()
 
 
 def test_receiving_stock_by_keyboard_adds_the_batch(qtbot, view, counter, tasks):

@@ -40,6 +40,18 @@ def alert_phrases(alerts: Alerts) -> dict[str, str]:
     return {kind: text for kind, text in phrases.items() if counts[kind]}
 
 
+FILTER_NAMES = {LOW: "Low on stock", NEAR: "Near expiry", EXPIRED: "Expired on the shelf"}
+
+
+def shown_text(shown: int, hidden: int, kind: str) -> str:
+    """'0 drugs shown, 3 hidden by the filter “Low on stock”.': what a search under an alert
+    filter does not show, so an empty list is never taken for a drug not stocked."""
+    return (
+        f"{plural(shown, 'drug', 'drugs')} shown, {hidden} hidden by the filter "
+        f"“{FILTER_NAMES[kind]}”."
+    )
+
+
 def drugs_with(alerts: Alerts, kind: str) -> set[str]:
     """The drugs an alert is about."""
     if kind == LOW:

@@ -1,7 +1,8 @@
 """The pharmacy's stock: drugs with their batches, receiving, adjustments, alerts, CSV export.
 
 The alerts strip on top counts what needs doing (drugs low on stock, batches near expiry,
-expired batches still on the shelf); a click on one shows only the drugs it is about. The
+expired batches still on the shelf); a click on one shows only the drugs it is about, and the
+line under the list then says how many drugs that filter hides, beside "Show all drugs". The
 selected drug's batches are listed below, and a batch's movements open on request. Reading
 needs dispensing or stock-keeping rights; changing stock needs stock-keeping rights, and the
 actions are hidden without them.
@@ -38,6 +39,7 @@ from ui.pharmacy.stock_models import (
     alert_phrases,
     drugs_with,
     plural,
+    shown_text,
 )
 from ui.tasks import Refresher
 from ui.theme import icon, set_kind
@@ -51,11 +53,6 @@ STRIP = "#StockAlerts {{ background: {}; border: 1px solid {}; border-radius: 6p
 STRIP_STYLE = STRIP.format("#fdf6e7", "#ecd29a")
 QUIET_STRIP_STYLE = STRIP.format("#f1f5f8", "#d3dbe2")
 RECEIVE_KEY = QKeySequence("Ctrl+N")
-SHOWING = {
-    LOW: "Showing drugs low on stock.",
-    NEAR: "Showing drugs with batches near expiry.",
-    EXPIRED: "Showing drugs with expired batches on the shelf.",
-}
 
 
 def _button(text: str, slot, kind: str | None = None) -> QPushButton:
@@ -92,12 +89,8 @@ class AlertsStrip(QWidget):
             self.links[kind] = link
             self.row.addWidget(link)
         self.row.addStretch(1)
-        self.show_all = QPushButton("Show all drugs")
-        set_kind(self.show_all, "link")
-        self.show_all.clicked.connect(lambda: choose(None))
-        self.row.addWidget(self.show_all)
 
-    def show_alerts(self, alerts: Alerts, showing: str | None) -> None:
+    def show_alerts(self, alerts: Alerts) -> None:
         phrases = alert_phrases(alerts)
         self.title.setText("Stock alerts:" if phrases else "No stock alerts.")
         self.setStyleSheet(STRIP_STYLE if phrases else QUIET_STRIP_STYLE)
@@ -107,8 +100,6 @@ class AlertsStrip(QWidget):
             link.setVisible(bool(text))
             link.setToolTip(f"Show only these drugs ({text})" if text else "")
             self.dots[kind].setVisible(bool(text) and kind != next(iter(phrases)))
-        self.show_all.setText(f"{SHOWING[showing]}  Show all drugs" if showing else "")
-        self.show_all.setVisible(showing is not None)
 
     def text(self) -> str:
         return " · ".join(link.text() for link in self.links.values() if link.isVisible())
@@ -153,6 +144,13 @@ class StockView(QWidget):
         self.table.activated.connect(lambda _index: self.batch_table.setFocus())
         self.count = QLabel()
         set_kind(self.count, "hint")
+        self.show_all = _button("Show all &drugs", lambda: self.show_only(None))
+        self.show_all.setToolTip("Clear the filter: list every drug again (Alt+D)")
+        self.show_all.hide()
+        count_row = QHBoxLayout()
+        count_row.addWidget(self.count)
+        count_row.addWidget(self.show_all)
+        count_row.addStretch(1)
 
         self.batches_title = QLabel("BATCHES")
         set_kind(self.batches_title, "section")
@@ -176,7 +174,7 @@ class StockView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 3)
-        layout.addWidget(self.count)
+        layout.addLayout(count_row)
         layout.addLayout(batch_bar)
         layout.addWidget(self.batch_table, 2)
 
@@ -233,28 +231,33 @@ class StockView(QWidget):
         current = self.selected_line()
         keep = self._select_drug or (current.drug_id if current else None)
         self._select_drug = None
-        query = fold(self.search.text().strip())
-        wanted = drugs_with(self.alerts, self.showing) if self.showing else None
-        rows = [
+        typed = self.search.text().strip()
+        query = fold(typed)
+        matching = [
             line
             for line in self.lines
-            if (wanted is None or line.drug_id in wanted)
-            and query in fold(line.drug_name)
+            if query in fold(line.drug_name)
             and (line.batches or line.reorder_level or self.every_drug.isChecked())
         ]
+        wanted = drugs_with(self.alerts, self.showing) if self.showing else None
+        rows = [line for line in matching if wanted is None or line.drug_id in wanted]
         self.model.near = drugs_with(self.alerts, NEAR)
         self.model.set_rows(rows)
-        self.strip.show_alerts(self.alerts, self.showing)
+        self.strip.show_alerts(self.alerts)
         ids = [line.drug_id for line in rows]
         if rows:
             self.table.selectRow(ids.index(keep) if keep in ids else 0)
         else:
             self.batch_model.set_rows([])
-        stocked = sum(1 for line in self.lines if line.batches)
-        self.count.setText(
-            f"{plural(len(rows), 'drug', 'drugs')} shown; {stocked} of the "
-            f"{len(self.lines)} in the formulary have stock on the shelf."
-        )
+        if self.showing is None:
+            stocked = sum(1 for line in self.lines if line.batches)
+            self.count.setText(
+                f"{plural(len(rows), 'drug', 'drugs')} shown; {stocked} of the "
+                f"{len(self.lines)} in the formulary have stock on the shelf."
+            )
+        else:
+            self.count.setText(shown_text(len(rows), len(matching) - len(rows), self.showing))
+        self.show_all.setVisible(self.showing is not None)
         self._update_buttons()
 
     def selected_line(self) -> StockLine | None:
