@@ -38,7 +38,8 @@ from ui.pharmacy.stock_models import (
     StockModel,
     alert_phrases,
     drugs_with,
-    plural,
+    listing_text,
+    shelf_text,
     shown_text,
 )
 from ui.tasks import Refresher
@@ -154,6 +155,9 @@ class StockView(QWidget):
 
         self.batches_title = QLabel("BATCHES")
         set_kind(self.batches_title, "section")
+        self.shelf = QLabel()  # the selected drug on the shelf, strength by strength
+        self.shelf.setWordWrap(True)
+        self.shelf.setAccessibleName("On the shelf")
         self.show_empty = QCheckBox("Show &used-up batches")
         self.show_empty.toggled.connect(lambda _on: self.load_batches())
         self.adjust_button = _button("&Adjust…", self.adjust)
@@ -176,6 +180,7 @@ class StockView(QWidget):
         layout.addWidget(self.table, 3)
         layout.addLayout(count_row)
         layout.addLayout(batch_bar)
+        layout.addWidget(self.shelf)
         layout.addWidget(self.batch_table, 2)
 
         for button in (self.receive_button, self.reorder_button, self.adjust_button):
@@ -231,13 +236,12 @@ class StockView(QWidget):
         current = self.selected_line()
         keep = self._select_drug or (current.drug_id if current else None)
         self._select_drug = None
-        typed = self.search.text().strip()
-        query = fold(typed)
+        query = fold(self.search.text().strip())
+        found = [line for line in self.lines if query in fold(line.drug_name)]
         matching = [
             line
-            for line in self.lines
-            if query in fold(line.drug_name)
-            and (line.batches or line.reorder_level or self.every_drug.isChecked())
+            for line in found
+            if line.batches or line.reorder_level or self.every_drug.isChecked()
         ]
         wanted = drugs_with(self.alerts, self.showing) if self.showing else None
         rows = [line for line in matching if wanted is None or line.drug_id in wanted]
@@ -250,11 +254,7 @@ class StockView(QWidget):
         else:
             self.batch_model.set_rows([])
         if self.showing is None:
-            stocked = sum(1 for line in self.lines if line.batches)
-            self.count.setText(
-                f"{plural(len(rows), 'drug', 'drugs')} shown; {stocked} of the "
-                f"{len(self.lines)} in the formulary have stock on the shelf."
-            )
+            self.count.setText(listing_text(rows, len(found) - len(matching)))
         else:
             self.count.setText(shown_text(len(rows), len(matching) - len(rows), self.showing))
         self.show_all.setVisible(self.showing is not None)
@@ -278,8 +278,10 @@ class StockView(QWidget):
         if line is None:
             self.batch_model.set_rows([])
             self.batches_title.setText("BATCHES")
+            self.shelf.clear()
             return
         self.batches_title.setText(f"BATCHES OF {line.drug_name.upper()}")
+        self.shelf.setText(shelf_text(line))
 
         def loaded(rows: list[BatchView]) -> None:
             if seq != self._batch_seq:  # another drug was chosen meanwhile
