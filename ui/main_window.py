@@ -26,6 +26,7 @@ from ui.job_failures import JobFailuresButton
 from ui.lock import LockScreen
 from ui.password_dialog import ChangePasswordDialog
 from ui.theme import ON_DARK, icon, pixmap, set_kind
+from ui.widgets.pages import PagedWorkspace
 from ui.widgets.stacks import CurrentPageStack
 from ui.workspaces import Workspace, available, home
 
@@ -163,16 +164,18 @@ class MainWindow(QMainWindow):
         self.patient_actions: list[QAction] = []
         if "frontdesk" in self.pages:
             menu = bar.addMenu("&Patients")
+            self.patient_actions.append(self._action("&Find patient", self.find_patient, "Ctrl+F"))
             for text, method, key in (
-                ("&Find patient", "focus_search", "Ctrl+F"),
                 ("&New patient…", "new_patient", "Ctrl+N"),
                 ("&Edit patient…", "edit_selected", "Ctrl+E"),
             ):
                 action = self._action(text, lambda _=False, m=method: self._front_desk(m), key)
-                menu.addAction(action)
                 self.patient_actions.append(action)
+            menu.addActions(self.patient_actions)
             self._build_schedule_menu()
 
+        self.view_menu = bar.addMenu("&View")
+        self.page_actions: list[QAction] = []
         go = bar.addMenu("&Go")
         self.workspace_actions: list[QAction] = []
         for row, ws in enumerate(self.workspaces[:4]):
@@ -183,12 +186,9 @@ class MainWindow(QMainWindow):
             self.workspace_actions.append(action)
 
     def _build_schedule_menu(self) -> None:
-        """The front desk's views (F2-F4: keys the search box leaves alone) and bookings."""
+        """The front desk's bookings, reached from any workspace."""
         menu = self.menuBar().addMenu("&Schedule")
         entries: list[tuple[str, str, str | None] | None] = [
-            ("&Patients", "show_patients", "F2"),
-            ("&Calendar", "show_calendar", "F3"),
-            ("&Queue", "show_queue", "F4"),
             ("Appointment &history…", "show_appointment_history", None),
         ]
         if self.ctx.actor.can(P.APPOINTMENTS_MANAGE):
@@ -229,7 +229,23 @@ class MainWindow(QMainWindow):
 
     def _show_page(self, row: int) -> None:
         if 0 <= row < len(self.workspaces):
-            self.stack.setCurrentWidget(self.pages[self.workspaces[row].key])
+            page = self.pages[self.workspaces[row].key]
+            self.stack.setCurrentWidget(page)
+            self._list_pages_of(page)
+
+    def _list_pages_of(self, workspace: PagedWorkspace) -> None:
+        """The View menu names the shown workspace's pages with the keys that open them; the
+        keys of the workspace left behind go with it."""
+        for action in self.page_actions:
+            self.removeAction(action)
+            action.deleteLater()
+        self.view_menu.clear()
+        self.page_actions = [
+            self._action(page.title, lambda _=False, p=page: workspace.show_page(p), page.key)
+            for page in workspace.available_pages()
+        ]
+        self.view_menu.addActions(self.page_actions)
+        self.view_menu.menuAction().setVisible(bool(self.page_actions))
 
     def show_workspace(self, key: str) -> QWidget | None:
         for row, ws in enumerate(self.workspaces):
@@ -238,14 +254,16 @@ class MainWindow(QMainWindow):
                 return self.pages[key]
         return None
 
-    def _front_desk(self, method: str) -> None:
-        """The front desk's keys; a shown workspace with views of its own (the doctor's Today,
-        Chart, Visit and patient search) takes F2-F4 and Ctrl+F as its own."""
-        current = self.stack.currentWidget()
-        own = getattr(current, "FRONT_DESK_KEYS", {}).get(method)
+    def find_patient(self) -> None:
+        """Ctrl+F: the doctor's workspace finds a patient to open their chart; any other, the
+        front desk's search."""
+        own = getattr(self.stack.currentWidget(), "find_patient", None)
         if own is not None:
-            getattr(current, own)()
-            return
+            own()
+        else:
+            self._front_desk("focus_search")
+
+    def _front_desk(self, method: str) -> None:
         page = self.show_workspace("frontdesk")
         if page is not None:
             getattr(page, method)()

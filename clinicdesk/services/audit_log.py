@@ -2,8 +2,9 @@
 
 The log is read a page at a time, newest first, by keyset on ``seq`` (every entry is reachable,
 and a page costs the same at the millionth entry as at the first), filtered by person, patient,
-action and clinic days. Each page names the people and patients its entries are about, resolved
-in one query per kind for the page: reading the log writes no entry per row shown.
+action and clinic days. Each page names what its entries are about (people, patients and their
+records, drugs, stock batches, signing keys, doctors, services), resolved in one query per kind
+for the page: reading the log writes no entry per row shown.
 
 The head (newest entry and its hash) is given to this workstation's witness at sign-in,
 sign-out, lock and after a backup, and after a commit when the last was more than a few minutes
@@ -12,7 +13,8 @@ ago: a file write every few minutes at most, never one per commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -24,6 +26,7 @@ from clinicdesk.errors import ClinicDeskError, StoreError, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.logs import log
 from clinicdesk.permissions import Actor, P
+from clinicdesk.rx.keys import fingerprint
 from clinicdesk.services import patient_search
 from clinicdesk.services.audit_words import action_words
 from clinicdesk.services.booking import clinic_day, clinic_zone
@@ -35,9 +38,17 @@ from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
     Appointment,
     AuditEntry,
+    CareService,
+    ChartDocument,
+    Dispense,
+    DoctorProfile,
+    Drug,
     Patient,
     Prescription,
     QueueEntry,
+    SigningKey,
+    Specialization,
+    StockBatch,
     User,
     Visit,
     WaitlistEntry,
@@ -52,6 +63,7 @@ ABOUT_PATIENT = {
     "prescriptions": (Prescription, "Prescription for"),
     "queue_entries": (QueueEntry, "In the queue:"),
     "waitlist": (WaitlistEntry, "Waiting list:"),
+    "chart_documents": (ChartDocument, "Document of"),
 }
 PATIENTS_MATCHED = 50  # a patient filter that matches more names than this is too vague
 
@@ -324,26 +336,103 @@ def _patients_matching(s: Session, text: str) -> list[str]:
     return ids
 
 
+# how the log names a record of each kind: (session, ids) -> (id, words) for those it finds
+Namer = Callable[[Session, set[str]], Iterable[tuple[str, str]]]
+_PATIENT_NAMED = (Patient.given_name, Patient.family_name, Patient.mrn)
+
+
+def _users(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+    for i, name in s.execute(select(User.id, User.display_name).where(User.id.in_(ids))):
+        yield i, f"{name}'s account"
+
+
+def _patients(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+    for i, given, family, mrn in s.execute(
+        select(Patient.id, *_PATIENT_NAMED).where(Patient.id.in_(ids))
+    ):
+        yield i, f"Patient {given} {family} ({mrn})"
+
+
+def _of_patient(model, words: str) -> Namer:
+    def name(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+        rows = select(model.id, *_PATIENT_NAMED).join(Patient, Patient.id == model.patient_id)
+        for i, given, family, mrn in s.execute(rows.where(model.id.in_(ids))):
+            yield i, f"{words} {given} {family} ({mrn})"
+
+    return name
+
+
+def _by_name(model, words: str) -> Namer:
+    def name(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+        for i, text in s.execute(select(model.id, model.name).where(model.id.in_(ids))):
+            yield i, f"{words}{text}"
+
+    return name
+
+
+def _batches(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+    """'Amoxicillin 500 mg batch B123'."""
+    rows = select(StockBatch.id, Drug.name, StockBatch.strength, StockBatch.batch_number).join(
+        Drug, Drug.id == StockBatch.drug_id
+    )
+    for i, drug, strength, number in s.execute(rows.where(StockBatch.id.in_(ids))):
+        yield i, " ".join(p for p in (drug, strength, "batch", number) if p)
+
+
+def _dispenses(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+    """By the name on the prescription: another clinic's patient has no record here."""
+    rows = select(Dispense.id, Dispense.patient_name).where(Dispense.id.in_(ids))
+    for i, name in s.execute(rows):
+        yield i, f"Dispensed to {name}"
+
+
+def _doctors(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+    rows = select(DoctorProfile.id, User.display_name).join(User, User.id == DoctorProfile.user_id)
+    for i, name in s.execute(rows.where(DoctorProfile.id.in_(ids))):
+        yield i, f"{name} (doctor)"
+
+
+def _signing_keys(s: Session, ids: set[str]) -> Iterable[tuple[str, str]]:
+    """'Signing key of Riverside Family Practice (1a2b 3c4d…)': whose, and the beginning of the
+    fingerprint Admin → Signing keys shows."""
+    rows = select(SigningKey.kid, SigningKey.clinic_name, SigningKey.public_key)
+    for kid, clinic, public in s.execute(rows.where(SigningKey.kid.in_(ids))):
+        yield kid, f"Signing key of {clinic} ({fingerprint(public)[:9]}…)"
+
+
+NAMERS: dict[str, Namer] = {
+    "users": _users,
+    "patients": _patients,
+    **{kind: _of_patient(model, words) for kind, (model, words) in ABOUT_PATIENT.items()},
+    "drugs": _by_name(Drug, ""),
+    "stock_batches": _batches,
+    "dispenses": _dispenses,
+    "signing_keys": _signing_keys,
+    "doctors": _doctors,
+    "care_services": _by_name(CareService, "Service "),
+    "specializations": _by_name(Specialization, "Specialization "),
+}
+
+
+def _subject(e: AuditEntry) -> str | None:
+    """The id of the record an entry is about; a signing key's entries name its key id in the
+    detail."""
+    if e.entity_id or e.entity != "signing_keys":
+        return e.entity_id
+    kid = json.loads(e.detail or "{}").get("kid")
+    return kid if isinstance(kid, str) else None
+
+
 def _named_rows(s: Session, entries: list[AuditEntry]) -> list[AuditRow]:
-    """The page's rows with the people and patients they are about named, one query per kind."""
-    wanted: dict[str, set[str]] = {kind: set() for kind in ("users", "patients", *ABOUT_PATIENT)}
-    for e in entries:
-        if e.entity in wanted and e.entity_id:
-            wanted[e.entity].add(e.entity_id)
-    names: dict[str, str] = {}
-    if wanted["users"]:
-        users = select(User.id, User.display_name).where(User.id.in_(wanted["users"]))
-        names.update({i: f"{n}'s account" for i, n in s.execute(users)})
-    named = (Patient.given_name, Patient.family_name, Patient.mrn)
-    if wanted["patients"]:
-        patients = select(Patient.id, *named).where(Patient.id.in_(wanted["patients"]))
-        for i, given, family, mrn in s.execute(patients):
-            names[i] = f"Patient {given} {family} ({mrn})"
-    for kind, (model, words) in ABOUT_PATIENT.items():
-        if wanted[kind]:
-            rows = select(model.id, *named).join(Patient, Patient.id == model.patient_id)
-            for i, given, family, mrn in s.execute(rows.where(model.id.in_(wanted[kind]))):
-                names[i] = f"{words} {given} {family} ({mrn})"
+    """The page's rows with what they are about named, one query per kind of record."""
+    subjects = [(e.entity, _subject(e) or "") for e in entries]
+    wanted: dict[str, set[str]] = {}
+    for kind, subject in subjects:
+        if kind in NAMERS and subject:
+            wanted.setdefault(kind, set()).add(subject)
+    names: dict[tuple[str, str], str] = {}
+    for kind, ids in wanted.items():
+        names.update({(kind, i): words for i, words in NAMERS[kind](s, ids)})
     return [
         AuditRow(
             e.seq,
@@ -355,9 +444,9 @@ def _named_rows(s: Session, entries: list[AuditEntry]) -> list[AuditRow]:
             e.detail,
             actor_id=e.actor_id,
             what=action_words(e.action),
-            record=names.get(e.entity_id or "", _record_words(e.entity, e.entity_id)),
+            record=names.get(subject, _record_words(e.entity, e.entity_id)),
         )
-        for e in entries
+        for e, subject in zip(entries, subjects, strict=True)
     ]
 
 

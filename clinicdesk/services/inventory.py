@@ -71,8 +71,19 @@ class BatchView:
 
 
 @dataclass(frozen=True)
+class ProductStock:
+    """One strength and form of a drug on the shelf: units in date and units expired."""
+
+    strength: str
+    form: str
+    in_date: int
+    expired: int
+
+
+@dataclass(frozen=True)
 class StockLine:
-    """One drug's stock across its batches."""
+    """One drug's stock across its batches; ``products`` splits it by strength and form, since
+    500 mg capsules and a 250 mg/5 ml suspension do not add up."""
 
     drug_id: str
     drug_name: str
@@ -83,6 +94,7 @@ class StockLine:
     value_at_cost: int  # of the in-date units
     value_at_price: int
     reorder_level: int
+    products: tuple[ProductStock, ...] = ()
 
     @property
     def low(self) -> bool:
@@ -372,6 +384,22 @@ class InventoryService:
                     .group_by(StockBatch.drug_id)
                 )
             }
+            products: dict[str, list[ProductStock]] = {}
+            for drug_id, strength, form, usable, expired in s.execute(
+                select(
+                    StockBatch.drug_id,
+                    StockBatch.strength,
+                    StockBatch.form,
+                    func.coalesce(func.sum(StockBatch.on_hand).filter(in_date), 0),
+                    func.coalesce(func.sum(StockBatch.on_hand).filter(~in_date), 0),
+                )
+                .where(StockBatch.deleted_at.is_(None), StockBatch.on_hand > 0)
+                .group_by(StockBatch.drug_id, StockBatch.strength, StockBatch.form)
+                .order_by(StockBatch.drug_id, StockBatch.form, StockBatch.strength)
+            ):
+                products.setdefault(drug_id, []).append(
+                    ProductStock(strength, form, usable, expired)
+                )
             drugs = s.scalars(select(Drug).where(Drug.deleted_at.is_(None)).order_by(Drug.name_key))
             lines = []
             for d in drugs:
@@ -391,6 +419,7 @@ class InventoryService:
                         cost or 0,
                         price or 0,
                         d.reorder_level,
+                        tuple(products.get(d.id, ())),
                     )
                 )
             return lines

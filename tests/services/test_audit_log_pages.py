@@ -10,8 +10,11 @@ from clinicdesk.errors import ValidationError
 from clinicdesk.permissions import Role
 from clinicdesk.services.audit_log import AuditFilter
 from clinicdesk.services.audit_words import action_words
+from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store import audit
+from tests.clinical.clinic_setup import add_gp
+from tests.pharmacy.pharmacy_setup import drug_id
 from tests.store.audit_attacks import register
 
 
@@ -113,3 +116,31 @@ def test_a_patient_filter_matching_too_many_patients_asks_for_more(admin):
     with pytest.raises(ValidationError) as refused:
         admin.audit.page(admin.actor, AuditFilter(patient="okafor"))
     assert "type more of the name, or the MRN" in refused.value.message
+
+
+def test_stock_drugs_keys_and_doctors_are_named_not_numbered(admin):
+    """An admin reads which batch, drug, key or doctor an entry is about, never an id."""
+    amoxicillin = drug_id(admin, "Amoxicillin")
+    later = date.today() + timedelta(days=400)
+    batch = admin.inventory.receive(
+        admin.actor,
+        BatchInput(amoxicillin, "B123", later, 30, 5, 12, strength="500 mg", form="capsule"),
+    )
+    admin.inventory.adjust(admin.actor, batch.id, -2, "broken")
+    admin.inventory.set_reorder_level(admin.actor, amoxicillin, 40)
+    first = admin.signing_keys.rotate(admin.actor)
+    admin.signing_keys.revoke(admin.actor, first.kid, "the laptop holding it was lost")
+    add_gp(admin)
+    clinic = admin.clinic.details().name
+
+    named = {r.action: r.record for r in admin.audit.page(admin.actor).rows}
+
+    assert named["stock.receive"] == "Amoxicillin 500 mg batch B123"
+    assert named["stock.adjust"] == "Amoxicillin 500 mg batch B123"
+    assert named["stock.reorder_level"] == "Amoxicillin"
+    short = first.fingerprint[:9]  # '1a2b 3c4d': the fingerprint's first two groups
+    assert named["signing_key.revoke"] == f"Signing key of {clinic} ({short}…)"
+    assert named["signing_key.rotate"].startswith(f"Signing key of {clinic} (")
+    assert named["doctor.add"] == "Dr Maya Hale (doctor)"
+    assert named["user.create"] == "Dr Maya Hale's account"
+    assert named["service.add"] == "Service Consultation"

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from clinicdesk.permissions import Role
 from ui.admin.user_dialogs import RolesDialog
-from ui.pharmacy.workspace import HISTORY
+from ui.pharmacy.pages import HISTORY, PAGES
 
 
 def open_roles(qtbot, make_main, tasks, session, username: str) -> RolesDialog:
@@ -72,7 +72,7 @@ def test_an_admin_managing_stock_has_no_dispensing_history(qtbot, make_main, tas
     permission alone."""
     main = make_main(staff(Role.ADMIN, username="bea"))
     pharmacy = main.show_workspace("pharmacy")
-    assert not pharmacy.views.isTabEnabled(HISTORY)
+    assert not pharmacy.views.isTabEnabled(PAGES.index(HISTORY))
     pharmacy.show_history()
     assert pharmacy.stack.currentWidget() is not pharmacy.history
     wait_idle(qtbot, tasks)

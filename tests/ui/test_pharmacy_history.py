@@ -18,7 +18,7 @@ from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView
 from tests.clinic_time import clinic_today
 from ui.context import AppContext
-from ui.pharmacy.history_view import HistoryView
+from ui.pharmacy.history_view import MEDICINE, HistoryView
 from ui.widgets.printing import PrintJob
 
 pytestmark = pytest.mark.clock  # dated by the clinic's calendar; see .ci/run
@@ -81,7 +81,6 @@ def test_the_last_month_shows_what_was_dispensed(view, made_on, dispensed, count
         reference.grouped(counter.rx.reference),
         dispensed.patient_name,
         "Ibuprofen 400 mg tablet",
-        "As prescribed",
         f"10 {dispensed.lines[0].unit}",  # what and how much first, where the page has room
         "£1.20",
         "IBU-SOON",
@@ -90,6 +89,25 @@ def test_the_last_month_shows_what_was_dispensed(view, made_on, dispensed, count
     )
     total = f"£{dispensed.total / 100:.2f}"
     assert view.count.text() == f"2 lines from 1 dispense · {total} in all"
+
+
+def test_the_history_fits_a_1366_screen_without_scrolling_sideways(
+    qtbot, make_main, counter, dispensed, tasks
+):
+    main = make_main(counter.pharmacist)
+    main.resize(1366 - 16, 768 - 48)  # the whole of a 1366 x 768 screen, less the frame
+    pharmacy = main.pages["pharmacy"]
+    pharmacy.show_history()
+    table = pharmacy.history.table
+    qtbot.waitUntil(lambda: table.model().rowCount() == 2, timeout=5000)
+    QApplication.processEvents()
+    assert table.horizontalScrollBar().maximum() == 0, "the history scrolls sideways"
+    assert main.page_scroll.horizontalScrollBar().maximum() == 0
+    header = table.horizontalHeader()
+    last = header.count() - 1
+    assert header.sectionViewportPosition(last) + header.sectionSize(last) <= header.width()
+    medicine = table.model().index(0, MEDICINE)
+    assert medicine.data(Qt.ItemDataRole.ToolTipRole) == "Ibuprofen 400 mg tablet"  # if elided
 
 
 def test_typing_filters_by_drug_batch_reference_and_pharmacist(qtbot, view, counter, tasks):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 import shiboken6
@@ -13,12 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog
 
 from clinicdesk.permissions import Role
+from clinicdesk.services.inventory import BatchInput
 from tests.pharmacy.pharmacy_setup import Counter, drug_id
 from ui.context import AppContext
 from ui.frontdesk.patient_dialog import PatientDialog
 from ui.pharmacy.batch_dialogs import AdjustDialog, MovementsDialog
 from ui.pharmacy.receive_dialog import ReceiveDialog
-from ui.pharmacy.stock_models import EXPIRED
+from ui.pharmacy.stock_models import EXPIRED, LOW
 from ui.pharmacy.stock_view import StockView
 
 
@@ -112,7 +114,7 @@ def test_the_alerts_strip_counts_what_needs_doing_and_filters(qtbot, view, count
     salbutamol = next(line for line in view.model.rows if line.drug_name == "Salbutamol")
     assert view.model.cells(salbutamol)[-1] == "LOW"
     ibuprofen = next(line for line in view.model.rows if line.drug_name == "Ibuprofen")
-    assert view.model.cells(ibuprofen)[-1] == "20 expired"
+    assert view.model.cells(ibuprofen)[-1] == "20 expired, remove them"
     assert ibuprofen.on_hand == 110  # the expired batch does not count as usable
 
     qtbot.mouseClick(view.strip.links[EXPIRED], Qt.MouseButton.LeftButton)
@@ -120,10 +122,55 @@ def test_the_alerts_strip_counts_what_needs_doing_and_filters(qtbot, view, count
     wait_idle(qtbot, tasks)
     expired_row = shown_batches(view).index("IBU-OLD")
     assert view.batch_model.cells(view.batch_model.rows[expired_row])[3].endswith("· expired")
-    qtbot.mouseClick(view.strip.show_all, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.show_all, Qt.MouseButton.LeftButton)
     assert shown_drugs(view) == ["Ibuprofen", "Omeprazole", "Salbutamol"]  # those stocked
     view.every_drug.click()
     assert len(shown_drugs(view)) == len(ph.inventory.stock(ph.actor)) > 3
+
+
+def test_a_search_under_an_alert_filter_says_what_the_filter_hides(qtbot, view, counter, tasks):
+    """An empty list under a filter is not taken for a drug out of stock: the line under it
+    says how many the filter hides, and Alt+D shows them again, keeping the search."""
+    ph = counter.pharmacist
+    ph.inventory.set_reorder_level(ph.actor, drug_id(ph, "Salbutamol"), 5)  # 5 on hand: low
+    view.refresh()
+    wait_idle(qtbot, tasks)
+    qtbot.mouseClick(view.strip.links[LOW], Qt.MouseButton.LeftButton)
+    assert shown_drugs(view) == ["Salbutamol"]
+    assert view.count.text() == "1 drug shown, 2 hidden by the filter “Low on stock”."
+    view.search.setFocus()
+    qtbot.keyClicks(view.search, "profen")
+    assert shown_drugs(view) == []
+    assert view.count.text() == "0 drugs shown, 1 hidden by the filter “Low on stock”."
+    assert view.show_all.isVisible()
+    qtbot.keyClick(view.search, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: shown_drugs(view) == ["Ibuprofen"], timeout=2000)
+    assert view.search.text() == "profen"
+    assert not view.show_all.isVisible()
+    assert "hidden" not in view.count.text()
+
+
+def test_in_date_and_expired_units_and_two_strengths_are_never_summed(qtbot, view, counter, tasks):
+    """A drug with an expired batch says how many are in date and how many to take off; two
+    strengths of one drug are named each with its own count."""
+    ph = counter.pharmacist
+    omeprazole = drug_id(ph, "Omeprazole")
+    later = view.ctx.clinic_today() + timedelta(days=300)
+    batch = BatchInput(omeprazole, "OME-10", later, 28, 5, 10, strength="10 mg", form="capsule")
+    ph.inventory.receive(ph.actor, batch)
+    view.refresh()
+    wait_idle(qtbot, tasks)
+    never = len(ph.inventory.stock(ph.actor)) - 3
+    assert view.count.text() == f"3 drugs listed, all in stock. Not listed: {never} never stocked."
+
+    select_drug(qtbot, view, tasks, "Ibuprofen")
+    assert view.shelf.text() == "Ibuprofen 400 mg tablets: 110 in date, 20 expired (remove them)."
+    assert view.model.cells(view.selected_line())[1] == "110"
+    select_drug(qtbot, view, tasks, "Omeprazole")
+    assert view.shelf.text() == (
+        "Omeprazole 10 mg capsules: 28 in date; Omeprazole 20 mg capsules: 56 in date."
+    )
+    assert view.model.cells(view.selected_line())[1] == "28 · 56"  # not 84 of one thing
 
 
 def test_receiving_stock_by_keyboard_adds_the_batch(qtbot, view, counter, tasks):

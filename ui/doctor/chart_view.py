@@ -32,6 +32,7 @@ from ui.doctor.allergy_banner import AllergyBanner
 from ui.doctor.chart_history import ChartHistoryDialog
 from ui.doctor.chart_sections_view import LifestylePanel, SectionPanel, entry_table
 from ui.doctor.documents_view import DocumentsPanel
+from ui.doctor.pages import TODAY
 from ui.doctor.vitals_plot import VitalsPlot
 from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
@@ -201,7 +202,7 @@ class ChartView(QWidget):
     def _empty_page(self) -> QWidget:
         page = EmptyState(
             "doctor",
-            "No chart is open. Press Ctrl+F to find a patient, or open a visit from Today (F2).",
+            f"No chart is open. Press Ctrl+F to find a patient, or open a visit from {TODAY.hint}.",
         )
         self.empty_text = page.text
         return page

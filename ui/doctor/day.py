@@ -28,6 +28,7 @@ from clinicdesk.services.visits import SEEN, DoctorDay, VisitView
 from ui.changes import DAY_LISTS, FollowTables
 from ui.context import AppContext
 from ui.doctor.chart_sections_view import entry_table
+from ui.doctor.pages import CHART, VISIT
 from ui.errors import describe
 from ui.frontdesk.call_next_question import Answer, ask_still_in_consultation
 from ui.frontdesk.queue_board import PRIORITY_COLOURS
@@ -191,7 +192,7 @@ class DayView(QWidget):
         body.addLayout(right, 1)
         hint = QLabel(
             "Enter opens the highlighted patient's visit · Tab moves between the lists · "
-            "F3 the chart, F4 the visit"
+            f"{CHART.key} the chart, {VISIT.key} the visit"
         )
         set_kind(hint, "hint")
 

@@ -41,6 +41,7 @@ from ui.context import AppContext
 from ui.doctor.allergy_banner import AllergyBanner
 from ui.doctor.chart_sections_view import entry_table
 from ui.doctor.chart_view import patient_line
+from ui.doctor.pages import TODAY
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import print_prescription, save_prescription_pdf
 from ui.errors import describe
@@ -232,7 +233,8 @@ class VisitScreen(QWidget):
     def _empty_page(self) -> QWidget:
         page = EmptyState(
             "doctor",
-            "No visit is open. Call the next patient from Today (F2, then Ctrl+Enter), or press "
+            f"No visit is open. Call the next patient from {TODAY.title} ({TODAY.key}, then "
+            "Ctrl+Enter), or press "
             "Enter on a checked-in patient there.",
         )
         self.empty_text = page.text

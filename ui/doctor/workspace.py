@@ -1,14 +1,11 @@
-"""The doctor workspace: Today (F2), Chart (F3) and Visit (F4) under one switch.
+"""The doctor workspace: Today, Chart and Visit under one switch (keys in ``pages.py``).
 
 Ctrl+F finds any patient and opens their chart. Calling a patient in, or Enter on one of
 today's patients, opens the visit; the chart view follows the patient of the open visit.
-F2-F4 and Ctrl+F are the main window's keys: while this workspace is shown they come here
-(see ``FRONT_DESK_KEYS``).
+The page keys and Ctrl+F are the main window's: while this workspace is shown they come here.
 """
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 import shiboken6
 from PySide6.QtCore import QTimer
@@ -17,7 +14,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QPushButton,
-    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -27,15 +23,14 @@ from clinicdesk.services.visits import VisitView
 from ui.context import AppContext
 from ui.doctor.chart_view import ChartView
 from ui.doctor.day import CALL_NEXT_KEYS, DayView
+from ui.doctor.pages import CHART, PAGES, TODAY, VISIT
 from ui.doctor.visit_view import VisitScreen
 from ui.frontdesk.patient_picker import PatientPicker
 from ui.theme import icon
 from ui.widgets.dialogs import titled_layout
 from ui.widgets.keys import view_shortcuts
+from ui.widgets.pages import Page, PageSwitch
 from ui.widgets.stacks import CurrentPageStack
-
-VIEWS = (("Today", "F2"), ("Chart", "F3"), ("Visit", "F4"))
-TODAY, CHART, VISIT = range(3)
 
 
 class FindPatientDialog(QDialog):
@@ -61,14 +56,6 @@ class FindPatientDialog(QDialog):
 
 
 class DoctorWorkspace(QWidget):
-    # the main window's F2-F4 and Ctrl+F, as this workspace understands them
-    FRONT_DESK_KEYS: ClassVar[dict[str, str]] = {
-        "show_patients": "show_today",
-        "show_calendar": "show_chart",
-        "show_queue": "show_visit",
-        "focus_search": "find_patient",
-    }
-
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -80,12 +67,7 @@ class DoctorWorkspace(QWidget):
         self.chart.visit_requested.connect(self.open_visit)
         self.visit.chart_loaded.connect(self.chart.show_chart)
 
-        self.views = QTabBar(objectName="ViewSwitch")
-        self.views.setExpanding(False)
-        self.views.setDrawBase(False)
-        for title, key in VIEWS:
-            index = self.views.addTab(f"{title}  {key}")
-            self.views.setTabToolTip(index, f"{title} ({key})")
+        self.views = PageSwitch(PAGES)
         self.stack = CurrentPageStack()
         for page in (self.day, self.chart, self.visit):
             self.stack.addWidget(page)
@@ -94,7 +76,6 @@ class DoctorWorkspace(QWidget):
         self.find_button = QPushButton(icon("search"), "Find patient…  (Ctrl+F)")
         self.find_button.setToolTip("Open any patient's chart")
         self.find_button.clicked.connect(self.find_patient)
-        self.views.setUsesScrollButtons(False)
         top = QHBoxLayout()
         top.addWidget(self.views, 1)
         top.addWidget(self.find_button)
@@ -111,18 +92,21 @@ class DoctorWorkspace(QWidget):
 
     # ---- views ----
 
-    def show_view(self, index: int) -> None:
-        self.views.setCurrentIndex(index)
+    def available_pages(self) -> tuple[Page, ...]:
+        return PAGES
+
+    def show_page(self, page: Page) -> None:
+        self.views.setCurrentIndex(PAGES.index(page))
         self._focus_view()
 
     def show_today(self) -> None:
-        self.show_view(TODAY)
+        self.show_page(TODAY)
 
     def show_chart(self) -> None:
-        self.show_view(CHART)
+        self.show_page(CHART)
 
     def show_visit(self) -> None:
-        self.show_view(VISIT)
+        self.show_page(VISIT)
 
     def _view_changed(self, index: int) -> None:
         self.stack.setCurrentIndex(index)  # a view shown reloads its patient (ui.changes)

@@ -1,7 +1,7 @@
-"""The front-desk workspace: three views under one switch.
+"""The front-desk workspace: three pages under one switch (keys in ``pages.py``).
 
-Patients (F2): search beside the opened patient's record. Calendar (F3): the day or week of
-appointments. Queue (F4): today's walk-in queue. Booking (Ctrl+B) and adding a walk-in (Ctrl+W)
+Patients: search beside the opened patient's record. Calendar: the day or week of
+appointments. Queue: today's walk-in queue. Booking (Ctrl+B) and adding a walk-in (Ctrl+W)
 work from any of them and take the opened patient, if there is one.
 """
 
@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +28,7 @@ from ui.frontdesk.booking_dialog import BookingDialog
 from ui.frontdesk.calendar import CalendarView
 from ui.frontdesk.detail import PatientDetail
 from ui.frontdesk.history import HistoryDialog
+from ui.frontdesk.pages import CALENDAR, PAGES, PATIENTS, QUEUE
 from ui.frontdesk.patient_dialog import PatientDialog
 from ui.frontdesk.patients import PatientSearch
 from ui.frontdesk.queue_board import QueueBoard
@@ -36,10 +36,8 @@ from ui.frontdesk.schedule_data import Directory, load_directory, slot_text, zon
 from ui.frontdesk.walk_in_dialog import WalkInDialog
 from ui.theme import icon, set_kind
 from ui.waiting_room import WaitingRoomDisplay
+from ui.widgets.pages import Page, PageSwitch
 from ui.widgets.stacks import CurrentPageStack
-
-VIEWS = (("Patients", "F2"), ("Calendar", "F3"), ("Queue", "F4"))
-PATIENTS, CALENDAR, QUEUE = range(3)
 
 
 class FrontDeskWorkspace(QWidget):
@@ -88,7 +86,7 @@ class FrontDeskWorkspace(QWidget):
         split.setStretchFactor(1, 2)
         split.setHandleWidth(16)
 
-        patients = QWidget()
+        self.patients_page = patients = QWidget()
         patients_layout = QVBoxLayout(patients)
         patients_layout.setContentsMargins(0, 0, 0, 0)
         patients_layout.setSpacing(14)
@@ -102,12 +100,7 @@ class FrontDeskWorkspace(QWidget):
         self.queue = QueueBoard(ctx)
         self.queue.walk_in_requested.connect(self.add_walk_in)
 
-        self.views = QTabBar(objectName="ViewSwitch")
-        self.views.setExpanding(False)
-        self.views.setDrawBase(False)
-        for title, key in VIEWS:
-            index = self.views.addTab(title)
-            self.views.setTabToolTip(index, f"{title} ({key})")
+        self.views = PageSwitch(PAGES)
         self.stack = CurrentPageStack()
         for page in (patients, self.calendar, self.queue):
             self.stack.addWidget(page)
@@ -128,28 +121,34 @@ class FrontDeskWorkspace(QWidget):
 
     # ---- views ----
 
-    def show_view(self, index: int) -> None:
-        self.views.setCurrentIndex(index)
+    def available_pages(self) -> tuple[Page, ...]:
+        return PAGES
+
+    def show_page(self, page: Page) -> None:
+        self.views.setCurrentIndex(PAGES.index(page))
         self._focus_view()
 
     def show_patients(self) -> None:
-        self.show_view(PATIENTS)
+        self.show_page(PATIENTS)
 
     def show_calendar(self) -> None:
-        self.show_view(CALENDAR)
+        self.show_page(CALENDAR)
 
     def show_queue(self) -> None:
-        self.show_view(QUEUE)
+        self.show_page(QUEUE)
+
+    def _shown(self) -> Page:
+        return PAGES[self.views.currentIndex()]
 
     def _view_changed(self, index: int) -> None:
         self.stack.setCurrentIndex(index)  # the calendar reloads as it is shown (FollowTables)
         self._focus_view()
 
     def _focus_view(self) -> None:
-        index = self.views.currentIndex()
-        if index == PATIENTS:
+        page = self._shown()
+        if page is PATIENTS:
             self.search.focus_box()
-        elif index == CALENDAR:
+        elif page is CALENDAR:
             self.calendar.grid.setFocus()
         else:
             self.queue.waiting.setFocus()
@@ -176,7 +175,7 @@ class FrontDeskWorkspace(QWidget):
         waiting, self._after_directory = self._after_directory, []
         for then in waiting:
             then(directory)
-        if self.views.currentIndex() == CALENDAR:
+        if self._shown() is CALENDAR:
             self.calendar.reload()
 
     def _with_directory(self, then) -> None:
@@ -201,7 +200,7 @@ class FrontDeskWorkspace(QWidget):
     # ---- actions (also the Patients menu) ----
 
     def focus_search(self) -> None:
-        self.views.setCurrentIndex(PATIENTS)
+        self.views.setCurrentIndex(PAGES.index(PATIENTS))
         self.search.focus_box()
 
     def new_patient(self) -> None:
@@ -341,7 +340,7 @@ class FrontDeskWorkspace(QWidget):
     def add_walk_in(self) -> None:
         if not self.ctx.actor.can(P.APPOINTMENTS_MANAGE) or _is_open(self.walk_in_dialog):
             return
-        patient = self.detail.patient if self.views.currentIndex() == PATIENTS else None
+        patient = self.detail.patient if self._shown() is PATIENTS else None
 
         def opened(directory: Directory) -> None:
             dialog = WalkInDialog(self.ctx, directory, patient, self)

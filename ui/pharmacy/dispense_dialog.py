@@ -28,6 +28,7 @@ from clinicdesk.services.inventory import BatchView
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView, ItemBalance, Verdict
 from ui.context import AppContext
 from ui.errors import describe
+from ui.pharmacy.pages import STOCK
 from ui.theme import set_invalid, set_kind
 from ui.widgets.dates import format_day
 from ui.widgets.dialogs import titled_layout
@@ -198,7 +199,8 @@ class DispenseDialog(QDialog):
             return None
         if not chosen and not any(on_shelf(r.item) for r in self.rows):
             self._problem(
-                "Nothing on this prescription is on the shelf. Receive stock first (Stock, F3), "
+                "Nothing on this prescription is on the shelf. Receive stock first "
+                f"({STOCK.title}, {STOCK.key}), "
                 "or record why it is not dispensed."
             )
             return None

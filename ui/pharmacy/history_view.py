@@ -30,7 +30,7 @@ from clinicdesk.services.pharmacy_views import HistoryFilter, HistoryRow
 from ui.context import AppContext
 from ui.pharmacy.dispense_printing import LABELS, RECEIPT, print_dispense
 from ui.pharmacy.stock_export import MessageLine, choose_csv_file, export_csv, records_table
-from ui.pharmacy.stock_models import MUTED_COLOUR, RIGHT, plural
+from ui.pharmacy.stock_models import NEAR_COLOUR, RIGHT, plural
 from ui.tasks import Refresher
 from ui.theme import set_kind
 from ui.widgets.date_field import DateField
@@ -39,8 +39,15 @@ from ui.widgets.forms import FieldForm
 from ui.widgets.keys import view_shortcuts
 from ui.widgets.table import RowsModel
 
+SUBSTITUTE_COLOUR = NEAR_COLOUR  # amber: not what the prescription said
 PAUSE_MS = 300
 DEFAULT_DAYS = 30
+# how the columns share a 1366 px screen without scrolling sideways: short values as wide as
+# they are, the patient and the pharmacist a set width, the medicine the rest (names elided,
+# in full in a tip)
+FITTED = (0, 1, 4, 5, 6, 7)
+SET_WIDTHS = {2: 140, 8: 110}
+MEDICINE = 3
 
 
 class HistoryModel(RowsModel[HistoryRow]):
@@ -48,8 +55,7 @@ class HistoryModel(RowsModel[HistoryRow]):
         "Dispensed at",
         "Reference",
         "Patient",
-        "Prescribed",
-        "Given",
+        "Medicine",
         "Quantity",
         "Price",
         "Batch",
@@ -66,8 +72,7 @@ class HistoryModel(RowsModel[HistoryRow]):
             format_moment(r.at, self.time_zone),
             reference.grouped(r.reference),
             r.patient_name,
-            r.prescribed,
-            given_text(r),
+            medicine_text(r),
             f"{r.quantity} {r.unit}",
             money_text(r.price, r.currency),
             r.batch_number,
@@ -76,22 +81,22 @@ class HistoryModel(RowsModel[HistoryRow]):
         )
 
     def extra(self, r: HistoryRow, column: int, role: int) -> object:
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (5, 6):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (4, 5):
             return RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole and column == 3:
-            return r.prescribed
-        if role == Qt.ItemDataRole.ToolTipRole and column == 4:
-            return f"{r.given}, given instead of {r.prescribed}" if r.substituted else r.given
-        if role == Qt.ItemDataRole.ForegroundRole and column == 4 and r.given == r.prescribed:
-            return MUTED_COLOUR
+        if role == Qt.ItemDataRole.ToolTipRole and column in (2, MEDICINE, 8):
+            return self.cells(r)[column]
+        if role == Qt.ItemDataRole.ForegroundRole and column == MEDICINE and r.substituted:
+            return SUBSTITUTE_COLOUR
         return None
 
 
-def given_text(r: HistoryRow) -> str:
-    """What was handed over: 'As prescribed', or the substitute, marked."""
+def medicine_text(r: HistoryRow) -> str:
+    """What was handed over, and what was prescribed where that was something else."""
+    if r.given == r.prescribed:
+        return r.given
     if r.substituted:
-        return f"Substitute: {r.given}"
-    return "As prescribed" if r.given == r.prescribed else r.given
+        return f"{r.given} (substitute for {r.prescribed})"
+    return f"{r.given} (prescribed: {r.prescribed})"
 
 
 def summary(rows: list[HistoryRow]) -> str:
@@ -149,7 +154,11 @@ class HistoryView(QWidget):
         self.model = HistoryModel(ctx.details.time_zone)
         self.table = records_table(self.model, "Dispensed")
         header = self.table.horizontalHeader()
-        for column, width in ((3, 210), (4, 130)):  # long drug names: elided, in full in a tip
+        header.setStretchLastSection(False)
+        for column in FITTED:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(MEDICINE, QHeaderView.ResizeMode.Stretch)
+        for column, width in SET_WIDTHS.items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._update_buttons)

@@ -6,11 +6,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
 from clinicdesk.money import money_text
+from clinicdesk.rx.quantity import unit_for
 from clinicdesk.services.inventory import (
     NEAR_EXPIRY_DAYS,
     Alerts,
     BatchView,
     MovementView,
+    ProductStock,
     StockLine,
 )
 from ui.widgets.dates import format_day, format_moment
@@ -40,6 +42,62 @@ def alert_phrases(alerts: Alerts) -> dict[str, str]:
     return {kind: text for kind, text in phrases.items() if counts[kind]}
 
 
+FILTER_NAMES = {LOW: "Low on stock", NEAR: "Near expiry", EXPIRED: "Expired on the shelf"}
+
+
+def shown_text(shown: int, hidden: int, kind: str) -> str:
+    """'0 drugs shown, 3 hidden by the filter “Low on stock”.': what a search under an alert
+    filter does not show, so an empty list is never taken for a drug not stocked."""
+    return (
+        f"{plural(shown, 'drug', 'drugs')} shown, {hidden} hidden by the filter "
+        f"“{FILTER_NAMES[kind]}”."
+    )
+
+
+def listing_text(rows: list[StockLine], unlisted: int) -> str:
+    """'38 drugs listed: 37 in stock, 1 out of stock. Not listed: 36 never stocked.'"""
+    in_stock = sum(1 for s in rows if s.on_hand)
+    only_expired = sum(1 for s in rows if not s.on_hand and s.expired_units)
+    parts = (
+        (in_stock, "in stock"),
+        (only_expired, "with only expired stock"),
+        (len(rows) - in_stock - only_expired, "out of stock"),
+    )
+    kinds = [(count, words) for count, words in parts if count]
+    listed = plural(len(rows), "drug", "drugs") + " listed"
+    if not kinds:
+        text = "No drug listed."
+    elif len(kinds) == 1:
+        text = f"{listed}, {'all ' if len(rows) > 1 else ''}{kinds[0][1]}."
+    else:
+        text = f"{listed}: {', '.join(f'{count} {words}' for count, words in kinds)}."
+    return text + (f" Not listed: {unlisted} never stocked." if unlisted else "")
+
+
+def product_name(drug_name: str, product: ProductStock) -> str:
+    """'Amoxicillin 500 mg capsules': the form in the plural where it is counted in it."""
+    form = product.form.strip()
+    unit = unit_for(form)
+    if unit is not None and unit == f"{form.lower()}s":
+        form = unit
+    return " ".join(p for p in (drug_name, product.strength, form) if p)
+
+
+def product_text(drug_name: str, product: ProductStock) -> str:
+    """'Amoxicillin 500 mg capsules: 120 in date, 20 expired (remove them)'."""
+    parts = [f"{product.in_date or 'none'} in date"]
+    if product.expired:
+        parts.append(f"{product.expired} expired (remove them)")
+    return f"{product_name(drug_name, product)}: {', '.join(parts)}"
+
+
+def shelf_text(line: StockLine) -> str:
+    """What the selected drug has on the shelf, product by product."""
+    if not line.products:
+        return f"{line.drug_name}: nothing on the shelf."
+    return "; ".join(product_text(line.drug_name, p) for p in line.products) + "."
+
+
 def drugs_with(alerts: Alerts, kind: str) -> set[str]:
     """The drugs an alert is about."""
     if kind == LOW:
@@ -50,7 +108,7 @@ def drugs_with(alerts: Alerts, kind: str) -> set[str]:
 class StockModel(RowsModel[StockLine]):
     HEADERS = (
         "Drug",
-        "On hand",
+        "In date",
         "Batches",
         "Nearest expiry",
         "Value at cost",
@@ -68,7 +126,7 @@ class StockModel(RowsModel[StockLine]):
     def cells(self, s: StockLine) -> tuple[str, ...]:
         return (
             s.drug_name,
-            str(s.on_hand),
+            in_date_text(s),
             str(s.batches) if s.batches else "",
             format_day(s.nearest_expiry),
             money_text(s.value_at_cost, self.currency) if s.batches else "",
@@ -84,6 +142,8 @@ class StockModel(RowsModel[StockLine]):
             return EXPIRED_COLOUR
         if column == 3 and role == Qt.ItemDataRole.ForegroundRole and s.drug_id in self.near:
             return NEAR_COLOUR
+        if column == 1 and role == Qt.ItemDataRole.ToolTipRole and s.products:
+            return shelf_text(s)
         if column == 7 and role == Qt.ItemDataRole.ToolTipRole and s.expired_units:
             return (
                 f"{s.expired_units} expired units are still on the shelf. Take them off and "
@@ -98,11 +158,19 @@ class StockModel(RowsModel[StockLine]):
         return None
 
 
+def in_date_text(s: StockLine) -> str:
+    """Units in date: '120', or '629 · 18' for a drug kept in several strengths or forms, whose
+    units do not add up (the tool tip and the line over the batches name each)."""
+    if len(s.products) > 1:
+        return " · ".join(str(p.in_date) for p in s.products)
+    return str(s.on_hand)
+
+
 def status_text(s: StockLine) -> str:
-    """'LOW · 20 expired' (short enough for the column; the tool tip says what to do)."""
+    """'LOW · 20 expired, remove them' (the tool tip says how)."""
     parts = ["LOW"] if s.low else []
     if s.expired_units:
-        parts.append(f"{s.expired_units} expired")
+        parts.append(f"{s.expired_units} expired, remove them")
     return " · ".join(parts)
 
 

@@ -1,7 +1,8 @@
 """The pharmacy's stock: drugs with their batches, receiving, adjustments, alerts, CSV export.
 
 The alerts strip on top counts what needs doing (drugs low on stock, batches near expiry,
-expired batches still on the shelf); a click on one shows only the drugs it is about. The
+expired batches still on the shelf); a click on one shows only the drugs it is about, and the
+line under the list then says how many drugs that filter hides, beside "Show all drugs". The
 selected drug's batches are listed below, and a batch's movements open on request. Reading
 needs dispensing or stock-keeping rights; changing stock needs stock-keeping rights, and the
 actions are hidden without them.
@@ -37,7 +38,9 @@ from ui.pharmacy.stock_models import (
     StockModel,
     alert_phrases,
     drugs_with,
-    plural,
+    listing_text,
+    shelf_text,
+    shown_text,
 )
 from ui.tasks import Refresher
 from ui.theme import icon, set_kind
@@ -51,11 +54,6 @@ STRIP = "#StockAlerts {{ background: {}; border: 1px solid {}; border-radius: 6p
 STRIP_STYLE = STRIP.format("#fdf6e7", "#ecd29a")
 QUIET_STRIP_STYLE = STRIP.format("#f1f5f8", "#d3dbe2")
 RECEIVE_KEY = QKeySequence("Ctrl+N")
-SHOWING = {
-    LOW: "Showing drugs low on stock.",
-    NEAR: "Showing drugs with batches near expiry.",
-    EXPIRED: "Showing drugs with expired batches on the shelf.",
-}
 
 
 def _button(text: str, slot, kind: str | None = None) -> QPushButton:
@@ -92,12 +90,8 @@ class AlertsStrip(QWidget):
             self.links[kind] = link
             self.row.addWidget(link)
         self.row.addStretch(1)
-        self.show_all = QPushButton("Show all drugs")
-        set_kind(self.show_all, "link")
-        self.show_all.clicked.connect(lambda: choose(None))
-        self.row.addWidget(self.show_all)
 
-    def show_alerts(self, alerts: Alerts, showing: str | None) -> None:
+    def show_alerts(self, alerts: Alerts) -> None:
         phrases = alert_phrases(alerts)
         self.title.setText("Stock alerts:" if phrases else "No stock alerts.")
         self.setStyleSheet(STRIP_STYLE if phrases else QUIET_STRIP_STYLE)
@@ -107,8 +101,6 @@ class AlertsStrip(QWidget):
             link.setVisible(bool(text))
             link.setToolTip(f"Show only these drugs ({text})" if text else "")
             self.dots[kind].setVisible(bool(text) and kind != next(iter(phrases)))
-        self.show_all.setText(f"{SHOWING[showing]}  Show all drugs" if showing else "")
-        self.show_all.setVisible(showing is not None)
 
     def text(self) -> str:
         return " · ".join(link.text() for link in self.links.values() if link.isVisible())
@@ -153,9 +145,19 @@ class StockView(QWidget):
         self.table.activated.connect(lambda _index: self.batch_table.setFocus())
         self.count = QLabel()
         set_kind(self.count, "hint")
+        self.show_all = _button("Show all &drugs", lambda: self.show_only(None))
+        self.show_all.setToolTip("Clear the filter: list every drug again (Alt+D)")
+        self.show_all.hide()
+        count_row = QHBoxLayout()
+        count_row.addWidget(self.count)
+        count_row.addWidget(self.show_all)
+        count_row.addStretch(1)
 
         self.batches_title = QLabel("BATCHES")
         set_kind(self.batches_title, "section")
+        self.shelf = QLabel()  # the selected drug on the shelf, strength by strength
+        self.shelf.setWordWrap(True)
+        self.shelf.setAccessibleName("On the shelf")
         self.show_empty = QCheckBox("Show &used-up batches")
         self.show_empty.toggled.connect(lambda _on: self.load_batches())
         self.adjust_button = _button("&Adjust…", self.adjust)
@@ -176,8 +178,9 @@ class StockView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 3)
-        layout.addWidget(self.count)
+        layout.addLayout(count_row)
         layout.addLayout(batch_bar)
+        layout.addWidget(self.shelf)
         layout.addWidget(self.batch_table, 2)
 
         for button in (self.receive_button, self.reorder_button, self.adjust_button):
@@ -234,27 +237,27 @@ class StockView(QWidget):
         keep = self._select_drug or (current.drug_id if current else None)
         self._select_drug = None
         query = fold(self.search.text().strip())
-        wanted = drugs_with(self.alerts, self.showing) if self.showing else None
-        rows = [
+        found = [line for line in self.lines if query in fold(line.drug_name)]
+        matching = [
             line
-            for line in self.lines
-            if (wanted is None or line.drug_id in wanted)
-            and query in fold(line.drug_name)
-            and (line.batches or line.reorder_level or self.every_drug.isChecked())
+            for line in found
+            if line.batches or line.reorder_level or self.every_drug.isChecked()
         ]
+        wanted = drugs_with(self.alerts, self.showing) if self.showing else None
+        rows = [line for line in matching if wanted is None or line.drug_id in wanted]
         self.model.near = drugs_with(self.alerts, NEAR)
         self.model.set_rows(rows)
-        self.strip.show_alerts(self.alerts, self.showing)
+        self.strip.show_alerts(self.alerts)
         ids = [line.drug_id for line in rows]
         if rows:
             self.table.selectRow(ids.index(keep) if keep in ids else 0)
         else:
             self.batch_model.set_rows([])
-        stocked = sum(1 for line in self.lines if line.batches)
-        self.count.setText(
-            f"{plural(len(rows), 'drug', 'drugs')} shown; {stocked} of the "
-            f"{len(self.lines)} in the formulary have stock on the shelf."
-        )
+        if self.showing is None:
+            self.count.setText(listing_text(rows, len(found) - len(matching)))
+        else:
+            self.count.setText(shown_text(len(rows), len(matching) - len(rows), self.showing))
+        self.show_all.setVisible(self.showing is not None)
         self._update_buttons()
 
     def selected_line(self) -> StockLine | None:
@@ -275,8 +278,10 @@ class StockView(QWidget):
         if line is None:
             self.batch_model.set_rows([])
             self.batches_title.setText("BATCHES")
+            self.shelf.clear()
             return
         self.batches_title.setText(f"BATCHES OF {line.drug_name.upper()}")
+        self.shelf.setText(shelf_text(line))
 
         def loaded(rows: list[BatchView]) -> None:
             if seq != self._batch_seq:  # another drug was chosen meanwhile
