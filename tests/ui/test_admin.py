@@ -94,3 +94,29 @@ def test_the_backups_screen_refuses_the_data_folder_and_creates_nothing_there(
     assert "inside the clinic's data folder" in screen.message.text()
     assert not inside.exists()
     assert not list(admin.folder.rglob("*.cdbak"))
+
+
+def test_settings_name_minutes_rightly_and_saved_note_goes_on_the_next_edit(
+    qtbot, make_main, admin, tasks
+):
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.settings
+    workspace.tabs.setCurrentWidget(screen)
+    screen.idle.setValue(1)
+    assert screen.idle.text() == "1 minute"
+    screen.idle.setValue(2)
+    assert screen.idle.text() == "2 minutes"
+    screen.idle.setValue(1)
+
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.message.isVisible(), timeout=5000)
+    assert screen.message.text() == "Settings saved."
+    assert admin.clinic.details().idle_lock_minutes == 1
+
+    qtbot.keyClicks(screen.phone, "5")
+    assert not screen.message.isVisible()
+    screen.name.clear()
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.form.error_text("name") != "", timeout=5000)
+    assert not screen.message.isVisible()

@@ -30,11 +30,13 @@ from clinicdesk.money import money_text, parse_amount
 from clinicdesk.permissions import Role
 from clinicdesk.scheduling.policy import CancellationPolicy, RefundRule
 from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
+from clinicdesk.text import plural
 from ui.admin.hours_editor import HoursEditor
 from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import icon, set_kind
+from ui.widgets.count_box import CountBox
 from ui.widgets.date_field import DateField
 from ui.widgets.forms import FieldForm
 from ui.widgets.table import RowsModel, read_only_rows
@@ -72,7 +74,7 @@ def affected_text(count: int) -> str:
     if count == 0:
         return "no booked appointments are affected"
     return (
-        f"{count} booked appointment{'s' if count != 1 else ''} no longer fit; they are listed "
+        f"{plural(count, 'booked appointment')} no longer fit; they are listed "
         'under "Needs attention" at the front desk'
     )
 
@@ -197,10 +199,7 @@ class ScheduleScreen(QWidget):
     def _absence_form(self) -> FieldForm:
         """The selected doctor is unavailable from now for a number of hours."""
         self.absence_form = FieldForm(columns=3)
-        self.absence_hours = QSpinBox()
-        self.absence_hours.setRange(1, 72)
-        self.absence_hours.setValue(4)
-        self.absence_hours.setSuffix(" h")
+        self.absence_hours = CountBox("hour", 1, 72, 4)
         self.absence_reason = QLineEdit(placeholderText="e.g. Called to an emergency")
         self.absence_button = QPushButton("Unavailable from now")
         set_kind(self.absence_button, "danger")
@@ -214,10 +213,7 @@ class ScheduleScreen(QWidget):
         """Approval and the no-show grace; loaded with the clinic's current rules."""
         self.rules_form = FieldForm(columns=3)
         self.needs_approval = QCheckBox("New bookings wait for an admin's approval")
-        self.no_show_after = QSpinBox()
-        self.no_show_after.setRange(5, 240)
-        self.no_show_after.setValue(15)
-        self.no_show_after.setSuffix(" min")
+        self.no_show_after = CountBox("minute", 5, 240, 15)
         self.rules_button = QPushButton("Save booking rules")
         self.rules_button.clicked.connect(self.save_rules)
         self.rules_form.add("needs_approval", "Approval", self.needs_approval, 0, 0)
@@ -229,9 +225,7 @@ class ScheduleScreen(QWidget):
         """Two rules, as clinics state them: a full refund with enough notice, a share later,
         and a fee for a no-show (CancellationPolicy evaluates them to an amount)."""
         self.policy_form = FieldForm(columns=4)
-        self.full_refund_hours = QSpinBox()
-        self.full_refund_hours.setRange(0, 168)
-        self.full_refund_hours.setSuffix(" h ahead")
+        self.full_refund_hours = CountBox("hour ahead", 0, 168, 24, many="hours ahead")
         self.late_refund = QSpinBox()
         self.late_refund.setRange(0, 100)
         self.late_refund.setSuffix(" %")
@@ -266,7 +260,7 @@ class ScheduleScreen(QWidget):
 
         def done(_none) -> None:
             self._say(
-                f"Cancellation policy saved: a full refund {hours} hours or more ahead, "
+                f"Cancellation policy saved: a full refund {plural(hours, 'hour')} or more ahead, "
                 f"{late}% later; a no-show pays {self.no_show_fee.text() or '0'}."
             )
 
@@ -509,8 +503,8 @@ class ScheduleScreen(QWidget):
 
         def done(count: int) -> None:
             self._say(
-                f"{doctor.name} is unavailable for the next {hours} hour"
-                f"{'s' if hours != 1 else ''}; {affected_text(count)}."
+                f"{doctor.name} is unavailable for the next {plural(hours, 'hour')}; "
+                f"{affected_text(count)}."
             )
             self.absence_reason.clear()
 
@@ -530,7 +524,7 @@ class ScheduleScreen(QWidget):
         def done(_none) -> None:
             self._say(
                 ("New bookings now wait for approval" if approval else "New bookings are confirmed")
-                + f"; a patient {minutes} minutes late is a no-show."
+                + f"; a patient {plural(minutes, 'minute')} late is a no-show."
             )
 
         self._days_off(
