@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from clinicdesk.errors import Conflict, NotAllowed, NotFound, ValidationError
 from clinicdesk.permissions import Actor, P, Role
-from clinicdesk.services import signing_access
+from clinicdesk.services import doctor_profiles, signing_access
 from clinicdesk.services import validation as check
+from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.signing import SIGNING_ROLES
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -70,9 +71,9 @@ def to_info(row: User) -> UserInfo:
     )
 
 
-def validate_account(
+def account_problems(
     username: str, display_name: str, roles: set[Role], password: str | None
-) -> None:
+) -> dict[str, str]:
     problems = {
         "username": (
             check.required(username, 64)
@@ -86,8 +87,13 @@ def validate_account(
         "roles": None if roles else "choose at least one role",
         "password": check.password(password, username) if password is not None else None,
     }
-    problems = {k: v for k, v in problems.items() if v}
-    if problems:
+    return {k: v for k, v in problems.items() if v}
+
+
+def validate_account(
+    username: str, display_name: str, roles: set[Role], password: str | None
+) -> None:
+    if problems := account_problems(username, display_name, roles, password):
         raise ValidationError(problems)
 
 
@@ -136,14 +142,24 @@ class UserService:
         temporary_password: str,
         *,
         must_change_password: bool = True,
+        doctor: DoctorDetails | None = None,
     ) -> UserInfo:
         """A new account is pending until its owner signs in and sets a password of their own.
 
         ``must_change_password=False`` makes it active at once (the owner chose the password).
+        ``doctor`` is the doctor's profile, made in the same change as the account.
         """
         actor.require(P.USERS_MANAGE)
         username, display_name = username.strip(), display_name.strip()
-        validate_account(username, display_name, roles, temporary_password)
+        if doctor is not None:
+            actor.require(P.SCHEDULE_CONFIGURE)
+            if Role.DOCTOR not in roles:
+                raise ValidationError({"roles": "must include Doctor for a doctor's profile"})
+        problems = account_problems(username, display_name, roles, temporary_password)
+        if doctor is not None:  # every reason at once, the profile's too
+            problems |= doctor_profiles.problems(doctor)
+        if problems:
+            raise ValidationError(problems)
         self._check_may_grant(actor, roles)
         with self.store.write(actor) as s:
             if s.scalar(select(User).where(User.username_key == username.casefold())):
@@ -160,6 +176,8 @@ class UserService:
             audit.append(
                 s, actor, "user.create", "users", row.id, username=username, roles=sorted(roles)
             )
+            if doctor is not None:  # before the key slot, so a refusal leaves no slot behind
+                doctor_profiles.add_profile(s, actor, row.id, doctor)
             self._add_slot(row.id, username, temporary_password)
             if row.status == ACTIVE and roles & SIGNING_ROLES:
                 signing_access.share(s, self.slots, self.keys)

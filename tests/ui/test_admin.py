@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -23,7 +23,9 @@ def test_create_user_and_change_roles(qtbot, make_main, admin, tasks):
     assert [u.username for u in users.model.rows] == ["admin"]
 
     qtbot.mouseClick(users.create_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
     dialog = users.findChild(CreateUserDialog)
+    assert not dialog.doctor.licence.isVisibleTo(dialog)  # only for a doctor
     qtbot.keyClicks(dialog.username, "maria")
     qtbot.keyClicks(dialog.display_name, "Maria Lopez")
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
@@ -38,6 +40,39 @@ def test_create_user_and_change_roles(qtbot, make_main, admin, tasks):
     assert maria.status == "pending"
     assert users.model.cells(maria)[2:4] == ("Receptionist", "Pending first sign-in")
     assert "account created" in users.message.text()
+
+
+def test_a_doctor_account_is_created_with_the_profile(qtbot, make_main, admin, tasks):
+    service = admin.schedule.add_service(admin.actor, "Consultation", 20, 5, 4500)
+    main = make_main(admin)
+    users = main.show_workspace("admin").users
+    wait_idle(qtbot, tasks)
+    qtbot.mouseClick(users.create_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
+    dialog = users.findChild(CreateUserDialog)
+    qtbot.keyClicks(dialog.username, "dr.ade")
+    qtbot.keyClicks(dialog.display_name, "Dr Ade Bello")
+    dialog.roles.boxes[Role.DOCTOR].setChecked(True)
+    assert dialog.doctor.licence.isVisibleTo(dialog)
+    qtbot.keyClicks(dialog.doctor.new_specialization, "Paediatrics")
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form.error_text("licence_number") != "", timeout=5000)
+    assert dialog.form.error_text("licence_number") == "Licence number is required"
+    assert dialog.form.error_text("services") == "Choose at least one service"
+    assert [u.username for u in admin.users.list(admin.actor)] == ["admin"]
+
+    qtbot.keyClicks(dialog.doctor.licence, "GMC 7012345")
+    dialog.doctor.service_boxes[service.id].setChecked(True)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
+    wait_idle(qtbot, tasks)
+    assert "Dr Ade Bello: account created" in users.message.text()
+    (doctor,) = admin.schedule.doctors(admin.actor)
+    assert (doctor.name, doctor.specialization, doctor.licence_number) == (
+        "Dr Ade Bello",
+        "Paediatrics",
+        "GMC 7012345",
+    )
 
 
 def test_verify_chain_reports_intact(qtbot, make_main, admin, tasks):

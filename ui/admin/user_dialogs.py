@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.permissions import Role
+from clinicdesk.services.schedule_setup import ServiceInfo
 from clinicdesk.services.users import UserInfo, change_refusal, grantable_roles
+from ui.admin.doctor_fields import DOCTOR_FIELDS, DoctorFields
 from ui.context import AppContext
 from ui.widgets.form_dialog import FormDialog
 
@@ -62,9 +64,17 @@ class RoleChecks(QWidget):
 
 
 class CreateUserDialog(FormDialog):
+    """An account; ticking Doctor asks for the doctor's profile too, made with the account."""
+
     conflict_field = "username"
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        specializations: list[tuple[str, str]],
+        services: list[ServiceInfo],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(ctx, "Create user", "Create user", parent)
         self.username = QLineEdit(placeholderText="e.g. maria.lopez")
         self.display_name = QLineEdit(placeholderText="e.g. Maria López")
@@ -90,16 +100,25 @@ class CreateUserDialog(FormDialog):
             2,
             hint="Give it to the person; they must choose their own when they first sign in.",
         )
+        self.doctor = DoctorFields(self.form, 3, specializations, services)
+        self.roles.boxes[Role.DOCTOR].toggled.connect(self._show_doctor)
+        self._show_doctor(False)
         self.finish_layout()
 
+    def _show_doctor(self, shown: bool) -> None:
+        self.form.set_shown(DOCTOR_FIELDS, shown)
+        self.adjustSize()
+
     def call(self) -> Callable[[], UserInfo]:
+        roles = self.roles.roles()
         return partial(
             self.ctx.session.users.create,
             self.ctx.actor,
             self.username.text(),
             self.display_name.text(),
-            self.roles.roles(),
+            roles,
             self.password.text(),
+            doctor=self.doctor.details() if Role.DOCTOR in roles else None,
         )
 
 

@@ -160,9 +160,20 @@ class UsersScreen(QWidget):
         dialog.open()
 
     def create_user(self) -> None:
-        self._after(
-            CreateUserDialog(self.ctx, self),
-            "account created; it is pending until they sign in and choose their own password",
+        """Loads what a doctor's profile is chosen from, then asks."""
+        schedule, actor = self.ctx.session.schedule, self.ctx.actor
+
+        def opened(data) -> None:
+            self._after(
+                CreateUserDialog(self.ctx, *data, self),
+                "account created; it is pending until they sign in and choose their own password",
+            )
+
+        self.ctx.tasks.submit(
+            lambda: (schedule.specializations(actor), schedule.services(actor)),
+            on_result=opened,
+            on_error=self._failed,
+            owner=self,
         )
 
     def change_roles(self) -> None:

@@ -33,6 +33,7 @@ class Field:
     label: str
     widget: QWidget
     error: QLabel
+    title: QLabel
     hint: QLabel | None = None
 
 
@@ -87,7 +88,7 @@ class FieldForm(QWidget):
         cell.addStretch(1)
         self.grid.addLayout(cell, row, col, 1, span)
         plain = label.replace("&", "").rstrip(" *")
-        self.fields[name] = Field(name, plain, widget, error, note)
+        self.fields[name] = Field(name, plain, widget, error, title, note)
         changed = {
             QLineEdit: "textEdited",
             QComboBox: "currentIndexChanged",
@@ -127,8 +128,17 @@ class FieldForm(QWidget):
         field.error.setVisible(bool(reason))
         field.error.setAccessibleName(f"{field.label} error")
         if field.hint is not None:
-            field.hint.setVisible(not reason)
+            field.hint.setVisible(not reason and not field.widget.isHidden())
         set_invalid(field.widget, bool(reason))
+
+    def set_shown(self, names: list[str], shown: bool) -> None:
+        """Shows or hides fields with their labels (a hidden field keeps no error)."""
+        for name in names:
+            field = self.fields[name]
+            self.set_error(name, None)
+            for part in (field.title, field.widget, field.hint):
+                if part is not None:
+                    part.setVisible(shown)
 
     def clear_errors(self) -> None:
         for name in self.fields:
