@@ -349,7 +349,8 @@ class ClinicSession:
         if problem:
             raise ValidationError({"new_password": problem})
         if new == old:
-            raise ValidationError({"new_password": "must differ from the current password"})
+            was = "temporary" if self.must_change_password else "current"
+            raise ValidationError({"new_password": f"must differ from the {was} password"})
         self.slots.reload()
         self.slots.open_private(self.keys.own_slot(self.slots), old)  # raises WrongPassword
         first_password = False

@@ -32,6 +32,10 @@ OWN_ROLES = (
     "(another super admin, for a super admin)."
 )
 SUPER_ADMINS_ONLY = "Only a super admin may change, remove or reinstate a super admin's account."
+OWN_PASSWORD = (
+    "You cannot reset your own password this way; change it under ClinicDesk → Change "
+    "password, or ask another administrator to reset it."
+)
 
 
 @dataclass(frozen=True)
@@ -286,6 +290,30 @@ class UserService:
             self._add_slot(row.id, row.username, temporary_password)
             return to_info(row)
 
+    def reset_password(self, actor: Actor, user_id: str, temporary_password: str) -> UserInfo:
+        """A temporary password for someone who forgot theirs, sealed with the key this admin's
+        session holds. The account is pending again, as a new one is: it can do nothing and
+        holds no signing key until its owner chooses a password at their next sign-in, which
+        also changes the clinic's key (whoever saw the temporary password may have taken the
+        key it opened). A desk signed in with the old password is signed out."""
+        actor.require(P.USERS_MANAGE)
+        if user_id == actor.user_id:
+            raise NotAllowed(OWN_PASSWORD)
+        with self.store.write(actor) as s:
+            row = _get(s, user_id)
+            _check_may_change(actor, parse_roles(row.roles))
+            if row.status == REMOVED:
+                raise Conflict(
+                    f"{row.display_name}'s account is removed; reinstate it instead, with a "
+                    "temporary password."
+                )
+            if problem := check.password(temporary_password, row.username):
+                raise ValidationError({"password": problem})
+            row.status = PENDING
+            audit.append(s, actor, "user.password_reset", "users", user_id, method="admin")
+            self._add_slot(row.id, row.username, temporary_password)
+            return to_info(row)
+
     def _check_may_grant(self, actor: Actor, roles: set[Role]) -> None:
         """``roles`` are the ones newly given; a clinical role never goes to oneself, as nobody
         changes their own roles (``set_roles``)."""
@@ -310,6 +338,13 @@ def change_refusal(actor: Actor, user: UserInfo) -> str | None:
     if Role.SUPER_ADMIN in user.roles and Role.SUPER_ADMIN not in actor.roles:
         return SUPER_ADMINS_ONLY
     return None
+
+
+def reset_refusal(actor: Actor, user: UserInfo) -> str | None:
+    """Why ``actor`` may not reset ``user``'s password, or None (as reset_password says)."""
+    if user.id == actor.user_id:
+        return OWN_PASSWORD
+    return change_refusal(actor, user)
 
 
 def _check_may_change(actor: Actor, held: frozenset[Role]) -> None:

@@ -24,6 +24,7 @@ from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.booking import clinic_zone
 from clinicdesk.services.chart import ChartEntry
+from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.formulary import DrugInput
 from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.patients import PatientInput
@@ -251,6 +252,9 @@ CASES: list[Case] = [
     case("users.reinstate", P.USERS_MANAGE)(
         lambda s, w: s.users.reinstate(s.actor, w.target_user_id, STAFF_PASSWORD)
     ),
+    case("users.reset_password", P.USERS_MANAGE)(
+        lambda s, w: s.users.reset_password(s.actor, w.target_user_id, STAFF_PASSWORD)
+    ),
     case("users.set_roles", P.USERS_MANAGE)(
         lambda s, w: s.users.set_roles(s.actor, w.target_user_id, {Role.BILLING})
     ),
@@ -300,6 +304,13 @@ CASES: list[Case] = [
     case("schedule.make_doctor", SETUP)(
         lambda s, w: s.schedule.make_doctor(
             s.actor, w.target_user_id, w.specialization_id, "GMC 7000001", {w.service_id}
+        )
+    ),
+    case("schedule.make_profile", SETUP)(
+        lambda s, w: s.schedule.make_profile(
+            s.actor,
+            w.target_user_id,
+            DoctorDetails("GMC 7000002", frozenset({w.service_id}), w.specialization_id),
         )
     ),
     case("schedule.set_hours", SETUP)(

@@ -17,7 +17,12 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.permissions import Role
 from clinicdesk.services.schedule_setup import ServiceInfo
-from clinicdesk.services.users import UserInfo, change_refusal, grantable_roles
+from clinicdesk.services.users import (
+    UserInfo,
+    change_refusal,
+    grantable_roles,
+    reset_refusal,
+)
 from ui.admin.doctor_fields import DOCTOR_FIELDS, DoctorFields
 from ui.context import AppContext
 from ui.widgets.form_dialog import FormDialog
@@ -63,6 +68,21 @@ class RoleChecks(QWidget):
             box.setChecked(role in roles)
 
 
+def _temporary_password() -> tuple[QLineEdit, QWidget]:
+    """A suggested temporary password, with a button for another suggestion."""
+    password = QLineEdit(suggest_password())
+    password.setAccessibleName("Temporary password")
+    new = QPushButton("New suggestion")
+    new.setAutoDefault(False)
+    new.clicked.connect(lambda: password.setText(suggest_password()))
+    row = QWidget()
+    line = QHBoxLayout(row)
+    line.setContentsMargins(0, 0, 0, 0)
+    line.addWidget(password, 1)
+    line.addWidget(new)
+    return password, row
+
+
 class CreateUserDialog(FormDialog):
     """An account; ticking Doctor asks for the doctor's profile too, made with the account."""
 
@@ -79,15 +99,7 @@ class CreateUserDialog(FormDialog):
         self.username = QLineEdit(placeholderText="e.g. maria.lopez")
         self.display_name = QLineEdit(placeholderText="e.g. Maria López")
         self.roles = RoleChecks(grantable_roles(ctx.actor))
-        self.password = QLineEdit(suggest_password())
-        new = QPushButton("New suggestion")
-        new.setAutoDefault(False)
-        new.clicked.connect(lambda: self.password.setText(suggest_password()))
-        row = QWidget()
-        line = QHBoxLayout(row)
-        line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(self.password, 1)
-        line.addWidget(new)
+        self.password, row = _temporary_password()
         self.form.add("username", "&User name *", self.username, 0, 0)
         self.form.add("display_name", "&Full name *", self.display_name, 0, 1)
         self.form.add("roles", "Roles *", self.roles, 1, 0, 2, hint=self.roles.hint)
@@ -161,4 +173,42 @@ class ReinstateDialog(FormDialog):
     def call(self) -> Callable[[], UserInfo]:
         return partial(
             self.ctx.session.users.reinstate, self.ctx.actor, self.user.id, self.password.text()
+        )
+
+
+class ResetPasswordDialog(FormDialog):
+    """A temporary password for someone who forgot theirs; they choose their own at their next
+    sign-in, before they can do anything else."""
+
+    def __init__(self, ctx: AppContext, user: UserInfo, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ctx, f"Reset the password of {user.display_name}", "Reset password", parent
+        )
+        self.user = user
+        self.password, row = _temporary_password()
+        self.form.add(
+            "password",
+            "&Temporary password *",
+            row,
+            0,
+            0,
+            2,
+            hint=(
+                "Give it to them in person. Their old password stops working now, a desk where "
+                "they are signed in signs out, and at their next sign-in they must choose a new "
+                "password."
+            ),
+        )
+        refusal = reset_refusal(ctx.actor, user)
+        if refusal:
+            self.say(refusal)
+            self.save.setEnabled(False)
+        self.finish_layout()
+
+    def call(self) -> Callable[[], UserInfo]:
+        return partial(
+            self.ctx.session.users.reset_password,
+            self.ctx.actor,
+            self.user.id,
+            self.password.text(),
         )
