@@ -34,6 +34,8 @@ from clinicdesk.services import validation as check
 from clinicdesk.services.appointment_reports import AppointmentReports
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.audit_log import AuditService
+from clinicdesk.services.backups import BackupService
+from clinicdesk.services.backups import record as record_backup
 from clinicdesk.services.chart import ChartService
 from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
 from clinicdesk.services.formulary import FormularyService
@@ -308,6 +310,7 @@ class ClinicSession:
         self.users = UserService(self.store, self.slots, self.keys, kdf)
         self.audit = AuditService(self.store)
         self.schedule = ScheduleSetup(self.store)
+        self.backups = BackupService(self.store)
         self.appointments = AppointmentService(self.store)
         self.queue = QueueService(self.store)
         self.reports = AppointmentReports(self.store)
@@ -379,6 +382,7 @@ class ClinicSession:
             info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
+            record_backup(s, info, utcnow(), self.actor.display_name)
         self.audit.anchor(self.actor)
         return info
 

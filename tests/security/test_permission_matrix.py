@@ -22,6 +22,7 @@ from clinicdesk.errors import ClinicDeskError, PermissionDenied
 from clinicdesk.permissions import P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.backups import BackupSchedule
 from clinicdesk.services.booking import clinic_zone
 from clinicdesk.services.chart import ChartEntry
 from clinicdesk.services.doctor_profiles import DoctorDetails
@@ -274,6 +275,13 @@ CASES: list[Case] = [
         lambda s, w: s.audit.check_digest(s.actor, "Entry 1 of 1 Dec 2026: AAAA-AAAA-AAAA-AAAA")
     ),
     case("session.backup", P.BACKUP)(lambda s, w: s.backup(w.out("backup.cdbak", s))),
+    case("backups.history", P.BACKUP)(lambda s, w: s.backups.history(s.actor)),
+    case("backups.schedule", P.BACKUP)(lambda s, w: s.backups.schedule(s.actor)),
+    case("backups.set_schedule", P.BACKUP)(
+        lambda s, w: s.backups.set_schedule(
+            s.actor, BackupSchedule(True, 600, str(w.out("scheduled", s)), 7)
+        )
+    ),
     case("session.reencrypt_backup", P.BACKUP)(
         lambda s, w: s.reencrypt_backup(w.out("backup.cdbak", s))
     ),

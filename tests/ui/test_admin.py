@@ -7,6 +7,7 @@ from conftest import gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from clinicdesk.jobs import BACKUPS, JobRunner
 from clinicdesk.permissions import Role
 from ui.admin.user_dialogs import CreateUserDialog
 
@@ -155,3 +156,41 @@ def test_settings_name_minutes_rightly_and_saved_note_goes_on_the_next_edit(
     qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: screen.form.error_text("name") != "", timeout=5000)
     assert not screen.message.isVisible()
+
+
+def test_the_backups_screen_lists_backups_and_keeps_the_daily_schedule(
+    qtbot, make_main, admin, tasks, tmp_path
+):
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.backups
+    workspace.tabs.setCurrentWidget(screen)
+    wait_idle(qtbot, tasks)
+    assert screen.model.rows == []
+    assert screen.daily.isChecked() and screen.at.time().toString("HH:mm") == "19:00"
+    assert screen.keep.text() == "30 days"
+
+    daily = tmp_path / "usb" / "daily"
+    screen.scheduled_folder.setText(str(admin.folder / "inside"))
+    qtbot.mouseClick(screen.schedule_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.schedule_form.error_text("folder") != "", timeout=5000)
+    assert "inside the clinic's data folder" in screen.schedule_form.error_text("folder")
+    screen.scheduled_folder.setText(str(daily))
+    screen.keep.setValue(1)
+    qtbot.mouseClick(screen.schedule_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.schedule_message.isVisible(), timeout=5000)
+    assert screen.schedule_message.text() == (
+        f"Daily backup at 19:00 into {daily}, kept for 1 day."
+    )
+    assert admin.backups.schedule(admin.actor).folder == str(daily)
+
+    screen.folder.setText(str(tmp_path / "by hand"))
+    qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.model.rowCount() == 1, timeout=10_000)
+    assert JobRunner(admin.store, (BACKUPS,)).run("backup") is True  # as a desk's jobs would
+    qtbot.waitUntil(lambda: screen.model.rowCount() == 2, timeout=5000)
+    shown = [screen.model.cells(row) for row in screen.model.rows]
+    assert sorted(cells[2] for cells in shown) == sorted([admin.actor.display_name, "Scheduled"])
+    assert {cells[3] for cells in shown} == {"Verified"}
+    scheduled = next(cells for cells in shown if cells[2] == "Scheduled")
+    assert scheduled[4].startswith(str(daily))

@@ -38,7 +38,7 @@ from ui.errors import describe
 from ui.theme import icon, set_kind
 from ui.widgets.count_box import CountBox
 from ui.widgets.date_field import DateField
-from ui.widgets.forms import FieldForm
+from ui.widgets.forms import FieldForm, section
 from ui.widgets.table import RowsModel, read_only_rows
 
 
@@ -90,12 +90,6 @@ def _table(model: RowsModel) -> QTableView:
     return table
 
 
-def _section(text: str) -> QLabel:
-    label = QLabel(text)
-    set_kind(label, "section")
-    return label
-
-
 class ScheduleScreen(QWidget):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -113,14 +107,14 @@ class ScheduleScreen(QWidget):
         self.make_doctor_button.clicked.connect(self.make_doctor)
 
         left = QVBoxLayout()
-        left.addWidget(_section("SERVICES"))
+        left.addWidget(section("SERVICES"))
         left.addWidget(self.services_table, 1)
         left.addWidget(self.add_service_button, 0, Qt.AlignmentFlag.AlignLeft)
-        left.addWidget(_section("DOCTORS"))
+        left.addWidget(section("DOCTORS"))
         left.addWidget(self.doctors_table, 2)
         left.addWidget(self.make_doctor_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        self.hours_title = _section("WEEKLY HOURS")
+        self.hours_title = section("WEEKLY HOURS")
         self.hours = HoursEditor()
         self.save_hours_button = QPushButton("Save hours")
         set_kind(self.save_hours_button, "primary")
@@ -156,14 +150,14 @@ class ScheduleScreen(QWidget):
         save_row.addWidget(self.save_hours_button)
         save_row.addWidget(hours_hint, 1)
         right.addLayout(save_row)
-        right.addWidget(_section("DAYS OFF"))
+        right.addWidget(section("DAYS OFF"))
         right.addWidget(self.holiday_form)
         right.addWidget(self.leave_form)
-        right.addWidget(_section("EMERGENCY ABSENCE"))
+        right.addWidget(section("EMERGENCY ABSENCE"))
         right.addWidget(self._absence_form())
-        right.addWidget(_section("BOOKING RULES"))
+        right.addWidget(section("BOOKING RULES"))
         right.addWidget(self._rules_form())
-        right.addWidget(_section("CANCELLATION POLICY"))
+        right.addWidget(section("CANCELLATION POLICY"))
         right.addWidget(self._policy_form())
         right.addStretch(1)
 

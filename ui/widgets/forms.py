@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
+    QDateTimeEdit,
     QGridLayout,
     QLabel,
     QLineEdit,
@@ -35,6 +36,13 @@ class Field:
     error: QLabel
     title: QLabel
     hint: QLabel | None = None
+
+
+def section(text: str) -> QLabel:
+    """A heading over a part of a screen ("WEEKLY HOURS")."""
+    label = QLabel(text)
+    set_kind(label, "section")
+    return label
 
 
 def sentence(label: str, reason: str) -> str:
@@ -93,6 +101,7 @@ class FieldForm(QWidget):
             QLineEdit: "textEdited",
             QComboBox: "currentIndexChanged",
             QSpinBox: "valueChanged",
+            QDateTimeEdit: "dateTimeChanged",
             QAbstractButton: "toggled",
         }
         for kind, signal in changed.items():
