@@ -27,3 +27,8 @@ def words(text: str) -> list[str]:
 
 def digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """(1, 'minute') -> '1 minute'; (5, 'minute') -> '5 minutes'; (2, 'batch', 'batches')."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"

@@ -35,10 +35,18 @@ RECENT_FAILURES = 50
 
 @dataclass(frozen=True)
 class Job:
+    """``work`` is done inside the claiming transaction, whose ``info["store"]`` is the store.
+
+    ``period`` gives the start of the period due now (None: nothing is due) for a job whose
+    periods follow a setting, such as the daily backup at the hour the clinic chose; by default
+    the periods are ``every`` long and the job runs in each of them.
+    """
+
     name: str  # the key of its runs in job_runs
     title: str  # what staff read: "The no-show check"
     every: timedelta
-    work: Callable[[Session, Actor, datetime], object]  # done inside the claiming transaction
+    work: Callable[[Session, Actor, datetime], object]
+    period: Callable[[Session, datetime], datetime | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,10 @@ class JobRunner:
         try:
             now = self.clock()
             with self.store.write(SYSTEM) as s:
-                if not claim(s, job.name, period_start(now, job.every), self._desk()):
+                start = job.period(s, now) if job.period else period_start(now, job.every)
+                if start is None or not claim(s, job.name, start, self._desk()):
                     return False
+                s.info["store"] = self.store
                 job.work(s, SYSTEM, now)
             return True
         except Exception as exc:  # every failure is kept and told, none dropped

@@ -34,6 +34,8 @@ from clinicdesk.services import validation as check
 from clinicdesk.services.appointment_reports import AppointmentReports
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.audit_log import AuditService
+from clinicdesk.services.backups import BackupService
+from clinicdesk.services.backups import record as record_backup
 from clinicdesk.services.chart import ChartService
 from clinicdesk.services.clinic import ClinicDetails, ClinicService, mrn_prefix, validate_details
 from clinicdesk.services.formulary import FormularyService
@@ -314,6 +316,7 @@ class ClinicSession:
         self.users = UserService(self.store, self.slots, self.keys, kdf)
         self.audit = AuditService(self.store)
         self.schedule = ScheduleSetup(self.store)
+        self.backups = BackupService(self.store)
         self.appointments = AppointmentService(self.store)
         self.queue = QueueService(self.store)
         self.reports = AppointmentReports(self.store)
@@ -355,7 +358,8 @@ class ClinicSession:
         if problem:
             raise ValidationError({"new_password": problem})
         if new == old:
-            raise ValidationError({"new_password": "must differ from the current password"})
+            was = "temporary" if self.must_change_password else "current"
+            raise ValidationError({"new_password": f"must differ from the {was} password"})
         self.slots.reload()
         self.slots.open_private(self.keys.own_slot(self.slots), old)  # raises WrongPassword
         first_password = False
@@ -384,6 +388,7 @@ class ClinicSession:
             info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:
             audit.append(s, self.actor, "data.backup", "clinic", None, file=info.path.name)
+            record_backup(s, info, utcnow(), self.actor.display_name)
         self.audit.anchor(self.actor)
         return info
 

@@ -17,8 +17,10 @@ from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
+from clinicdesk.services import doctor_profiles
 from clinicdesk.services import validation as check
 from clinicdesk.services.booking import flag_affected
+from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.users import parse_roles
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -113,13 +115,7 @@ class ScheduleSetup:
         if problem := check.required(name, 120):
             raise ValidationError({"name": problem})
         with self.store.write(actor) as s:
-            if s.scalar(select(Specialization).where(Specialization.name == name)):
-                raise Conflict(f"The specialization {name!r} already exists.")
-            row = Specialization(name=name)
-            s.add(row)
-            s.flush()
-            audit.append(s, actor, "specialization.add", "specializations", row.id, name=name)
-            return row.id
+            return doctor_profiles.add_specialization(s, actor, name)
 
     def specializations(self, actor: Actor) -> list[tuple[str, str]]:
         with self.store.read() as s:
@@ -187,37 +183,25 @@ class ScheduleSetup:
         room: str = "",
     ) -> DoctorInfo:
         """Give a doctor's account a profile: what they practise and which services they offer."""
+        details = DoctorDetails(
+            licence_number,
+            frozenset(service_ids),
+            specialization_id,
+            languages=languages,
+            room=room,
+        )
+        return self.make_profile(actor, user_id, details)
+
+    def make_profile(self, actor: Actor, user_id: str, details: DoctorDetails) -> DoctorInfo:
+        """As make_doctor; a new specialization named in ``details`` is added in the same
+        change."""
         actor.require(P.SCHEDULE_CONFIGURE)
-        problems = {
-            "licence_number": check.required(licence_number, 60),
-            "services": None if service_ids else "choose at least one service",
-        }
-        if problems := {k: v for k, v in problems.items() if v}:
-            raise ValidationError(problems)
+        doctor_profiles.validate(details)
         with self.store.write(actor) as s:
             user = s.get(User, user_id)
             if user is None or Role.DOCTOR not in parse_roles(user.roles):
                 raise ValidationError({"user": "must be an account with the doctor role"})
-            if s.get(Specialization, specialization_id) is None:
-                raise NotFound("That specialization does not exist.")
-            if s.scalar(select(DoctorProfile).where(DoctorProfile.user_id == user_id)):
-                raise Conflict(f"{user.display_name} already has a doctor profile.")
-            row = DoctorProfile(
-                user_id=user_id,
-                specialization_id=specialization_id,
-                licence_number=licence_number.strip(),
-                languages=",".join(languages),
-                room=room.strip(),
-            )
-            s.add(row)
-            s.flush()
-            for service_id in sorted(service_ids):
-                if s.get(CareService, service_id) is None:
-                    raise NotFound("One of the chosen services does not exist.")
-                s.add(DoctorService(doctor_id=row.id, service_id=service_id))
-            audit.append(s, actor, "doctor.add", "doctors", row.id, user_id=user_id)
-            s.flush()
-            return _doctor_info(s, row)
+            return _doctor_info(s, doctor_profiles.add_profile(s, actor, user_id, details))
 
     def doctors(self, actor: Actor) -> list[DoctorInfo]:
         with self.store.read() as s:

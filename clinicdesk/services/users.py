@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from clinicdesk.errors import Conflict, NotAllowed, NotFound, ValidationError
 from clinicdesk.permissions import Actor, P, Role
-from clinicdesk.services import signing_access
+from clinicdesk.services import doctor_profiles, signing_access
 from clinicdesk.services import validation as check
+from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.signing import SIGNING_ROLES
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -31,6 +32,10 @@ OWN_ROLES = (
     "(another super admin, for a super admin)."
 )
 SUPER_ADMINS_ONLY = "Only a super admin may change, remove or reinstate a super admin's account."
+OWN_PASSWORD = (
+    "You cannot reset your own password this way; change it under ClinicDesk → Change "
+    "password, or ask another administrator to reset it."
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,9 @@ def to_info(row: User) -> UserInfo:
     )
 
 
-def validate_account(
+def account_problems(
     username: str, display_name: str, roles: set[Role], password: str | None
-) -> None:
+) -> dict[str, str]:
     problems = {
         "username": (
             check.required(username, 64)
@@ -86,8 +91,13 @@ def validate_account(
         "roles": None if roles else "choose at least one role",
         "password": check.password(password, username) if password is not None else None,
     }
-    problems = {k: v for k, v in problems.items() if v}
-    if problems:
+    return {k: v for k, v in problems.items() if v}
+
+
+def validate_account(
+    username: str, display_name: str, roles: set[Role], password: str | None
+) -> None:
+    if problems := account_problems(username, display_name, roles, password):
         raise ValidationError(problems)
 
 
@@ -136,14 +146,24 @@ class UserService:
         temporary_password: str,
         *,
         must_change_password: bool = True,
+        doctor: DoctorDetails | None = None,
     ) -> UserInfo:
         """A new account is pending until its owner signs in and sets a password of their own.
 
         ``must_change_password=False`` makes it active at once (the owner chose the password).
+        ``doctor`` is the doctor's profile, made in the same change as the account.
         """
         actor.require(P.USERS_MANAGE)
         username, display_name = username.strip(), display_name.strip()
-        validate_account(username, display_name, roles, temporary_password)
+        if doctor is not None:
+            actor.require(P.SCHEDULE_CONFIGURE)
+            if Role.DOCTOR not in roles:
+                raise ValidationError({"roles": "must include Doctor for a doctor's profile"})
+        problems = account_problems(username, display_name, roles, temporary_password)
+        if doctor is not None:  # every reason at once, the profile's too
+            problems |= doctor_profiles.problems(doctor)
+        if problems:
+            raise ValidationError(problems)
         self._check_may_grant(actor, roles)
         with self.store.write(actor) as s:
             if s.scalar(select(User).where(User.username_key == username.casefold())):
@@ -160,6 +180,8 @@ class UserService:
             audit.append(
                 s, actor, "user.create", "users", row.id, username=username, roles=sorted(roles)
             )
+            if doctor is not None:  # before the key slot, so a refusal leaves no slot behind
+                doctor_profiles.add_profile(s, actor, row.id, doctor)
             self._add_slot(row.id, username, temporary_password)
             if row.status == ACTIVE and roles & SIGNING_ROLES:
                 signing_access.share(s, self.slots, self.keys)
@@ -268,6 +290,30 @@ class UserService:
             self._add_slot(row.id, row.username, temporary_password)
             return to_info(row)
 
+    def reset_password(self, actor: Actor, user_id: str, temporary_password: str) -> UserInfo:
+        """A temporary password for someone who forgot theirs, sealed with the key this admin's
+        session holds. The account is pending again, as a new one is: it can do nothing and
+        holds no signing key until its owner chooses a password at their next sign-in, which
+        also changes the clinic's key (whoever saw the temporary password may have taken the
+        key it opened). A desk signed in with the old password is signed out."""
+        actor.require(P.USERS_MANAGE)
+        if user_id == actor.user_id:
+            raise NotAllowed(OWN_PASSWORD)
+        with self.store.write(actor) as s:
+            row = _get(s, user_id)
+            _check_may_change(actor, parse_roles(row.roles))
+            if row.status == REMOVED:
+                raise Conflict(
+                    f"{row.display_name}'s account is removed; reinstate it instead, with a "
+                    "temporary password."
+                )
+            if problem := check.password(temporary_password, row.username):
+                raise ValidationError({"password": problem})
+            row.status = PENDING
+            audit.append(s, actor, "user.password_reset", "users", user_id, method="admin")
+            self._add_slot(row.id, row.username, temporary_password)
+            return to_info(row)
+
     def _check_may_grant(self, actor: Actor, roles: set[Role]) -> None:
         """``roles`` are the ones newly given; a clinical role never goes to oneself, as nobody
         changes their own roles (``set_roles``)."""
@@ -292,6 +338,13 @@ def change_refusal(actor: Actor, user: UserInfo) -> str | None:
     if Role.SUPER_ADMIN in user.roles and Role.SUPER_ADMIN not in actor.roles:
         return SUPER_ADMINS_ONLY
     return None
+
+
+def reset_refusal(actor: Actor, user: UserInfo) -> str | None:
+    """Why ``actor`` may not reset ``user``'s password, or None (as reset_password says)."""
+    if user.id == actor.user_id:
+        return OWN_PASSWORD
+    return change_refusal(actor, user)
 
 
 def _check_may_change(actor: Actor, held: frozenset[Role]) -> None:

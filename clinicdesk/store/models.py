@@ -75,6 +75,11 @@ class ClinicProfile(Synced, Base):
     booking_needs_approval: Mapped[bool] = mapped_column(default=False, server_default="0")
     no_show_after_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     cancellation_policy: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # the scheduled backup: see clinicdesk.services.backups
+    backup_daily: Mapped[bool] = mapped_column(default=True, server_default="1")
+    backup_at_minute: Mapped[int] = mapped_column(Integer, default=19 * 60, server_default="1140")
+    backup_folder: Mapped[str] = mapped_column(Text, default="", server_default="")
+    backup_keep_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
 
 class User(Synced, Base):
@@ -730,3 +735,17 @@ class JobRun(Base):
     period_start: Mapped[datetime] = mapped_column(primary_key=True)
     desk: Mapped[str] = mapped_column(String(64))
     ran_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BackupRecord(Synced, Base):
+    """A backup this clinic made, from the Backups screen or on the schedule (``made_by`` is
+    None for a scheduled one). ``removed_at``: a scheduled backup deleted when it grew older
+    than the days they are kept."""
+
+    __tablename__ = "backups"
+    made_at: Mapped[datetime] = mapped_column(index=True)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    made_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    verified: Mapped[bool] = mapped_column(default=False)
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -22,8 +22,10 @@ from clinicdesk.errors import ClinicDeskError, PermissionDenied
 from clinicdesk.permissions import P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.backups import BackupSchedule
 from clinicdesk.services.booking import clinic_zone
 from clinicdesk.services.chart import ChartEntry
+from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.formulary import DrugInput
 from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.patients import PatientInput
@@ -251,6 +253,9 @@ CASES: list[Case] = [
     case("users.reinstate", P.USERS_MANAGE)(
         lambda s, w: s.users.reinstate(s.actor, w.target_user_id, STAFF_PASSWORD)
     ),
+    case("users.reset_password", P.USERS_MANAGE)(
+        lambda s, w: s.users.reset_password(s.actor, w.target_user_id, STAFF_PASSWORD)
+    ),
     case("users.set_roles", P.USERS_MANAGE)(
         lambda s, w: s.users.set_roles(s.actor, w.target_user_id, {Role.BILLING})
     ),
@@ -270,6 +275,13 @@ CASES: list[Case] = [
         lambda s, w: s.audit.check_digest(s.actor, "Entry 1 of 1 Dec 2026: AAAA-AAAA-AAAA-AAAA")
     ),
     case("session.backup", P.BACKUP)(lambda s, w: s.backup(w.out("backup.cdbak", s))),
+    case("backups.history", P.BACKUP)(lambda s, w: s.backups.history(s.actor)),
+    case("backups.schedule", P.BACKUP)(lambda s, w: s.backups.schedule(s.actor)),
+    case("backups.set_schedule", P.BACKUP)(
+        lambda s, w: s.backups.set_schedule(
+            s.actor, BackupSchedule(True, 600, str(w.out("scheduled", s)), 7)
+        )
+    ),
     case("session.reencrypt_backup", P.BACKUP)(
         lambda s, w: s.reencrypt_backup(w.out("backup.cdbak", s))
     ),
@@ -300,6 +312,13 @@ CASES: list[Case] = [
     case("schedule.make_doctor", SETUP)(
         lambda s, w: s.schedule.make_doctor(
             s.actor, w.target_user_id, w.specialization_id, "GMC 7000001", {w.service_id}
+        )
+    ),
+    case("schedule.make_profile", SETUP)(
+        lambda s, w: s.schedule.make_profile(
+            s.actor,
+            w.target_user_id,
+            DoctorDetails("GMC 7000002", frozenset({w.service_id}), w.specialization_id),
         )
     ),
     case("schedule.set_hours", SETUP)(

@@ -127,3 +127,63 @@ def test_the_last_super_admin_cannot_be_removed_or_demoted(admin, staff):
         assert cleo.users.set_roles(cleo.actor, ada, {Role.ADMIN}).roles == {Role.ADMIN}
     finally:
         cleo.close()
+
+
+TEMPORARY = "temp-pass-4567"
+
+
+def test_an_admin_resets_a_password_which_must_be_changed_at_the_next_sign_in(admin, staff):
+    nurse = staff(Role.RECEPTIONIST, username="nurse")
+    nurse_id = nurse.actor.user_id
+    admin.users.reset_password(admin.actor, nurse_id, TEMPORARY)
+
+    entry = admin.audit.recent(admin.actor, 1)[0]
+    assert (entry.action, entry.actor_name, entry.entity_id) == (
+        "user.password_reset",
+        admin.actor.display_name,
+        nurse_id,
+    )
+    with pytest.raises(WrongPassword):
+        sign_in(admin.folder, "nurse", STAFF_PASSWORD)
+    session = sign_in(admin.folder, "nurse", TEMPORARY)
+    try:
+        assert session.must_change_password
+        assert not session.actor.roles  # nothing until a password of their own is chosen
+        with pytest.raises(ClinicDeskError, match="differ from the temporary password"):
+            session.change_password(TEMPORARY, TEMPORARY)
+        session.change_password(TEMPORARY, CHOSEN)
+        assert not session.must_change_password
+        assert session.actor.roles == {Role.RECEPTIONIST}
+    finally:
+        session.close()
+    again = sign_in(admin.folder, "nurse", CHOSEN)
+    assert not again.must_change_password
+    again.close()
+    with pytest.raises(WrongPassword):
+        sign_in(admin.folder, "nurse", TEMPORARY)
+
+
+def test_resetting_a_password_follows_the_rules_of_changing_roles(admin, bea, staff):
+    refused(
+        admin,
+        lambda: admin.users.reset_password(admin.actor, admin.actor.user_id, TEMPORARY),
+        "own password",
+    )
+    refused(
+        admin,
+        lambda: bea.users.reset_password(bea.actor, admin.actor.user_id, TEMPORARY),
+        "super admin",
+    )
+    nurse = staff(Role.RECEPTIONIST, username="nurse")
+    refused(
+        admin,
+        lambda: admin.users.reset_password(admin.actor, nurse.actor.user_id, "short"),
+        "10 characters",
+    )
+    admin.users.deactivate(admin.actor, nurse.actor.user_id)
+    refused(
+        admin,
+        lambda: admin.users.reset_password(admin.actor, nurse.actor.user_id, TEMPORARY),
+        "reinstate",
+    )
+    sign_in(admin.folder, "admin", ADMIN_PASSWORD).close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
+from conftest import gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from clinicdesk.jobs import BACKUPS, JobRunner
 from clinicdesk.permissions import Role
 from ui.admin.user_dialogs import CreateUserDialog
 
@@ -23,7 +24,9 @@ def test_create_user_and_change_roles(qtbot, make_main, admin, tasks):
     assert [u.username for u in users.model.rows] == ["admin"]
 
     qtbot.mouseClick(users.create_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
     dialog = users.findChild(CreateUserDialog)
+    assert not dialog.doctor.licence.isVisibleTo(dialog)  # only for a doctor
     qtbot.keyClicks(dialog.username, "maria")
     qtbot.keyClicks(dialog.display_name, "Maria Lopez")
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
@@ -38,6 +41,39 @@ def test_create_user_and_change_roles(qtbot, make_main, admin, tasks):
     assert maria.status == "pending"
     assert users.model.cells(maria)[2:4] == ("Receptionist", "Pending first sign-in")
     assert "account created" in users.message.text()
+
+
+def test_a_doctor_account_is_created_with_the_profile(qtbot, make_main, admin, tasks):
+    service = admin.schedule.add_service(admin.actor, "Consultation", 20, 5, 4500)
+    main = make_main(admin)
+    users = main.show_workspace("admin").users
+    wait_idle(qtbot, tasks)
+    qtbot.mouseClick(users.create_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
+    dialog = users.findChild(CreateUserDialog)
+    qtbot.keyClicks(dialog.username, "dr.ade")
+    qtbot.keyClicks(dialog.display_name, "Dr Ade Bello")
+    dialog.roles.boxes[Role.DOCTOR].setChecked(True)
+    assert dialog.doctor.licence.isVisibleTo(dialog)
+    qtbot.keyClicks(dialog.doctor.new_specialization, "Paediatrics")
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form.error_text("licence_number") != "", timeout=5000)
+    assert dialog.form.error_text("licence_number") == "Licence number is required"
+    assert dialog.form.error_text("services") == "Choose at least one service"
+    assert [u.username for u in admin.users.list(admin.actor)] == ["admin"]
+
+    qtbot.keyClicks(dialog.doctor.licence, "GMC 7012345")
+    dialog.doctor.service_boxes[service.id].setChecked(True)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
+    wait_idle(qtbot, tasks)
+    assert "Dr Ade Bello: account created" in users.message.text()
+    (doctor,) = admin.schedule.doctors(admin.actor)
+    assert (doctor.name, doctor.specialization, doctor.licence_number) == (
+        "Dr Ade Bello",
+        "Paediatrics",
+        "GMC 7012345",
+    )
 
 
 def test_verify_chain_reports_intact(qtbot, make_main, admin, tasks):
@@ -94,3 +130,67 @@ def test_the_backups_screen_refuses_the_data_folder_and_creates_nothing_there(
     assert "inside the clinic's data folder" in screen.message.text()
     assert not inside.exists()
     assert not list(admin.folder.rglob("*.cdbak"))
+
+
+def test_settings_name_minutes_rightly_and_saved_note_goes_on_the_next_edit(
+    qtbot, make_main, admin, tasks
+):
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.settings
+    workspace.tabs.setCurrentWidget(screen)
+    screen.idle.setValue(1)
+    assert screen.idle.text() == "1 minute"
+    screen.idle.setValue(2)
+    assert screen.idle.text() == "2 minutes"
+    screen.idle.setValue(1)
+
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.message.isVisible(), timeout=5000)
+    assert screen.message.text() == "Settings saved."
+    assert admin.clinic.details().idle_lock_minutes == 1
+
+    qtbot.keyClicks(screen.phone, "5")
+    assert not screen.message.isVisible()
+    screen.name.clear()
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.form.error_text("name") != "", timeout=5000)
+    assert not screen.message.isVisible()
+
+
+def test_the_backups_screen_lists_backups_and_keeps_the_daily_schedule(
+    qtbot, make_main, admin, tasks, tmp_path
+):
+    main = make_main(admin)
+    workspace = main.show_workspace("admin")
+    screen = workspace.backups
+    workspace.tabs.setCurrentWidget(screen)
+    wait_idle(qtbot, tasks)
+    assert screen.model.rows == []
+    assert screen.daily.isChecked() and screen.at.time().toString("HH:mm") == "19:00"
+    assert screen.keep.text() == "30 days"
+
+    daily = tmp_path / "usb" / "daily"
+    screen.scheduled_folder.setText(str(admin.folder / "inside"))
+    qtbot.mouseClick(screen.schedule_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.schedule_form.error_text("folder") != "", timeout=5000)
+    assert "inside the clinic's data folder" in screen.schedule_form.error_text("folder")
+    screen.scheduled_folder.setText(str(daily))
+    screen.keep.setValue(1)
+    qtbot.mouseClick(screen.schedule_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.schedule_message.isVisible(), timeout=5000)
+    assert screen.schedule_message.text() == (
+        f"Daily backup at 19:00 into {daily}, kept for 1 day."
+    )
+    assert admin.backups.schedule(admin.actor).folder == str(daily)
+
+    screen.folder.setText(str(tmp_path / "by hand"))
+    qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.model.rowCount() == 1, timeout=10_000)
+    assert JobRunner(admin.store, (BACKUPS,)).run("backup") is True  # as a desk's jobs would
+    qtbot.waitUntil(lambda: screen.model.rowCount() == 2, timeout=5000)
+    shown = [screen.model.cells(row) for row in screen.model.rows]
+    assert sorted(cells[2] for cells in shown) == sorted([admin.actor.display_name, "Scheduled"])
+    assert {cells[3] for cells in shown} == {"Verified"}
+    scheduled = next(cells for cells in shown if cells[2] == "Scheduled")
+    assert scheduled[4].startswith(str(daily))

@@ -50,15 +50,15 @@ def test_add_service_make_doctor_and_set_hours(qtbot, make_main, admin, tasks):
     wait_idle(qtbot, tasks)
     dialog = screen.findChild(DoctorProfileDialog)
     assert dialog.account.currentText() == "Dr Ada Okafor"
-    qtbot.keyClicks(dialog.new_specialization, "Paediatrics")
-    qtbot.keyClicks(dialog.licence, "GMC 1234567")
-    qtbot.keyClicks(dialog.room, "Room 4")
-    qtbot.keyClicks(dialog.languages, "English, Igbo")
+    qtbot.keyClicks(dialog.doctor.new_specialization, "Paediatrics")
+    qtbot.keyClicks(dialog.doctor.licence, "GMC 1234567")
+    qtbot.keyClicks(dialog.doctor.room, "Room 4")
+    qtbot.keyClicks(dialog.doctor.languages, "English, Igbo")
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.form.error_text("services") != "", timeout=5000)
     assert dialog.form.error_text("services") == "Choose at least one service"
     assert admin.schedule.specializations(admin.actor) == []  # a refusal changes nothing
-    dialog.service_boxes[service.id].setChecked(True)
+    dialog.doctor.service_boxes[service.id].setChecked(True)
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
     wait_idle(qtbot, tasks)

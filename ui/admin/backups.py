@@ -8,26 +8,65 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import QStandardPaths, Qt, QTime
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QTableView,
+    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
 
+from clinicdesk.services.backups import BackupSchedule, BackupView
+from clinicdesk.text import plural
+from ui.changes import FollowTables
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import set_kind
-from ui.widgets.forms import FieldForm
+from ui.widgets.count_box import CountBox
+from ui.widgets.dates import format_moment
+from ui.widgets.forms import FieldForm, section
+from ui.widgets.table import RowsModel, read_only_rows
 
 
 def default_folder() -> str:
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     return str(Path(documents or Path.home()) / "ClinicDesk backups")
+
+
+def size_text(size: int) -> str:
+    if size >= 1 << 20:
+        return f"{size / (1 << 20):,.1f} MiB"
+    return f"{max(1, size // 1024):,} KiB"
+
+
+class BackupTableModel(RowsModel[BackupView]):
+    HEADERS = ("Made", "Size", "By", "State", "File")
+
+    def __init__(self, time_zone: str) -> None:
+        super().__init__()
+        self.time_zone = time_zone
+
+    def cells(self, b: BackupView) -> tuple[str, ...]:
+        if b.removed_at is not None:
+            state = f"Deleted {format_moment(b.removed_at, self.time_zone)} (older than kept)"
+        elif not b.present:
+            state = "Not found where it was written"
+        else:
+            state = "Verified" if b.verified else "Not verified"
+        return (
+            format_moment(b.made_at, self.time_zone),
+            size_text(b.size),
+            b.made_by or "Scheduled",
+            state,
+            b.path,
+        )
 
 
 class BackupScreen(QWidget):
@@ -81,6 +120,16 @@ class BackupScreen(QWidget):
         buttons.addWidget(self.button)
         buttons.addStretch(1)
         buttons.addWidget(self.reencrypt_button)
+        self.model = BackupTableModel(ctx.details.time_zone)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Backups made")
+        read_only_rows(self.table)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
@@ -88,8 +137,126 @@ class BackupScreen(QWidget):
         layout.addLayout(row)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
+        layout.addWidget(section("EVERY DAY"))
+        layout.addLayout(self._schedule_form())
+        layout.addWidget(section("BACKUPS MADE"))
+        layout.addWidget(self.table, 1)
         layout.addWidget(restore)
-        layout.addStretch(1)
+        self.follow = FollowTables(self, ctx, frozenset({"backups"}), self.reload)
+
+    def _schedule_form(self) -> QVBoxLayout:
+        """The daily backup: on or off, when, where, and how many days they are kept."""
+        self.schedule_form = FieldForm(columns=4)
+        self.daily = QCheckBox("Back up every day")
+        self.at = QTimeEdit()
+        self.at.setDisplayFormat("HH:mm")
+        self.at.setAccessibleName("Time of the daily backup")
+        self.keep = CountBox("day", 1, 3650, 30)
+        self.keep.setAccessibleName("Days scheduled backups are kept")
+        self.scheduled_folder = QLineEdit()
+        self.scheduled_folder.setAccessibleName("Folder of the daily backups")
+        self.schedule_form.add("daily", "Daily backup", self.daily, 0, 0)
+        self.schedule_form.add("at_minute", "&At (clinic time)", self.at, 0, 1)
+        self.schedule_form.add(
+            "keep_days", "&Keep for", self.keep, 0, 2, hint="Older daily backups are deleted."
+        )
+        self.schedule_form.add("folder", "Daily backups &go to", self.scheduled_folder, 1, 0, 3)
+        browse = QPushButton("Choose folder…")
+        browse.clicked.connect(self.choose_scheduled_folder)
+        self.schedule_form.grid.addWidget(browse, 1, 3, Qt.AlignmentFlag.AlignBottom)
+        self.schedule_button = QPushButton("Save schedule")
+        self.schedule_button.clicked.connect(self.save_schedule)
+        self.schedule_message = QLabel()
+        self.schedule_message.setWordWrap(True)
+        self.schedule_message.hide()
+        self.schedule_form.edited.connect(self.schedule_message.hide)
+        self.schedule_form.setEnabled(False)  # until the schedule is loaded
+        row = QHBoxLayout()
+        row.addWidget(self.schedule_form, 1)
+        side = QVBoxLayout()
+        side.addStretch(1)
+        side.addWidget(self.schedule_button)
+        row.addLayout(side)
+        outer = QVBoxLayout()
+        outer.addLayout(row)
+        outer.addWidget(self.schedule_message)
+        return outer
+
+    # ---- loading ----
+
+    def reload(self) -> None:
+        backups, actor = self.ctx.session.backups, self.ctx.actor
+        self.ctx.tasks.submit(
+            lambda: (backups.history(actor), backups.schedule(actor)),
+            on_result=self._loaded,
+            on_error=lambda error: self._say(describe(error), ok=False),
+            owner=self,
+        )
+
+    def _loaded(self, data: tuple[list[BackupView], BackupSchedule]) -> None:
+        history, plan = data
+        self.model.set_rows(history)
+        if not self.schedule_form.isEnabled():  # never over what the admin is typing
+            self._show_schedule(plan)
+            self.schedule_form.setEnabled(True)
+
+    def _show_schedule(self, plan: BackupSchedule) -> None:
+        self.daily.setChecked(plan.daily)
+        self.at.setTime(QTime(plan.at_minute // 60, plan.at_minute % 60))
+        self.keep.setValue(plan.keep_days)
+        self.scheduled_folder.setText(plan.folder)
+
+    # ---- the schedule ----
+
+    def choose_scheduled_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(
+            self, "Daily backups go to", self.scheduled_folder.text()
+        )
+        if chosen:
+            self.scheduled_folder.setText(chosen)
+
+    def save_schedule(self) -> None:
+        time = self.at.time()
+        plan = BackupSchedule(
+            self.daily.isChecked(),
+            time.hour() * 60 + time.minute(),
+            self.scheduled_folder.text(),
+            self.keep.value(),
+        )
+        self.schedule_form.clear_errors()
+        self.schedule_message.hide()
+        self.schedule_button.setEnabled(False)
+
+        def saved(plan: BackupSchedule) -> None:
+            self.schedule_button.setEnabled(True)
+            self._show_schedule(plan)
+            self._say_schedule(
+                f"Daily backup at {plan.at_minute // 60:02d}:{plan.at_minute % 60:02d} into "
+                f"{plan.folder}, kept for {plural(plan.keep_days, 'day')}."
+                if plan.daily
+                else "Daily backups are off; make them with Back up now.",
+                ok=True,
+            )
+
+        def refused(error: BaseException) -> None:
+            self.schedule_button.setEnabled(True)
+            fields = getattr(error, "fields", None)
+            if fields is None or self.schedule_form.show_errors(fields):
+                self._say_schedule(describe(error), ok=False)
+
+        self.ctx.tasks.submit(
+            self.ctx.session.backups.set_schedule,
+            self.ctx.actor,
+            plan,
+            on_result=saved,
+            on_error=refused,
+            owner=self,
+        )
+
+    def _say_schedule(self, text: str, ok: bool) -> None:
+        self.schedule_message.setText(text)
+        set_kind(self.schedule_message, "success" if ok else "banner")
+        self.schedule_message.show()
 
     def choose_folder(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, "Back up into", self.folder.text())
@@ -147,10 +314,8 @@ class BackupScreen(QWidget):
 
     def _done(self, info) -> None:
         self._idle()
-        self._say(
-            f"Backup written and verified: {info.path} ({max(1, info.size // 1024):,} KiB).",
-            ok=True,
-        )
+        self._say(f"Backup written and verified: {info.path} ({size_text(info.size)}).", ok=True)
+        self.reload()
 
     def _failed(self, error: BaseException) -> None:
         self._idle()

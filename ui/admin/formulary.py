@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from clinicdesk.errors import Conflict
 from clinicdesk.rx.directions import ROUTES
 from clinicdesk.services.formulary import DrugInput, DrugView
-from clinicdesk.text import fold
+from clinicdesk.text import fold, plural
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import icon, set_kind
@@ -199,7 +199,7 @@ class FormularyScreen(QWidget):
             self.table.selectRow(ids.index(keep) if keep in ids else 0)
         withdrawn = sum(not d.active for d in self.drugs)
         self.count.setText(
-            f"{len(rows)} of {len(self.drugs)} drugs shown; {withdrawn} withdrawn "
+            f"{len(rows)} of {plural(len(self.drugs), 'drug')} shown; {withdrawn} withdrawn "
             "(kept on old prescriptions, no longer offered to prescribers)."
         )
         self._update_buttons()

@@ -30,13 +30,15 @@ from clinicdesk.money import money_text, parse_amount
 from clinicdesk.permissions import Role
 from clinicdesk.scheduling.policy import CancellationPolicy, RefundRule
 from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
+from clinicdesk.text import plural
 from ui.admin.hours_editor import HoursEditor
 from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import icon, set_kind
+from ui.widgets.count_box import CountBox
 from ui.widgets.date_field import DateField
-from ui.widgets.forms import FieldForm
+from ui.widgets.forms import FieldForm, section
 from ui.widgets.table import RowsModel, read_only_rows
 
 
@@ -72,7 +74,7 @@ def affected_text(count: int) -> str:
     if count == 0:
         return "no booked appointments are affected"
     return (
-        f"{count} booked appointment{'s' if count != 1 else ''} no longer fit; they are listed "
+        f"{plural(count, 'booked appointment')} no longer fit; they are listed "
         'under "Needs attention" at the front desk'
     )
 
@@ -86,12 +88,6 @@ def _table(model: RowsModel) -> QTableView:
     header.setStretchLastSection(True)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return table
-
-
-def _section(text: str) -> QLabel:
-    label = QLabel(text)
-    set_kind(label, "section")
-    return label
 
 
 class ScheduleScreen(QWidget):
@@ -111,14 +107,14 @@ class ScheduleScreen(QWidget):
         self.make_doctor_button.clicked.connect(self.make_doctor)
 
         left = QVBoxLayout()
-        left.addWidget(_section("SERVICES"))
+        left.addWidget(section("SERVICES"))
         left.addWidget(self.services_table, 1)
         left.addWidget(self.add_service_button, 0, Qt.AlignmentFlag.AlignLeft)
-        left.addWidget(_section("DOCTORS"))
+        left.addWidget(section("DOCTORS"))
         left.addWidget(self.doctors_table, 2)
         left.addWidget(self.make_doctor_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        self.hours_title = _section("WEEKLY HOURS")
+        self.hours_title = section("WEEKLY HOURS")
         self.hours = HoursEditor()
         self.save_hours_button = QPushButton("Save hours")
         set_kind(self.save_hours_button, "primary")
@@ -154,14 +150,14 @@ class ScheduleScreen(QWidget):
         save_row.addWidget(self.save_hours_button)
         save_row.addWidget(hours_hint, 1)
         right.addLayout(save_row)
-        right.addWidget(_section("DAYS OFF"))
+        right.addWidget(section("DAYS OFF"))
         right.addWidget(self.holiday_form)
         right.addWidget(self.leave_form)
-        right.addWidget(_section("EMERGENCY ABSENCE"))
+        right.addWidget(section("EMERGENCY ABSENCE"))
         right.addWidget(self._absence_form())
-        right.addWidget(_section("BOOKING RULES"))
+        right.addWidget(section("BOOKING RULES"))
         right.addWidget(self._rules_form())
-        right.addWidget(_section("CANCELLATION POLICY"))
+        right.addWidget(section("CANCELLATION POLICY"))
         right.addWidget(self._policy_form())
         right.addStretch(1)
 
@@ -197,10 +193,7 @@ class ScheduleScreen(QWidget):
     def _absence_form(self) -> FieldForm:
         """The selected doctor is unavailable from now for a number of hours."""
         self.absence_form = FieldForm(columns=3)
-        self.absence_hours = QSpinBox()
-        self.absence_hours.setRange(1, 72)
-        self.absence_hours.setValue(4)
-        self.absence_hours.setSuffix(" h")
+        self.absence_hours = CountBox("hour", 1, 72, 4)
         self.absence_reason = QLineEdit(placeholderText="e.g. Called to an emergency")
         self.absence_button = QPushButton("Unavailable from now")
         set_kind(self.absence_button, "danger")
@@ -214,10 +207,7 @@ class ScheduleScreen(QWidget):
         """Approval and the no-show grace; loaded with the clinic's current rules."""
         self.rules_form = FieldForm(columns=3)
         self.needs_approval = QCheckBox("New bookings wait for an admin's approval")
-        self.no_show_after = QSpinBox()
-        self.no_show_after.setRange(5, 240)
-        self.no_show_after.setValue(15)
-        self.no_show_after.setSuffix(" min")
+        self.no_show_after = CountBox("minute", 5, 240, 15)
         self.rules_button = QPushButton("Save booking rules")
         self.rules_button.clicked.connect(self.save_rules)
         self.rules_form.add("needs_approval", "Approval", self.needs_approval, 0, 0)
@@ -229,9 +219,7 @@ class ScheduleScreen(QWidget):
         """Two rules, as clinics state them: a full refund with enough notice, a share later,
         and a fee for a no-show (CancellationPolicy evaluates them to an amount)."""
         self.policy_form = FieldForm(columns=4)
-        self.full_refund_hours = QSpinBox()
-        self.full_refund_hours.setRange(0, 168)
-        self.full_refund_hours.setSuffix(" h ahead")
+        self.full_refund_hours = CountBox("hour ahead", 0, 168, 24, many="hours ahead")
         self.late_refund = QSpinBox()
         self.late_refund.setRange(0, 100)
         self.late_refund.setSuffix(" %")
@@ -266,7 +254,7 @@ class ScheduleScreen(QWidget):
 
         def done(_none) -> None:
             self._say(
-                f"Cancellation policy saved: a full refund {hours} hours or more ahead, "
+                f"Cancellation policy saved: a full refund {plural(hours, 'hour')} or more ahead, "
                 f"{late}% later; a no-show pays {self.no_show_fee.text() or '0'}."
             )
 
@@ -509,8 +497,8 @@ class ScheduleScreen(QWidget):
 
         def done(count: int) -> None:
             self._say(
-                f"{doctor.name} is unavailable for the next {hours} hour"
-                f"{'s' if hours != 1 else ''}; {affected_text(count)}."
+                f"{doctor.name} is unavailable for the next {plural(hours, 'hour')}; "
+                f"{affected_text(count)}."
             )
             self.absence_reason.clear()
 
@@ -530,7 +518,7 @@ class ScheduleScreen(QWidget):
         def done(_none) -> None:
             self._say(
                 ("New bookings now wait for approval" if approval else "New bookings are confirmed")
-                + f"; a patient {minutes} minutes late is a no-show."
+                + f"; a patient {plural(minutes, 'minute')} late is a no-show."
             )
 
         self._days_off(

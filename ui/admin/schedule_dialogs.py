@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.money import parse_amount
 from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
 from clinicdesk.services.users import UserInfo
+from ui.admin.doctor_fields import DoctorFields
 from ui.context import AppContext
 from ui.widgets.form_dialog import FormDialog
 
@@ -56,10 +57,7 @@ class AddServiceDialog(FormDialog):
 
 
 class DoctorProfileDialog(FormDialog):
-    """A profile for a doctor's account: specialization, licence, room, languages, services.
-
-    A specialization typed under "or a new one" is added first and then used.
-    """
+    """A profile for a doctor's account that has none (its role given after it was made)."""
 
     def __init__(
         self,
@@ -73,57 +71,16 @@ class DoctorProfileDialog(FormDialog):
         self.account = QComboBox()
         for user in accounts:
             self.account.addItem(user.display_name, user.id)
-        self.specialization = QComboBox()
-        for spec_id, name in specializations:
-            self.specialization.addItem(name, spec_id)
-        self.new_specialization = QLineEdit(placeholderText="e.g. Paediatrics")
-        self.licence = QLineEdit(placeholderText="e.g. GMC 7012345")
-        self.room = QLineEdit(placeholderText="e.g. Room 2")
-        self.languages = QLineEdit(placeholderText="e.g. English, Spanish")
-        self.service_boxes: dict[str, QCheckBox] = {}
-        boxes = QWidget()
-        grid = QGridLayout(boxes)
-        grid.setContentsMargins(0, 0, 0, 0)
-        for i, service in enumerate(services):
-            box = QCheckBox(service.name)
-            grid.addWidget(box, i // 2, i % 2)
-            self.service_boxes[service.id] = box
         self.form.add("user", "&Doctor account *", self.account, 0, 0, 2)
-        self.form.add("specialization", "&Specialization", self.specialization, 1, 0)
-        self.form.add("new_specialization", "or a ne&w one", self.new_specialization, 1, 1)
-        self.form.add("licence_number", "&Licence number *", self.licence, 2, 0)
-        self.form.add("room", "&Room", self.room, 2, 1)
-        self.form.add(
-            "languages", "Lan&guages", self.languages, 3, 0, 2, hint="Separated by commas."
-        )
-        self.form.add("services", "Services offered *", boxes, 4, 0, 2)
+        self.doctor = DoctorFields(self.form, 1, specializations, services)
         self.finish_layout()
 
-    def chosen_services(self) -> set[str]:
-        return {sid for sid, box in self.service_boxes.items() if box.isChecked()}
-
     def call(self) -> Callable[[], DoctorInfo]:
-        schedule, actor = self.ctx.session.schedule, self.ctx.actor
-        new = self.new_specialization.text().strip()
-        spec_id = self.specialization.currentData()
-        if not new and spec_id is None:
-            raise ValidationError({"specialization": "is required: pick one or type a new one"})
         if self.account.currentData() is None:
             raise ValidationError({"user": "must be an account with the doctor role"})
-        languages = tuple(x.strip() for x in self.languages.text().split(",") if x.strip())
-        services = self.chosen_services()
-        problems = {  # checked before a new specialization is added, so a refusal changes nothing
-            "licence_number": None if self.licence.text().strip() else "is required",
-            "services": None if services else "choose at least one service",
-        }
-        if problems := {k: v for k, v in problems.items() if v}:
-            raise ValidationError(problems)
-        user_id, licence, room = self.account.currentData(), self.licence.text(), self.room.text()
-
-        def save() -> DoctorInfo:
-            chosen = schedule.add_specialization(actor, new) if new else spec_id
-            return schedule.make_doctor(
-                actor, user_id, chosen, licence, services, languages, room=room
-            )
-
-        return save
+        return partial(
+            self.ctx.session.schedule.make_profile,
+            self.ctx.actor,
+            self.account.currentData(),
+            self.doctor.details(),
+        )

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -19,6 +18,7 @@ from ui.context import AppContext
 from ui.errors import describe
 from ui.setup_wizard import currency_combo, time_zone_combo
 from ui.theme import set_kind
+from ui.widgets.count_box import CountBox
 from ui.widgets.forms import FieldForm
 
 
@@ -35,10 +35,7 @@ class SettingsScreen(QWidget):
         self.phone = QLineEdit(d.phone)
         self.time_zone = time_zone_combo(d.time_zone)
         self.currency = currency_combo(d.currency)
-        self.idle = QSpinBox()
-        self.idle.setRange(1, 240)
-        self.idle.setSuffix(" minutes")
-        self.idle.setValue(d.idle_lock_minutes)
+        self.idle = CountBox("minute", 1, 240, d.idle_lock_minutes)
         self.form.add("name", "Clinic &name *", self.name, 0, 0, 2)
         self.form.add("address", "&Address", self.address, 1, 0, 2)
         self.form.add("phone", "&Phone", self.phone, 2, 0)
@@ -59,6 +56,7 @@ class SettingsScreen(QWidget):
         self.message.setWordWrap(True)
         set_kind(self.message, "success")
         self.message.hide()
+        self.form.edited.connect(self.message.hide)  # "Settings saved." no longer describes it
         row = QHBoxLayout()
         row.addWidget(self.save_button)
         row.addStretch(1)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from clinicdesk.rx.keys import ACTIVE, REVOKED
 from clinicdesk.services.signing import KeyView, TrustFile
+from clinicdesk.text import plural
 from ui.admin.trust_import import TrustImportDialog
 from ui.context import AppContext
 from ui.errors import describe
@@ -248,7 +249,7 @@ class SigningKeysScreen(QWidget):
             self.ctx.session.signing_keys.export_trust_file,
             target,
             done=lambda count: (
-                f"Trust file with {count} key{'s' if count != 1 else ''} written "
+                f"Trust file with {plural(count, 'key')} written "
                 f"to {target}. Give it to pharmacies outside the clinic (it holds no secrets)."
             ),
         )
@@ -285,4 +286,4 @@ def _imported_text(keys: list[KeyView]) -> str:
     if not keys:
         return "Nothing new in that trust file: its keys were already known here."
     clinics = ", ".join(sorted({k.clinic_name for k in keys}))
-    return f"{len(keys)} key{'s' if len(keys) != 1 else ''} of {clinics} now known here."
+    return f"{plural(len(keys), 'key')} of {clinics} now known here."

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.permissions import Role
-from clinicdesk.services.users import UserInfo, change_refusal, grantable_roles
+from clinicdesk.services.schedule_setup import ServiceInfo
+from clinicdesk.services.users import (
+    UserInfo,
+    change_refusal,
+    grantable_roles,
+    reset_refusal,
+)
+from ui.admin.doctor_fields import DOCTOR_FIELDS, DoctorFields
 from ui.context import AppContext
 from ui.widgets.form_dialog import FormDialog
 
@@ -61,23 +68,38 @@ class RoleChecks(QWidget):
             box.setChecked(role in roles)
 
 
+def _temporary_password() -> tuple[QLineEdit, QWidget]:
+    """A suggested temporary password, with a button for another suggestion."""
+    password = QLineEdit(suggest_password())
+    password.setAccessibleName("Temporary password")
+    new = QPushButton("New suggestion")
+    new.setAutoDefault(False)
+    new.clicked.connect(lambda: password.setText(suggest_password()))
+    row = QWidget()
+    line = QHBoxLayout(row)
+    line.setContentsMargins(0, 0, 0, 0)
+    line.addWidget(password, 1)
+    line.addWidget(new)
+    return password, row
+
+
 class CreateUserDialog(FormDialog):
+    """An account; ticking Doctor asks for the doctor's profile too, made with the account."""
+
     conflict_field = "username"
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        specializations: list[tuple[str, str]],
+        services: list[ServiceInfo],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(ctx, "Create user", "Create user", parent)
         self.username = QLineEdit(placeholderText="e.g. maria.lopez")
         self.display_name = QLineEdit(placeholderText="e.g. Maria López")
         self.roles = RoleChecks(grantable_roles(ctx.actor))
-        self.password = QLineEdit(suggest_password())
-        new = QPushButton("New suggestion")
-        new.setAutoDefault(False)
-        new.clicked.connect(lambda: self.password.setText(suggest_password()))
-        row = QWidget()
-        line = QHBoxLayout(row)
-        line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(self.password, 1)
-        line.addWidget(new)
+        self.password, row = _temporary_password()
         self.form.add("username", "&User name *", self.username, 0, 0)
         self.form.add("display_name", "&Full name *", self.display_name, 0, 1)
         self.form.add("roles", "Roles *", self.roles, 1, 0, 2, hint=self.roles.hint)
@@ -90,16 +112,25 @@ class CreateUserDialog(FormDialog):
             2,
             hint="Give it to the person; they must choose their own when they first sign in.",
         )
+        self.doctor = DoctorFields(self.form, 3, specializations, services)
+        self.roles.boxes[Role.DOCTOR].toggled.connect(self._show_doctor)
+        self._show_doctor(False)
         self.finish_layout()
 
+    def _show_doctor(self, shown: bool) -> None:
+        self.form.set_shown(DOCTOR_FIELDS, shown)
+        self.adjustSize()
+
     def call(self) -> Callable[[], UserInfo]:
+        roles = self.roles.roles()
         return partial(
             self.ctx.session.users.create,
             self.ctx.actor,
             self.username.text(),
             self.display_name.text(),
-            self.roles.roles(),
+            roles,
             self.password.text(),
+            doctor=self.doctor.details() if Role.DOCTOR in roles else None,
         )
 
 
@@ -142,4 +173,42 @@ class ReinstateDialog(FormDialog):
     def call(self) -> Callable[[], UserInfo]:
         return partial(
             self.ctx.session.users.reinstate, self.ctx.actor, self.user.id, self.password.text()
+        )
+
+
+class ResetPasswordDialog(FormDialog):
+    """A temporary password for someone who forgot theirs; they choose their own at their next
+    sign-in, before they can do anything else."""
+
+    def __init__(self, ctx: AppContext, user: UserInfo, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ctx, f"Reset the password of {user.display_name}", "Reset password", parent
+        )
+        self.user = user
+        self.password, row = _temporary_password()
+        self.form.add(
+            "password",
+            "&Temporary password *",
+            row,
+            0,
+            0,
+            2,
+            hint=(
+                "Give it to them in person. Their old password stops working now, a desk where "
+                "they are signed in signs out, and at their next sign-in they must choose a new "
+                "password."
+            ),
+        )
+        refusal = reset_refusal(ctx.actor, user)
+        if refusal:
+            self.say(refusal)
+            self.save.setEnabled(False)
+        self.finish_layout()
+
+    def call(self) -> Callable[[], UserInfo]:
+        return partial(
+            self.ctx.session.users.reset_password,
+            self.ctx.actor,
+            self.user.id,
+            self.password.text(),
         )

@@ -15,14 +15,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clinicdesk.services.users import REMOVED, STATUS_LABELS, UserInfo, change_refusal
+from clinicdesk.services.users import (
+    PENDING,
+    REMOVED,
+    STATUS_LABELS,
+    UserInfo,
+    change_refusal,
+    reset_refusal,
+)
 from ui.admin.key_change import (
     CHANGE_KEY_QUESTION,
     not_carried_text,
     run_key_change,
     show_outcome,
 )
-from ui.admin.user_dialogs import CreateUserDialog, ReinstateDialog, RolesDialog
+from ui.admin.user_dialogs import (
+    CreateUserDialog,
+    ReinstateDialog,
+    ResetPasswordDialog,
+    RolesDialog,
+)
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import icon, set_kind
@@ -42,9 +54,7 @@ class UserTableModel(RowsModel[UserInfo]):
             u.display_name,
             u.username,
             ", ".join(sorted(r.label for r in u.roles)),
-            "Needs a new password (recovery key)"
-            if u.needs_new_password
-            else STATUS_LABELS.get(u.status, u.status),
+            _status(u),
             format_moment(u.last_login_at, self.time_zone) or "never",
         )
 
@@ -52,6 +62,14 @@ class UserTableModel(RowsModel[UserInfo]):
         if role == Qt.ItemDataRole.ForegroundRole and u.status == REMOVED:
             return QColor("#8d9aa5")
         return None
+
+
+def _status(u: UserInfo) -> str:
+    if u.needs_new_password:
+        return "Needs a new password (recovery key)"
+    if u.status == PENDING and u.last_login_at is not None:  # a reset or reinstated account
+        return "Must choose a new password"
+    return STATUS_LABELS.get(u.status, u.status)
 
 
 class UsersScreen(QWidget):
@@ -80,6 +98,12 @@ class UsersScreen(QWidget):
         set_kind(self.remove_button, "danger")
         self.remove_button.setToolTip("The account can no longer sign in or unlock.")
         self.reinstate_button = QPushButton("Reinstate…")
+        self.reset_button = QPushButton("Reset password…")
+        self.reset_button.setToolTip(
+            "A temporary password for someone who forgot theirs; they choose a new one when "
+            "they next sign in."
+        )
+        self.reset_button.clicked.connect(self.reset_password)
         self.key_button = QPushButton("Change the clinic's key…")
         self.key_button.setToolTip(
             "Encrypt the clinic's data with a new key; everyone keeps their password."
@@ -95,6 +119,7 @@ class UsersScreen(QWidget):
             self.roles_button,
             self.remove_button,
             self.reinstate_button,
+            self.reset_button,
         ):
             bar.addWidget(button)
         bar.addStretch(1)
@@ -123,6 +148,8 @@ class UsersScreen(QWidget):
         self.roles_button.setEnabled(status not in (None, REMOVED))
         self.remove_button.setEnabled(may_change and status != REMOVED)
         self.reinstate_button.setEnabled(may_change and status == REMOVED)
+        may_reset = user is not None and reset_refusal(self.ctx.actor, user) is None
+        self.reset_button.setEnabled(may_reset and status != REMOVED)
 
     def refresh(self, select_id: str | None = None) -> None:
         def loaded(rows: list[UserInfo]) -> None:
@@ -160,9 +187,20 @@ class UsersScreen(QWidget):
         dialog.open()
 
     def create_user(self) -> None:
-        self._after(
-            CreateUserDialog(self.ctx, self),
-            "account created; it is pending until they sign in and choose their own password",
+        """Loads what a doctor's profile is chosen from, then asks."""
+        schedule, actor = self.ctx.session.schedule, self.ctx.actor
+
+        def opened(data) -> None:
+            self._after(
+                CreateUserDialog(self.ctx, *data, self),
+                "account created; it is pending until they sign in and choose their own password",
+            )
+
+        self.ctx.tasks.submit(
+            lambda: (schedule.specializations(actor), schedule.services(actor)),
+            on_result=opened,
+            on_error=self._failed,
+            owner=self,
         )
 
     def change_roles(self) -> None:
@@ -175,6 +213,15 @@ class UsersScreen(QWidget):
         if user is not None and user.status == REMOVED:
             self._after(
                 ReinstateDialog(self.ctx, user, self), "reinstated with a temporary password"
+            )
+
+    def reset_password(self) -> None:
+        user = self.selected()
+        if user is not None and user.status != REMOVED:
+            self._after(
+                ResetPasswordDialog(self.ctx, user, self),
+                "password reset; give them the temporary password, they choose their own when "
+                "they next sign in",
             )
 
     def _with_preview(self, then) -> None:

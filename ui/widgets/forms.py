@@ -2,14 +2,26 @@
 
 ``FieldForm`` lays fields out on a grid (label above the input, reason below it), keeps the tab
 order in the order fields were added, and maps ``ValidationError.fields`` onto the fields. A
-field's error goes away as soon as that field is edited.
+field's error goes away as soon as that field is edited, and ``edited`` tells the screen (so a
+"saved" note that no longer describes the form can go too).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QDateTimeEdit,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.theme import set_invalid, set_kind
 
@@ -22,7 +34,15 @@ class Field:
     label: str
     widget: QWidget
     error: QLabel
+    title: QLabel
     hint: QLabel | None = None
+
+
+def section(text: str) -> QLabel:
+    """A heading over a part of a screen ("WEEKLY HOURS")."""
+    label = QLabel(text)
+    set_kind(label, "section")
+    return label
 
 
 def sentence(label: str, reason: str) -> str:
@@ -33,6 +53,8 @@ def sentence(label: str, reason: str) -> str:
 
 
 class FieldForm(QWidget):
+    edited = Signal(str)  # the field's name, when the user changes it
+
     def __init__(self, parent: QWidget | None = None, columns: int = 1) -> None:
         super().__init__(parent)
         self.grid = QGridLayout(self)
@@ -74,15 +96,26 @@ class FieldForm(QWidget):
         cell.addStretch(1)
         self.grid.addLayout(cell, row, col, 1, span)
         plain = label.replace("&", "").rstrip(" *")
-        self.fields[name] = Field(name, plain, widget, error, note)
-        if isinstance(widget, QLineEdit):
-            widget.textEdited.connect(lambda _text: self.set_error(name, None))
-        elif isinstance(widget, QComboBox):
-            widget.currentIndexChanged.connect(lambda _index: self.set_error(name, None))
+        self.fields[name] = Field(name, plain, widget, error, title, note)
+        changed = {
+            QLineEdit: "textEdited",
+            QComboBox: "currentIndexChanged",
+            QSpinBox: "valueChanged",
+            QDateTimeEdit: "dateTimeChanged",
+            QAbstractButton: "toggled",
+        }
+        for kind, signal in changed.items():
+            if isinstance(widget, kind):
+                getattr(widget, signal).connect(lambda *_args: self._edited(name))
+                break
         if self._order:
             QWidget.setTabOrder(self._order[-1], widget)
         self._order.append(widget)
         return widget
+
+    def _edited(self, name: str) -> None:
+        self.set_error(name, None)
+        self.edited.emit(name)
 
     def show_errors(self, problems: dict[str, str], focus: bool = True) -> dict[str, str]:
         """Show each reason under its field; returns the problems that match no field here."""
@@ -104,8 +137,17 @@ class FieldForm(QWidget):
         field.error.setVisible(bool(reason))
         field.error.setAccessibleName(f"{field.label} error")
         if field.hint is not None:
-            field.hint.setVisible(not reason)
+            field.hint.setVisible(not reason and not field.widget.isHidden())
         set_invalid(field.widget, bool(reason))
+
+    def set_shown(self, names: list[str], shown: bool) -> None:
+        """Shows or hides fields with their labels (a hidden field keeps no error)."""
+        for name in names:
+            field = self.fields[name]
+            self.set_error(name, None)
+            for part in (field.title, field.widget, field.hint):
+                if part is not None:
+                    part.setVisible(shown)
 
     def clear_errors(self) -> None:
         for name in self.fields:
