@@ -12,10 +12,11 @@ import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from clinicdesk.demo.today import open_today
+from clinicdesk.demo.today import PLAYED_OUT, open_today
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.scheduling.slots import local_moment
+from clinicdesk.scheduling.status import AppointmentStatus
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.appointments import AppointmentService, SlotUnavailable
 from clinicdesk.services.schedule_setup import HoursInput
@@ -153,7 +154,8 @@ def _book_days(
                 except SlotUnavailable:
                     continue  # the patient is busy then, or another service took the time
                 if finish_at is not None and start < finish_at:
-                    _play_out(appointments, actor, rng, booked.id)
+                    on_the_day = AppointmentService(appointments.store, clock=lambda s=start: s)
+                    _play_out(on_the_day, actor, rng, booked.id)
 
 
 def _play_out(
@@ -161,7 +163,7 @@ def _play_out(
 ) -> None:
     roll = rng.random()
     if roll < 0.06:
-        appointments.set_status(actor, appointment_id, "no_show")
+        appointments.set_status(actor, appointment_id, AppointmentStatus.NO_SHOW)
     elif roll < 0.12:
         appointments.cancel(
             actor,
@@ -169,5 +171,5 @@ def _play_out(
             rng.choice(("Patient feeling better", "Clash with work", "Family emergency")),
         )
     else:
-        for status in ("checked_in", "in_consultation", "completed"):
+        for status in PLAYED_OUT:
             appointments.set_status(actor, appointment_id, status)

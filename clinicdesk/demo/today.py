@@ -19,6 +19,7 @@ from sqlalchemy import select
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.scheduling.slots import local_moment
+from clinicdesk.scheduling.status import FREES_TIME, AppointmentStatus
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.appointments import AppointmentService, SlotUnavailable
 from clinicdesk.services.booking import clinic_day, clinic_zone
@@ -30,7 +31,11 @@ BOOKED_SHARE = 0.7  # of the free slots around now
 ARRIVED_EARLY = timedelta(minutes=15)  # a booked patient this early is already waiting
 WANTED_WAITING = 3  # walk-ins join until this many wait
 SERVICE = "Consultation"
-NOT_BOOKED = ("cancelled", "rejected")
+PLAYED_OUT = (  # a visit that took place, step by step
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_CONSULTATION,
+    AppointmentStatus.COMPLETED,
+)
 
 
 def open_today(session: ClinicSession, seed: int, now: datetime | None = None) -> None:
@@ -87,7 +92,7 @@ def _free_patients(session: ClinicSession, today: date, rng: random.Random) -> l
                 select(Appointment.patient_id).where(
                     Appointment.starts_at >= local_moment(today, 0, tz),
                     Appointment.starts_at < local_moment(today, 24 * 60, tz),
-                    Appointment.status.not_in(NOT_BOOKED),
+                    Appointment.status.not_in(FREES_TIME),
                 )
             )
         )
@@ -110,9 +115,9 @@ def _play_out(
     """Seen already, waiting (arrived, or due about now), or still to come."""
     if ends_at <= now:
         if rng.random() < 0.1:
-            appointments.set_status(actor, appointment_id, "no_show")
+            appointments.set_status(actor, appointment_id, AppointmentStatus.NO_SHOW)
             return
-        for status in ("checked_in", "in_consultation", "completed"):
+        for status in PLAYED_OUT:
             appointments.set_status(actor, appointment_id, status)
     elif starts_at <= now + ARRIVED_EARLY:
         queue.check_in(actor, appointment_id)

@@ -17,12 +17,11 @@ from sqlalchemy import select
 
 from clinicdesk.permissions import Actor, P
 from clinicdesk.scheduling.slots import local_moment
+from clinicdesk.scheduling.status import ATTENDED, FREES_TIME, AppointmentStatus
 from clinicdesk.services.booking import AppointmentView, view_of, views_where
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Appointment, ClinicProfile
-
-ATTENDED = {"completed", "in_consultation", "checked_in"}
 
 
 @dataclass(frozen=True)
@@ -73,10 +72,10 @@ class AppointmentReports:
         return [
             Attendance(
                 name,
-                sum(c.values()) - c["cancelled"] - c["rejected"],
+                sum(c.values()) - sum(c[x] for x in FREES_TIME),
                 sum(c[x] for x in ATTENDED),
-                c["no_show"],
-                c["cancelled"],
+                c[AppointmentStatus.NO_SHOW],
+                c[AppointmentStatus.CANCELLED],
             )
             for name, c in sorted(by_doctor.items())
         ]
@@ -100,9 +99,7 @@ class AppointmentReports:
         self, actor: Actor, doctor_id: str, first_day: date, last_day: date
     ) -> bytes:
         views = [
-            v
-            for v in self.search(actor, first_day, last_day, doctor_id)
-            if v.status not in ("cancelled", "rejected")
+            v for v in self.search(actor, first_day, last_day, doctor_id) if not v.status.frees_time
         ]
         with self.store.write(actor) as s:
             profile = s.scalars(select(ClinicProfile)).one()
@@ -139,6 +136,6 @@ def _event(view: AppointmentView, summary: str, clinic: str, address: str) -> Ev
     event.add("dtend", view.ends_at)
     event.add("summary", summary)
     event.add("location", f"{clinic}, {address}" if address else clinic)
-    event.add("status", "CONFIRMED" if view.status == "confirmed" else "TENTATIVE")
+    event.add("status", "CONFIRMED" if view.status == AppointmentStatus.CONFIRMED else "TENTATIVE")
     event.add("sequence", view.version)
     return event

@@ -22,9 +22,8 @@ from clinicdesk.scheduling.slots import (
     free_slots,
     local_moment,
 )
+from clinicdesk.scheduling.status import MOVABLE, AppointmentStatus, moves
 from clinicdesk.services.booking import (
-    MOVABLE,
-    STATUS_LABELS,
     AppointmentView,
     SlotUnavailable,
     change_status,
@@ -32,6 +31,7 @@ from clinicdesk.services.booking import (
     check_free,
     check_move,
     claim_cells,
+    clinic_day,
     clinic_profile,
     clinic_zone,
     doctor_name,
@@ -280,7 +280,11 @@ class AppointmentService:
                 ends_at=starts_at + minutes_of(service.duration_minutes),
                 blocked_until=starts_at
                 + minutes_of(service.duration_minutes + service.buffer_minutes),
-                status="pending" if clinic_profile(s).booking_needs_approval else "confirmed",
+                status=(
+                    AppointmentStatus.PENDING
+                    if clinic_profile(s).booking_needs_approval
+                    else AppointmentStatus.CONFIRMED
+                ),
                 fee_minor=service.fee_minor,
                 note=note.strip(),
                 booked_by=actor.user_id,
@@ -309,10 +313,9 @@ class AppointmentService:
             now = self.clock()
             drop_expired_holds(s, now)
             row = get_appointment(s, appointment_id)
-            if row.status not in MOVABLE:
-                raise Conflict(
-                    f"An appointment that is {STATUS_LABELS[row.status].lower()} cannot be moved."
-                )
+            status = AppointmentStatus(row.status)
+            if not status.movable:
+                raise Conflict(f"An appointment that is {status.label.lower()} cannot be moved.")
             doctor_id = doctor_id or row.doctor_id
             service = check_bookable(s, doctor_id, row.service_id, starts_at, now)
             before = (row.doctor_id, row.starts_at)
@@ -345,7 +348,7 @@ class AppointmentService:
             raise ValidationError({"interval": "must be 1 to 365 days"})
         with self.store.read() as s:
             row = get_appointment(s, appointment_id)
-        if row.status not in ("completed", "no_show"):
+        if not AppointmentStatus(row.status).finished:
             raise Conflict("A follow-up is booked from a completed or missed appointment.")
         service_id = service_id or row.service_id
         after = max(row.starts_at + timedelta(days=after_days), self.clock())
@@ -474,18 +477,26 @@ class AppointmentService:
             raise ValidationError({"reason": "is required: say why it is cancelled"})
         with self.store.write(actor) as s:
             row = get_appointment(s, appointment_id)
-            if row.status == "cancelled":
+            if row.status == AppointmentStatus.CANCELLED:
                 who = s.get(User, row.cancelled_by) if row.cancelled_by else None
                 raise Conflict(
                     f"This appointment was already cancelled"
                     f"{' by ' + who.display_name if who else ''}: {row.cancel_reason}"
                 )
-            check_move(row, "cancelled")
+            now = now or self.clock()
+            check_move(s, row, AppointmentStatus.CANCELLED, now)
             policy = CancellationPolicy.from_json(clinic_profile(s).cancellation_policy)
-            refund = policy.refund(row.fee_minor, row.starts_at, now or self.clock())
+            refund = policy.refund(row.fee_minor, row.starts_at, now)
             row.cancel_reason, row.cancelled_by = reason.strip(), actor.user_id
             row.attention = ""
-            change_status(s, actor, row, "cancelled", reason=reason.strip(), refund_minor=refund)
+            change_status(
+                s,
+                actor,
+                row,
+                AppointmentStatus.CANCELLED,
+                reason=reason.strip(),
+                refund_minor=refund,
+            )
             # a checked-in patient whose booking is cancelled is no longer waiting to be called
             for entry in s.scalars(
                 select(QueueEntry).where(
@@ -500,20 +511,29 @@ class AppointmentService:
     ) -> AppointmentView:
         """Approve, reject, check in, start, complete, or mark a no-show."""
         actor.require(P.APPOINTMENTS_MANAGE)
-        if status not in STATUS_LABELS:
-            raise ValidationError({"status": f"“{status}” is not an appointment status"})
-        if status == "cancelled":
+        try:
+            target = AppointmentStatus(status)
+        except ValueError:
+            raise ValidationError({"status": f"“{status}” is not an appointment status"}) from None
+        if target == AppointmentStatus.CANCELLED:
             raise Conflict(
                 "An appointment is cancelled with Cancel, which asks for the reason and applies "
                 "the clinic's cancellation policy."
             )
-        if status == "rejected" and not reason.strip():
+        if target == AppointmentStatus.REJECTED and not reason.strip():
             raise ValidationError({"reason": "is required: say why it is rejected"})
         with self.store.write(actor) as s:
             row = get_appointment(s, appointment_id)
-            check_move(row, status)
-            change_status(s, actor, row, status, reason=reason.strip())
+            check_move(s, row, target, self.clock())
+            change_status(s, actor, row, target, reason=reason.strip())
             return view_of(s, row)
+
+    def moves(self, actor: Actor, appointment_id: str) -> tuple[AppointmentStatus, ...]:
+        """What the appointment may become now, by the clinic's rules: the screens offer these."""
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            row = get_appointment(s, appointment_id)
+            return moves(row.status, clinic_day(s, row.starts_at), clinic_day(s, self.clock()))
 
     def flag_no_shows(self, actor: Actor, now: datetime | None = None) -> int:
         """Confirmed appointments whose grace period has passed become no-shows (idempotent)."""
@@ -556,11 +576,12 @@ def mark_no_shows(s: Session, actor: Actor, now: datetime) -> int:
     grace = timedelta(minutes=clinic_profile(s).no_show_after_minutes)
     late = s.scalars(
         select(Appointment).where(
-            Appointment.status == "confirmed", Appointment.starts_at < now - grace
+            Appointment.status == AppointmentStatus.CONFIRMED,
+            Appointment.starts_at < now - grace,
         )
     )
     count = 0
     for row in late:
-        change_status(s, actor, row, "no_show")
+        change_status(s, actor, row, AppointmentStatus.NO_SHOW)
         count += 1
     return count

@@ -29,6 +29,7 @@ from clinicdesk.scheduling.slots import (
     fits_hours,
     local_moment,
 )
+from clinicdesk.scheduling.status import FREES_TIME, MOVABLE, AppointmentStatus, refusal
 from clinicdesk.store import audit
 from clinicdesk.store.models import (
     Appointment,
@@ -48,27 +49,6 @@ from clinicdesk.store.models import (
     VisitingHours,
 )
 
-STATUS_LABELS = {
-    "pending": "Awaiting approval",
-    "awaiting_payment": "Awaiting payment",
-    "confirmed": "Confirmed",
-    "checked_in": "Checked in",
-    "in_consultation": "In consultation",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "rejected": "Rejected",
-    "no_show": "No-show",
-}
-NEXT = {
-    "pending": {"confirmed", "rejected", "cancelled"},
-    "awaiting_payment": {"confirmed", "cancelled"},
-    "confirmed": {"checked_in", "cancelled", "no_show"},
-    "checked_in": {"in_consultation", "cancelled"},
-    "in_consultation": {"completed"},
-}
-FREES_TIME = {"cancelled", "rejected"}  # these give the slot back
-MOVABLE = ("pending", "awaiting_payment", "confirmed")  # not yet started
-
 
 @dataclass(frozen=True)
 class AppointmentView:
@@ -81,12 +61,15 @@ class AppointmentView:
     service_name: str
     starts_at: datetime
     ends_at: datetime
-    status: str
+    status: AppointmentStatus  # given as the stored text, kept as the enum
     version: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", AppointmentStatus(self.status))
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
+        return self.status.label
 
 
 class SlotUnavailable(Conflict):
@@ -97,11 +80,14 @@ class PatientBusy(SlotUnavailable):
     """The patient is booked elsewhere then; a permitted role may book anyway, with a reason."""
 
 
-def change_status(s: Session, actor: Actor, row: Appointment, status: str, **detail) -> None:
+def change_status(
+    s: Session, actor: Actor, row: Appointment, status: AppointmentStatus | str, **detail
+) -> None:
     """Move an appointment on (the caller checked the move is allowed), with its history."""
+    status = AppointmentStatus(status)
     before = row.status
     row.status = status
-    if status in FREES_TIME:
+    if status.frees_time:
         free_time(s, row)
     record_event(s, actor, row, before, status, **detail)
     audit.append(s, actor, f"appointment.{status}", "appointments", row.id)
@@ -185,12 +171,11 @@ def flag_affected(
     return count
 
 
-def check_move(row: Appointment, status: str) -> None:
-    if status not in NEXT.get(row.status, set()):
-        raise Conflict(
-            f"An appointment that is {STATUS_LABELS[row.status].lower()} cannot "
-            f"become {STATUS_LABELS[status].lower()}."
-        )
+def check_move(s: Session, row: Appointment, status: AppointmentStatus, now: datetime) -> None:
+    """Refuse, in words, a move the rules do not allow today (``clinicdesk.scheduling.status``)."""
+    why = refusal(row.status, status, clinic_day(s, row.starts_at), clinic_day(s, now))
+    if why:
+        raise Conflict(why)
 
 
 LONGEST_BLOCK = timedelta(minutes=480 + 120)  # a service's longest duration plus buffer

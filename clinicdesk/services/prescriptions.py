@@ -31,9 +31,9 @@ from clinicdesk.rx.errors import (
 )
 from clinicdesk.rx.payload import MAX_VALID_DAYS, Frequency, PrescriptionContent, RxItem
 from clinicdesk.rx.qr import qr_version
+from clinicdesk.scheduling.status import ATTENDED, AppointmentStatus
 from clinicdesk.services import reference_lookup
 from clinicdesk.services.booking import (
-    STATUS_LABELS,
     clinic_day,
     clinic_profile,
     clinic_zone,
@@ -58,7 +58,7 @@ from clinicdesk.services.prescription_views import (
 )
 from clinicdesk.services.queue import LEFT
 from clinicdesk.services.signing import active_key, signing_kek, trusted_keys
-from clinicdesk.services.visits import SEEN, check_own_visit, doctor_of
+from clinicdesk.services.visits import check_own_visit, doctor_of
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.desk import this_desk
@@ -465,9 +465,10 @@ def _date_behind(
 def _check_encounter(s: Session, visit: Visit) -> None:
     if visit.appointment_id:
         appt = s.get(Appointment, visit.appointment_id)
-        if appt.status not in SEEN:
+        if appt.status not in ATTENDED:
+            status = AppointmentStatus(appt.status).label.lower()
             raise Conflict(
-                f"This appointment is {STATUS_LABELS[appt.status].lower()}; a prescription is "
+                f"This appointment is {status}; a prescription is "
                 "written only for a patient who checked in or was seen."
             )
     elif visit.queue_entry_id:

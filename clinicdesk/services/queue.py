@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
+from clinicdesk.scheduling.status import AppointmentStatus
 from clinicdesk.services.booking import (
-    NEXT,
-    STATUS_LABELS,
     change_status,
+    check_move,
     clinic_day,
     doctor_name,
     patient_name,
@@ -99,15 +99,9 @@ class QueueService:
             appt = s.get(Appointment, appointment_id)
             if appt is None:
                 raise NotFound("That appointment does not exist.")
-            if clinic_day(s, appt.starts_at) != clinic_day(s, now):
-                raise Conflict("That appointment is not today; only today's can be checked in.")
-            if "checked_in" not in NEXT.get(appt.status, set()):
-                raise Conflict(
-                    f"An appointment that is {STATUS_LABELS[appt.status].lower()} "
-                    "cannot be checked in."
-                )
+            check_move(s, appt, AppointmentStatus.CHECKED_IN, now)
             _already_waiting(s, appt.patient_id, clinic_day(s, now))
-            change_status(s, actor, appt, "checked_in")
+            change_status(s, actor, appt, AppointmentStatus.CHECKED_IN)
             row = _new_entry(
                 s, now, appt.patient_id, priority, appt.doctor_id, appt.id, appt.starts_at, ""
             )
@@ -229,8 +223,8 @@ def call_entry(
     row.called_doctor_id, row.room = doctor.id, doctor.room
     if row.appointment_id:
         appt = s.get(Appointment, row.appointment_id)
-        if appt.status == "checked_in":
-            change_status(s, actor, appt, "in_consultation")
+        if appt.status == AppointmentStatus.CHECKED_IN:
+            change_status(s, actor, appt, AppointmentStatus.IN_CONSULTATION)
     audit.append(s, actor, "queue.call", "queue_entries", row.id, token=row.token)
 
 
@@ -238,8 +232,8 @@ def finish_entry(s: Session, actor: Actor, row: QueueEntry) -> None:
     row.status = DONE
     if row.appointment_id:
         appt = s.get(Appointment, row.appointment_id)
-        if appt.status == "in_consultation":
-            change_status(s, actor, appt, "completed")
+        if appt.status == AppointmentStatus.IN_CONSULTATION:
+            change_status(s, actor, appt, AppointmentStatus.COMPLETED)
     audit.append(s, actor, "queue.done", "queue_entries", row.id)
 
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
+from clinicdesk.scheduling.status import ATTENDED, AppointmentStatus
 from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.booking import (
-    STATUS_LABELS,
     AppointmentView,
     change_status,
     clinic_day,
@@ -53,8 +53,6 @@ from clinicdesk.store.models import (
     Visit,
     VisitAddendum,
 )
-
-SEEN = ("checked_in", "in_consultation", "completed")  # appointments a visit can belong to
 
 
 @dataclass(frozen=True)
@@ -195,16 +193,17 @@ class VisitService:
             existing = s.scalar(select(Visit).where(Visit.appointment_id == appt.id))
             if existing is not None:
                 return _view(s, existing)
-            if appt.status not in SEEN:
+            if appt.status not in ATTENDED:
+                status = AppointmentStatus(appt.status).label.lower()
                 raise Conflict(
-                    f"This appointment is {STATUS_LABELS[appt.status].lower()}: a visit is "
+                    f"This appointment is {status}: a visit is "
                     "opened once the patient has checked in."
                 )
             entry = s.scalar(select(QueueEntry).where(QueueEntry.appointment_id == appt.id))
             if entry is not None and entry.status == WAITING:
                 call_entry(s, actor, entry, doctor, self.clock())
-            elif appt.status == "checked_in":
-                change_status(s, actor, appt, "in_consultation")
+            elif appt.status == AppointmentStatus.CHECKED_IN:
+                change_status(s, actor, appt, AppointmentStatus.IN_CONSULTATION)
             row = Visit(
                 patient_id=appt.patient_id,
                 doctor_id=doctor.id,
@@ -304,10 +303,10 @@ class VisitService:
             row.note_hash = note_hash(row)
             if row.appointment_id:
                 appt = s.get(Appointment, row.appointment_id)
-                if appt.status in ("checked_in", "in_consultation"):
-                    if appt.status == "checked_in":
-                        change_status(s, actor, appt, "in_consultation")
-                    change_status(s, actor, appt, "completed")
+                if appt.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION):
+                    if appt.status == AppointmentStatus.CHECKED_IN:
+                        change_status(s, actor, appt, AppointmentStatus.IN_CONSULTATION)
+                    change_status(s, actor, appt, AppointmentStatus.COMPLETED)
             if row.queue_entry_id:
                 entry = s.get(QueueEntry, row.queue_entry_id)
                 if entry.status == CALLED:
@@ -355,7 +354,7 @@ class VisitService:
                     .order_by(DoctorService.created_at)
                 )
             )
-        if appt is not None and appt.status in ("completed", "no_show"):
+        if appt is not None and AppointmentStatus(appt.status).finished:
             return self.appointments.book_follow_up(actor, appt.id, after_days)
         if service_id is None:
             raise Conflict("This doctor offers no services to book a follow-up for.")

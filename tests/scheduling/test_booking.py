@@ -199,6 +199,7 @@ def test_a_lapsed_hold_frees_the_slot(practice, staff):
 def test_lifecycle_with_history(practice):
     s = practice.session
     anna = practice.patient("Anna")
+    s.appointments.clock = lambda: practice.at(practice.monday, "08:45")  # that morning
     appt = s.appointments.book(
         s.actor,
         anna,

@@ -105,7 +105,7 @@ def test_queue_refusals_change_nothing(morning):
         practice.consultation_id,
         practice.at(practice.monday + timedelta(days=1), "09:00"),
     )
-    with pytest.raises(Conflict, match="not today"):
+    with pytest.raises(Conflict, match="checked in on the day of their appointment"):
         queue.check_in(actor, tomorrow.id)
     assert [v.token for v in queue.board(actor)] == [1]
 

@@ -402,6 +402,7 @@ CASES: list[Case] = [
     case("appointments.set_status", MANAGE)(
         lambda s, w: s.appointments.set_status(s.actor, w.appointment_id, "checked_in")
     ),
+    case("appointments.moves", R)(lambda s, w: s.appointments.moves(s.actor, w.appointment_id)),
     case("appointments.mark_told", MANAGE)(
         lambda s, w: s.appointments.mark_told(s.actor, w.appointment_id)
     ),

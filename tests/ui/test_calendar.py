@@ -44,6 +44,15 @@ def opened(qtbot, dialog):
     return dialog
 
 
+def appointment_opened(qtbot, desk):
+    """Enter on a booking: its dialog, once up with what the appointment may become."""
+    qtbot.waitUntil(
+        lambda: desk.appointment_dialog is not None and not gone(desk.appointment_dialog),
+        timeout=3000,
+    )
+    return opened(qtbot, desk.appointment_dialog)
+
+
 def show_calendar_on(qtbot, tasks, main, desk, day) -> CalendarGrid:
     qtbot.keyClick(main, Qt.Key.Key_F3)
     calendar = desk.calendar
@@ -173,7 +182,7 @@ def test_appointment_actions_reschedule_then_cancel(qtbot, desk, tasks, practice
     grid = show_calendar_on(qtbot, tasks, main, desk, practice.monday)
     grid.put_cursor(0, 9 * 60)
     press(qtbot, ENTER)
-    dialog = opened(qtbot, desk.appointment_dialog)
+    dialog = appointment_opened(qtbot, desk)
     qtbot.waitUntil(lambda: dialog.history.rowCount() == 1, timeout=3000)
     qtbot.mouseClick(dialog.buttons["reschedule"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.slots.count() > 0, timeout=3000)
@@ -187,7 +196,7 @@ def test_appointment_actions_reschedule_then_cancel(qtbot, desk, tasks, practice
 
     grid.put_cursor(0, grid.blocks[0].start)
     press(qtbot, ENTER)
-    dialog = opened(qtbot, desk.appointment_dialog)
+    dialog = appointment_opened(qtbot, desk)
     qtbot.mouseClick(dialog.buttons["cancelled"], Qt.MouseButton.LeftButton)
     press(qtbot, ENTER)  # no reason yet: refused here, nothing sent
     assert dialog.message.isVisible()

@@ -36,7 +36,7 @@ def test_cancel_offers_the_slot_to_the_waitlist(qtbot, admin, tasks):
     booking.reject()
     wait_idle(qtbot, tasks)
 
-    dialog = AppointmentDialog(ctx, directory, view)
+    dialog = AppointmentDialog(ctx, directory, view, admin.appointments.moves(admin.actor, view.id))
     qtbot.addWidget(dialog)
     dialog.show()
     wait_idle(qtbot, tasks)
@@ -72,7 +72,8 @@ def test_no_match_closes_after_cancel(qtbot, admin, tasks):
     practice = make_practice(admin)
     view = practice.book(practice.patient("Pia"), practice.monday, "10:00")
     ctx = AppContext(admin, tasks, admin.clinic.details())
-    dialog = AppointmentDialog(ctx, load_directory(admin, admin.actor), view)
+    allowed = admin.appointments.moves(admin.actor, view.id)
+    dialog = AppointmentDialog(ctx, load_directory(admin, admin.actor), view, allowed)
     qtbot.addWidget(dialog)
     dialog.show()
     wait_idle(qtbot, tasks)

@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.ids import utcnow
+from clinicdesk.scheduling.status import ATTENDED, FREES_TIME, AppointmentStatus
 from clinicdesk.services.booking import AppointmentView
 from clinicdesk.services.queue import QueueView, StillInConsultation
-from clinicdesk.services.visits import SEEN, DoctorDay, VisitView
+from clinicdesk.services.visits import DoctorDay, VisitView
 from ui.changes import DAY_LISTS, FollowTables
 from ui.context import AppContext
 from ui.doctor.chart_sections_view import entry_table
@@ -38,7 +39,8 @@ from ui.theme import icon, set_kind
 from ui.widgets.table import RowsModel
 
 CALL_NEXT_KEYS = ("Ctrl+Return", "Ctrl+Enter")  # the workspace binds them while Today shows
-GONE = ("cancelled", "rejected", "no_show")
+GONE = FREES_TIME | {AppointmentStatus.NO_SHOW}
+GREYED = GONE | {AppointmentStatus.COMPLETED}
 GREY = QColor("#8d9aa5")
 
 
@@ -53,7 +55,7 @@ class AppointmentsModel(RowsModel[AppointmentView]):
         return (clock_text(a.starts_at, self.zone), a.patient_name, a.service_name, a.status_label)
 
     def extra(self, a: AppointmentView, column: int, role: int) -> object:
-        if role == Qt.ItemDataRole.ForegroundRole and a.status in (*GONE, "completed"):
+        if role == Qt.ItemDataRole.ForegroundRole and a.status in GREYED:
             return GREY
         return None
 
@@ -246,7 +248,7 @@ class DayView(QWidget):
             self.waiting.setFocus()  # shown before the lists were in: start at the queue
         self.date_label.setText(f"{day.day:%A %d %B %Y}")
         booked = [a for a in day.appointments if a.status not in GONE]
-        done = sum(1 for a in booked if a.status == "completed")
+        done = sum(1 for a in booked if a.status == AppointmentStatus.COMPLETED)
         self.appointments_heading.setText(f"APPOINTMENTS · {len(booked)}")
         self.waiting_heading.setText(f"WAITING FOR YOU · {len(waiting)}")
         self.appointments_empty.setText("No appointments booked with you today.")
@@ -297,7 +299,7 @@ class DayView(QWidget):
         appt = self.appointments_model.row(self.appointments.currentIndex().row())
         if appt is None:
             return
-        if appt.status not in SEEN:
+        if appt.status not in ATTENDED:
             self.show_message(
                 f"{appt.patient_name} is {appt.status_label.lower()}: the visit opens once "
                 "reception has checked them in."

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.money import money_text
+from clinicdesk.scheduling.status import AppointmentStatus as S
 from clinicdesk.services.appointments import AppointmentView, StatusChange
-from clinicdesk.services.booking import STATUS_LABELS
 from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.booking_dialog import SlotList
@@ -50,18 +50,21 @@ from ui.widgets.dates import format_moment
 from ui.widgets.dialogs import titled_layout
 from ui.widgets.table import read_only_rows
 
-ACTIONS = (  # status it moves to, button text, allowed from
-    ("checked_in", "Check &in", {"confirmed"}),
-    ("confirmed", "&Approve", {"pending", "awaiting_payment"}),
-    ("rejected", "&Reject…", {"pending"}),
-    ("no_show", "Mark &no-show", {"confirmed"}),
-)
+# The moves reception makes here, in button order; which are offered is the core's rule
+# (``moves``). Seeing the patient (in consultation, completed) is the doctor's.
+ACTIONS = {
+    S.CHECKED_IN: "Check &in",
+    S.CONFIRMED: "&Approve",
+    S.REJECTED: "&Reject…",
+    S.NO_SHOW: "Mark &no-show",
+}
+FORWARD = (S.CHECKED_IN, S.CONFIRMED)  # what Enter does when offered; otherwise Enter closes
 
 
 def change_text(change: StatusChange) -> str:
     """'Confirmed → Checked in', or what else happened (moved, told, ...)."""
-    before = STATUS_LABELS.get(change.from_status, "")
-    after = STATUS_LABELS.get(change.to_status, change.to_status)
+    before = S(change.from_status).label if change.from_status else ""
+    after = S(change.to_status).label
     if not before:
         return f"Booked ({after.lower()})"
     if "moved_from" in change.detail:
@@ -95,8 +98,10 @@ class AppointmentDialog(QDialog):
         ctx: AppContext,
         directory: Directory,
         appointment: AppointmentView,
+        allowed: tuple[S, ...],
         parent: QWidget | None = None,
     ) -> None:
+        """``allowed``: what the appointment may become now (``AppointmentService.moves``)."""
         super().__init__(parent)
         self.ctx = ctx
         self.directory = directory
@@ -114,13 +119,13 @@ class AppointmentDialog(QDialog):
         set_kind(summary, "subtitle")
         layout.addWidget(summary)
         self.status = QLabel(a.status_label)
-        accent, fill = STATUS_COLOURS.get(a.status, ("#42525f", "#eef2f5"))
+        accent, fill = STATUS_COLOURS[a.status]
         self.status.setObjectName("StatusChip")
         self.status.setStyleSheet(f"color: {accent}; background: {fill}; border-color: {accent};")
         layout.addWidget(self.status, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._actions_page())
+        self.pages.addWidget(self._actions_page(allowed))
         self.pages.addWidget(self._reason_page())
         self.pages.addWidget(self._reschedule_page())
         layout.addWidget(self.pages, 1)
@@ -130,41 +135,42 @@ class AppointmentDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.hide()
         layout.addWidget(self.message)
+        self.show_actions()  # the default button is set once it is inside the dialog
         self._load_history()
 
     # ---- pages ----
 
-    def _actions_page(self) -> QWidget:
+    def _actions_page(self, allowed: tuple[S, ...]) -> QWidget:
         page = QWidget()
         box = QVBoxLayout(page)
         box.setContentsMargins(0, 6, 0, 0)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        status = self.appointment.status
-        for target, text, allowed in ACTIONS:
-            if status in allowed:
+        a = self.appointment
+        for target, text in ACTIONS.items():
+            if target in allowed:
                 button = QPushButton(text)
                 button.clicked.connect(lambda _=False, t=target: self._on_action(t))
                 row.addWidget(button)
                 self.buttons[target] = button
-        if status in ("pending", "awaiting_payment", "confirmed"):
+        if a.status.movable:
             self.buttons["reschedule"] = QPushButton("Re&schedule…")
             self.buttons["reschedule"].clicked.connect(self.show_reschedule)
             row.addWidget(self.buttons["reschedule"])
-        if status in ("pending", "awaiting_payment", "confirmed", "checked_in"):
-            self.buttons["cancelled"] = QPushButton("&Cancel appointment…")
-            set_kind(self.buttons["cancelled"], "danger")
-            self.buttons["cancelled"].clicked.connect(lambda: self.ask_reason("cancelled"))
-            row.addWidget(self.buttons["cancelled"])
+        if S.CANCELLED in allowed:
+            self.buttons[S.CANCELLED] = QPushButton("&Cancel appointment…")
+            set_kind(self.buttons[S.CANCELLED], "danger")
+            self.buttons[S.CANCELLED].clicked.connect(lambda: self.ask_reason(S.CANCELLED))
+            row.addWidget(self.buttons[S.CANCELLED])
         row.addStretch(1)
-        close = QPushButton("Close")
-        close.clicked.connect(self.reject)
-        row.addWidget(close)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
+        row.addWidget(self.close_button)
         box.addLayout(row)
         box.addLayout(self._more_row())
-        self.first_button = next(iter(self.buttons.values()), close)
-        self.first_button.setDefault(True)
-        self.first_button.setFocus()
+        self.first_button = next(
+            (self.buttons[t] for t in FORWARD if t in self.buttons), self.close_button
+        )
 
         heading = QLabel("HISTORY")
         set_kind(heading, "section")
@@ -182,7 +188,7 @@ class AppointmentDialog(QDialog):
     def _more_row(self) -> QHBoxLayout:
         """Follow-up (after a completed or missed visit) and the calendar export."""
         row = QHBoxLayout()
-        if self.appointment.status in ("completed", "no_show"):
+        if self.appointment.status.finished:
             self.follow_up_days = QSpinBox()
             self.follow_up_days.setRange(1, 365)
             self.follow_up_days.setValue(14)
@@ -226,7 +232,7 @@ class AppointmentDialog(QDialog):
         row.addWidget(self.reason_button)
         box.addLayout(row)
         box.addStretch(1)
-        self._reason_for = "cancelled"
+        self._reason_for = S.CANCELLED
         return page
 
     def _reschedule_page(self) -> QWidget:
@@ -259,10 +265,10 @@ class AppointmentDialog(QDialog):
 
     # ---- actions ----
 
-    def _on_action(self, target: str) -> None:
-        if target == "rejected":
-            self.ask_reason("rejected")
-        elif target == "checked_in":
+    def _on_action(self, target: S) -> None:
+        if target == S.REJECTED:
+            self.ask_reason(S.REJECTED)
+        elif target == S.CHECKED_IN:
             self._run(
                 self.ctx.session.queue.check_in,
                 self.appointment.id,
@@ -276,9 +282,9 @@ class AppointmentDialog(QDialog):
                 done=lambda v: f"{v.patient_name}: {v.status_label.lower()}.",
             )
 
-    def ask_reason(self, target: str) -> None:
+    def ask_reason(self, target: S) -> None:
         self._reason_for = target
-        cancelling = target == "cancelled"
+        cancelling = target == S.CANCELLED
         self.reason_title.setText("WHY IS IT CANCELLED?" if cancelling else "WHY IS IT REJECTED?")
         self.reason_button.setText("Cancel appointment" if cancelling else "Reject booking")
         self.reason_hint.setText(
@@ -298,7 +304,7 @@ class AppointmentDialog(QDialog):
             self.reason.setFocus()
             return
         name = self.appointment.patient_name
-        if self._reason_for == "cancelled":
+        if self._reason_for == S.CANCELLED:
             currency = self.ctx.details.currency
             self._run(
                 self.ctx.session.appointments.cancel,
@@ -318,7 +324,7 @@ class AppointmentDialog(QDialog):
             self._run(
                 self.ctx.session.appointments.set_status,
                 self.appointment.id,
-                "rejected",
+                S.REJECTED,
                 reason,
                 done=lambda _v: f"Rejected {name}'s booking.",
             )

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.scheduling.status import AppointmentStatus
 from clinicdesk.services.appointment_reports import Attendance
-from clinicdesk.services.booking import STATUS_LABELS, AppointmentView
+from clinicdesk.services.booking import AppointmentView
 from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.schedule_data import Directory, clock_text, slot_text, zone_of
@@ -101,8 +102,8 @@ class AppointmentReportDialog(QDialog):
             self.doctor.addItem(d.name, d.id)
         self.status = QComboBox()
         self.status.addItem("Any status", ALL)
-        for key, label in STATUS_LABELS.items():
-            self.status.addItem(label, key)
+        for status in AppointmentStatus:
+            self.status.addItem(status.label, status)
         self.form.add("first_day", "&From", self.first_day, 0, 0)
         self.form.add("last_day", "&To", self.last_day, 0, 1)
         self.form.add("doctor", "&Doctor", self.doctor, 0, 2)

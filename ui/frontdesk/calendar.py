@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.scheduling.status import AppointmentStatus as S
 from clinicdesk.services.appointments import AppointmentView
-from clinicdesk.services.booking import STATUS_LABELS
 from ui.changes import CALENDAR, FollowTables
 from ui.context import AppContext
 from ui.errors import describe
@@ -45,13 +45,13 @@ from ui.theme import set_kind
 from ui.widgets.keys import view_shortcuts
 
 LEGEND = (
-    "pending",
-    "confirmed",
-    "checked_in",
-    "in_consultation",
-    "completed",
-    "no_show",
-    "cancelled",
+    S.PENDING,
+    S.CONFIRMED,
+    S.CHECKED_IN,
+    S.IN_CONSULTATION,
+    S.COMPLETED,
+    S.NO_SHOW,
+    S.CANCELLED,
 )
 
 
@@ -215,7 +215,7 @@ class CalendarView(QWidget):
     def _legend(self) -> QLabel:
         chips = " &nbsp;".join(  # a line breaks between chips, never inside one
             f"<span style='color:{STATUS_COLOURS[s][0]}; font-size:13pt'>■</span>&nbsp;"
-            f"{STATUS_LABELS[s].replace(' ', '&nbsp;').replace('-', '&#8209;')}"
+            f"{s.label.replace(' ', '&nbsp;').replace('-', '&#8209;')}"
             for s in LEGEND
         )
         legend = QLabel(chips)
@@ -308,7 +308,7 @@ class CalendarView(QWidget):
         self._loaded_key = key
         self.grid.set_data(data)
         self.header.update()
-        live = [a for a in data.appointments if a.status not in ("cancelled", "rejected")]
+        live = [a for a in data.appointments if not a.status.frees_time]
         free = sum(len(f) for f in data.free.values())
         if not data.columns:
             self.status.setText("No doctors yet: an administrator adds doctors and their hours.")

@@ -30,6 +30,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
+from clinicdesk.scheduling.status import AppointmentStatus as S
 from clinicdesk.services.appointments import AppointmentView
 from ui.frontdesk.schedule_data import CalendarData, at_minute, clock_text, local_now, minute_of
 
@@ -38,20 +39,18 @@ ROW_PX = 11  # so a 15-minute visit has room for two lines
 GUTTER = 58
 MIN_COLUMN = 130
 DAY_START, DAY_END = 8 * 60, 18 * 60  # shown at least; widened to fit hours and bookings
-MOVABLE = frozenset({"pending", "awaiting_payment", "confirmed"})
-HIDDEN_WHEN_QUIET = frozenset({"cancelled", "rejected"})
 
-# status -> (accent, fill); the legend shows them in this order
-STATUS_COLOURS: dict[str, tuple[str, str]] = {
-    "pending": ("#b7791f", "#fdf1d6"),
-    "awaiting_payment": ("#8a5a00", "#fbe7c0"),
-    "confirmed": ("#2b6fd6", "#dfeafc"),
-    "checked_in": ("#0e7c7b", "#d3eeec"),
-    "in_consultation": ("#6d4bc4", "#e9e2fa"),
-    "completed": ("#3b7d4f", "#e2f1e6"),
-    "no_show": ("#b3261e", "#fbe3e1"),
-    "cancelled": ("#8d9aa5", "#f1f4f6"),
-    "rejected": ("#8d9aa5", "#f1f4f6"),
+# status -> (accent, fill)
+STATUS_COLOURS: dict[S, tuple[str, str]] = {
+    S.PENDING: ("#b7791f", "#fdf1d6"),
+    S.AWAITING_PAYMENT: ("#8a5a00", "#fbe7c0"),
+    S.CONFIRMED: ("#2b6fd6", "#dfeafc"),
+    S.CHECKED_IN: ("#0e7c7b", "#d3eeec"),
+    S.IN_CONSULTATION: ("#6d4bc4", "#e9e2fa"),
+    S.COMPLETED: ("#3b7d4f", "#e2f1e6"),
+    S.NO_SHOW: ("#b3261e", "#fbe3e1"),
+    S.CANCELLED: ("#8d9aa5", "#f1f4f6"),
+    S.REJECTED: ("#8d9aa5", "#f1f4f6"),
 }
 CLOSED = QColor("#eef2f5")
 OPEN = QColor("#ffffff")
@@ -104,9 +103,7 @@ class CalendarGrid(QWidget):
         self.data = data
         self._pending.clear()
         self._drag = self._press = None
-        shown = [
-            a for a in data.appointments if self.show_cancelled or a.status not in HIDDEN_WHEN_QUIET
-        ]
+        shown = [a for a in data.appointments if self.show_cancelled or not a.status.frees_time]
         column_of = {(c.doctor_id, c.day): i for i, c in enumerate(data.columns)}
         self.blocks = []
         minutes = [DAY_START, DAY_END]
@@ -119,7 +116,7 @@ class CalendarGrid(QWidget):
             self.blocks.append(Block(a, column, start, end))
             minutes += [start, end]
         # cancelled ones first, so the live booking in the same place is drawn over them
-        self.blocks.sort(key=lambda b: b.appointment.status not in HIDDEN_WHEN_QUIET)
+        self.blocks.sort(key=lambda b: not b.appointment.status.frees_time)
         self.open_rows = []
         for index in range(len(data.columns)):
             length = data.slot_minutes.get(index, 15)
@@ -252,7 +249,7 @@ class CalendarGrid(QWidget):
 
     def _paint_block(self, painter: QPainter, block: Block, rect: QRectF, ghost=False) -> None:
         a = block.appointment
-        accent, fill = STATUS_COLOURS.get(a.status, ("#5b6b79", "#eef2f5"))
+        accent, fill = STATUS_COLOURS[a.status]
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if ghost:
             painter.setPen(QPen(QColor(accent), 1.5, Qt.PenStyle.DashLine))
@@ -263,7 +260,7 @@ class CalendarGrid(QWidget):
         painter.drawRoundedRect(rect, 4, 4)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.fillRect(QRectF(rect.left(), rect.top(), 4, rect.height()), QColor(accent))
-        cancelled = a.status in HIDDEN_WHEN_QUIET
+        cancelled = a.status.frees_time
         text = rect.adjusted(9, 1, -4, -1).toRect()
         bold = QFont(self._bold)
         bold.setStrikeOut(cancelled)
@@ -396,7 +393,7 @@ class CalendarGrid(QWidget):
         block = self.block_at(pos)
         column, minute = self._column_at(pos.x()), self._minute_at(pos.y())
         self.put_cursor(column, block.start if block else minute)
-        if block is not None and block.appointment.status in MOVABLE:
+        if block is not None and block.appointment.status.movable:
             self._press = (block, minute - block.start, pos)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:

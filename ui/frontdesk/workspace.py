@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from clinicdesk.permissions import P
+from clinicdesk.scheduling.status import AppointmentStatus
 from clinicdesk.services.patients import PatientRecord
 from ui.context import AppContext
 from ui.errors import describe
@@ -307,12 +308,23 @@ class FrontDeskWorkspace(QWidget):
         if _is_open(self.appointment_dialog):
             return
 
-        def opened(directory: Directory) -> None:
-            dialog = AppointmentDialog(self.ctx, directory, appointment, self)
+        def opened(directory: Directory, allowed: tuple[AppointmentStatus, ...]) -> None:
+            if _is_open(self.appointment_dialog):
+                return
+            dialog = AppointmentDialog(self.ctx, directory, appointment, allowed, self)
             dialog.changed.connect(self._appointment_changed)
             self._show_dialog("appointment_dialog", dialog)
 
-        self._with_directory(opened)
+        self._with_directory(
+            lambda directory: self.ctx.tasks.submit(
+                self.ctx.session.appointments.moves,
+                self.ctx.actor,
+                appointment.id,
+                on_result=lambda allowed: opened(directory, allowed),
+                on_error=lambda error: self.ctx.notify(describe(error)),
+                owner=self,
+            )
+        )
 
     def _appointment_changed(self, sentence: str) -> None:
         self.ctx.notify(sentence)
