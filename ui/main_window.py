@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
             menu.addActions(self.patient_actions)
             self._build_schedule_menu()
 
-        self.view_menu = bar.addMenu("&View")
+        self.view_menu = bar.addMenu("Vie&w")  # Alt+V is "Verify chain" and "Record vitals"
         self.page_actions: list[QAction] = []
         go = bar.addMenu("&Go")
         self.workspace_actions: list[QAction] = []

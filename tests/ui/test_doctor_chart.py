@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication
 from reportlab.pdfgen import canvas
 
 from clinicdesk.services.visits import VisitNote
@@ -34,10 +34,6 @@ def open_chart(qtbot, make_main, consultation: Consultation):
     return chart
 
 
-def save_button(dialog):
-    return dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
-
-
 def test_chart_opens_with_the_allergy_banner(qtbot, make_main, consultation):
     chart = open_chart(qtbot, make_main, consultation)
     assert chart.name.text() == "Νίκος Παπαδόπουλος"
@@ -57,7 +53,7 @@ def test_allergy_and_vitals_through_the_dialog(qtbot, make_main, consultation, t
     qtbot.waitUntil(dialog.isVisible, timeout=3000)
     qtbot.keyClicks(dialog.inputs["substance"], "Ibuprofen")
     qtbot.keyClicks(dialog.inputs["reaction"], "Wheeze")
-    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)  # no severity chosen
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)  # no severity chosen
     qtbot.waitUntil(lambda: dialog.form.error_text("severity") != "", timeout=5000)
     assert dialog.form.error_text("severity") == ("Choose mild, moderate, severe, life-threatening")
     assert len(doctor.chart.open(doctor.actor, consultation.patient_id).allergies) == 1
@@ -65,7 +61,7 @@ def test_allergy_and_vitals_through_the_dialog(qtbot, make_main, consultation, t
     dialog.inputs["severity"].setFocus()
     qtbot.keyClicks(dialog.inputs["severity"], "Mod")
     assert dialog.form.error_text("severity") == ""
-    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
     qtbot.waitUntil(lambda: "Ibuprofen" in chart.banner.plain_text(), timeout=5000)
     assert chart.banner.plain_text() == (
@@ -79,7 +75,7 @@ def test_allergy_and_vitals_through_the_dialog(qtbot, make_main, consultation, t
     assert dialog.inputs["taken_at"].text()  # now, in clinic time
     for name, text in (("systolic", "120"), ("diastolic", "130"), ("weight", "82,5")):
         qtbot.keyClicks(dialog.inputs[name], text)
-    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.form.error_text("diastolic") != "", timeout=5000)
     assert dialog.form.error_text("diastolic") == (
         "Diastolic (mmHg) must be lower than the systolic pressure"
@@ -156,7 +152,7 @@ def test_history_shows_who_changed_what(qtbot, make_main, consultation, tasks):
     severity = dialog.inputs["severity"]
     severity.setFocus()
     qtbot.keyClicks(severity, "Life")
-    qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
     qtbot.waitUntil(lambda: "Life-threatening" in chart.banner.plain_text(), timeout=5000)
 

@@ -160,8 +160,8 @@ def test_with_nothing_on_the_shelf_the_dialog_says_so(qtbot, make_main, counter,
     dialog = workspace.counter.dialog
     qtbot.waitUntil(dialog.isVisible, timeout=5000)
     assert not any(r.include.isChecked() for r in dialog.rows)
-    dialog.dispense_button.click()
-    assert dialog.problem.text().startswith("Nothing on this prescription is on the shelf.")
+    dialog.save.click()
+    assert dialog.message.text().startswith("Nothing on this prescription is on the shelf.")
     assert remaining(counter) == (15, 28, 2)
 
 

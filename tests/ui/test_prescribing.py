@@ -188,7 +188,7 @@ def test_allergy_needs_a_reason_which_is_stored(qtbot, dialog, consultation, tas
     ask = dialog.findChild(AcknowledgeDialog)
     qtbot.waitUntil(ask.isVisible)
     (key,) = ask.reasons
-    qtbot.mouseClick(ask.sign, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(ask.save, Qt.MouseButton.LeftButton)
     assert ask.form.error_text(key) == "Say why you prescribe it anyway."
     assert ask.isVisible()
     doctor = consultation.doctor

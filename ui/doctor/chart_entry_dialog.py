@@ -7,18 +7,12 @@ signs are numbers, the rest is text. Reasons from the service appear under their
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QLineEdit,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.chart import ChartEntry
@@ -29,25 +23,14 @@ from clinicdesk.services.chart_sections import (
     VITAL_RANGES,
 )
 from ui.context import AppContext
-from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
-from ui.theme import set_kind
 from ui.widgets.dates import DATE_HINT, format_day, parse_day
-from ui.widgets.dialogs import titled_layout
-from ui.widgets.forms import FieldForm
+from ui.widgets.form_dialog import FormDialog
 
 CHOICES: dict[str, dict[str, str]] = {"severity": SEVERITIES, "status": CONDITION_STATUSES}
 DATES = frozenset({"onset", "resolved_on", "performed_on"})
 MOMENT = "taken_at"
 MOMENT_HINT = f"{DATE_HINT} hh:mm"
-
-
-class BadInput(Exception):
-    """A field that cannot even be sent (not a date): shown like the service's reasons."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__(problems)
-        self.problems = problems
 
 
 def shown(name: str, value: Any, zone) -> str:
@@ -78,8 +61,8 @@ def parse_moment(text: str, zone) -> datetime | None:
     return datetime.combine(day, at, zone)
 
 
-class ChartEntryDialog(QDialog):
-    saved = Signal(object)  # ChartEntry
+class ChartEntryDialog(FormDialog):
+    """Saves the entry; ``submitted`` carries the ChartEntry."""
 
     def __init__(
         self,
@@ -89,36 +72,23 @@ class ChartEntryDialog(QDialog):
         entry: ChartEntry | None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.patient_id = patient_id
-        self.section = SECTIONS[section]
-        self.entry = entry
-        self.zone = zone_of(ctx.details.time_zone)
-        noun = self.section.title.lower()
-        if entry or self.section.one_per_patient:
+        kind = SECTIONS[section]
+        noun = kind.title.lower()
+        if entry or kind.one_per_patient:
             title = f"Edit {noun}"
         else:
             title = "Record vital signs" if section == "vitals" else f"Add to {noun}"
-        self.setWindowTitle(title)
-        layout, _heading = titled_layout(self, title)
-        columns = 2 if self.section.key == "vitals" else 1
-        self.form = FieldForm(self, columns=columns)
+        columns = 2 if section == "vitals" else 1
+        super().__init__(
+            ctx, title, "Save", parent, columns=columns, min_width=520 if columns == 2 else 420
+        )
+        self.patient_id = patient_id
+        self.section = kind
+        self.entry = entry
+        self.zone = zone_of(ctx.details.time_zone)
         self.inputs: dict[str, QWidget] = {}
         self._build(columns)
-        layout.addWidget(self.form)
-        self.message = QLabel()
-        set_kind(self.message, "banner")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        layout.addWidget(self.message)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
-        self.setMinimumWidth(520 if columns == 2 else 420)
+        self.finish_layout()
 
     def _build(self, columns: int) -> None:
         values = self.entry.values if self.entry else {}
@@ -154,7 +124,8 @@ class ChartEntryDialog(QDialog):
         return edit
 
     def values(self) -> dict[str, Any]:
-        """What was typed, as the service takes it; BadInput for a date that is not one."""
+        """What was typed, as the service takes it; ValidationError for a date that is not
+        one."""
         out: dict[str, Any] = {}
         problems: dict[str, str] = {}
         for name, widget in self.inputs.items():
@@ -173,36 +144,14 @@ class ChartEntryDialog(QDialog):
             else:
                 out[name] = text
         if problems:
-            raise BadInput(problems)
+            raise ValidationError(problems)
         return out
 
-    def save(self) -> None:
-        self.message.hide()
-        try:
-            values = self.values()
-        except BadInput as bad:
-            self.form.show_errors(bad.problems)
-            return
-        self.form.clear_errors()
+    def call(self) -> Callable[[], ChartEntry]:
+        values = self.values()
         chart, actor, key = self.ctx.session.chart, self.ctx.actor, self.section.key
         if self.section.one_per_patient:
-            call = (chart.set_lifestyle, actor, self.patient_id, values)
-        elif self.entry is not None:
-            call = (chart.update, actor, key, self.entry.id, self.entry.version, values)
-        else:
-            call = (chart.add, actor, self.patient_id, key, values)
-        self.buttons.setEnabled(False)
-        self.ctx.tasks.submit(*call, on_result=self._saved, on_error=self._failed, owner=self)
-
-    def _saved(self, entry: ChartEntry) -> None:
-        self.saved.emit(entry)
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.buttons.setEnabled(True)
-        rest = error.fields if isinstance(error, ValidationError) else {}
-        if rest:
-            rest = self.form.show_errors(rest)
-        if not isinstance(error, ValidationError) or rest:
-            self.message.setText(describe(error))
-            self.message.show()
+            return partial(chart.set_lifestyle, actor, self.patient_id, values)
+        if self.entry is not None:
+            return partial(chart.update, actor, key, self.entry.id, self.entry.version, values)
+        return partial(chart.add, actor, self.patient_id, key, values)

@@ -401,7 +401,7 @@ class PrescriptionDialog(QDialog):
             self.show_message(describe(error))
 
     def ask_reasons(self, warnings: list[RxWarning]) -> None:
-        dialog = AcknowledgeDialog(warnings, self.acknowledged, self)
+        dialog = AcknowledgeDialog(self.ctx, warnings, self.acknowledged, self)
         self.acknowledge_dialog = dialog
 
         def given() -> None:

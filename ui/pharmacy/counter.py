@@ -357,7 +357,7 @@ class CounterView(QWidget):
         if verdict is None or self.dialog is not None:
             return
         dialog = DispenseDialog(self.ctx, verdict, self)
-        dialog.dispensed.connect(lambda view: self._dispensed(view, verdict.code))
+        dialog.submitted.connect(lambda view: self._dispensed(view, verdict.code))
         dialog.finished.connect(self._dialog_closed)
         self.dialog = dialog
         dialog.open()

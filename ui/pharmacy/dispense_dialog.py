@@ -8,30 +8,21 @@ next to the item it is about and nothing on the screen is cleared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QGridLayout,
-    QLabel,
-    QSpinBox,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QSpinBox, QWidget
 
-from clinicdesk.errors import ValidationError
+from clinicdesk.errors import ClinicDeskError, ValidationError
 from clinicdesk.money import money_text
 from clinicdesk.services.inventory import BatchView
 from clinicdesk.services.pharmacy_views import DispenseInput, DispenseView, ItemBalance, Verdict
 from ui.context import AppContext
-from ui.errors import describe
 from ui.pharmacy.pages import STOCK
 from ui.theme import set_invalid, set_kind
 from ui.widgets.dates import format_day
-from ui.widgets.dialogs import titled_layout
+from ui.widgets.form_dialog import FormDialog
 
 
 def batch_text(batch: BatchView, currency: str, substitute: bool) -> str:
@@ -72,8 +63,8 @@ class ItemRow:
         return batch.unit_price * self.quantity.value()
 
 
-class DispenseDialog(QDialog):
-    dispensed = Signal(object)  # DispenseView
+class DispenseDialog(FormDialog):
+    """One row per item instead of form fields; ``submitted`` carries the DispenseView."""
 
     def __init__(
         self,
@@ -81,13 +72,12 @@ class DispenseDialog(QDialog):
         verdict: Verdict,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, "Dispense", "Dispense", parent, min_width=1120)
+        self.heading.setText(f"Dispense to {verdict.content.patient_name}")
+        self.form.hide()  # the items are rows of their own
         self.verdict = verdict
         self.currency = ctx.details.currency
-        self.setWindowTitle("Dispense")
-        self.setMinimumWidth(1120)
-        layout, _title = titled_layout(self, f"Dispense to {verdict.content.patient_name}")
+        layout = self.layout_
         hint = QLabel(
             "Tick what you give (Space), set how much, choose the batch. Enter dispenses."
         )
@@ -109,21 +99,8 @@ class DispenseDialog(QDialog):
 
         self.total = QLabel()
         set_kind(self.total, "subtitle")
-        self.problem = QLabel()
-        set_kind(self.problem, "fieldError")
-        self.problem.setWordWrap(True)
-        self.problem.hide()
         layout.addWidget(self.total)
-        layout.addWidget(self.problem)
-        buttons = QDialogButtonBox()
-        self.dispense_button = buttons.addButton("Dispense", QDialogButtonBox.ButtonRole.AcceptRole)
-        set_kind(self.dispense_button, "primary")
-        self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        self.sending = False
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.dispense_button.setDefault(True)
+        self.finish_layout()
         self._update_prices()
         first = next((r for r in self.rows if r.include.isChecked()), None)
         if first is not None:
@@ -183,87 +160,46 @@ class DispenseDialog(QDialog):
 
     # ---- submitting ----
 
-    def inputs(self) -> list[DispenseInput] | None:
-        """What to give; None (with the reasons shown by the rows) when something is missing."""
-        self._clear_problems()
-        chosen: list[DispenseInput] = []
-        for row in (r for r in self.rows if r.include.isChecked()):
-            batch = row.chosen_batch()
-            if row.quantity.value() == 0:
-                self._row_problem(row, "give at least 1, or untick the item")
-            elif batch is None:
-                self._row_problem(row, "none of this drug is in stock; untick the item")
-            else:
-                chosen.append(DispenseInput(row.item.line, batch.id, row.quantity.value()))
-        if any(r.error.isVisible() for r in self.rows):
-            return None
-        if not chosen and not any(on_shelf(r.item) for r in self.rows):
-            self._problem(
-                "Nothing on this prescription is on the shelf. Receive stock first "
-                f"({STOCK.title}, {STOCK.key}), "
-                "or record why it is not dispensed."
-            )
-            return None
-        if not chosen:
-            self._problem("Tick at least one item to dispense.")
-            return None
-        return chosen
-
-    def submit(self) -> None:
-        lines = self.inputs()
-        if lines is None:
-            return
-        pharmacy, actor, code = self.ctx.session.pharmacy, self.ctx.actor, self.verdict.code
-        self._sending(True)
-        self.ctx.tasks.submit(
-            pharmacy.dispense,
-            actor,
-            code,
-            lines,
-            on_result=self._done,
-            on_error=self._failed,
-            owner=self,
-        )
-
-    def _sending(self, on: bool) -> None:
-        """While the dispense is being recorded the dialog stays open: closed then, the counter
-        would never hear that it was recorded (no labels, the old quantities on screen)."""
-        self.sending = on
-        self.dispense_button.setEnabled(not on)
-        self.cancel_button.setEnabled(not on)
-
-    def reject(self) -> None:
-        if not self.sending:  # Esc, Cancel and the window's close button alike
-            super().reject()
-
-    def _done(self, view: DispenseView) -> None:
-        self._sending(False)
-        self.dispensed.emit(view)
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self._sending(False)
-        if isinstance(error, ValidationError):
-            rows = {f"item {r.item.line}": r for r in self.rows}
-            for field, reason in error.fields.items():
-                if field in rows:
-                    self._row_problem(rows[field], reason)
-                else:
-                    self._problem(reason[0].upper() + reason[1:] + ".")
-            return
-        self._problem(describe(error))
-
-    def _row_problem(self, row: ItemRow, reason: str) -> None:
-        row.error.setText(f"{row.item.line}. {row.item.prescribed}: {reason}")
-        row.error.show()
-        set_invalid(row.quantity, True)
-
-    def _problem(self, text: str) -> None:
-        self.problem.setText(text)
-        self.problem.show()
-
-    def _clear_problems(self) -> None:
+    def call(self) -> Callable[[], DispenseView]:
+        """What to give, as the dispense to record; a missing quantity or batch is said at its
+        row. The dialog stays open while it is recorded: closed then, the counter would never
+        hear that it was (no labels, the old quantities on screen)."""
         for row in self.rows:
             row.error.hide()
             set_invalid(row.quantity, False)
-        self.problem.hide()
+        chosen: list[DispenseInput] = []
+        problems: dict[str, str] = {}
+        for row in (r for r in self.rows if r.include.isChecked()):
+            batch = row.chosen_batch()
+            if row.quantity.value() == 0:
+                problems[row_key(row)] = "give at least 1, or untick the item"
+            elif batch is None:
+                problems[row_key(row)] = "none of this drug is in stock; untick the item"
+            else:
+                chosen.append(DispenseInput(row.item.line, batch.id, row.quantity.value()))
+        if problems:
+            raise ValidationError(problems)
+        if not chosen and not any(on_shelf(r.item) for r in self.rows):
+            raise ClinicDeskError(
+                "Nothing on this prescription is on the shelf. Receive stock first "
+                f"({STOCK.title}, {STOCK.key}), or record why it is not dispensed."
+            )
+        if not chosen:
+            raise ClinicDeskError("Tick at least one item to dispense.")
+        pharmacy, actor, code = self.ctx.session.pharmacy, self.ctx.actor, self.verdict.code
+        return partial(pharmacy.dispense, actor, code, chosen)
+
+    def place_errors(self, fields: dict[str, str]) -> dict[str, str]:
+        """An item's reason next to its row; the rest for the message line."""
+        rows = {row_key(r): r for r in self.rows}
+        for key in rows.keys() & fields.keys():
+            row = rows[key]
+            row.error.setText(f"{row.item.line}. {row.item.prescribed}: {fields[key]}")
+            row.error.show()
+            set_invalid(row.quantity, True)
+        return {key: reason for key, reason in fields.items() if key not in rows}
+
+
+def row_key(row: ItemRow) -> str:
+    """How the dispensing service names an item in its reasons."""
+    return f"item {row.item.line}"

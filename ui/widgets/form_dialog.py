@@ -1,12 +1,14 @@
 """The one dialog that submits a form: fields with their own errors, a message line for what
 belongs to no field, and a primary button that Enter presses.
 
-A subclass adds its fields to ``self.form``, calls ``finish_layout()``, and implements
-``call()``: read the widgets on the UI thread and return the service call to run on a worker.
-The base runs it off the UI thread, keeps the button disabled meanwhile (so a second Enter
-never submits twice), puts a ValidationError's reasons under their fields and anything else
-in the message line, and on success keeps the result in ``result_info``, emits ``submitted``
-and closes. Nothing is changed when the service refuses.
+A subclass adds its fields to ``self.form`` (or widgets of its own to ``self.layout_``), calls
+``finish_layout()``, and implements ``call()``: read the widgets on the UI thread and return the
+service call to run on a worker. The base runs it off the UI thread and stays open meanwhile:
+Save and Cancel are disabled and Esc waits (a second Enter never submits twice, and the opener
+always hears the answer). It puts a ValidationError's reasons under their fields (a subclass
+with rows of its own places those in ``place_errors``) and anything else in the message line,
+and on success keeps the result in ``result_info``, emits ``submitted`` and closes. Nothing is
+changed when the service refuses.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class FormDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.result_info: Any = None
+        self.sending = False
         self.setWindowTitle(title)
         self.setMinimumWidth(min_width)
         self.layout_, self.heading = titled_layout(self, title, spacing=12)
@@ -55,7 +58,6 @@ class FormDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.save = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.save, "primary")
-        self.save.setDefault(True)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setAutoDefault(False)
         self.buttons.accepted.connect(self.submit)
@@ -72,6 +74,9 @@ class FormDialog(QDialog):
         """Adds the message line and the buttons under whatever the subclass laid out."""
         self.layout_.addWidget(self.message)
         self.layout_.addWidget(self.buttons)
+        # made the default once in the dialog, so that it is the default again whenever another
+        # button (one clicked, then left) was it for a while
+        self.save.setDefault(True)
 
     def call(self) -> Callable[[], Any]:
         """On the UI thread: read the form and return the service call to run on a worker
@@ -84,7 +89,7 @@ class FormDialog(QDialog):
         self.message.setVisible(bool(text))
 
     def submit(self) -> None:
-        if not self.save.isEnabled():
+        if self.sending or not self.save.isEnabled():
             return
         self.say("")
         self.form.clear_errors()
@@ -93,20 +98,33 @@ class FormDialog(QDialog):
         except ClinicDeskError as error:
             self.refused(error)
             return
-        self.save.setEnabled(False)
+        self._sending(True)
         self.ctx.tasks.submit(work, on_result=self._done, on_error=self.refused, owner=self)
 
+    def _sending(self, on: bool) -> None:
+        self.sending = on
+        self.save.setEnabled(not on)
+        self.cancel_button.setEnabled(not on)
+
+    def reject(self) -> None:
+        if not self.sending:  # Esc, Cancel and the window's close button alike
+            super().reject()
+
     def _done(self, result: Any) -> None:
-        self.save.setEnabled(True)
+        self._sending(False)
         self.result_info = result
         self.submitted.emit(result)
         self.accept()
 
+    def place_errors(self, fields: dict[str, str]) -> dict[str, str]:
+        """Shows each reason under its field; returns those about no field here."""
+        return self.form.show_errors(fields)
+
     def refused(self, error: BaseException) -> None:
         """Shows why the service refused, under the field it names where there is one."""
-        self.save.setEnabled(True)
+        self._sending(False)
         if isinstance(error, ValidationError):
-            if not self.form.show_errors(error.fields):
+            if not self.place_errors(error.fields):
                 return
         elif isinstance(error, Conflict) and self.conflict_field in self.form.fields:
             self.form.set_error(self.conflict_field, error.message)
