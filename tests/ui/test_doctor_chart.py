@@ -102,7 +102,7 @@ def attach(qtbot, chart, path: Path, title: str):
     qtbot.waitUntil(dialog.isVisible, timeout=3000)
     qtbot.keyClicks(dialog.path, str(path))
     qtbot.keyClicks(dialog.title, title)
-    qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     return dialog
 
 

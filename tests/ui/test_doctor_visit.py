@@ -87,7 +87,7 @@ def test_write_sign_then_only_an_addendum(qtbot, make_main, consultation, tasks)
     qtbot.mouseClick(screen.addendum_button, Qt.MouseButton.LeftButton)
     dialog = screen.addendum_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=3000)
-    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.form.error_text("addendum") != "", timeout=5000)
     assert dialog.form.error_text("addendum") == "Addendum is empty"
     qtbot.keyClicks(dialog.text, "Throat swab sent")

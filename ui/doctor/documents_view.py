@@ -7,9 +7,11 @@ while the rest are still drawn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,7 +39,7 @@ from ui.theme import icon, set_kind
 from ui.widgets.date_field import DateField
 from ui.widgets.dates import DATE_HINT, format_day
 from ui.widgets.dialogs import titled_layout
-from ui.widgets.forms import FieldForm
+from ui.widgets.form_dialog import FormDialog
 from ui.widgets.table import RowsModel
 
 PAGE_WIDTH_PX = 900
@@ -106,20 +108,14 @@ def decode_image(content: bytes) -> QImage:
     return QImage.fromData(content)
 
 
-class AttachDialog(QDialog):
-    attached = Signal(object)  # DocumentInfo
-
+class AttachDialog(FormDialog):
     def __init__(self, ctx: AppContext, patient_id: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, "Attach a document", "Attach", parent, columns=1, min_width=520)
         self.patient_id = patient_id
-        self.setWindowTitle("Attach a document")
-        self.setMinimumWidth(520)
-        layout, _heading = titled_layout(self, "Attach a document")
-        self.form = FieldForm(self)
         self.path = QLineEdit()
         self.path.setPlaceholderText("A PDF, PNG, JPEG, GIF or WebP file, up to 25 MB")
         self.choose_button = QPushButton("Choose…")
+        self.choose_button.setAutoDefault(False)
         self.choose_button.clicked.connect(self.choose)
         file_row = QWidget()
         row = QHBoxLayout(file_row)
@@ -139,20 +135,7 @@ class AttachDialog(QDialog):
         QWidget.setTabOrder(self.path, self.choose_button)
         QWidget.setTabOrder(self.choose_button, self.kind)
         self.path.textEdited.connect(lambda _t: self.form.set_error("file", None))
-        layout.addWidget(self.form)
-        self.message = QLabel()
-        set_kind(self.message, "banner")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        layout.addWidget(self.message)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.attach_button = self.buttons.addButton(
-            "Attach", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        set_kind(self.attach_button, "primary")
-        self.buttons.accepted.connect(self.attach)
-        self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
+        self.finish_layout()
 
     def choose(self) -> None:
         path, _filter = QFileDialog.getOpenFileName(self, "Attach a document", "", FILE_FILTER)
@@ -162,17 +145,12 @@ class AttachDialog(QDialog):
             if not self.title.text().strip():
                 self.title.setText(Path(path).stem.replace("_", " "))
 
-    def attach(self) -> None:
-        self.message.hide()
+    def call(self) -> Callable[[], DocumentInfo]:
         if not self.path.text().strip():
-            self.form.show_errors({"file": "choose the file to attach"})
-            return
+            raise ValidationError({"file": "choose the file to attach"})
         if not self.dated.is_blank() and self.dated.value() is None:
-            self.form.show_errors({"dated": f"is not a date (type {DATE_HINT})"})
-            return
-        self.form.clear_errors()
-        self.attach_button.setEnabled(False)
-        self.ctx.tasks.submit(
+            raise ValidationError({"dated": f"is not a date (type {DATE_HINT})"})
+        return partial(
             attach_file,
             self.ctx.session,
             self.ctx.actor,
@@ -181,24 +159,14 @@ class AttachDialog(QDialog):
             self.kind.currentData(),
             self.title.text().strip(),
             self.dated.value(),
-            on_result=self._attached,
-            on_error=self._failed,
-            owner=self,
         )
 
-    def _attached(self, info: DocumentInfo) -> None:
-        self.attached.emit(info)
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.attach_button.setEnabled(True)
-        rest = self.form.show_errors(error.fields) if isinstance(error, ValidationError) else {}
-        if isinstance(error, ValidationError) and "file" in error.fields:
+    def place_errors(self, fields: dict[str, str]) -> dict[str, str]:
+        rest = super().place_errors(fields)
+        if "file" in fields:
             # the reason starts with the file's name, whose spelling is kept as it is
-            self.form.fields["file"].error.setText(error.fields["file"])
-        if not isinstance(error, ValidationError) or rest:
-            self.message.setText(describe(error))
-            self.message.show()
+            self.form.fields["file"].error.setText(fields["file"])
+        return rest
 
 
 class DocumentViewer(QDialog):
@@ -332,7 +300,7 @@ class DocumentsPanel(QWidget):
         if self.patient_id is None:
             return
         self.dialog = AttachDialog(self.ctx, self.patient_id, self)
-        self.dialog.attached.connect(self._attached)
+        self.dialog.submitted.connect(self._attached)
         self.dialog.finished.connect(self.dialog.deleteLater)
         self.dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.dialog.open()

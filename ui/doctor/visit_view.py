@@ -10,14 +10,15 @@ patient, wherever it was made (``ui.changes``); the note being typed is never re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -49,8 +50,9 @@ from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
 from ui.tasks import Task
 from ui.theme import icon, set_kind
 from ui.widgets.dates import format_moment
-from ui.widgets.dialogs import ask_reason, titled_layout
+from ui.widgets.dialogs import ask_reason
 from ui.widgets.empty_state import EmptyState
+from ui.widgets.form_dialog import FormDialog
 from ui.widgets.forms import FieldForm
 from ui.widgets.keys import view_shortcuts
 from ui.widgets.table import RowsModel
@@ -125,64 +127,30 @@ class NoteEdit(QPlainTextEdit):
         self.setMinimumHeight(70)
 
 
-class AddendumDialog(QDialog):
-    added = Signal(object)  # VisitView
+class AddendumDialog(FormDialog):
+    """An addendum under a signed note; Ctrl+Enter adds it (Enter makes a new line)."""
 
     def __init__(self, ctx: AppContext, visit: VisitView, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, "Add an addendum", "Add", parent, columns=1, min_width=520)
         self.visit = visit
-        self.setWindowTitle("Add an addendum")
-        self.setMinimumWidth(520)
-        layout, _heading = titled_layout(self, "Add an addendum")
         hint = QLabel(
             "The signed note stays as it is; the addendum is shown beneath it with your name "
             "and the time."
         )
         hint.setWordWrap(True)
         set_kind(hint, "hint")
-        layout.addWidget(hint)
-        self.form = FieldForm(self)
+        self.layout_.insertWidget(1, hint)
         self.text = NoteEdit("Addendum")
         self.form.add("addendum", "&Addendum", self.text, 0)
         self.text.textChanged.connect(lambda: self.form.set_error("addendum", None))
-        layout.addWidget(self.form)
-        self.message = QLabel()
-        set_kind(self.message, "banner")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        layout.addWidget(self.message)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.add_button = self.buttons.addButton("Add", QDialogButtonBox.ButtonRole.AcceptRole)
-        set_kind(self.add_button, "primary")
-        self.buttons.accepted.connect(self.add)
-        self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
+        self.finish_layout()
         shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
-        shortcut.activated.connect(self.add)
+        shortcut.activated.connect(self.submit)
+        self.text.setFocus()
 
-    def add(self) -> None:
-        self.add_button.setEnabled(False)
-        self.ctx.tasks.submit(
-            self.ctx.session.visits.add_addendum,
-            self.ctx.actor,
-            self.visit.id,
-            self.text.toPlainText(),
-            on_result=self._added,
-            on_error=self._failed,
-            owner=self,
-        )
-
-    def _added(self, visit: VisitView) -> None:
-        self.added.emit(visit)
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.add_button.setEnabled(True)
-        rest = self.form.show_errors(error.fields) if isinstance(error, ValidationError) else {}
-        if not isinstance(error, ValidationError) or rest:
-            self.message.setText(describe(error))
-            self.message.show()
+    def call(self) -> Callable[[], VisitView]:
+        visits = self.ctx.session.visits
+        return partial(visits.add_addendum, self.ctx.actor, self.visit.id, self.text.toPlainText())
 
 
 class VisitScreen(QWidget):
@@ -668,7 +636,7 @@ class VisitScreen(QWidget):
         if self.visit is None or not self.visit.locked:
             return
         self.addendum_dialog = AddendumDialog(self.ctx, self.visit, self)
-        self.addendum_dialog.added.connect(self._show)
+        self.addendum_dialog.submitted.connect(self._show)
         self.addendum_dialog.finished.connect(self.addendum_dialog.deleteLater)
         self.addendum_dialog.finished.connect(lambda _r: self.window().activateWindow())
         self.addendum_dialog.open()
