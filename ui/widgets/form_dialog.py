@@ -7,6 +7,9 @@ The base runs it off the UI thread, keeps the button disabled meanwhile (so a se
 never submits twice), puts a ValidationError's reasons under their fields and anything else
 in the message line, and on success keeps the result in ``result_info``, emits ``submitted``
 and closes. Nothing is changed when the service refuses.
+
+A dialog shown before the main window exists (choosing one's password right after signing in)
+has no AppContext yet: it passes ``ctx=None`` and the ``tasks`` runner instead.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QW
 from clinicdesk.errors import ClinicDeskError, Conflict, ValidationError
 from ui.context import AppContext
 from ui.errors import describe
+from ui.tasks import TaskRunner
 from ui.theme import set_kind
 from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
@@ -33,15 +37,20 @@ class FormDialog(QDialog):
 
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: AppContext | None,
         title: str,
         save_text: str,
         parent: QWidget | None = None,
         columns: int = 2,
         min_width: int = 500,
+        *,
+        tasks: TaskRunner | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        runner = tasks or (ctx.tasks if ctx is not None else None)
+        assert runner is not None, "a form dialog needs the app's context or its task runner"
+        self.tasks = runner
         self.result_info: Any = None
         self.setWindowTitle(title)
         self.setMinimumWidth(min_width)
@@ -94,7 +103,7 @@ class FormDialog(QDialog):
             self.refused(error)
             return
         self.save.setEnabled(False)
-        self.ctx.tasks.submit(work, on_result=self._done, on_error=self.refused, owner=self)
+        self.tasks.submit(work, on_result=self._done, on_error=self.refused, owner=self)
 
     def _done(self, result: Any) -> None:
         self.save.setEnabled(True)
