@@ -125,3 +125,8 @@ def test_one_save_for_hours_and_rules_and_another_doctor_asks_first(
     assert admin.schedule.booking_rules(admin.actor) == (False, 30)
     assert screen.selected_doctor().name == "Dr Ann Lee"
     assert screen.hours.rows == [] and not screen.save_button.isEnabled()
+
+    screen.no_show_after.setValue(45)
+    qtbot.mouseClick(screen.discard_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tasks)
+    assert screen.no_show_after.value() == 30 and not screen.save_button.isEnabled()
