@@ -77,9 +77,8 @@ class BackupScreen(QWidget):
         lead = QLabel(
             "A backup holds everything (patients, accounts, the audit log), encrypted with the "
             "clinic's key; keep one on a drive that does not stay next to this computer. It opens "
-            "with the passwords of the day it was made, those of accounts removed since "
-            "included: keep old backups as safe as the clinic, or re-encrypt them with today's "
-            "key."
+            "with the passwords of the day it was made, including those of accounts removed "
+            "since: keep old backups as safe as the clinic, or re-encrypt them with today's key."
         )
         lead.setWordWrap(True)
         set_kind(lead, "muted")
