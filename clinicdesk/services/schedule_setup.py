@@ -103,6 +103,16 @@ def validate_hours(windows: list[HoursInput]) -> None:
         raise ValidationError(problems)
 
 
+@dataclass(frozen=True)
+class ScheduleChanges:
+    """What the schedule screen saves at once; None: leave that part as it is."""
+
+    doctor_id: str | None = None
+    hours: tuple[HoursInput, ...] | None = None  # the doctor's whole week
+    booking_rules: tuple[bool, int] | None = None  # needs approval, no-show after minutes
+    policy: CancellationPolicy | None = None
+
+
 class ScheduleSetup:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -232,31 +242,45 @@ class ScheduleSetup:
 
         Those are marked for reception (AppointmentService.needing_attention) with offers.
         """
+        return self.save(actor, ScheduleChanges(doctor_id, tuple(windows)))
+
+    def save(self, actor: Actor, changes: ScheduleChanges) -> int:
+        """Every change of the schedule screen in one unit of work: all of it is checked first
+        (every reason at once) and saved, or nothing is. Returns how many bookings the new
+        hours no longer fit."""
         actor.require(P.SCHEDULE_CONFIGURE)
-        validate_hours(windows)
+        problems: dict[str, str] = {}
+        if changes.hours is not None:
+            problems |= _problems(validate_hours, list(changes.hours))
+        if changes.booking_rules is not None and not 5 <= changes.booking_rules[1] <= 240:
+            problems["no_show_after"] = "must be 5 to 240 minutes"
+        if changes.policy is not None:
+            problems |= _problems(changes.policy.validated)
+        if problems:
+            raise ValidationError(problems)
+        affected = 0
         with self.store.write(actor) as s:
-            _doctor(s, doctor_id)
-            now = utcnow()
-            for old in s.scalars(
-                select(VisitingHours).where(
-                    VisitingHours.doctor_id == doctor_id, VisitingHours.deleted_at.is_(None)
+            if changes.hours is not None:
+                assert changes.doctor_id is not None
+                affected = _set_hours(s, actor, changes.doctor_id, list(changes.hours))
+            profile = s.scalars(select(ClinicProfile)).one()
+            if changes.booking_rules is not None:
+                needs_approval, no_show_after = changes.booking_rules
+                profile.booking_needs_approval = needs_approval
+                profile.no_show_after_minutes = no_show_after
+                audit.append(
+                    s,
+                    actor,
+                    "clinic.booking_rules",
+                    "clinic",
+                    profile.id,
+                    needs_approval=needs_approval,
+                    no_show_after=no_show_after,
                 )
-            ):
-                old.deleted_at = now
-            for w in windows:
-                s.add(
-                    VisitingHours(
-                        doctor_id=doctor_id,
-                        weekday=w.weekday,
-                        start_minute=w.start_minute,
-                        end_minute=w.end_minute,
-                        service_ids=",".join(sorted(w.service_ids)),
-                    )
-                )
-            audit.append(s, actor, "doctor.hours", "doctors", doctor_id, windows=len(windows))
-            return flag_affected(
-                s, actor, [doctor_id], "The doctor's visiting hours changed.", utcnow()
-            )
+            if changes.policy is not None:
+                profile.cancellation_policy = changes.policy.to_json()
+                audit.append(s, actor, "clinic.cancellation_policy", "clinic", None)
+        return affected
 
     def booking_rules(self, actor: Actor) -> tuple[bool, int]:
         """Whether bookings wait for approval, and the no-show grace in minutes."""
@@ -269,22 +293,7 @@ class ScheduleSetup:
         self, actor: Actor, needs_approval: bool, no_show_after_minutes: int
     ) -> None:
         """Whether new bookings wait for an admin's approval; when a late patient is a no-show."""
-        actor.require(P.SCHEDULE_CONFIGURE)
-        if not 5 <= no_show_after_minutes <= 240:
-            raise ValidationError({"no_show_after": "must be 5 to 240 minutes"})
-        with self.store.write(actor) as s:
-            profile = s.scalars(select(ClinicProfile)).one()
-            profile.booking_needs_approval = needs_approval
-            profile.no_show_after_minutes = no_show_after_minutes
-            audit.append(
-                s,
-                actor,
-                "clinic.booking_rules",
-                "clinic",
-                profile.id,
-                needs_approval=needs_approval,
-                no_show_after=no_show_after_minutes,
-            )
+        self.save(actor, ScheduleChanges(booking_rules=(needs_approval, no_show_after_minutes)))
 
     def cancellation_policy(self, actor: Actor) -> CancellationPolicy:
         actor.require(P.PATIENT_READ)
@@ -293,11 +302,7 @@ class ScheduleSetup:
         return CancellationPolicy.from_json(text)
 
     def set_cancellation_policy(self, actor: Actor, policy: CancellationPolicy) -> None:
-        actor.require(P.SCHEDULE_CONFIGURE)
-        policy = policy.validated()
-        with self.store.write(actor) as s:
-            s.scalars(select(ClinicProfile)).one().cancellation_policy = policy.to_json()
-            audit.append(s, actor, "clinic.cancellation_policy", "clinic", None)
+        self.save(actor, ScheduleChanges(policy=policy))
 
     def add_holiday(self, actor: Actor, day: date, name: str) -> int:
         actor.require(P.SCHEDULE_CONFIGURE)
@@ -375,6 +380,37 @@ class ScheduleSetup:
                 f"The doctor is unavailable{': ' + reason.strip() if reason.strip() else ''}.",
                 utcnow(),
             )
+
+
+def _set_hours(s: Session, actor: Actor, doctor_id: str, windows: list[HoursInput]) -> int:
+    _doctor(s, doctor_id)
+    now = utcnow()
+    for old in s.scalars(
+        select(VisitingHours).where(
+            VisitingHours.doctor_id == doctor_id, VisitingHours.deleted_at.is_(None)
+        )
+    ):
+        old.deleted_at = now
+    for w in windows:
+        s.add(
+            VisitingHours(
+                doctor_id=doctor_id,
+                weekday=w.weekday,
+                start_minute=w.start_minute,
+                end_minute=w.end_minute,
+                service_ids=",".join(sorted(w.service_ids)),
+            )
+        )
+    audit.append(s, actor, "doctor.hours", "doctors", doctor_id, windows=len(windows))
+    return flag_affected(s, actor, [doctor_id], "The doctor's visiting hours changed.", utcnow())
+
+
+def _problems(check_fn, *args) -> dict[str, str]:
+    try:
+        check_fn(*args)
+    except ValidationError as error:
+        return error.fields
+    return {}
 
 
 def _doctor(s: Session, doctor_id: str) -> DoctorProfile:

@@ -31,6 +31,7 @@ from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput, HistoryFilter
 from clinicdesk.services.prescription_views import PrescriptionView
+from clinicdesk.services.schedule_setup import ScheduleChanges
 from clinicdesk.services.signing import TrustFile
 from clinicdesk.services.visits import VisitNote
 from clinicdesk.store.models import Base
@@ -320,6 +321,9 @@ CASES: list[Case] = [
             w.target_user_id,
             DoctorDetails("GMC 7000002", frozenset({w.service_id}), w.specialization_id),
         )
+    ),
+    case("schedule.save", SETUP)(
+        lambda s, w: s.schedule.save(s.actor, ScheduleChanges(booking_rules=(True, 30)))
     ),
     case("schedule.set_hours", SETUP)(
         lambda s, w: s.schedule.set_hours(s.actor, w.doctor_id, WEEKDAY_HOURS)

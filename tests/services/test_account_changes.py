@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from clinicdesk.errors import ClinicDeskError, WrongPassword
+from clinicdesk.errors import AccountInactive, ClinicDeskError, WrongPassword
 from clinicdesk.permissions import SYSTEM, Role
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.store.keyslots import SLOTS_FILE
@@ -136,6 +136,8 @@ def test_an_admin_resets_a_password_which_must_be_changed_at_the_next_sign_in(ad
     nurse = staff(Role.RECEPTIONIST, username="nurse")
     nurse_id = nurse.actor.user_id
     admin.users.reset_password(admin.actor, nurse_id, TEMPORARY)
+    with pytest.raises(AccountInactive):  # the desk signed in with the old password stops
+        nurse.clinic.details()
 
     entry = admin.audit.recent(admin.actor, 1)[0]
     assert (entry.action, entry.actor_name, entry.entity_id) == (

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from conftest import gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QScrollArea
 from scheduling_setup import make_practice
 
 from clinicdesk.money import parse_amount
 from clinicdesk.permissions import Role
 from clinicdesk.services.schedule_setup import HoursInput
 from ui.admin.hours_editor import parse_clock
-from ui.admin.schedule_dialogs import AddServiceDialog, DoctorProfileDialog
+from ui.admin.schedule_dialogs import (
+    AddServiceDialog,
+    DoctorProfileDialog,
+    HolidayDialog,
+    LeaveDialog,
+)
 
 
 def _screen(qtbot, make_main, admin, tasks):
@@ -33,6 +38,7 @@ def test_add_service_make_doctor_and_set_hours(qtbot, make_main, admin, tasks):
         must_change_password=False,
     )
     screen = _screen(qtbot, make_main, admin, tasks)
+    assert screen.findChildren(QScrollArea) == []  # the window's page is the one that scrolls
     assert screen.services_model.rows == []
 
     qtbot.mouseClick(screen.add_service_button, Qt.MouseButton.LeftButton)
@@ -78,11 +84,12 @@ def test_add_service_make_doctor_and_set_hours(qtbot, make_main, admin, tasks):
     row.weekday.setCurrentIndex(1)
     qtbot.keyClicks(row.start, "09:00")
     qtbot.keyClicks(row.end, "1230")
-    qtbot.mouseClick(screen.save_hours_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, tasks)
     assert screen.message.text() == (
-        "Hours of Dr Ada Okafor saved; no booked appointments are affected."
+        "Saved: the hours of Dr Ada Okafor (no booked appointments are affected)."
     )
+    assert not screen.save_button.isEnabled()  # nothing left unsaved
     free = admin.appointments.next_free(admin.actor, service.id, doctor_id=doctor.id)
     assert free is not None
 
@@ -100,7 +107,7 @@ def test_overlapping_hours_are_refused(qtbot, make_main, admin, tasks):
         row = screen.hours.rows[-1]
         qtbot.keyClicks(row.start, start)
         qtbot.keyClicks(row.end, end)
-    qtbot.mouseClick(screen.save_hours_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, tasks)
     QApplication.processEvents()
     assert screen.hours.error.isVisible()
@@ -109,7 +116,7 @@ def test_overlapping_hours_are_refused(qtbot, make_main, admin, tasks):
 
     screen.hours.rows[1].end.clear()
     qtbot.keyClicks(screen.hours.rows[1].end, "25:00")
-    qtbot.mouseClick(screen.save_hours_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
     assert screen.hours.error.text().startswith("Hours 2: type the times as hh:mm")
 
 
@@ -117,16 +124,22 @@ def test_leave_that_hits_a_booking_says_so(qtbot, make_main, admin, tasks):
     practice = make_practice(admin)
     practice.book(practice.patient("Ines"), practice.monday, "09:00")
     screen = _screen(qtbot, make_main, admin, tasks)
-    qtbot.keyClicks(screen.leave_first, f"{practice.monday:%d/%m/%Y}")
-    qtbot.keyClicks(screen.leave_last, f"{practice.monday:%d/%m/%Y}")
     qtbot.mouseClick(screen.leave_button, Qt.MouseButton.LeftButton)
+    leave = screen.findChild(LeaveDialog)
+    qtbot.keyClicks(leave.first, f"{practice.monday:%d/%m/%Y}")
+    qtbot.keyClicks(leave.last, f"{practice.monday:%d/%m/%Y}")
+    qtbot.mouseClick(leave.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gone(leave), timeout=5000)
     wait_idle(qtbot, tasks)
     assert "1 booked appointment no longer fit" in screen.message.text()
     assert "Needs attention" in screen.message.text()
     assert len(admin.appointments.needing_attention(admin.actor)) == 1
 
     qtbot.mouseClick(screen.holiday_button, Qt.MouseButton.LeftButton)
-    assert screen.holiday_form.error_text("day") == "Holiday date must be a date (dd/mm/yyyy)"
+    holiday = screen.findChild(HolidayDialog)
+    qtbot.mouseClick(holiday.save, Qt.MouseButton.LeftButton)
+    assert holiday.form.error_text("day") == "Holiday date must be a date (dd/mm/yyyy)"
+    holiday.reject()
 
 
 def test_parsers():
@@ -145,10 +158,10 @@ def test_hours_can_be_limited_to_some_services(qtbot, make_main, admin, tasks):
     qtbot.waitUntil(lambda: len(screen.hours.rows) == 10, timeout=5000)
     first = screen.hours.rows[0]
     assert first.services.text() == "All services"
-    first.service_actions[practice.consultation_id].setChecked(True)
+    first.service_actions[practice.consultation_id].trigger()  # as a click in its menu
     assert first.services.text() == "Consultation"
     assert dressing.id not in first.service_actions  # only what the doctor offers
-    qtbot.mouseClick(screen.save_hours_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(screen.save_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, tasks)
     saved = admin.schedule.hours(admin.actor, practice.doctor_id)
     assert saved[0].service_ids == {practice.consultation_id}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QTime
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -18,13 +18,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableView,
-    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from clinicdesk.services.backups import BackupSchedule, BackupView
+from clinicdesk.services.schedule_setup import clock
 from clinicdesk.text import plural
+from ui.admin.hours_editor import parse_clock
 from ui.changes import FollowTables
 from ui.context import AppContext
 from ui.errors import describe
@@ -74,13 +75,10 @@ class BackupScreen(QWidget):
         super().__init__()
         self.ctx = ctx
         lead = QLabel(
-            "A backup holds everything: patients, accounts and the audit log, encrypted with the "
-            "clinic's key, so only a user of this clinic (or the recovery key) can open it. Keep "
-            "one on a drive that does not stay next to this computer.\n\nA backup opens with the "
-            "passwords of the day it was made, including those of accounts removed since: "
-            "removing someone or changing the clinic's key protects the clinic's data from now "
-            "on, not the backups made before. Keep old backups as safe as the clinic itself, or "
-            "re-encrypt them with today's key (below)."
+            "A backup holds everything (patients, accounts, the audit log), encrypted with the "
+            "clinic's key; keep one on a drive that does not stay next to this computer. It opens "
+            "with the passwords of the day it was made, including those of accounts removed "
+            "since: keep old backups as safe as the clinic, or re-encrypt them with today's key."
         )
         lead.setWordWrap(True)
         set_kind(lead, "muted")
@@ -100,9 +98,8 @@ class BackupScreen(QWidget):
         self.message.hide()
         restore = QLabel(
             "To restore a backup, close ClinicDesk and run \u201cclinicdesk restore\u201d with the "
-            "backup file and an administrator's password of that time (or the recovery key). "
-            "The backup is checked completely first, the data it replaces is kept aside, and "
-            "the restored clinic gets a new key."
+            "file and an administrator's password of its day (or the recovery key); it is checked "
+            "completely first and the data it replaces is kept aside."
         )
         restore.setWordWrap(True)
         set_kind(restore, "hint")
@@ -148,8 +145,7 @@ class BackupScreen(QWidget):
         """The daily backup: on or off, when, where, and how many days they are kept."""
         self.schedule_form = FieldForm(columns=4)
         self.daily = QCheckBox("Back up every day")
-        self.at = QTimeEdit()
-        self.at.setDisplayFormat("HH:mm")
+        self.at = QLineEdit(placeholderText="19:00", maxLength=5)
         self.at.setAccessibleName("Time of the daily backup")
         self.keep = CountBox("day", 1, 3650, 30)
         self.keep.setAccessibleName("Days scheduled backups are kept")
@@ -157,13 +153,10 @@ class BackupScreen(QWidget):
         self.scheduled_folder.setAccessibleName("Folder of the daily backups")
         self.schedule_form.add("daily", "Daily backup", self.daily, 0, 0)
         self.schedule_form.add("at_minute", "&At (clinic time)", self.at, 0, 1)
-        self.schedule_form.add(
-            "keep_days", "&Keep for", self.keep, 0, 2, hint="Older daily backups are deleted."
-        )
+        self.schedule_form.add("keep_days", "&Keep for (then deleted)", self.keep, 0, 2)
         self.schedule_form.add("folder", "Daily backups &go to", self.scheduled_folder, 1, 0, 3)
         browse = QPushButton("Choose folder…")
         browse.clicked.connect(self.choose_scheduled_folder)
-        self.schedule_form.grid.addWidget(browse, 1, 3, Qt.AlignmentFlag.AlignBottom)
         self.schedule_button = QPushButton("Save schedule")
         self.schedule_button.clicked.connect(self.save_schedule)
         self.schedule_message = QLabel()
@@ -173,10 +166,8 @@ class BackupScreen(QWidget):
         self.schedule_form.setEnabled(False)  # until the schedule is loaded
         row = QHBoxLayout()
         row.addWidget(self.schedule_form, 1)
-        side = QVBoxLayout()
-        side.addStretch(1)
-        side.addWidget(self.schedule_button)
-        row.addLayout(side)
+        row.addWidget(browse, 0, Qt.AlignmentFlag.AlignBottom)
+        row.addWidget(self.schedule_button, 0, Qt.AlignmentFlag.AlignBottom)
         outer = QVBoxLayout()
         outer.addLayout(row)
         outer.addWidget(self.schedule_message)
@@ -202,7 +193,7 @@ class BackupScreen(QWidget):
 
     def _show_schedule(self, plan: BackupSchedule) -> None:
         self.daily.setChecked(plan.daily)
-        self.at.setTime(QTime(plan.at_minute // 60, plan.at_minute % 60))
+        self.at.setText(clock(plan.at_minute))
         self.keep.setValue(plan.keep_days)
         self.scheduled_folder.setText(plan.folder)
 
@@ -216,12 +207,12 @@ class BackupScreen(QWidget):
             self.scheduled_folder.setText(chosen)
 
     def save_schedule(self) -> None:
-        time = self.at.time()
+        at = parse_clock(self.at.text())
+        if at is None or at == 24 * 60:
+            self.schedule_form.show_errors({"at_minute": "must be a time of day such as 19:00"})
+            return
         plan = BackupSchedule(
-            self.daily.isChecked(),
-            time.hour() * 60 + time.minute(),
-            self.scheduled_folder.text(),
-            self.keep.value(),
+            self.daily.isChecked(), at, self.scheduled_folder.text(), self.keep.value()
         )
         self.schedule_form.clear_errors()
         self.schedule_message.hide()
@@ -231,7 +222,7 @@ class BackupScreen(QWidget):
             self.schedule_button.setEnabled(True)
             self._show_schedule(plan)
             self._say_schedule(
-                f"Daily backup at {plan.at_minute // 60:02d}:{plan.at_minute % 60:02d} into "
+                f"Daily backup at {clock(plan.at_minute)} into "
                 f"{plan.folder}, kept for {plural(plan.keep_days, 'day')}."
                 if plan.daily
                 else "Daily backups are off; make them with Back up now.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -44,6 +44,7 @@ class HoursRow(QWidget):
     are ticked), and a button that removes the row."""
 
     removed = Signal(object)
+    edited = Signal()
 
     def __init__(
         self, window: HoursInput | None = None, services: list[tuple[str, str]] = ()
@@ -52,7 +53,7 @@ class HoursRow(QWidget):
         self.services = QToolButton()
         self.services.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.services.setAccessibleName("Services in these hours")
-        self.services.setMinimumWidth(140)
+        self.services.setMinimumWidth(120)
         self.services.setToolTip("Limit these hours to some services (none ticked: all of them)")
         menu = QMenu(self.services)
         limited = window.service_ids if window is not None else frozenset()
@@ -62,6 +63,7 @@ class HoursRow(QWidget):
             action.setCheckable(True)
             action.setChecked(service_id in limited)
             action.toggled.connect(self._label_services)
+            action.triggered.connect(self.edited)
             self.service_actions[service_id] = action
         self.services.setMenu(menu)
         self._label_services()
@@ -79,8 +81,13 @@ class HoursRow(QWidget):
             self.weekday.setCurrentIndex(window.weekday)
             self.start.setText(clock(window.start_minute))
             self.end.setText(clock(window.end_minute))
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setAutoDefault(False)
+        self.weekday.activated.connect(self.edited)
+        for edit in (self.start, self.end):
+            edit.textEdited.connect(self.edited)
+        self.remove_button = QToolButton()
+        self.remove_button.setText("×")
+        self.remove_button.setToolTip("Remove these hours")
+        self.remove_button.setAccessibleName("Remove these hours")
         self.remove_button.clicked.connect(lambda: self.removed.emit(self))
         line = QHBoxLayout(self)
         line.setContentsMargins(0, 0, 0, 0)
@@ -107,7 +114,11 @@ class HoursRow(QWidget):
 
 
 class HoursEditor(QWidget):
-    """Rows of weekly hours; ``windows()`` reads them or raises ValueError with a sentence."""
+    """Rows of weekly hours; ``windows()`` reads them or raises ValueError with a sentence.
+
+    ``edited`` is emitted when the user changes them (not when ``set_windows`` loads them)."""
+
+    edited = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,7 +128,7 @@ class HoursEditor(QWidget):
         self.rows_box.setSpacing(6)
         self.add_button = QPushButton("Add hours")
         self.add_button.setAutoDefault(False)
-        self.add_button.clicked.connect(lambda: self.add_row())
+        self.add_button.clicked.connect(self._add_by_hand)
         self.error = QLabel()
         set_kind(self.error, "fieldError")
         self.error.setWordWrap(True)
@@ -126,8 +137,12 @@ class HoursEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.rows_box)
-        layout.addWidget(self.add_button, 0)
+        layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.error)
+
+    def _add_by_hand(self) -> None:
+        self.add_row().start.setFocus()
+        self.edited.emit()
 
     def add_row(self, window: HoursInput | None = None) -> HoursRow:
         if window is None and self.rows:  # the next row starts as a copy of the last one's day
@@ -136,10 +151,15 @@ class HoursEditor(QWidget):
             row.weekday.setCurrentIndex(last.weekday.currentIndex())
         else:
             row = HoursRow(window, self.services)
-        row.removed.connect(self.remove_row)
+        row.removed.connect(self._remove_by_hand)
+        row.edited.connect(self.edited)
         self.rows.append(row)
         self.rows_box.addWidget(row)
         return row
+
+    def _remove_by_hand(self, row: HoursRow) -> None:
+        self.remove_row(row)
+        self.edited.emit()
 
     def remove_row(self, row: HoursRow) -> None:
         self.rows.remove(row)

@@ -1,8 +1,9 @@
-"""Dialogs of the schedule screen: add a service, make a doctor profile."""
+"""Dialogs of the schedule screen: a service, a doctor profile, a holiday, leave, an absence."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
@@ -13,6 +14,9 @@ from clinicdesk.services.schedule_setup import DoctorInfo, ServiceInfo
 from clinicdesk.services.users import UserInfo
 from ui.admin.doctor_fields import DoctorFields
 from ui.context import AppContext
+from ui.theme import set_kind
+from ui.widgets.count_box import CountBox
+from ui.widgets.date_field import DateField
 from ui.widgets.form_dialog import FormDialog
 
 
@@ -83,4 +87,80 @@ class DoctorProfileDialog(FormDialog):
             self.ctx.actor,
             self.account.currentData(),
             self.doctor.details(),
+        )
+
+
+def _days(fields: dict[str, DateField]) -> list[date]:
+    """The typed days, or a ValidationError naming each one that is not a date."""
+    problems = {name: "must be a date (dd/mm/yyyy)" for name, f in fields.items() if not f.value()}
+    if problems:
+        raise ValidationError(problems)
+    return [f.value() for f in fields.values()]
+
+
+class HolidayDialog(FormDialog):
+    """A day the clinic is closed; its bookings are flagged for reception. The result is how
+    many bookings no longer fit."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Add clinic holiday", "Add holiday", parent, min_width=420)
+        self.day = DateField()
+        self.name = QLineEdit(placeholderText="e.g. Christmas Day")
+        self.form.add("day", "Holiday &date *", self.day, 0, 0)
+        self.form.add("name", "&Name *", self.name, 0, 1)
+        self.finish_layout()
+
+    def call(self) -> Callable[[], int]:
+        (day,) = _days({"day": self.day})
+        return partial(self.ctx.session.schedule.add_holiday, self.ctx.actor, day, self.name.text())
+
+
+class LeaveDialog(FormDialog):
+    """Days a doctor is away, first to last."""
+
+    def __init__(self, ctx: AppContext, doctor: DoctorInfo, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, f"Leave of {doctor.name}", "Add leave", parent)
+        self.doctor = doctor
+        self.first = DateField()
+        self.last = DateField()
+        self.reason = QLineEdit(placeholderText="e.g. Annual leave")
+        self.form.add("first_day", "&From *", self.first, 0, 0)
+        self.form.add("last_day", "&To *", self.last, 0, 1)
+        self.form.add("reason", "&Reason", self.reason, 1, 0, 2)
+        self.finish_layout()
+
+    def call(self) -> Callable[[], int]:
+        first, last = _days({"first_day": self.first, "last_day": self.last})
+        return partial(
+            self.ctx.session.schedule.add_leave,
+            self.ctx.actor,
+            self.doctor.id,
+            first,
+            last,
+            self.reason.text(),
+        )
+
+
+class AbsenceDialog(FormDialog):
+    """The doctor is unavailable from now for a number of hours (called to an emergency)."""
+
+    def __init__(self, ctx: AppContext, doctor: DoctorInfo, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, f"{doctor.name} unavailable from now", "Unavailable from now", parent)
+        set_kind(self.save, "danger")
+        self.doctor = doctor
+        self.hours = CountBox("hour", 1, 72, 4)
+        self.reason = QLineEdit(placeholderText="e.g. Called to an emergency")
+        self.form.add("ends_at", "&For *", self.hours, 0, 0)
+        self.form.add("reason", "&Reason", self.reason, 0, 1)
+        self.finish_layout()
+
+    def call(self) -> Callable[[], int]:
+        starts_at = datetime.now(UTC)
+        return partial(
+            self.ctx.session.schedule.add_absence,
+            self.ctx.actor,
+            self.doctor.id,
+            starts_at,
+            starts_at + timedelta(hours=self.hours.value()),
+            self.reason.text(),
         )

@@ -271,13 +271,14 @@ class SigningKeysScreen(QWidget):
 
     def _confirm_import(self, trust: TrustFile) -> None:
         """Nothing is imported until the admin has checked every fingerprint."""
-        dialog = TrustImportDialog(trust, self)
+        dialog = TrustImportDialog(self.ctx, trust, self)
         self.trust_dialog = dialog
-        dialog.accepted.connect(
-            lambda: self._run(
-                self.ctx.session.signing_keys.import_trust_file, trust, done=_imported_text
-            )
-        )
+
+        def imported(keys: list[KeyView]) -> None:
+            self._say(_imported_text(keys))
+            self.refresh()
+
+        dialog.submitted.connect(imported)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 

@@ -5,28 +5,25 @@ the admin says every fingerprint matched; Enter alone never imports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QDialog,
-    QDialogButtonBox,
-    QGridLayout,
-    QLabel,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QWidget
 
-from clinicdesk.services.signing import TrustFile
+from clinicdesk.services.signing import KeyView, TrustFile
+from ui.context import AppContext
 from ui.theme import set_kind
-from ui.widgets.dialogs import titled_layout
+from ui.widgets.form_dialog import FormDialog
 
 
-class TrustImportDialog(QDialog):
-    def __init__(self, trust: TrustFile, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+class TrustImportDialog(FormDialog):
+    def __init__(self, ctx: AppContext, trust: TrustFile, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ctx, f"Trust {trust.clinic_name}?", "&Import", parent, columns=1, min_width=560
+        )
         self.trust = trust
         self.setWindowTitle("Import trust file")
-        self.setMinimumWidth(560)
-        layout, _heading = titled_layout(self, f"Trust {trust.clinic_name}?", spacing=12)
         known = (
             "This clinic is trusted here already; the file adds or retires its keys."
             if trust.known_clinic
@@ -37,7 +34,6 @@ class TrustImportDialog(QDialog):
             f"(clinic id {_escape(trust.clinic_id)}). {known}"
         )
         about.setWordWrap(True)
-        layout.addWidget(about)
         steps = QLabel(
             f"Call {_escape(trust.clinic_name)} on a number you already know (not one given "
             "with the file) and ask them to read out the fingerprints on their Admin → Signing "
@@ -46,8 +42,6 @@ class TrustImportDialog(QDialog):
         )
         steps.setWordWrap(True)
         set_kind(steps, "hint")
-        layout.addWidget(steps)
-
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -58,23 +52,27 @@ class TrustImportDialog(QDialog):
             print_.setAccessibleName(f"Fingerprint of key {row + 1}")
             grid.addWidget(print_, row, 0)
             grid.addWidget(QLabel(key.status_label), row, 1)
-        layout.addLayout(grid)
+        at = self.layout_.indexOf(self.form)
+        self.layout_.insertWidget(at, about)
+        self.layout_.insertWidget(at + 1, steps)
+        self.layout_.insertLayout(at + 2, grid)
 
         self.checked = QCheckBox(
             f"&Every fingerprint matches what {trust.clinic_name} read out to me"
         )
-        layout.addWidget(self.checked)
-        buttons = QDialogButtonBox()
-        self.import_button = buttons.addButton("&Import", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.import_button.setEnabled(False)
-        self.import_button.setAutoDefault(False)
-        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setDefault(True)
-        self.checked.toggled.connect(self.import_button.setEnabled)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.form.add("checked", "Fingerprints checked", self.checked, 0)
+        # Enter alone never imports: Cancel is the default until the box is ticked
+        self.import_button = self.save
+        self.save.setEnabled(False)
+        self.save.setDefault(False)
+        self.save.setAutoDefault(False)
+        self.cancel_button.setDefault(True)
+        self.checked.toggled.connect(self.save.setEnabled)
+        self.finish_layout()
         self.checked.setFocus()
+
+    def call(self) -> Callable[[], list[KeyView]]:
+        return partial(self.ctx.session.signing_keys.import_trust_file, self.ctx.actor, self.trust)
 
 
 def _escape(text: str) -> str:

@@ -123,7 +123,9 @@ class UsersScreen(QWidget):
         ):
             bar.addWidget(button)
         bar.addStretch(1)
-        bar.addWidget(self.key_button)
+        below = QHBoxLayout()  # a rare action, apart from what is done to one account
+        below.addStretch(1)
+        below.addWidget(self.key_button)
         self.message = QLabel()
         self.message.setWordWrap(True)
         set_kind(self.message, "success")
@@ -134,6 +136,7 @@ class UsersScreen(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
+        layout.addLayout(below)
         self._update_buttons()
         self.refresh()
 

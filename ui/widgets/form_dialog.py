@@ -9,6 +9,9 @@ always hears the answer). It puts a ValidationError's reasons under their fields
 with rows of its own places those in ``place_errors``) and anything else in the message line,
 and on success keeps the result in ``result_info``, emits ``submitted`` and closes. Nothing is
 changed when the service refuses.
+
+A dialog shown before the main window exists (choosing one's password right after signing in)
+has no AppContext yet: it passes ``ctx=None`` and the ``tasks`` runner instead.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QW
 from clinicdesk.errors import ClinicDeskError, Conflict, ValidationError
 from ui.context import AppContext
 from ui.errors import describe
+from ui.tasks import TaskRunner
 from ui.theme import set_kind
 from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
@@ -35,15 +39,20 @@ class FormDialog(QDialog):
 
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: AppContext | None,
         title: str,
         save_text: str,
         parent: QWidget | None = None,
         columns: int = 2,
         min_width: int = 500,
+        *,
+        tasks: TaskRunner | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        runner = tasks or (ctx.tasks if ctx is not None else None)
+        assert runner is not None, "a form dialog needs the app's context or its task runner"
+        self.tasks = runner
         self.result_info: Any = None
         self.sending = False
         self.setWindowTitle(title)
@@ -99,7 +108,7 @@ class FormDialog(QDialog):
             self.refused(error)
             return
         self._sending(True)
-        self.ctx.tasks.submit(work, on_result=self._done, on_error=self.refused, owner=self)
+        self.tasks.submit(work, on_result=self._done, on_error=self.refused, owner=self)
 
     def _sending(self, on: bool) -> None:
         self.sending = on
