@@ -31,9 +31,6 @@ from clinicdesk.services.booking import (
     check_free,
     check_move,
     claim_cells,
-    clinic_day,
-    clinic_profile,
-    clinic_zone,
     doctor_name,
     drop_expired_holds,
     free_time,
@@ -47,6 +44,7 @@ from clinicdesk.services.booking import (
     view_of,
     views_where,
 )
+from clinicdesk.services.clinic import clinic_day, clinic_profile, clinic_zone
 from clinicdesk.services.queue import LEFT, WAITING
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store

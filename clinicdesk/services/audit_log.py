@@ -26,7 +26,7 @@ from clinicdesk.logs import log
 from clinicdesk.permissions import Actor, P
 from clinicdesk.services import patient_search
 from clinicdesk.services.audit_words import action_words
-from clinicdesk.services.booking import clinic_day, clinic_zone
+from clinicdesk.services.clinic import clinic_day, clinic_zone
 from clinicdesk.store import audit, audit_digest, backup
 from clinicdesk.store.audit_witness import LocalWitness, Witness, keep
 from clinicdesk.store.database import Store

@@ -19,6 +19,7 @@ from clinicdesk.permissions import Actor, P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services import validation as check
 from clinicdesk.services.booking import flag_affected
+from clinicdesk.services.clinic import clinic_profile
 from clinicdesk.services.users import parse_roles
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
@@ -278,7 +279,7 @@ class ScheduleSetup:
         """Whether bookings wait for approval, and the no-show grace in minutes."""
         actor.require(P.PATIENT_READ)
         with self.store.read() as s:
-            profile = s.scalars(select(ClinicProfile)).one()
+            profile = clinic_profile(s)
             return profile.booking_needs_approval, profile.no_show_after_minutes
 
     def set_booking_rules(
@@ -289,7 +290,7 @@ class ScheduleSetup:
         if not 5 <= no_show_after_minutes <= 240:
             raise ValidationError({"no_show_after": "must be 5 to 240 minutes"})
         with self.store.write(actor) as s:
-            profile = s.scalars(select(ClinicProfile)).one()
+            profile = clinic_profile(s)
             profile.booking_needs_approval = needs_approval
             profile.no_show_after_minutes = no_show_after_minutes
             audit.append(
@@ -312,7 +313,7 @@ class ScheduleSetup:
         actor.require(P.SCHEDULE_CONFIGURE)
         policy = policy.validated()
         with self.store.write(actor) as s:
-            s.scalars(select(ClinicProfile)).one().cancellation_policy = policy.to_json()
+            clinic_profile(s).cancellation_policy = policy.to_json()
             audit.append(s, actor, "clinic.cancellation_policy", "clinic", None)
 
     def add_holiday(self, actor: Actor, day: date, name: str) -> int:

@@ -22,8 +22,8 @@ from clinicdesk.errors import ClinicDeskError, PermissionDenied
 from clinicdesk.permissions import P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services.access import ClinicSession, sign_in
-from clinicdesk.services.booking import clinic_zone
 from clinicdesk.services.chart import ChartEntry
+from clinicdesk.services.clinic import clinic_zone
 from clinicdesk.services.formulary import DrugInput
 from clinicdesk.services.inventory import BatchInput
 from clinicdesk.services.patients import PatientInput
