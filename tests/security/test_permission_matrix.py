@@ -383,6 +383,12 @@ CASES: list[Case] = [
     case("appointments.set_status", MANAGE)(
         lambda s, w: s.appointments.set_status(s.actor, w.appointment_id, "checked_in")
     ),
+    case("appointments.patient_bookings", R)(
+        lambda s, w: s.appointments.patient_bookings(s.actor, w.patient_id, w.monday, w.monday)
+    ),
+    case("appointments.closures", R)(
+        lambda s, w: s.appointments.closures(s.actor, [w.doctor_id], w.monday, w.monday)
+    ),
     case("appointments.moves", R)(lambda s, w: s.appointments.moves(s.actor, w.appointment_id)),
     case("appointments.mark_told", MANAGE)(
         lambda s, w: s.appointments.mark_told(s.actor, w.appointment_id)

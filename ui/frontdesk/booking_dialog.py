@@ -4,11 +4,13 @@ The keyboard path for a known patient: Ctrl+B with the patient open, the earlies
 are listed with the first highlighted; Enter holds it (nobody else can take it while the
 dialog is open), Enter again books. Closing the dialog releases the hold. A refusal (the slot
 was taken meanwhile, the patient is already booked then, ...) is shown here and books nothing.
+When the patient already has another appointment on the highlighted slot's day, the dialog says
+so before booking and the button reads "Book anyway".
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -49,6 +51,17 @@ from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
 
 ANY = "any"  # the doctor list's data: "any", "specialization:<id>" or "doctor:<id>"
+BOOKINGS_AHEAD = 60  # days of the patient's bookings read from the first day, for the warning
+
+
+def same_day_warning(name: str, others: list[AppointmentView], zone) -> str:
+    """'Chloé Moreau already has an appointment at 11:10 with Dr Okafor on this day. ...'"""
+    times = " and ".join(f"at {clock_text(a.starts_at, zone)} with {a.doctor_name}" for a in others)
+    many = "appointments" if len(others) > 1 else "an appointment"
+    return (
+        f"{name} already has {many} {times} on this day. "
+        "Book anyway, or choose a slot on another day."
+    )
 
 
 class SlotList(QListWidget):
@@ -147,6 +160,13 @@ class BookingDialog(QDialog):
         self.held_label.setWordWrap(True)
         self.held_label.hide()
         layout.addWidget(self.held_label)
+        self.same_day = QLabel()
+        set_kind(self.same_day, "warning")
+        self.same_day.setWordWrap(True)
+        self.same_day.hide()
+        layout.addWidget(self.same_day)
+        self._bookings: list[AppointmentView] = []  # the patient's, from the first day on
+        self._bookings_seq = 0
         self.message = QLabel()
         set_kind(self.message, "banner")
         self.message.setWordWrap(True)
@@ -187,6 +207,7 @@ class BookingDialog(QDialog):
         self.service.currentIndexChanged.connect(self.refresh_slots)
         self.doctor.currentIndexChanged.connect(self.refresh_slots)
         self.first_day.dateChanged.connect(self._day_changed)
+        self.slots.currentRowChanged.connect(self._warn_same_day)
         if patient is not None:
             self.picker.set_patient(patient)
         self.refresh_slots()
@@ -277,12 +298,51 @@ class BookingDialog(QDialog):
 
     def _patient_chosen(self, _patient: PatientRecord) -> None:
         self.form.set_error("patient", None)
+        self._load_bookings()
         if self.slots.count():
             self.slots.setFocus()
 
     def _day_changed(self) -> None:
         self.after = None
+        self._load_bookings()
         self.refresh_slots()
+
+    def _load_bookings(self) -> None:
+        """The chosen patient's bookings, so that another one on a slot's day is said first."""
+        self._bookings_seq += 1
+        seq, patient = self._bookings_seq, self.picker.patient
+        self._bookings = []
+        self._warn_same_day()
+        if patient is None:
+            return
+        first = self.first_day.date().toPython()
+
+        def loaded(views: list[AppointmentView]) -> None:
+            if seq == self._bookings_seq:
+                self._bookings = views
+                self._warn_same_day()
+
+        self.ctx.tasks.submit(
+            self.ctx.session.appointments.patient_bookings,
+            self.ctx.actor,
+            patient.id,
+            first,
+            first + timedelta(days=BOOKINGS_AHEAD),
+            on_result=loaded,
+            on_error=lambda e: self.show_message(describe(e)),
+            owner=self,
+        )
+
+    def _warn_same_day(self) -> None:
+        slot, patient = self.chosen_slot(), self.picker.patient
+        others = []
+        if slot is not None and patient is not None:
+            day = slot.starts_at.astimezone(self.zone).date()
+            others = [a for a in self._bookings if a.starts_at.astimezone(self.zone).date() == day]
+        if others:
+            self.same_day.setText(same_day_warning(patient.full_name, others, self.zone))
+        self.same_day.setVisible(bool(others))
+        self._set_busy(not self.book_button.isEnabled())
 
     def _doctors(self) -> list:
         kind, _, key = str(self.doctor.currentData()).partition(":")
@@ -362,6 +422,7 @@ class BookingDialog(QDialog):
     def _held(self, slot: Slot, hold: Hold) -> None:
         self._holding = None
         self.hold = hold
+        self._warn_same_day()
         self.held_label.setText(
             f"{slot_text(slot.starts_at, self.zone)} with {slot.doctor_name} is held for you "
             f"until {clock_text(hold.expires_at, self.zone)}. Press Enter to book it."
@@ -441,7 +502,8 @@ class BookingDialog(QDialog):
 
     def _set_busy(self, busy: bool) -> None:
         self.book_button.setEnabled(not busy)
-        self.book_button.setText("Booking…" if busy else "Book")
+        idle = "Book anyway" if self.same_day.isVisibleTo(self) else "Book"
+        self.book_button.setText("Booking…" if busy else idle)
 
     def done(self, result: int) -> None:
         self._release()
