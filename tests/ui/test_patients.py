@@ -121,7 +121,10 @@ def test_bad_field_is_shown_under_it(qtbot, desk, tasks):
     )
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     form = dialog.form
-    assert form.error_text("date_of_birth").startswith("Date of birth is not a date")
+    assert form.error_text("date_of_birth") == (
+        "Date of birth is not a date: February 1970 has 28 days"
+    )
+    assert dialog.dob_hint.text() == "Not a date: February 1970 has 28 days"
     assert form.error_text("phone").startswith("Phone may contain only digits")
     assert form.error_text("email").startswith("Email is not a valid e-mail address")
     assert form.error_text("given_name") == ""

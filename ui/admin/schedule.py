@@ -450,7 +450,9 @@ class ScheduleScreen(QWidget):
 
     def _dates(self, form: FieldForm, fields: dict[str, DateField]) -> list[date] | None:
         problems = {
-            name: "must be a date (dd/mm/yyyy)" for name, f in fields.items() if not f.value()
+            name: f.problem() or "must be a date (dd/mm/yyyy)"
+            for name, f in fields.items()
+            if not f.value()
         }
         if problems:
             form.show_errors(problems)

@@ -32,7 +32,7 @@ from ui.context import AppContext
 from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
 from ui.theme import set_kind
-from ui.widgets.dates import DATE_HINT, format_day, parse_day
+from ui.widgets.dates import DATE_HINT, day_problem, format_day, parse_day
 from ui.widgets.dialogs import titled_layout
 from ui.widgets.forms import FieldForm
 
@@ -164,8 +164,8 @@ class ChartEntryDialog(QDialog):
             text = widget.text().strip()
             if name in DATES:
                 out[name] = parse_day(text) if text else None
-                if text and out[name] is None:
-                    problems[name] = f"is not a date (type {DATE_HINT})"
+                if problem := day_problem(text):
+                    problems[name] = problem
             elif name == MOMENT:
                 out[name] = parse_moment(text, self.zone) if text else None
                 if out[name] is None:

@@ -167,8 +167,8 @@ class AttachDialog(QDialog):
         if not self.path.text().strip():
             self.form.show_errors({"file": "choose the file to attach"})
             return
-        if not self.dated.is_blank() and self.dated.value() is None:
-            self.form.show_errors({"dated": f"is not a date (type {DATE_HINT})"})
+        if problem := self.dated.problem():
+            self.form.show_errors({"dated": problem})
             return
         self.form.clear_errors()
         self.attach_button.setEnabled(False)

@@ -166,8 +166,8 @@ class PatientDialog(QDialog):
             validate(data, self.ctx.clinic_today())
         except ValidationError as exc:
             problems.update(exc.fields)
-        if data.date_of_birth is None and not self.date_of_birth.is_blank():
-            problems["date_of_birth"] = "is not a date (type it as dd/mm/yyyy)"
+        if problem := self.date_of_birth.problem():
+            problems["date_of_birth"] = problem
         if not data.sex:
             problems["sex"] = "is required"
         return problems
