@@ -48,7 +48,7 @@ class ChangePasswordDialog(QDialog):
         set_kind(self.message, "banner")
         self.message.hide()
         layout.addWidget(self.message)
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.save = buttons.addButton("Change password", QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.save, "primary")
         self.save.setDefault(True)

@@ -64,7 +64,7 @@ class TrustImportDialog(QDialog):
             f"&Every fingerprint matches what {trust.clinic_name} read out to me"
         )
         layout.addWidget(self.checked)
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.import_button = buttons.addButton("&Import", QDialogButtonBox.ButtonRole.AcceptRole)
         self.import_button.setEnabled(False)
         self.import_button.setAutoDefault(False)

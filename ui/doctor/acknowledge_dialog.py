@@ -45,7 +45,7 @@ class AcknowledgeDialog(QDialog):
             self.form.add(warning.key, "&Reason *" if row == 0 else "Reason *", edit, 2 * row + 1)
             self.reasons[warning.key] = edit
         layout.addWidget(self.form)
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.sign = buttons.addButton(
             "Sign with these reasons", QDialogButtonBox.ButtonRole.AcceptRole
         )

@@ -183,7 +183,7 @@ class BookingDialog(QDialog):
         self.override.hide()
         layout.addWidget(self.override)
 
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.waitlist_button = buttons.addButton(
             "Add to &waitlist…", QDialogButtonBox.ButtonRole.ActionRole
         )

@@ -94,7 +94,7 @@ class PatientDialog(QDialog):
         self.message.hide()
         layout.addWidget(self.message)
 
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.save_button = buttons.addButton(
             "Save changes" if editing else "Register patient",
             QDialogButtonBox.ButtonRole.AcceptRole,

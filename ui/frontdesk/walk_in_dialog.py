@@ -79,7 +79,7 @@ class WalkInDialog(QDialog):
         self.message.hide()
         layout.addWidget(self.message)
 
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.add_button = buttons.addButton("Add to queue", QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.add_button, "primary")
         self.add_button.setDefault(True)

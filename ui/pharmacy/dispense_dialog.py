@@ -114,7 +114,7 @@ class DispenseDialog(QDialog):
         self.problem.hide()
         layout.addWidget(self.total)
         layout.addWidget(self.problem)
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.dispense_button = buttons.addButton("Dispense", QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.dispense_button, "primary")
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
