@@ -385,7 +385,7 @@ class FrontDeskWorkspace(QWidget):
         if not _is_open(self.waiting_room):
             self.waiting_room = WaitingRoomDisplay(self.ctx)
             self.waiting_room.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.waiting_room.show()
+            self.waiting_room.open_on(self.window().screen())
         self.waiting_room.raise_()
         return self.waiting_room
 
