@@ -24,7 +24,7 @@ def refuse_then_fix_then_enter(qtbot, register) -> None:
         ("date_of_birth", "03/04/1992"),
     ):
         qtbot.keyClicks(getattr(register, field), text)
-    qtbot.mouseClick(register.save_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(register.save, Qt.MouseButton.LeftButton)
     assert register.form.error_text("sex") == "Sex is required"
     assert QApplication.focusWidget() is register.sex
     register.sex.setCurrentIndex(register.sex.findData("female"))

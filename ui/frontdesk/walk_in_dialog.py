@@ -111,7 +111,7 @@ class WalkInDialog(QDialog):
     def register_patient(self) -> None:
         dialog = PatientDialog(self.ctx, None, self)
         self.register_dialog = dialog
-        dialog.saved.connect(self.picker.set_patient)
+        dialog.submitted.connect(self.picker.set_patient)
         dialog.use_existing.connect(self.picker.set_patient)
         dialog.finished.connect(dialog.deleteLater)
         dialog.finished.connect(self.activateWindow)  # the keyboard comes back here

@@ -226,7 +226,7 @@ class FrontDeskWorkspace(QWidget):
 
     def _open_dialog(self, dialog: PatientDialog) -> None:
         self.dialog = dialog
-        dialog.saved.connect(self._saved)
+        dialog.submitted.connect(self._saved)
         dialog.use_existing.connect(lambda p: self.open_patient(p))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
