@@ -357,7 +357,7 @@ class FrontDeskWorkspace(QWidget):
 
         def opened(directory: Directory) -> None:
             dialog = WalkInDialog(self.ctx, directory, patient, self)
-            dialog.queued.connect(self._queued)
+            dialog.submitted.connect(self._queued)
             self._show_dialog("walk_in_dialog", dialog)
 
         self._with_directory(opened)
