@@ -295,7 +295,7 @@ class FrontDeskWorkspace(QWidget):
 
         def opened(directory: Directory) -> None:
             dialog = BookingDialog(self.ctx, directory, patient, doctor_id, starts_at, self)
-            dialog.booked.connect(self._booked)
+            dialog.submitted.connect(self._booked)
             self._show_dialog("booking_dialog", dialog)
 
         self._with_directory(opened)
