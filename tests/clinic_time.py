@@ -10,7 +10,7 @@ from datetime import date
 
 from clinicdesk.ids import utcnow
 from clinicdesk.services.access import ClinicSession
-from clinicdesk.services.booking import clinic_day
+from clinicdesk.services.clinic import clinic_day
 
 
 def clinic_today(session: ClinicSession) -> date:

@@ -1,30 +1,48 @@
 """The waiting-room display: a window for a second screen, readable from across the room.
 
 It shows the clinic's name, the time, and the latest tokens called with their rooms, in type
-sized from the window's height; never a patient's name. It asks the queue every few seconds
-(on a worker thread) and keeps showing the last answer if one fails. F11 or a double-click
-toggles full screen; Esc leaves it.
+sized from the window's height; never a patient's name. The earlier calls fill the rest of the
+height, and as many as the width has room for are shown. It reloads when the queue changes (on
+a worker thread) and keeps showing the last answer if one fails.
+
+It opens full screen on a second screen where there is one, and otherwise as a window on the
+desk's own screen (reception keeps its work in view; F11 or a double-click makes it full
+screen). How to leave or enter full screen is said small at the bottom for a few seconds after
+each change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QPainter, QPaintEvent, QScreen
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ui.changes import DAY_LISTS, FollowTables
 from ui.context import AppContext
 from ui.tasks import Task
 
-SHOWN = 6
+SHOWN = 13  # the call being made and up to twelve earlier ones, as the width allows
+EARLIER_WIDTH = 22  # height units a box of an earlier call needs at least
+HINT_MS = 8000
+FULL_SCREEN_HINT = "Esc or F11 to leave full screen"
+WINDOW_HINT = "F11 or double-click for full screen"
 GROUND = QColor("#0a2630")
 PANEL = QColor("#123a45")
 TEXT = QColor("#ffffff")
 SOFT = QColor("#9fc3cc")
 ACCENT = QColor("#ffd166")
+
+Screen = TypeVar("Screen")
+
+
+def display_screen(screens: Sequence[Screen], desk: Screen | None) -> Screen | None:
+    """The screen the display goes full screen on: one that is not the desk's, if any."""
+    return next((s for s in screens if s != desk), None)
 
 
 class WaitingRoomDisplay(QWidget):
@@ -45,6 +63,32 @@ class WaitingRoomDisplay(QWidget):
         self.clock_timer = QTimer(self)
         self.clock_timer.setInterval(1000)
         self.clock_timer.timeout.connect(self.update)
+        self.hint_timer = QTimer(self)
+        self.hint_timer.setSingleShot(True)
+        self.hint_timer.setInterval(HINT_MS)
+        self.hint_timer.timeout.connect(self.update)
+
+    def open_on(self, desk: QScreen | None) -> None:
+        """Full screen on another screen than the desk's, else a window on the desk's."""
+        screen = display_screen(QApplication.screens(), desk)
+        if screen is None:
+            self.showNormal()
+        else:
+            self.setScreen(screen)
+            self.setGeometry(screen.geometry())
+            self.showFullScreen()
+        self.show_hint()
+
+    def show_hint(self) -> None:
+        self.hint_timer.start()
+        self.update()
+
+    @property
+    def hint(self) -> str:
+        """What the bottom line says now ("" once it has faded)."""
+        if not self.hint_timer.isActive():
+            return ""
+        return FULL_SCREEN_HINT if self.isFullScreen() else WINDOW_HINT
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -77,12 +121,12 @@ class WaitingRoomDisplay(QWidget):
 
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
+        self.show_hint()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_F11:
+        leaving = event.key() == Qt.Key.Key_Escape and self.isFullScreen()
+        if event.key() == Qt.Key.Key_F11 or leaving:
             self.toggle_full_screen()
-        elif event.key() == Qt.Key.Key_Escape and self.isFullScreen():
-            self.showNormal()
         else:
             super().keyPressEvent(event)
 
@@ -113,6 +157,10 @@ class WaitingRoomDisplay(QWidget):
         p.drawText(top, left | middle, self.ctx.details.name)
         now = datetime.now(UTC).astimezone(self.zone)
         p.drawText(top, right | middle, now.strftime("%H:%M"))
+        if hint := self.hint:
+            p.setPen(SOFT)
+            p.setFont(self._font(2.6 * unit))
+            p.drawText(QRectF(margin, h - 4 * unit, w - 2 * margin, 4 * unit), right | middle, hint)
 
         if not self.calls:
             p.setPen(SOFT)
@@ -152,18 +200,33 @@ class WaitingRoomDisplay(QWidget):
         p.setPen(SOFT)
         p.setFont(self._font(4 * unit, True))
         p.drawText(QRectF(margin, 58 * unit, w, 6 * unit), left | middle, "CALLED EARLIER")
-        width = (w - 2 * margin) / 5
-        for i, (token, room, _doctor) in enumerate(earlier[:5]):
-            box = QRectF(margin + i * width, 65 * unit, width - 2 * unit, 26 * unit)
+        shown = self.earlier_columns()
+        gap = 2 * unit
+        width = (w - 2 * margin + gap) / shown
+        box_top, box_bottom = 65 * unit, h - 5 * unit  # down to the hint line
+        for i, (token, room, _doctor) in enumerate(earlier[:shown]):
+            box = QRectF(margin + i * width, box_top, width - gap, box_bottom - box_top)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(PANEL)
             p.drawRoundedRect(box, 1.5 * unit, 1.5 * unit)
+            lower = box.adjusted(unit, box.height() * 0.6, -unit, -unit)
             p.setPen(TEXT)
-            p.setFont(self._font(12 * unit, True))
+            p.setFont(self._fitting(str(token), 12 * unit, lower.width()))
             p.drawText(
-                box.adjusted(0, 1 * unit, 0, -9 * unit), Qt.AlignmentFlag.AlignCenter, str(token)
+                box.adjusted(0, unit, 0, -lower.height()), Qt.AlignmentFlag.AlignCenter, str(token)
             )
             p.setPen(SOFT)
-            p.setFont(self._font(5 * unit, True))
-            p.drawText(box.adjusted(0, 16 * unit, 0, -1 * unit), Qt.AlignmentFlag.AlignCenter, room)
+            p.setFont(self._fitting(room or "Reception", 5 * unit, lower.width()))
+            p.drawText(lower, Qt.AlignmentFlag.AlignCenter, room or "Reception")
         p.end()
+
+    def earlier_columns(self) -> int:
+        """How many earlier calls the width has room for, at the height's size of type."""
+        unit = self.height() / 100
+        return max(1, min(SHOWN - 1, int((self.width() - 6 * unit) / (EARLIER_WIDTH * unit))))
+
+    def _fitting(self, text: str, px: float, width: float) -> QFont:
+        """The bold font of ``px`` pixels, smaller if needed for ``text`` to fit ``width``."""
+        font = self._font(px, True)
+        wide = QFontMetricsF(font).horizontalAdvance(text)
+        return font if wide <= width else self._font(px * width / wide, True)

@@ -39,8 +39,8 @@ from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.services import attachments
 from clinicdesk.services.access import ClinicSession
-from clinicdesk.services.booking import clinic_day
 from clinicdesk.services.chart import ADDED, CHANGED
+from clinicdesk.services.clinic import clinic_day
 from clinicdesk.services.patients import age_on
 from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import CALLED

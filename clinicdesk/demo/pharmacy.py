@@ -32,7 +32,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor
 from clinicdesk.rx.errors import CodeRefused
 from clinicdesk.services.access import ClinicSession
-from clinicdesk.services.booking import clinic_zone
+from clinicdesk.services.clinic import clinic_zone
 from clinicdesk.services.formulary import FormularyService
 from clinicdesk.services.inventory import (
     BatchInput,

@@ -22,7 +22,7 @@ from clinicdesk.scheduling.slots import local_moment
 from clinicdesk.scheduling.status import FREES_TIME, AppointmentStatus
 from clinicdesk.services.access import ClinicSession
 from clinicdesk.services.appointments import AppointmentService, SlotUnavailable
-from clinicdesk.services.booking import clinic_day, clinic_zone
+from clinicdesk.services.clinic import clinic_day, clinic_zone
 from clinicdesk.services.queue import CALLED, WAITING, QueueService
 from clinicdesk.store.models import Appointment, ClinicHoliday, Patient, QueueEntry
 

@@ -19,6 +19,7 @@ from clinicdesk.permissions import Actor, P
 from clinicdesk.scheduling.slots import local_moment
 from clinicdesk.scheduling.status import ATTENDED, FREES_TIME, AppointmentStatus
 from clinicdesk.services.booking import AppointmentView, view_of, views_where
+from clinicdesk.services.clinic import clinic_profile
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Appointment, ClinicProfile
@@ -84,7 +85,7 @@ class AppointmentReports:
         """The patient's calendar entry: when, with whom, where; no health details."""
         actor.require(P.PATIENT_READ)
         with self.store.write(actor) as s:
-            profile = s.scalars(select(ClinicProfile)).one()
+            profile = clinic_profile(s)
             view = view_of(s, s.get(Appointment, appointment_id))
             audit.append(s, actor, "appointment.export", "appointments", appointment_id)
         cal = _calendar(profile.name)
@@ -102,7 +103,7 @@ class AppointmentReports:
             v for v in self.search(actor, first_day, last_day, doctor_id) if not v.status.frees_time
         ]
         with self.store.write(actor) as s:
-            profile = s.scalars(select(ClinicProfile)).one()
+            profile = clinic_profile(s)
             audit.append(
                 s,
                 actor,

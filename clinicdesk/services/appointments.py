@@ -22,7 +22,7 @@ from clinicdesk.scheduling.slots import (
     free_slots,
     local_moment,
 )
-from clinicdesk.scheduling.status import MOVABLE, AppointmentStatus, moves
+from clinicdesk.scheduling.status import FREES_TIME, MOVABLE, AppointmentStatus, moves
 from clinicdesk.services.booking import (
     AppointmentView,
     SlotUnavailable,
@@ -31,9 +31,6 @@ from clinicdesk.services.booking import (
     check_free,
     check_move,
     claim_cells,
-    clinic_day,
-    clinic_profile,
-    clinic_zone,
     doctor_name,
     drop_expired_holds,
     free_time,
@@ -47,12 +44,15 @@ from clinicdesk.services.booking import (
     view_of,
     views_where,
 )
+from clinicdesk.services.clinic import clinic_day, clinic_profile, clinic_zone
 from clinicdesk.services.queue import LEFT, WAITING
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (
     Appointment,
     AppointmentEvent,
+    ClinicHoliday,
+    DoctorLeave,
     DoctorProfile,
     DoctorService,
     DoctorTimeClaim,
@@ -60,6 +60,7 @@ from clinicdesk.store.models import (
     QueueEntry,
     SlotHold,
     User,
+    VisitingHours,
     WaitlistEntry,
 )
 
@@ -144,6 +145,53 @@ class AppointmentService:
             )
             for doctor_id, calendar in calendars.items()
         }
+
+    def closures(
+        self, actor: Actor, doctor_ids: list[str], first_day: date, last_day: date
+    ) -> dict[tuple[str, date], str]:
+        """Why each doctor sees nobody on the days they do not work, keyed by (doctor, day):
+        "Clinic holiday: <name>", "<doctor> on leave" or "Closed: <weekday>" (no hours then)."""
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            holidays = dict(
+                s.execute(
+                    select(ClinicHoliday.day, ClinicHoliday.name).where(
+                        ClinicHoliday.day.between(first_day, last_day),
+                        ClinicHoliday.deleted_at.is_(None),
+                    )
+                ).all()
+            )
+            leave = s.execute(
+                select(DoctorLeave.doctor_id, DoctorLeave.first_day, DoctorLeave.last_day).where(
+                    DoctorLeave.doctor_id.in_(doctor_ids),
+                    DoctorLeave.deleted_at.is_(None),
+                    DoctorLeave.first_day <= last_day,
+                    DoctorLeave.last_day >= first_day,
+                )
+            ).all()
+            working = set(
+                s.execute(
+                    select(VisitingHours.doctor_id, VisitingHours.weekday).where(
+                        VisitingHours.doctor_id.in_(doctor_ids),
+                        VisitingHours.deleted_at.is_(None),
+                    )
+                ).all()
+            )
+            names = {
+                d.id: doctor_name(s, d)
+                for d in s.scalars(select(DoctorProfile).where(DoctorProfile.id.in_(doctor_ids)))
+            }
+        closed: dict[tuple[str, date], str] = {}
+        for offset in range((last_day - first_day).days + 1):
+            day = first_day + timedelta(days=offset)
+            for doctor_id in doctor_ids:
+                if day in holidays:
+                    closed[doctor_id, day] = f"Clinic holiday: {holidays[day]}"
+                elif any(d == doctor_id and a <= day <= b for d, a, b in leave):
+                    closed[doctor_id, day] = f"{names.get(doctor_id, 'The doctor')} on leave"
+                elif (doctor_id, day.weekday()) not in working:
+                    closed[doctor_id, day] = f"Closed: {day:%A}"
+        return closed
 
     def next_free(
         self,
@@ -555,6 +603,21 @@ class AppointmentService:
                 )
                 for r in rows
             ]
+
+    def patient_bookings(
+        self, actor: Actor, patient_id: str, first_day: date, last_day: date
+    ) -> list[AppointmentView]:
+        """The patient's bookings still standing on these local days, in time order."""
+        actor.require(P.PATIENT_READ)
+        with self.store.read() as s:
+            tz = clinic_zone(s)
+            return views_where(
+                s,
+                Appointment.patient_id == patient_id,
+                Appointment.status.not_in(FREES_TIME),
+                Appointment.starts_at >= local_moment(first_day, 0, tz),
+                Appointment.starts_at < local_moment(last_day + timedelta(days=1), 0, tz),
+            )
 
     def day(
         self, actor: Actor, day: date, doctor_ids: list[str] | None = None

@@ -29,7 +29,7 @@ from clinicdesk.permissions import Actor, P
 from clinicdesk.rx.keys import fingerprint
 from clinicdesk.services import patient_search
 from clinicdesk.services.audit_words import action_words
-from clinicdesk.services.booking import clinic_day, clinic_zone
+from clinicdesk.services.clinic import clinic_day, clinic_zone
 from clinicdesk.store import audit, audit_digest, backup
 from clinicdesk.store.audit import ChainReport
 from clinicdesk.store.audit_digest import Digest

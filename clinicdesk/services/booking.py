@@ -30,13 +30,13 @@ from clinicdesk.scheduling.slots import (
     local_moment,
 )
 from clinicdesk.scheduling.status import FREES_TIME, MOVABLE, AppointmentStatus, refusal
+from clinicdesk.services.clinic import clinic_day, clinic_zone
 from clinicdesk.store import audit
 from clinicdesk.store.models import (
     Appointment,
     AppointmentEvent,
     CareService,
     ClinicHoliday,
-    ClinicProfile,
     DoctorAbsence,
     DoctorLeave,
     DoctorProfile,
@@ -95,19 +95,6 @@ def change_status(
 
 def minutes_of(n: int) -> timedelta:
     return timedelta(minutes=n)
-
-
-def clinic_profile(s: Session) -> ClinicProfile:
-    return s.scalars(select(ClinicProfile)).one()
-
-
-def clinic_zone(s: Session) -> ZoneInfo:
-    return ZoneInfo(clinic_profile(s).time_zone)
-
-
-def clinic_day(s: Session, moment: datetime) -> date:
-    """The clinic's local date at ``moment``."""
-    return moment.astimezone(clinic_zone(s)).date()
 
 
 def get_service(s: Session, service_id: str) -> CareService:

@@ -17,8 +17,8 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.services import attachments
 from clinicdesk.services import validation as check
-from clinicdesk.services.booking import clinic_day
 from clinicdesk.services.chart_sections import SECTIONS, Section, Values
+from clinicdesk.services.clinic import clinic_day
 from clinicdesk.services.patients import PatientRecord, to_record
 from clinicdesk.services.prescription_views import PrescriptionSummary, prescription_summaries
 from clinicdesk.services.visit_views import VisitSummary, visit_summaries

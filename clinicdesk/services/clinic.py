@@ -1,12 +1,15 @@
-"""The clinic's own settings: name, address, time zone, currency, idle lock."""
+"""The clinic's own settings: name, address, time zone, currency, idle lock; and, inside any
+service's transaction, the clinic's profile, its time zone and today's date there."""
 
 from __future__ import annotations
 
 import re
 import zoneinfo
 from dataclasses import dataclass, fields
+from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.permissions import Actor, P
@@ -27,6 +30,19 @@ class ClinicDetails:
     time_zone: str
     currency: str
     idle_lock_minutes: int = 10
+
+
+def clinic_profile(s: Session) -> ClinicProfile:
+    return s.scalars(select(ClinicProfile)).one()
+
+
+def clinic_zone(s: Session) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(clinic_profile(s).time_zone)
+
+
+def clinic_day(s: Session, moment: datetime) -> date:
+    """The clinic's local date at ``moment``."""
+    return moment.astimezone(clinic_zone(s)).date()
 
 
 def validate_details(d: ClinicDetails) -> ClinicDetails:
@@ -76,14 +92,14 @@ class ClinicService:
     def details(self) -> ClinicDetails:
         """Readable by every signed-in user: the letterhead and status bar need it."""
         with self.store.read() as s:
-            row = s.scalars(select(ClinicProfile)).one()
+            row = clinic_profile(s)
             return ClinicDetails(**{f.name: getattr(row, f.name) for f in fields(ClinicDetails)})
 
     def update(self, actor: Actor, details: ClinicDetails) -> ClinicDetails:
         actor.require(P.CLINIC_CONFIGURE)
         details = validate_details(details)
         with self.store.write(actor) as s:
-            row = s.scalars(select(ClinicProfile)).one()
+            row = clinic_profile(s)
             for f in fields(ClinicDetails):
                 setattr(row, f.name, getattr(details, f.name))
             audit.append(s, actor, "clinic.update", "clinic", row.id)

@@ -19,7 +19,7 @@ from clinicdesk.errors import NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.services import validation as check
-from clinicdesk.services.booking import clinic_day
+from clinicdesk.services.clinic import clinic_day
 from clinicdesk.services.tables import csv_text
 from clinicdesk.services.validation import whole
 from clinicdesk.store import audit

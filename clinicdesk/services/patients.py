@@ -18,7 +18,7 @@ from clinicdesk.ids import new_id, utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.services import patient_search
 from clinicdesk.services import validation as check
-from clinicdesk.services.booking import clinic_day
+from clinicdesk.services.clinic import clinic_day
 from clinicdesk.store import audit, outbox
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (

@@ -29,7 +29,7 @@ from clinicdesk.rx.directions import directions
 from clinicdesk.rx.errors import CodeRefused
 from clinicdesk.rx.payload import RxItem
 from clinicdesk.services import reference_lookup
-from clinicdesk.services.booking import clinic_day, clinic_profile, clinic_zone
+from clinicdesk.services.clinic import clinic_day, clinic_profile, clinic_zone
 from clinicdesk.services.formulary import dispensed_drug, split_list
 from clinicdesk.services.inventory import (
     DISPENSED as MOVED_OUT,

@@ -33,12 +33,8 @@ from clinicdesk.rx.payload import MAX_VALID_DAYS, Frequency, PrescriptionContent
 from clinicdesk.rx.qr import qr_version
 from clinicdesk.scheduling.status import ATTENDED, AppointmentStatus
 from clinicdesk.services import reference_lookup
-from clinicdesk.services.booking import (
-    clinic_day,
-    clinic_profile,
-    clinic_zone,
-    doctor_name,
-)
+from clinicdesk.services.booking import doctor_name
+from clinicdesk.services.clinic import clinic_day, clinic_profile, clinic_zone
 from clinicdesk.services.formulary import formulary_drug, split_list
 from clinicdesk.services.prescription_checks import (
     DrugFacts,

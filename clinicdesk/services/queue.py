@@ -19,13 +19,8 @@ from clinicdesk.errors import Conflict, NotFound, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P
 from clinicdesk.scheduling.status import AppointmentStatus
-from clinicdesk.services.booking import (
-    change_status,
-    check_move,
-    clinic_day,
-    doctor_name,
-    patient_name,
-)
+from clinicdesk.services.booking import change_status, check_move, doctor_name, patient_name
+from clinicdesk.services.clinic import clinic_day
 from clinicdesk.store import audit
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import (

@@ -20,6 +20,7 @@ from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services import doctor_profiles
 from clinicdesk.services import validation as check
 from clinicdesk.services.booking import flag_affected
+from clinicdesk.services.clinic import clinic_profile
 from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.users import parse_roles
 from clinicdesk.store import audit
@@ -263,7 +264,7 @@ class ScheduleSetup:
             if changes.hours is not None:
                 assert changes.doctor_id is not None
                 affected = _set_hours(s, actor, changes.doctor_id, list(changes.hours))
-            profile = s.scalars(select(ClinicProfile)).one()
+            profile = clinic_profile(s)
             if changes.booking_rules is not None:
                 needs_approval, no_show_after = changes.booking_rules
                 profile.booking_needs_approval = needs_approval
@@ -286,7 +287,7 @@ class ScheduleSetup:
         """Whether bookings wait for approval, and the no-show grace in minutes."""
         actor.require(P.PATIENT_READ)
         with self.store.read() as s:
-            profile = s.scalars(select(ClinicProfile)).one()
+            profile = clinic_profile(s)
             return profile.booking_needs_approval, profile.no_show_after_minutes
 
     def set_booking_rules(

@@ -33,7 +33,7 @@ from clinicdesk.ids import utcnow
 from clinicdesk.permissions import Actor, P, Role
 from clinicdesk.rx import keys
 from clinicdesk.rx.keys import ACTIVE, RETIRED, REVOKED, KeyPair, TrustedKey
-from clinicdesk.services.booking import clinic_day, clinic_profile
+from clinicdesk.services.clinic import clinic_day, clinic_profile
 from clinicdesk.store import audit, sealing
 from clinicdesk.store.database import CLINIC_ID_KEY, Store
 from clinicdesk.store.files import write_export

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date
 
@@ -44,6 +45,20 @@ def phone(value: str, *, optional: bool = True) -> str | None:
 def email(value: str) -> str | None:
     if value.strip() and not EMAIL.match(value.strip()):
         return "is not a valid e-mail address (it needs a name, @ and a domain)"
+    return None
+
+
+def calendar_day(year: int, month: int, day: int) -> str | None:
+    """Why a typed year, month and day are no day on the calendar, or None when they are."""
+    if year < 1:
+        return "is not a date: there is no year 0"
+    if not 1 <= month <= 12:
+        return f"is not a date: there is no month {month} (months go from 1 to 12)"
+    days = calendar.monthrange(year, month)[1]
+    if day < 1:
+        return "is not a date: there is no day 0"
+    if day > days:
+        return f"is not a date: {calendar.month_name[month]} {year} has {days} days"
     return None
 
 

@@ -24,12 +24,12 @@ from clinicdesk.services.appointments import AppointmentService
 from clinicdesk.services.booking import (
     AppointmentView,
     change_status,
-    clinic_day,
     doctor_name,
     get_appointment,
     patient_name,
 )
 from clinicdesk.services.chart import CHANGED, record_change
+from clinicdesk.services.clinic import clinic_day
 from clinicdesk.services.queue import (
     CALLED,
     DONE,

@@ -23,8 +23,8 @@ from clinicdesk.permissions import P, Role
 from clinicdesk.scheduling.policy import CancellationPolicy
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.backups import BackupSchedule
-from clinicdesk.services.booking import clinic_zone
 from clinicdesk.services.chart import ChartEntry
+from clinicdesk.services.clinic import clinic_zone
 from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.formulary import DrugInput
 from clinicdesk.services.inventory import BatchInput
@@ -405,6 +405,12 @@ CASES: list[Case] = [
     ),
     case("appointments.set_status", MANAGE)(
         lambda s, w: s.appointments.set_status(s.actor, w.appointment_id, "checked_in")
+    ),
+    case("appointments.patient_bookings", R)(
+        lambda s, w: s.appointments.patient_bookings(s.actor, w.patient_id, w.monday, w.monday)
+    ),
+    case("appointments.closures", R)(
+        lambda s, w: s.appointments.closures(s.actor, [w.doctor_id], w.monday, w.monday)
     ),
     case("appointments.moves", R)(lambda s, w: s.appointments.moves(s.actor, w.appointment_id)),
     case("appointments.mark_told", MANAGE)(

@@ -27,7 +27,7 @@ def test_booking_a_busy_patient_needs_a_reason(qtbot, admin, tasks):
     wait_idle(qtbot, tasks)
     assert dialog.chosen_slot().starts_at == practice.at(monday, "09:00")
 
-    qtbot.mouseClick(dialog.book_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, tasks)
     assert "already has an appointment" in dialog.message.text()
     assert dialog.override.isVisible()

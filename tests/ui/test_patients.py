@@ -119,9 +119,12 @@ def test_bad_field_is_shown_under_it(qtbot, desk, tasks):
         phone="12ab",
         email="tom.example.com",
     )
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     form = dialog.form
-    assert form.error_text("date_of_birth").startswith("Date of birth is not a date")
+    assert form.error_text("date_of_birth") == (
+        "Date of birth is not a date: February 1970 has 28 days"
+    )
+    assert dialog.dob_hint.text() == "Not a date: February 1970 has 28 days"
     assert form.error_text("phone").startswith("Phone may contain only digits")
     assert form.error_text("email").startswith("Email is not a valid e-mail address")
     assert form.error_text("given_name") == ""
@@ -144,7 +147,7 @@ def test_duplicate_dialog_offers_the_existing_patient(qtbot, desk, tasks, admin)
     type_patient(
         qtbot, dialog, given_name="Jose", family_name="Muller", date_of_birth="12031985", sex="male"
     )
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: dialog.duplicates is not None and dialog.duplicates.isVisible(), timeout=5000
     )
@@ -171,7 +174,7 @@ def test_duplicate_can_be_registered_as_new_person(qtbot, desk, tasks, admin):
         date_of_birth="05/05/1950",
         sex="female",
     )
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: dialog.duplicates is not None and dialog.duplicates.isVisible(), timeout=5000
     )
@@ -191,7 +194,7 @@ def test_edit_saves_and_history_shows_who_changed_what(qtbot, desk, tasks, admin
     dialog = desk.dialog
     assert dialog.given_name.text() == "Ravi"
     qtbot.keyClicks(dialog.phone, "0113 496 0000")
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
     assert desk.detail.values["phone"].text() == "0113 496 0000"
 
@@ -222,7 +225,7 @@ def test_edit_conflict_shows_its_message(qtbot, desk, tasks, admin):
         1,
     )
     qtbot.keyClicks(dialog.email, "lena@example.org")
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.message.isVisible(), timeout=5000)
     assert "changed by someone else" in dialog.message.text()
     assert dialog.isVisible() and dialog.email.text() == "lena@example.org"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushBu
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.audit_log import AuditFilter, Person
 from clinicdesk.services.audit_words import ACTION_WORDS
-from ui.widgets.dates import DATE_HINT, parse_day
+from ui.widgets.dates import DATE_HINT, day_problem, parse_day
 
 
 class AuditFilters(QWidget):
@@ -79,8 +79,8 @@ class AuditFilters(QWidget):
         for key, name, field in (("since", "from", self.since), ("until", "to", self.until)):
             text = field.text().strip()
             days[key] = parse_day(text) if text else None
-            if text and days[key] is None:
-                problems[name] = f"{text!r} is not a date; type it as {DATE_HINT}"
+            if problem := day_problem(text):
+                problems[name] = f"{text!r} {problem}"
         if problems:
             raise ValidationError(problems)
         return AuditFilter(

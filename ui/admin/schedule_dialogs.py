@@ -92,7 +92,11 @@ class DoctorProfileDialog(FormDialog):
 
 def _days(fields: dict[str, DateField]) -> list[date]:
     """The typed days, or a ValidationError naming each one that is not a date."""
-    problems = {name: "must be a date (dd/mm/yyyy)" for name, f in fields.items() if not f.value()}
+    problems = {
+        name: f.problem() or "must be a date (dd/mm/yyyy)"
+        for name, f in fields.items()
+        if not f.value()
+    }
     if problems:
         raise ValidationError(problems)
     return [f.value() for f in fields.values()]

@@ -24,7 +24,7 @@ from clinicdesk.services.chart_sections import (
 )
 from ui.context import AppContext
 from ui.frontdesk.schedule_data import zone_of
-from ui.widgets.dates import DATE_HINT, format_day, parse_day
+from ui.widgets.dates import DATE_HINT, day_problem, format_day, parse_day
 from ui.widgets.form_dialog import FormDialog
 
 CHOICES: dict[str, dict[str, str]] = {"severity": SEVERITIES, "status": CONDITION_STATUSES}
@@ -135,8 +135,8 @@ class ChartEntryDialog(FormDialog):
             text = widget.text().strip()
             if name in DATES:
                 out[name] = parse_day(text) if text else None
-                if text and out[name] is None:
-                    problems[name] = f"is not a date (type {DATE_HINT})"
+                if problem := day_problem(text):
+                    problems[name] = problem
             elif name == MOMENT:
                 out[name] = parse_moment(text, self.zone) if text else None
                 if out[name] is None:

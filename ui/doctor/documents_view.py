@@ -148,8 +148,8 @@ class AttachDialog(FormDialog):
     def call(self) -> Callable[[], DocumentInfo]:
         if not self.path.text().strip():
             raise ValidationError({"file": "choose the file to attach"})
-        if not self.dated.is_blank() and self.dated.value() is None:
-            raise ValidationError({"dated": f"is not a date (type {DATE_HINT})"})
+        if problem := self.dated.problem():
+            raise ValidationError({"dated": problem})
         return partial(
             attach_file,
             self.ctx.session,

@@ -73,7 +73,7 @@ class PaperChoice(QDialog):
         for name, button in self.buttons.items():
             button.setChecked(name == paper)
             layout.addWidget(button)
-        box = QDialogButtonBox()
+        box = QDialogButtonBox(self)
         preview = box.addButton("Preview…", QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(preview, "primary")
         box.addButton(QDialogButtonBox.StandardButton.Cancel)

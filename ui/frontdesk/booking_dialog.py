@@ -4,19 +4,21 @@ The keyboard path for a known patient: Ctrl+B with the patient open, the earlies
 are listed with the first highlighted; Enter holds it (nobody else can take it while the
 dialog is open), Enter again books. Closing the dialog releases the hold. A refusal (the slot
 was taken meanwhile, the patient is already booked then, ...) is shown here and books nothing.
+When the patient already has another appointment on the highlighted slot's day, the dialog says
+so before booking and the button reads "Book anyway".
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -26,10 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clinicdesk.errors import Conflict, ValidationError
 from clinicdesk.money import money_text
 from clinicdesk.permissions import P
 from clinicdesk.services.appointments import AppointmentView, Hold
-from clinicdesk.services.booking import PatientBusy
+from clinicdesk.services.booking import PatientBusy, SlotUnavailable
 from clinicdesk.services.patients import PatientRecord
 from ui.context import AppContext
 from ui.errors import describe
@@ -45,10 +48,20 @@ from ui.frontdesk.schedule_data import (
 )
 from ui.tasks import Task
 from ui.theme import set_kind
-from ui.widgets.dialogs import titled_layout
-from ui.widgets.forms import FieldForm
+from ui.widgets.form_dialog import FormDialog
 
 ANY = "any"  # the doctor list's data: "any", "specialization:<id>" or "doctor:<id>"
+BOOKINGS_AHEAD = 60  # days of the patient's bookings read from the first day, for the warning
+
+
+def same_day_warning(name: str, others: list[AppointmentView], zone) -> str:
+    """'Chloé Moreau already has an appointment at 11:10 with Dr Okafor on this day. ...'"""
+    times = " and ".join(f"at {clock_text(a.starts_at, zone)} with {a.doctor_name}" for a in others)
+    many = "appointments" if len(others) > 1 else "an appointment"
+    return (
+        f"{name} already has {many} {times} on this day. "
+        "Book anyway, or choose a slot on another day."
+    )
 
 
 class SlotList(QListWidget):
@@ -67,8 +80,8 @@ class SlotList(QListWidget):
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
 
-class BookingDialog(QDialog):
-    booked = Signal(object)  # AppointmentView
+class BookingDialog(FormDialog):
+    """Emits ``submitted(AppointmentView)`` once booked."""
 
     def __init__(
         self,
@@ -79,8 +92,7 @@ class BookingDialog(QDialog):
         starts_at: datetime | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, "Book an appointment", "Book", parent, columns=3, min_width=760)
         self.directory = directory
         self.zone = zone_of(ctx.details.time_zone)
         self.after = starts_at
@@ -88,12 +100,7 @@ class BookingDialog(QDialog):
         self._holding: Slot | None = None
         self._seq = 0
         self._slots_task: Task | None = None
-        self.setWindowTitle("Book an appointment")
-        self.setMinimumWidth(760)
-
-        layout, _title = titled_layout(self, "Book an appointment")
-
-        self.form = FieldForm(columns=3)
+        layout = self.layout_
         self.picker = PatientPicker(ctx)
         self.service = QComboBox()
         currency = ctx.details.currency
@@ -117,7 +124,6 @@ class BookingDialog(QDialog):
         self.form.add("service", "&Service *", self.service, 1, 0)
         self.form.add("doctor", "&Doctor", self.doctor, 1, 1)
         self.form.add("first_day", "&From", self.first_day, 1, 2)
-        layout.addWidget(self.form)
 
         slots_label = QLabel("Free &slots")
         set_kind(slots_label, "section")
@@ -147,11 +153,13 @@ class BookingDialog(QDialog):
         self.held_label.setWordWrap(True)
         self.held_label.hide()
         layout.addWidget(self.held_label)
-        self.message = QLabel()
-        set_kind(self.message, "banner")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        layout.addWidget(self.message)
+        self.same_day = QLabel()
+        set_kind(self.same_day, "warning")
+        self.same_day.setWordWrap(True)
+        self.same_day.hide()
+        layout.addWidget(self.same_day)
+        self._bookings: list[AppointmentView] = []  # the patient's, from the first day on
+        self._bookings_seq = 0
 
         layout.addWidget(self._waitlist_row())
         self.override = QLineEdit()
@@ -163,30 +171,20 @@ class BookingDialog(QDialog):
         self.override.hide()
         layout.addWidget(self.override)
 
-        buttons = QDialogButtonBox()
-        self.waitlist_button = buttons.addButton(
-            "Add to &waitlist…", QDialogButtonBox.ButtonRole.ActionRole
-        )
-        self.waitlist_button.setAutoDefault(False)
+        self.waitlist_button = self.add_action("Add to &waitlist…", self.show_waitlist)
         self.waitlist_button.setToolTip(
             "No slot suits? List the patient for an earlier one; a freed slot shows its matches."
         )
-        self.waitlist_button.clicked.connect(self.show_waitlist)
-        self.book_button = buttons.addButton("Book", QDialogButtonBox.ButtonRole.AcceptRole)
-        set_kind(self.book_button, "primary")
-        self.book_button.setDefault(True)
-        self.book_button.setToolTip("Book the held or highlighted slot (Enter)")
-        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAutoDefault(False)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.save.setToolTip("Book the held or highlighted slot (Enter)")
+        self.submitted.connect(self._booked)
+        self.finish_layout()
 
         self._preselect(doctor_id)
         self.picker.chosen.connect(self._patient_chosen)
         self.service.currentIndexChanged.connect(self.refresh_slots)
         self.doctor.currentIndexChanged.connect(self.refresh_slots)
         self.first_day.dateChanged.connect(self._day_changed)
+        self.slots.currentRowChanged.connect(self._warn_same_day)
         if patient is not None:
             self.picker.set_patient(patient)
         self.refresh_slots()
@@ -238,7 +236,7 @@ class BookingDialog(QDialog):
 
         def added(_entry_id: str) -> None:
             self.waitlist_row.hide()
-            self.message.hide()
+            self.say("")
             self.held_label.setText(
                 f"{name} is on the waitlist from {first:%d/%m/%Y} to {last:%d/%m/%Y}; "
                 "a cancellation in that time will offer the slot."
@@ -255,7 +253,7 @@ class BookingDialog(QDialog):
             doctor_id,
             self.note.text(),
             on_result=added,
-            on_error=lambda e: self.show_message(describe(e)),
+            on_error=lambda e: self.say(describe(e)),
             owner=self,
         )
 
@@ -277,12 +275,51 @@ class BookingDialog(QDialog):
 
     def _patient_chosen(self, _patient: PatientRecord) -> None:
         self.form.set_error("patient", None)
+        self._load_bookings()
         if self.slots.count():
             self.slots.setFocus()
 
     def _day_changed(self) -> None:
         self.after = None
+        self._load_bookings()
         self.refresh_slots()
+
+    def _load_bookings(self) -> None:
+        """The chosen patient's bookings, so that another one on a slot's day is said first."""
+        self._bookings_seq += 1
+        seq, patient = self._bookings_seq, self.picker.patient
+        self._bookings = []
+        self._warn_same_day()
+        if patient is None:
+            return
+        first = self.first_day.date().toPython()
+
+        def loaded(views: list[AppointmentView]) -> None:
+            if seq == self._bookings_seq:
+                self._bookings = views
+                self._warn_same_day()
+
+        self.ctx.tasks.submit(
+            self.ctx.session.appointments.patient_bookings,
+            self.ctx.actor,
+            patient.id,
+            first,
+            first + timedelta(days=BOOKINGS_AHEAD),
+            on_result=loaded,
+            on_error=lambda e: self.say(describe(e)),
+            owner=self,
+        )
+
+    def _warn_same_day(self) -> None:
+        slot, patient = self.chosen_slot(), self.picker.patient
+        others = []
+        if slot is not None and patient is not None:
+            day = slot.starts_at.astimezone(self.zone).date()
+            others = [a for a in self._bookings if a.starts_at.astimezone(self.zone).date() == day]
+        if others:
+            self.same_day.setText(same_day_warning(patient.full_name, others, self.zone))
+        self.same_day.setVisible(bool(others))
+        self.save.setText("Book anyway" if others else "Book")
 
     def _doctors(self) -> list:
         kind, _, key = str(self.doctor.currentData()).partition(":")
@@ -343,11 +380,11 @@ class BookingDialog(QDialog):
         if slot is None or self._holding is not None:
             return
         if self.hold is not None and self.hold.starts_at == slot.starts_at:
-            self.book_button.setFocus()
+            self.save.setFocus()
             return
         self._release()
         self._holding = slot
-        self.message.hide()
+        self.say("")
         self.ctx.tasks.submit(
             self.ctx.session.appointments.hold,
             self.ctx.actor,
@@ -362,16 +399,17 @@ class BookingDialog(QDialog):
     def _held(self, slot: Slot, hold: Hold) -> None:
         self._holding = None
         self.hold = hold
+        self._warn_same_day()
         self.held_label.setText(
             f"{slot_text(slot.starts_at, self.zone)} with {slot.doctor_name} is held for you "
             f"until {clock_text(hold.expires_at, self.zone)}. Press Enter to book it."
         )
         self.held_label.show()
-        self.book_button.setFocus()
+        self.save.setFocus()
 
     def _hold_refused(self, error: BaseException) -> None:
         self._holding = None
-        self.show_message(describe(error))
+        self.say(describe(error))
         self.refresh_slots()
 
     def _release(self) -> None:
@@ -392,20 +430,13 @@ class BookingDialog(QDialog):
             return Slot(self.hold.doctor_id, "", self.hold.starts_at)
         return self.slots.slot(self.slots.currentRow())
 
-    def submit(self) -> None:
-        if not self.book_button.isEnabled():
-            return
+    def call(self) -> Callable[[], AppointmentView]:
         patient, slot = self.picker.patient, self.chosen_slot()
         if patient is None:
-            self.form.set_error("patient", "Choose the patient first.")
-            self.picker.setFocus()
-            return
+            raise ValidationError({"patient": "Choose the patient first."})
         if slot is None:
-            self.show_message("Choose a free slot first.")
-            return
-        self.message.hide()
-        self._set_busy(True)
-        self.ctx.tasks.submit(
+            raise Conflict("Choose a free slot first.")
+        return partial(
             self.ctx.session.appointments.book,
             self.ctx.actor,
             patient.id,
@@ -415,33 +446,18 @@ class BookingDialog(QDialog):
             hold_id=self.hold.id if self.hold else None,
             note=self.note.text(),
             overlap_reason=self.override.text() if self.override.isVisible() else "",
-            on_result=self._booked,
-            on_error=self._refused,
-            owner=self,
         )
 
-    def _booked(self, view: AppointmentView) -> None:
+    def _booked(self, _view: AppointmentView) -> None:
         self.hold = None  # the booking took the held time
-        self._set_busy(False)
-        self.accept()
-        self.booked.emit(view)
 
-    def _refused(self, error: BaseException) -> None:
-        self._set_busy(False)
-        self.show_message(describe(error))
+    def refused(self, error: BaseException) -> None:
+        super().refused(error)
         if isinstance(error, PatientBusy) and self.ctx.actor.can(P.APPOINTMENTS_OVERRIDE):
             self.override.show()  # the held slot stays; a reason and Enter book it anyway
             self.override.setFocus()
-            return
-        self.refresh_slots()
-
-    def show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
-
-    def _set_busy(self, busy: bool) -> None:
-        self.book_button.setEnabled(not busy)
-        self.book_button.setText("Booking…" if busy else "Book")
+        elif isinstance(error, SlotUnavailable):
+            self.refresh_slots()  # taken meanwhile: the list as it is now
 
     def done(self, result: int) -> None:
         self._release()

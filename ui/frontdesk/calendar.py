@@ -312,6 +312,8 @@ class CalendarView(QWidget):
         free = sum(len(f) for f in data.free.values())
         if not data.columns:
             self.status.setText("No doctors yet: an administrator adds doctors and their hours.")
+        elif len(data.closed) == len(data.columns) and not live:
+            self.status.setText(" · ".join(dict.fromkeys(data.closed.values())))
         else:
             self.status.setText(
                 f"{len(live)} appointment{'s' if len(live) != 1 else ''} · "

@@ -2,11 +2,12 @@
 
 Rows are 5 minutes; hour and quarter lines are drawn. Time a doctor can still be booked (the
 free starts of their shortest service) is white, the rest grey, so the hours show without a
-separate query. Appointments are blocks coloured by status. A keyboard cursor sits on a column
-and a minute: Up/Down step through the column's stops (quarter hours, free slots, appointment
-starts), Left/Right change column, PageUp/PageDown move an hour, Enter activates. Dragging a
-block that can still move asks for a reschedule; the block waits, dashed, at the new place
-until the answer comes (``settle``).
+separate query. A column whose doctor sees nobody that day (a weekday without hours, a clinic
+holiday, leave) is hatched and says why. Appointments are blocks coloured by status. A
+keyboard cursor sits on a column and a minute: Up/Down step through the column's stops
+(quarter hours, free slots, appointment starts), Left/Right change column, PageUp/PageDown
+move an hour, Enter activates. Dragging a block that can still move asks for a reschedule;
+the block waits, dashed, at the new place until the answer comes (``settle``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QBrush,
     QColor,
     QFont,
     QFontMetrics,
@@ -54,6 +56,10 @@ STATUS_COLOURS: dict[S, tuple[str, str]] = {
 }
 CLOSED = QColor("#eef2f5")
 OPEN = QColor("#ffffff")
+HATCH = QColor("#d5dde4")
+CLOSED_TEXT = QColor("#42525f")
+CENTRED_WRAPPED = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+CLOSED_LABEL_EVERY = 4 * 60  # the reason is repeated down a closed column, so it is always seen
 LINE_HOUR = QColor("#cfd8e0")
 LINE_QUARTER = QColor("#e8edf1")
 CURSOR = QColor("#2b6fd6")
@@ -191,6 +197,7 @@ class CalendarGrid(QWidget):
         painter.fillRect(clip, CLOSED)
         self._paint_open_time(painter, clip)
         self._paint_lines(painter, clip)
+        self._paint_closed(painter)
         for block in self.blocks:
             if block.appointment.id in self._pending:
                 continue
@@ -224,6 +231,23 @@ class CalendarGrid(QWidget):
                     bottom = self._y(row * ROW_MINUTES)
                     painter.fillRect(QRectF(x, top, width, bottom - top), OPEN)
                     run_start = None
+
+    def _paint_closed(self, painter: QPainter) -> None:
+        width = self.column_width()
+        top, bottom = self._y(self.first), self._y(self.last)
+        painter.setFont(self._small)
+        painter.setPen(CLOSED_TEXT)
+        for column, why in self.data.closed.items():
+            x = self.column_x(column)
+            painter.fillRect(
+                QRectF(x, top, width, bottom - top), QBrush(HATCH, Qt.BrushStyle.BDiagPattern)
+            )
+            for minute in range(self.first, self.last, CLOSED_LABEL_EVERY):
+                label = QRectF(x + 4, self._y(minute) + 4, width - 8, 3 * ROW_PX)
+                painter.fillRect(label, CLOSED)
+                painter.drawText(
+                    label, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, why
+                )
 
     def _paint_lines(self, painter: QPainter, clip: QRect) -> None:
         painter.setFont(self._small)

@@ -68,7 +68,7 @@ class DuplicatesDialog(QDialog):
         self.table.doubleClicked.connect(self._use)
         layout.addWidget(self.table, 1)
 
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)
         self.use_button = buttons.addButton(
             "Use existing patient", QDialogButtonBox.ButtonRole.AcceptRole
         )

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox, QWidget
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.patients import (
@@ -23,37 +18,34 @@ from clinicdesk.services.patients import (
     validate,
 )
 from ui.context import AppContext
-from ui.errors import describe
 from ui.frontdesk.duplicates import DuplicatesDialog
-from ui.theme import set_kind
 from ui.widgets.date_field import DateField
 from ui.widgets.dates import format_day
-from ui.widgets.dialogs import titled_layout
-from ui.widgets.forms import FieldForm
+from ui.widgets.form_dialog import FormDialog
 
 
-class PatientDialog(QDialog):
-    """Emits ``saved(record)`` after a save, or ``use_existing(record)`` when staff pick a
+class PatientDialog(FormDialog):
+    """Emits ``submitted(record)`` after a save, or ``use_existing(record)`` when staff pick a
     likely duplicate instead of registering again."""
 
-    saved = Signal(object)
     use_existing = Signal(object)
 
     def __init__(
         self, ctx: AppContext, patient: PatientRecord | None = None, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        editing = patient is not None
+        super().__init__(
+            ctx,
+            f"Edit {patient.full_name}" if editing else "Register a new patient",
+            "Save changes" if editing else "Register patient",
+            parent,
+            min_width=760,
+        )
         self.patient = patient
         self.duplicates: DuplicatesDialog | None = None
-        editing = patient is not None
-        self.setWindowTitle(f"Edit {patient.full_name}" if editing else "Register a new patient")
-        self.setMinimumWidth(760)
+        self._not_a_duplicate = False
+        self.heading.setText(f"{patient.full_name} · {patient.mrn}" if editing else "New patient")
 
-        heading = f"{patient.full_name} · {patient.mrn}" if editing else "New patient"
-        layout, _title = titled_layout(self, heading, spacing=12)
-
-        self.form = FieldForm(columns=2)
         f = self.form
         self.given_name = QLineEdit()
         self.family_name = QLineEdit()
@@ -86,29 +78,10 @@ class PatientDialog(QDialog):
         )
         self.dob_hint = self.form.fields["date_of_birth"].hint
         self.date_of_birth.textChanged.connect(self._update_dob_hint)
-        layout.addWidget(self.form)
-
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        set_kind(self.message, "banner")
-        self.message.hide()
-        layout.addWidget(self.message)
-
-        buttons = QDialogButtonBox()
-        self.save_button = buttons.addButton(
-            "Save changes" if editing else "Register patient",
-            QDialogButtonBox.ButtonRole.AcceptRole,
-        )
-        set_kind(self.save_button, "primary")
-        self.save_button.setDefault(True)
-        self.save_button.setToolTip("Save (Enter)")
-        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAutoDefault(False)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        QWidget.setTabOrder(self.emergency_contact_phone, self.save_button)
-        QWidget.setTabOrder(self.save_button, cancel)
+        self.save.setToolTip("Save (Enter)")
+        self.finish_layout()
+        QWidget.setTabOrder(self.emergency_contact_phone, self.save)
+        QWidget.setTabOrder(self.save, self.cancel_button)
 
         if patient is not None:
             self._fill(patient)
@@ -166,73 +139,47 @@ class PatientDialog(QDialog):
             validate(data, self.ctx.clinic_today())
         except ValidationError as exc:
             problems.update(exc.fields)
-        if data.date_of_birth is None and not self.date_of_birth.is_blank():
-            problems["date_of_birth"] = "is not a date (type it as dd/mm/yyyy)"
+        if problem := self.date_of_birth.problem():
+            problems["date_of_birth"] = problem
         if not data.sex:
             problems["sex"] = "is required"
         return problems
 
-    def submit(self, not_a_duplicate: bool = False) -> None:
-        if not self.save_button.isEnabled():
-            return
+    def call(self) -> Callable[[], PatientRecord]:
         data = self.patient_input()
-        self.message.hide()
-        problems = self._check(data)
-        if problems:
-            self._show_problems(problems)
-            return
-        self.form.clear_errors()
-        self._set_busy(True)
+        if problems := self._check(data):
+            raise ValidationError(problems)
         service, actor = self.ctx.session.patients, self.ctx.actor
         if self.patient is None:
-            call = lambda: service.register(actor, data, not_a_duplicate=not_a_duplicate)  # noqa: E731
-        else:
-            p = self.patient
-            call = lambda: service.update(actor, p.id, data, p.version)  # noqa: E731
-        self.ctx.tasks.submit(call, on_result=self._saved, on_error=self._failed, owner=self)
+            return partial(service.register, actor, data, not_a_duplicate=self._not_a_duplicate)
+        return partial(service.update, actor, self.patient.id, data, self.patient.version)
 
-    def _saved(self, record: PatientRecord) -> None:
-        self._set_busy(False)
-        self._initial = self._raw()
-        self.accept()
-        self.saved.emit(record)
+    def accept(self) -> None:
+        self._initial = self._raw()  # saved: nothing left to discard
+        super().accept()
 
-    def _failed(self, error: BaseException) -> None:
-        self._set_busy(False)
+    def refused(self, error: BaseException) -> None:
         if isinstance(error, PossibleDuplicate):
+            self.save.setEnabled(True)
             self._ask_about_duplicates(error)
-        elif isinstance(error, ValidationError):
-            self._show_problems(error.fields)
-        else:
-            self._show_message(describe(error))
+            return
+        super().refused(error)
+        self.adjustSize()  # make room for the messages
 
     def _ask_about_duplicates(self, error: PossibleDuplicate) -> None:
         dialog = DuplicatesDialog(error.candidates, self.ctx.clinic_today(), self)
         dialog.use_existing.connect(self._use_existing)
-        dialog.register_anyway.connect(lambda: self.submit(not_a_duplicate=True))
+        dialog.register_anyway.connect(self._register_anyway)
         self.duplicates = dialog
         dialog.open()
 
+    def _register_anyway(self) -> None:
+        self._not_a_duplicate = True
+        self.submit()
+
     def _use_existing(self, record: PatientRecord) -> None:
-        self._initial = self._raw()
         self.accept()
         self.use_existing.emit(record)
-
-    def _show_problems(self, problems: dict[str, str]) -> None:
-        leftover = self.form.show_errors(problems)
-        if leftover:
-            self._show_message(ValidationError(leftover).message)
-        self.adjustSize()  # make room for the messages
-
-    def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
-
-    def _set_busy(self, busy: bool) -> None:
-        self.save_button.setEnabled(not busy)
-        self.save_button.setText(
-            "Saving…" if busy else ("Save changes" if self.patient else "Register patient")
-        )
 
     def reject(self) -> None:
         if self.is_modified():

@@ -34,6 +34,7 @@ class CalendarData:
     appointments: list[AppointmentView]
     free: dict[int, list[datetime]] = field(default_factory=dict)  # per column: free starts
     slot_minutes: dict[int, int] = field(default_factory=dict)  # per column: shortest service
+    closed: dict[int, str] = field(default_factory=dict)  # per column: why nobody is seen
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,16 @@ def _with_free_time(session, actor, directory, columns, appointments) -> Calenda
     Doctors sharing a service and a day are asked for together (one read for a whole day view).
     """
     data = CalendarData(columns, appointments)
+    if columns:
+        days = [c.day for c in columns]
+        closures = session.appointments.closures(
+            actor, sorted({c.doctor_id for c in columns}), min(days), max(days)
+        )
+        data.closed = {
+            i: closures[c.doctor_id, c.day]
+            for i, c in enumerate(columns)
+            if (c.doctor_id, c.day) in closures
+        }
     wanted: dict[tuple[str, date], list[int]] = {}
     for index, column in enumerate(columns):
         doctor = directory.doctor(column.doctor_id)

@@ -6,32 +6,25 @@ priority and doctor with the arrow keys, Enter queues them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QLineEdit,
-    QWidget,
-)
+from collections.abc import Callable
+from functools import partial
 
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
+
+from clinicdesk.errors import ValidationError
 from clinicdesk.permissions import P
 from clinicdesk.services.patients import PatientRecord
 from clinicdesk.services.queue import PRIORITIES, QueueView
 from ui.context import AppContext
-from ui.errors import describe
 from ui.frontdesk.patient_dialog import PatientDialog
 from ui.frontdesk.patient_picker import PatientPicker
 from ui.frontdesk.schedule_data import Directory
-from ui.theme import set_kind
-from ui.widgets.dialogs import titled_layout
-from ui.widgets.forms import FieldForm
+from ui.widgets.form_dialog import FormDialog
 
 
-class WalkInDialog(QDialog):
-    queued = Signal(object)  # QueueView
+class WalkInDialog(FormDialog):
+    """Emits ``submitted(QueueView)`` once the patient is in the queue."""
 
     def __init__(
         self,
@@ -40,14 +33,9 @@ class WalkInDialog(QDialog):
         patient: PatientRecord | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, "Add a walk-in", "Add to queue", parent, min_width=560)
+        self.heading.setText("Add a walk-in to today's queue")
         self.register_dialog: PatientDialog | None = None
-        self.setWindowTitle("Add a walk-in")
-        self.setMinimumWidth(560)
-        layout, _title = titled_layout(self, "Add a walk-in to today's queue")
-
-        self.form = FieldForm(columns=2)
         self.picker = PatientPicker(ctx)
         self.priority = QComboBox()
         for value, label in PRIORITIES.items():
@@ -71,32 +59,12 @@ class WalkInDialog(QDialog):
         self.form.add("priority", "P&riority", self.priority, 1, 0)
         self.form.add("doctor", "&Doctor", self.doctor, 1, 1)
         self.form.add("note", "&Note", self.note, 2, 0, 2)
-        layout.addWidget(self.form)
-
-        self.message = QLabel()
-        set_kind(self.message, "banner")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        layout.addWidget(self.message)
-
-        buttons = QDialogButtonBox()
-        self.add_button = buttons.addButton("Add to queue", QDialogButtonBox.ButtonRole.AcceptRole)
-        set_kind(self.add_button, "primary")
-        self.add_button.setDefault(True)
         if can_register:
-            self.register_button = buttons.addButton(
-                "New patient…", QDialogButtonBox.ButtonRole.ActionRole
-            )
+            self.register_button = self.add_action("New patient…", self.register_patient)
             self.register_button.setToolTip("Register a new patient (Ctrl+N)")
-            self.register_button.setAutoDefault(False)
-            self.register_button.clicked.connect(self.register_patient)
             shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
             shortcut.activated.connect(self.register_patient)
-        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAutoDefault(False)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.finish_layout()
 
         self.picker.chosen.connect(self._chosen)
         if patient is not None:
@@ -111,38 +79,21 @@ class WalkInDialog(QDialog):
     def register_patient(self) -> None:
         dialog = PatientDialog(self.ctx, None, self)
         self.register_dialog = dialog
-        dialog.saved.connect(self.picker.set_patient)
+        dialog.submitted.connect(self.picker.set_patient)
         dialog.use_existing.connect(self.picker.set_patient)
         dialog.finished.connect(dialog.deleteLater)
         dialog.finished.connect(self.activateWindow)  # the keyboard comes back here
         dialog.open()
 
-    def submit(self) -> None:
+    def call(self) -> Callable[[], QueueView]:
         patient = self.picker.patient
         if patient is None:
-            self.form.set_error("patient", "Choose the patient first.")
-            self.picker.setFocus()
-            return
-        self.add_button.setEnabled(False)
-        self.message.hide()
-        self.ctx.tasks.submit(
+            raise ValidationError({"patient": "Choose the patient first."})
+        return partial(
             self.ctx.session.queue.add_walk_in,
             self.ctx.actor,
             patient.id,
             self.priority.currentData(),
             self.doctor.currentData(),
             self.note.text(),
-            on_result=self._queued,
-            on_error=self._refused,
-            owner=self,
         )
-
-    def _queued(self, view: QueueView) -> None:
-        self.add_button.setEnabled(True)
-        self.accept()
-        self.queued.emit(view)
-
-    def _refused(self, error: BaseException) -> None:
-        self.add_button.setEnabled(True)
-        self.message.setText(describe(error))
-        self.message.show()

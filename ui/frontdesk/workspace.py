@@ -225,7 +225,7 @@ class FrontDeskWorkspace(QWidget):
 
     def _open_dialog(self, dialog: PatientDialog) -> None:
         self.dialog = dialog
-        dialog.saved.connect(self._saved)
+        dialog.submitted.connect(self._saved)
         dialog.use_existing.connect(lambda p: self.open_patient(p))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -294,7 +294,7 @@ class FrontDeskWorkspace(QWidget):
 
         def opened(directory: Directory) -> None:
             dialog = BookingDialog(self.ctx, directory, patient, doctor_id, starts_at, self)
-            dialog.booked.connect(self._booked)
+            dialog.submitted.connect(self._booked)
             self._show_dialog("booking_dialog", dialog)
 
         self._with_directory(opened)
@@ -356,7 +356,7 @@ class FrontDeskWorkspace(QWidget):
 
         def opened(directory: Directory) -> None:
             dialog = WalkInDialog(self.ctx, directory, patient, self)
-            dialog.queued.connect(self._queued)
+            dialog.submitted.connect(self._queued)
             self._show_dialog("walk_in_dialog", dialog)
 
         self._with_directory(opened)
@@ -384,7 +384,7 @@ class FrontDeskWorkspace(QWidget):
         if not _is_open(self.waiting_room):
             self.waiting_room = WaitingRoomDisplay(self.ctx)
             self.waiting_room.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.waiting_room.show()
+            self.waiting_room.open_on(self.window().screen())
         self.waiting_room.raise_()
         return self.waiting_room
 

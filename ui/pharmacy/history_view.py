@@ -34,7 +34,7 @@ from ui.pharmacy.stock_models import NEAR_COLOUR, RIGHT, plural
 from ui.tasks import Refresher
 from ui.theme import set_kind
 from ui.widgets.date_field import DateField
-from ui.widgets.dates import DATE_HINT, format_day, format_moment
+from ui.widgets.dates import format_day, format_moment
 from ui.widgets.forms import FieldForm
 from ui.widgets.keys import view_shortcuts
 from ui.widgets.table import RowsModel
@@ -205,8 +205,8 @@ class HistoryView(QWidget):
         """The filters as typed; None (with the reason at the field) when a date is wrong."""
         problems = {}
         for name, field in (("since", self.since), ("until", self.until)):
-            if not field.is_blank() and field.value() is None:
-                problems[name] = f"is not a date yet ({DATE_HINT})"
+            if problem := field.problem():
+                problems[name] = problem
         since, until = self.since.value(), self.until.value()
         if not problems and since and until and until < since:
             problems["until"] = "is before the first day"

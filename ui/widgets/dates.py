@@ -6,13 +6,15 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from clinicdesk.services.validation import calendar_day
+
 DATE_HINT = "dd/mm/yyyy"
 _DMY = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
-def parse_day(text: str) -> date | None:
-    """Accepts 12/03/1985, 12.3.1985, 12-03-1985, 12031985 and 1985-03-12; None if not a date."""
+def _numbers(text: str) -> tuple[int, int, int] | None:
+    """Year, month and day as typed, whether or not they make a day."""
     text = text.strip()
     if m := _ISO.match(text):
         y, mo, d = m.groups()
@@ -22,10 +24,26 @@ def parse_day(text: str) -> date | None:
         d, mo, y = text[:2], text[2:4], text[4:]
     else:
         return None
-    try:
-        return date(int(y), int(mo), int(d))
-    except ValueError:
+    return int(y), int(mo), int(d)
+
+
+def parse_day(text: str) -> date | None:
+    """Accepts 12/03/1985, 12.3.1985, 12-03-1985, 12031985 and 1985-03-12; None if not a date."""
+    numbers = _numbers(text)
+    if numbers is None or calendar_day(*numbers):
         return None
+    return date(*numbers)
+
+
+def day_problem(text: str) -> str | None:
+    """Why typed text is not a day, precisely ("is not a date: February 1985 has 28 days");
+    None for a day or for nothing typed (whether a day is required is the form's business)."""
+    if not text.strip():
+        return None
+    numbers = _numbers(text)
+    if numbers is None:
+        return f"is not a date (type it as {DATE_HINT})"
+    return calendar_day(*numbers)
 
 
 def format_day(value: date | None) -> str:

@@ -64,7 +64,7 @@ class FormDialog(QDialog):
         self.message.setWordWrap(True)
         set_kind(self.message, "banner")
         self.message.hide()
-        self.buttons = QDialogButtonBox()
+        self.buttons = QDialogButtonBox(self)  # parented now: setDefault needs the dialog
         self.save = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.save, "primary")
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
