@@ -19,6 +19,7 @@ from alembic import command
 from clinic_setup import Consultation, consultation_in_new_clinic, new_clinic, three_items
 from sqlalchemy import select, text
 
+from clinicdesk.ids import utcnow
 from clinicdesk.rx import codec, reference
 from clinicdesk.rx.errors import RetiredSigningKey
 from clinicdesk.rx.keys import KeyPair
@@ -66,9 +67,11 @@ def backdated(c: Consultation, key: KeyPair, issued_on: date) -> str:
 
 
 def on(session: ClinicSession, day: date) -> PrescriptionService:
-    """The prescription service of ``session`` with its clock at noon on ``day``."""
-    noon = datetime.combine(day, time(12), LONDON).astimezone(UTC)
-    return PrescriptionService(session.store, clock=lambda: noon)
+    """The prescription service of ``session`` with its clock at noon on ``day`` (today or
+    later), or now where today's noon has passed: a desk refuses a clock behind a moment it has
+    already seen, such as the signing a moment ago."""
+    moment = max(datetime.combine(day, time(12), LONDON).astimezone(UTC), utcnow())
+    return PrescriptionService(session.store, clock=lambda: moment)
 
 
 def test_retiring_or_revoking_a_key_clears_its_private_half(clinic):
