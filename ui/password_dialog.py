@@ -43,7 +43,6 @@ class ChangePasswordDialog(FormDialog):
 
     def refused(self, error: BaseException) -> None:
         if isinstance(error, WrongPassword):
-            self.save.setEnabled(True)
             self.form.show_errors({"password": "is not correct"})
             self.current.selectAll()
             return

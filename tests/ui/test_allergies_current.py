@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QInputDialog
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from tests.clinical.clinic_setup import Consultation
 from ui.doctor.prescription_dialog import PrescriptionDialog
@@ -51,8 +51,7 @@ def add_severe_allergy(qtbot, chart) -> None:
     qtbot.keyClicks(dialog.inputs["reaction"], "Anaphylaxis")
     dialog.inputs["severity"].setFocus()
     qtbot.keyClicks(dialog.inputs["severity"], "Sev")
-    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
-    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: gone(dialog), timeout=5000)
 
 

@@ -118,7 +118,6 @@ class DrugDialog(FormDialog):
 
     def refused(self, error: BaseException) -> None:
         if isinstance(error, Conflict) and "already in the formulary" in error.message:
-            self.save.setEnabled(True)
             self.form.set_error("name", error.message)
             self.name.setFocus()
             return

@@ -160,7 +160,6 @@ class PatientDialog(FormDialog):
 
     def refused(self, error: BaseException) -> None:
         if isinstance(error, PossibleDuplicate):
-            self.save.setEnabled(True)
             self._ask_about_duplicates(error)
             return
         super().refused(error)

@@ -108,7 +108,7 @@ class FormDialog(QDialog):
             self.refused(error)
             return
         self._sending(True)
-        self.tasks.submit(work, on_result=self._done, on_error=self.refused, owner=self)
+        self.tasks.submit(work, on_result=self._done, on_error=self._not_done, owner=self)
 
     def _sending(self, on: bool) -> None:
         self.sending = on
@@ -125,13 +125,16 @@ class FormDialog(QDialog):
         self.submitted.emit(result)
         self.accept()
 
+    def _not_done(self, error: BaseException) -> None:
+        self._sending(False)  # before ``refused``, which a subclass may override
+        self.refused(error)
+
     def place_errors(self, fields: dict[str, str]) -> dict[str, str]:
         """Shows each reason under its field; returns those about no field here."""
         return self.form.show_errors(fields)
 
     def refused(self, error: BaseException) -> None:
         """Shows why the service refused, under the field it names where there is one."""
-        self._sending(False)
         if isinstance(error, ValidationError):
             if not self.place_errors(error.fields):
                 return
