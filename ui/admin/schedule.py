@@ -133,7 +133,7 @@ class ScheduleScreen(QWidget):
         for button in (self.add_service_button, self.holiday_button):
             left.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
         left.addWidget(section("DOCTORS"))
-        left.addWidget(self.doctors_table, 2)
+        left.addWidget(self.doctors_table, 1)
         for button in (self.make_doctor_button, self.leave_button, self.absence_button):
             left.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
 

@@ -141,6 +141,7 @@ class DayView(QWidget):
         set_kind(self.date_label, "muted")
         self.summary = QLabel()
         set_kind(self.summary, "muted")
+        self.summary.setWordWrap(True)  # wraps at 1024 px rather than pushing Call next away
         self.call_button = QPushButton(icon("user", "#ffffff"), "Call next  (Ctrl+Enter)")
         set_kind(self.call_button, "primary")
         self.call_button.setToolTip("Call the next patient waiting for you and open the visit")
