@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings, Qt
+from PySide6.QtCore import QDate, QEvent, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from clinicdesk.services.access import ClinicSession, sign_in
@@ -111,6 +111,21 @@ def gone(dialog) -> bool:
 def wait_idle(qtbot, tasks: TaskRunner, timeout: int = 5000) -> None:
     """Until every background call has finished and delivered its result."""
     qtbot.waitUntil(lambda: not tasks.busy, timeout=timeout)
+
+
+def open_booking_dialog(qtbot, admin: ClinicSession, tasks: TaskRunner, patient, doctor, day):
+    """The booking dialog for ``patient`` with ``doctor``, its first day set to ``day``, loaded."""
+    from ui.frontdesk.booking_dialog import BookingDialog
+    from ui.frontdesk.schedule_data import load_directory
+
+    ctx = AppContext(admin, tasks, admin.clinic.details())
+    dialog = BookingDialog(ctx, load_directory(admin, admin.actor), patient, doctor)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    wait_idle(qtbot, tasks)
+    dialog.first_day.setDate(QDate(day.year, day.month, day.day))
+    wait_idle(qtbot, tasks)
+    return dialog
 
 
 @pytest.fixture

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import shiboken6
-from conftest import wait_idle  # tests/ui/conftest.py
-from PySide6.QtCore import QDate, Qt
+from conftest import open_booking_dialog, wait_idle  # tests/ui/conftest.py
+from PySide6.QtCore import Qt
 from scheduling_setup import make_practice
-
-from ui.context import AppContext
-from ui.frontdesk.booking_dialog import BookingDialog
-from ui.frontdesk.schedule_data import load_directory
 
 
 def test_booking_a_busy_patient_needs_a_reason(qtbot, admin, tasks):
@@ -18,13 +14,7 @@ def test_booking_a_busy_patient_needs_a_reason(qtbot, admin, tasks):
     ines = practice.patient("Ines")
     practice.book(ines, monday, "09:00")  # with Dr Hale
     ross = practice.add_doctor("dr.ross", "Dr Ian Ross", "Room 4")
-    ctx = AppContext(admin, tasks, admin.clinic.details())
-    dialog = BookingDialog(ctx, load_directory(admin, admin.actor), ines, ross)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    wait_idle(qtbot, tasks)
-    dialog.first_day.setDate(QDate(monday.year, monday.month, monday.day))
-    wait_idle(qtbot, tasks)
+    dialog = open_booking_dialog(qtbot, admin, tasks, ines, ross, monday)
     assert dialog.chosen_slot().starts_at == practice.at(monday, "09:00")
 
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import gone, wait_idle  # tests/ui/conftest.py
+from conftest import gone, open_booking_dialog, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication
 from scheduling_setup import make_practice
-
-from ui.context import AppContext
-from ui.frontdesk.booking_dialog import BookingDialog
-from ui.frontdesk.schedule_data import load_directory
 
 
 def test_another_appointment_that_day_is_said_before_booking(qtbot, admin, tasks):
@@ -20,13 +16,7 @@ def test_another_appointment_that_day_is_said_before_booking(qtbot, admin, tasks
     chloe = practice.patient("Chloé", "Moreau")
     practice.book(chloe, monday, "11:10")  # with Dr Hale
     ross = practice.add_doctor("dr.ross", "Dr Ian Ross", "Room 4")
-    ctx = AppContext(admin, tasks, admin.clinic.details())
-    dialog = BookingDialog(ctx, load_directory(admin, admin.actor), chloe, ross)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    wait_idle(qtbot, tasks)
-    dialog.first_day.setDate(QDate(monday.year, monday.month, monday.day))
-    wait_idle(qtbot, tasks)
+    dialog = open_booking_dialog(qtbot, admin, tasks, chloe, ross, monday)
     assert dialog.chosen_slot().starts_at == practice.at(monday, "09:00")
     assert dialog.same_day.isVisible()
     assert dialog.same_day.text() == (
