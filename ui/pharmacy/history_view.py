@@ -27,10 +27,11 @@ from clinicdesk.permissions import P
 from clinicdesk.rx import reference
 from clinicdesk.services.pharmacy import MAX_HISTORY_ROWS
 from clinicdesk.services.pharmacy_views import HistoryFilter, HistoryRow
+from clinicdesk.text import plural
 from ui.context import AppContext
 from ui.pharmacy.dispense_printing import LABELS, RECEIPT, print_dispense
 from ui.pharmacy.stock_export import MessageLine, choose_csv_file, export_csv, records_table
-from ui.pharmacy.stock_models import NEAR_COLOUR, RIGHT, plural
+from ui.pharmacy.stock_models import NEAR_COLOUR, RIGHT
 from ui.tasks import Refresher
 from ui.theme import set_kind
 from ui.widgets.date_field import DateField

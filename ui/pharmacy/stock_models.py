@@ -15,6 +15,7 @@ from clinicdesk.services.inventory import (
     ProductStock,
     StockLine,
 )
+from clinicdesk.text import plural
 from ui.widgets.dates import format_day, format_moment
 from ui.widgets.table import RowsModel
 
@@ -23,10 +24,6 @@ NEAR_COLOUR = QColor("#9a5b00")
 MUTED_COLOUR = QColor("#8d9aa5")
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LOW, NEAR, EXPIRED = "low", "near", "expired"
-
-
-def plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
 
 
 def alert_phrases(alerts: Alerts) -> dict[str, str]:
