@@ -133,8 +133,7 @@ class StockView(QWidget):
         self.reorder_button = _button("Reorder &level…", self.set_reorder_level)
         self.export_button = _button("&Export CSV…", self.choose_export_file)
         bar = QHBoxLayout()
-        bar.addWidget(self.search, 1)
-        bar.addWidget(self.every_drug)
+        bar.addWidget(self.search, 1)  # the checkbox sits under the list: room to type at 1024 px
         for button in (self.receive_button, self.reorder_button, self.export_button):
             bar.addWidget(button)
         self.message = MessageLine()
@@ -152,6 +151,7 @@ class StockView(QWidget):
         count_row.addWidget(self.count)
         count_row.addWidget(self.show_all)
         count_row.addStretch(1)
+        count_row.addWidget(self.every_drug)
 
         self.batches_title = QLabel("BATCHES")
         set_kind(self.batches_title, "section")
