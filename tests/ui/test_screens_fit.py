@@ -79,6 +79,9 @@ def test_the_calendar_never_widens_the_window_and_all_fits_at_1024(qtbot, make_m
 
     at_small_screen(qtbot, main)
     desk.show_patients()
+    qtbot.wait(20)
+    sideways = main.page_scroll.horizontalScrollBar()
+    assert sideways.maximum() == 0, "the patients page scrolls sideways at 1024 px"
     assert reachable(main, desk.new_button), "+ New patient is off screen"
     assert reachable(main, desk.detail), "the patient card is off screen"
     desk.show_calendar()

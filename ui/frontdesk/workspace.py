@@ -76,7 +76,7 @@ class FrontDeskWorkspace(QWidget):
         self.detail.edit_requested.connect(self.edit_selected)
         self.detail.history_requested.connect(self.show_history)
         self.detail.new_requested.connect(self.new_patient)
-        self.detail.setMinimumWidth(340)
+        self.detail.setMinimumWidth(300)
         self.detail.setMaximumWidth(480)
 
         split = QSplitter()
