@@ -84,7 +84,7 @@ class PatientSearch(QWidget):
         ):
             header.setSectionResizeMode(col, mode)
         header.setMinimumSectionSize(60)
-        self.table.setMinimumWidth(440)  # a name beside MRN, birth date and phone, on a 1024 px screen
+        self.table.setMinimumWidth(440)  # a name beside MRN, birth date and phone at 1024 px
         self.table.setAccessibleName("Search results")
         self.table.open_requested.connect(self._open_row)
         self.table.doubleClicked.connect(lambda index: self._open_row(index.row()))
