@@ -20,19 +20,20 @@ from clinicdesk.errors import ClinicDeskError
 from clinicdesk.jobs.runner import Job
 from clinicdesk.permissions import Actor
 from clinicdesk.services.backups import SCHEDULED_PREFIX, record, schedule_in
+from clinicdesk.services.clinic import clinic_profile
 from clinicdesk.store import audit
 from clinicdesk.store.backup import SUFFIX, create_backup, read_manifest
 from clinicdesk.store.database import Store
 from clinicdesk.store.files import private_dir, refuse_inside
 from clinicdesk.store.keyslots import SLOTS_FILE
 from clinicdesk.store.locks import exclusive
-from clinicdesk.store.models import BackupRecord, ClinicProfile
+from clinicdesk.store.models import BackupRecord
 
 
 def due(s: Session, now: datetime) -> datetime | None:
     """The latest scheduled moment at or before ``now`` (None while the schedule is off)."""
-    clinic = s.scalar(select(ClinicProfile))
-    if clinic is None or not clinic.backup_daily:
+    clinic = clinic_profile(s)
+    if not clinic.backup_daily:
         return None
     zone = ZoneInfo(clinic.time_zone)
     at = time(clinic.backup_at_minute // 60, clinic.backup_at_minute % 60)

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from clinicdesk.errors import ValidationError
 from clinicdesk.permissions import Actor, P
+from clinicdesk.services.clinic import clinic_profile
 from clinicdesk.store import audit
 from clinicdesk.store.backup import BackupInfo
 from clinicdesk.store.database import Store
 from clinicdesk.store.files import InsideDataFolder, refuse_inside
-from clinicdesk.store.models import BackupRecord, ClinicProfile
+from clinicdesk.store.models import BackupRecord
 
 SCHEDULED_PREFIX = "clinicdesk-scheduled-"
 
@@ -46,8 +47,7 @@ def default_folder(data_folder: Path) -> Path:
 
 
 def schedule_in(s: Session, data_folder: Path) -> BackupSchedule:
-    clinic = s.scalar(select(ClinicProfile))
-    assert clinic is not None
+    clinic = clinic_profile(s)
     folder = clinic.backup_folder or str(default_folder(data_folder))
     return BackupSchedule(
         clinic.backup_daily, clinic.backup_at_minute, folder, clinic.backup_keep_days
@@ -112,8 +112,7 @@ class BackupService:
         if problems := {k: v for k, v in problems.items() if v}:
             raise ValidationError(problems)
         with self.store.write(actor) as s:
-            clinic = s.scalar(select(ClinicProfile))
-            assert clinic is not None
+            clinic = clinic_profile(s)
             clinic.backup_daily = plan.daily
             clinic.backup_at_minute = plan.at_minute
             clinic.backup_folder = str(Path(folder).expanduser())
