@@ -122,7 +122,7 @@ def test_new_prescription_opens_for_this_visit_and_the_list_follows(
     assert isinstance(dialog, PrescriptionDialog) and dialog.visit == screen.visit
     qtbot.waitUntil(dialog.isVisible, timeout=3000)
     view = doctor.prescriptions.write(doctor.actor, consultation.visit.id, three_items()[:1])
-    dialog.written.emit(view)  # what the dialog says once it has signed and stored one
+    dialog.submitted.emit(view)  # what the dialog says once it has signed and stored one
     qtbot.waitUntil(lambda: screen.prescriptions_model.rowCount() == 1, timeout=5000)
     assert screen.prescriptions_model.cells(screen.prescriptions_model.row(0))[:2] == (
         view.reference_grouped,

@@ -172,6 +172,23 @@ def test_zero_quantity_is_shown_at_its_field_and_nothing_is_written(
     assert doctor.prescriptions.for_visit(doctor.actor, consultation.visit.id) == []
 
 
+def test_enter_never_signs_only_ctrl_enter_does(qtbot, dialog, consultation, tasks):
+    editor = dialog.editors.currentWidget()
+    fill(qtbot, editor, drug="Paracetamol", dose="2 tablets", duration="3", unit="tablets")
+    fill(qtbot, editor, quantity="24")
+    for field in (dialog.valid_days, editor.quantity):
+        field.setFocus()
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+    wait_idle(qtbot, tasks)
+    doctor = consultation.doctor
+    assert dialog.prescription is None and not dialog.sending
+    assert doctor.prescriptions.for_visit(doctor.actor, consultation.visit.id) == []
+
+    sign(qtbot, dialog)
+    qtbot.waitUntil(lambda: dialog.prescription is not None, timeout=10_000)
+    assert dialog.pages.currentIndex() == 1 and dialog.print_button.hasFocus()
+
+
 def test_allergy_needs_a_reason_which_is_stored(qtbot, dialog, consultation, tasks):
     editor = dialog.editors.currentWidget()
     pick_from_formulary(qtbot, editor, "amox", "Amoxicillin")

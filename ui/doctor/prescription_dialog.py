@@ -9,13 +9,13 @@ reference number and offers printing (Ctrl+P) and saving as PDF.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -46,7 +46,7 @@ from ui.doctor.rx_item_editor import ItemEditor
 from ui.errors import describe
 from ui.tasks import Task
 from ui.theme import icon, set_kind
-from ui.widgets.dialogs import titled_layout
+from ui.widgets.form_dialog import FormDialog
 from ui.widgets.forms import sentence
 
 CHECK_MS = 300
@@ -61,25 +61,27 @@ def _note(kind: str) -> QLabel:
     return label
 
 
-class PrescriptionDialog(QDialog):
-    written = Signal(object)  # PrescriptionView, once signed and stored
+class PrescriptionDialog(FormDialog):
+    """Emits ``submitted`` with the PrescriptionView once signed and stored, then shows it."""
+
+    sending_text = "Signing…"
 
     def __init__(self, ctx: AppContext, visit: VisitView, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        title = f"Prescription for {visit.patient_name}"
+        super().__init__(ctx, title, "Sign prescription", parent, min_width=980)
+        self.ctx: AppContext = ctx
         self.visit = visit
         self.prescription: PrescriptionView | None = None
         self.acknowledged: dict[str, str] = {}
         self.flagged: set[int] = set()  # rows whose fields the last signing refused
         self._check_task: Task | None = None
         self._check_seq = 0
-        self.setWindowTitle(f"Prescription for {visit.patient_name}")
-        self.setMinimumSize(980, 560)
-        layout, self.heading = titled_layout(self, f"Prescription for {visit.patient_name}")
+        self.setMinimumHeight(560)
+        self.form.hide()  # each item has a form of its own
         self.pages = QStackedWidget()
         self.pages.addWidget(self._writing_page())
         self.pages.addWidget(self._signed_page())
-        layout.addWidget(self.pages, 1)
+        self.layout_.addWidget(self.pages, 1)
 
         self._checker = QTimer(self)
         self._checker.setSingleShot(True)
@@ -146,15 +148,9 @@ class PrescriptionDialog(QDialog):
         valid_label = QLabel("&Valid for")
         valid_label.setBuddy(self.valid_days)
         self.valid_error = _note("fieldError")
-        self.message = _note("banner")
-        self.sign_button = QPushButton("Sign prescription")
-        set_kind(self.sign_button, "primary")
-        self.sign_button.setToolTip("Ctrl+Enter")
-        self.sign_button.setAutoDefault(False)
-        self.sign_button.clicked.connect(self.sign)
-        cancel = QPushButton("Cancel")
-        cancel.setAutoDefault(False)
-        cancel.clicked.connect(self.reject)
+        # Enter moves on within an item; only Ctrl+Enter signs
+        self.save.setToolTip("Ctrl+Enter")
+        self.save.setAutoDefault(False)
         footer = QHBoxLayout()
         footer.addWidget(valid_label)
         footer.addWidget(self.valid_days)
@@ -163,8 +159,7 @@ class PrescriptionDialog(QDialog):
         hint = QLabel("Ctrl+Enter signs")
         set_kind(hint, "hint")
         footer.addWidget(hint)
-        footer.addWidget(self.sign_button)
-        footer.addWidget(cancel)
+        footer.addWidget(self.buttons)
 
         self.banner = AllergyBanner()  # before any drug is chosen, and kept current
 
@@ -231,6 +226,10 @@ class PrescriptionDialog(QDialog):
         on("Ctrl+Enter", self._sign_key)
         on("Ctrl+P", self._print_key)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.save.setDefault(False)  # the button box makes it the default as it is shown
+
     # ---- items ----
 
     def item_editors(self) -> list[ItemEditor]:
@@ -240,7 +239,7 @@ class PrescriptionDialog(QDialog):
         if self.prescription is not None:
             return
         if self.editors.count() >= MAX_ITEMS:
-            self.show_message(f"A prescription holds at most {MAX_ITEMS} items.")
+            self.say(f"A prescription holds at most {MAX_ITEMS} items.")
             return
         editor = ItemEditor(self.ctx)
         editor.changed.connect(lambda: self._item_changed(editor))
@@ -368,37 +367,27 @@ class PrescriptionDialog(QDialog):
 
     def _sign_key(self) -> None:
         if self.prescription is None:
-            self.sign()
+            self.submit()
 
-    def sign(self) -> None:
-        if not self.sign_button.isEnabled() or self.prescription is not None:
-            return
-        self.message.hide()
+    def call(self) -> Callable[[], PrescriptionView]:
         self.valid_error.hide()
         for editor in self.item_editors():
             editor.form.clear_errors()
-        self._set_busy(True)
-        self.ctx.tasks.submit(
-            self.ctx.session.prescriptions.write,
-            self.ctx.actor,
-            self.visit.id,
-            self.items(),
-            acknowledgements=dict(self.acknowledged),
-            valid_days=self.valid_days.value(),
-            on_result=self._signed,
-            on_error=self._refused,
-            owner=self,
+        write, actor, visit_id = self.ctx.session.prescriptions.write, self.ctx.actor, self.visit.id
+        items, acknowledged = self.items(), dict(self.acknowledged)
+        valid_days = self.valid_days.value()
+        return lambda: write(
+            actor, visit_id, items, acknowledgements=acknowledged, valid_days=valid_days
         )
 
-    def _refused(self, error: BaseException) -> None:
-        self._set_busy(False)
+    def refused(self, error: BaseException) -> None:
         if isinstance(error, NeedsAcknowledgement):
             self.show_warnings(error.warnings)
             self.ask_reasons(error.warnings)
         elif isinstance(error, ValidationError):
             self.show_problems(error.fields)
         else:
-            self.show_message(describe(error))
+            super().refused(error)
 
     def ask_reasons(self, warnings: list[RxWarning]) -> None:
         dialog = AcknowledgeDialog(self.ctx, warnings, self.acknowledged, self)
@@ -406,7 +395,7 @@ class PrescriptionDialog(QDialog):
 
         def given() -> None:
             self.acknowledged.update(dialog.acknowledgements())
-            self.sign()
+            self.submit()
 
         dialog.accepted.connect(given)
         dialog.finished.connect(dialog.deleteLater)
@@ -437,10 +426,10 @@ class PrescriptionDialog(QDialog):
             lines = ", ".join(str(r + 1) for r in sorted(per_item))
             general.insert(0, f"Check item{'s' if len(per_item) > 1 else ''} {lines}")
         if general:
-            self.show_message(". ".join(g.rstrip(".") for g in general) + ".")
+            self.say(". ".join(g.rstrip(".") for g in general) + ".")
 
-    def _signed(self, view: PrescriptionView) -> None:
-        self._set_busy(False)
+    def succeeded(self, view: PrescriptionView) -> None:
+        """Signed: the reference number and printing, in place of the form."""
         self.prescription = view
         self.setWindowTitle(f"Prescription {view.reference_grouped}")
         self.heading.setText(f"Prescription for {view.patient_name}")
@@ -457,13 +446,10 @@ class PrescriptionDialog(QDialog):
         )
         self.pages.setCurrentIndex(1)
         self.print_button.setFocus()
-        self.written.emit(view)
-
-    def _set_busy(self, busy: bool) -> None:
-        self.sign_button.setEnabled(not busy)
-        self.sign_button.setText("Signing…" if busy else "Sign prescription")
 
     def reject(self) -> None:
+        if self.sending:
+            return
         typed = any(e.item().drug or e.item().dose for e in self.item_editors())
         if self.prescription is None and typed and self.isVisible():
             answer = QMessageBox.question(
@@ -476,10 +462,6 @@ class PrescriptionDialog(QDialog):
             if answer != QMessageBox.StandardButton.Discard:
                 return
         super().reject()
-
-    def show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
 
     # ---- after signing ----
 

@@ -688,7 +688,7 @@ class VisitScreen(QWidget):
             self.ctx.notify(f"Only {self.visit.doctor_name} writes prescriptions in this visit.")
             return
         dlg = PrescriptionDialog(self.ctx, self.visit, self)
-        dlg.written.connect(lambda _view: self.reload_prescriptions())
+        dlg.submitted.connect(lambda _view: self.reload_prescriptions())
         dlg.finished.connect(lambda _r: self.window().activateWindow())
         self.prescription_dialog = dlg
         dlg.open()

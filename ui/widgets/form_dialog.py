@@ -7,8 +7,9 @@ service call to run on a worker. The base runs it off the UI thread and stays op
 Save and Cancel are disabled and Esc waits (a second Enter never submits twice, and the opener
 always hears the answer). It puts a ValidationError's reasons under their fields (a subclass
 with rows of its own places those in ``place_errors``) and anything else in the message line,
-and on success keeps the result in ``result_info``, emits ``submitted`` and closes. Nothing is
-changed when the service refuses.
+and on success keeps the result in ``result_info``, emits ``submitted`` and closes (a dialog
+that shows what was done instead, like a signed prescription, overrides ``succeeded``).
+Nothing is changed when the service refuses.
 
 A dialog shown before the main window exists (choosing one's password right after signing in)
 has no AppContext yet: it passes ``ctx=None`` and the ``tasks`` runner instead.
@@ -36,6 +37,8 @@ class FormDialog(QDialog):
 
     #: the field that a Conflict (a taken name, a double booking) is about, if the form has one
     conflict_field: str | None = None
+    #: what the primary button says while the call runs ("Signing…"), if it should change
+    sending_text: str | None = None
 
     def __init__(
         self,
@@ -65,6 +68,7 @@ class FormDialog(QDialog):
         set_kind(self.message, "banner")
         self.message.hide()
         self.buttons = QDialogButtonBox(self)  # parented now: setDefault needs the dialog
+        self.save_text = save_text
         self.save = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
         set_kind(self.save, "primary")
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -114,6 +118,8 @@ class FormDialog(QDialog):
         self.sending = on
         self.save.setEnabled(not on)
         self.cancel_button.setEnabled(not on)
+        if self.sending_text:
+            self.save.setText(self.sending_text if on else self.save_text)
 
     def reject(self) -> None:
         if not self.sending:  # Esc, Cancel and the window's close button alike
@@ -123,6 +129,10 @@ class FormDialog(QDialog):
         self._sending(False)
         self.result_info = result
         self.submitted.emit(result)
+        self.succeeded(result)
+
+    def succeeded(self, result: Any) -> None:
+        """After a save that went through: closes the dialog."""
         self.accept()
 
     def _not_done(self, error: BaseException) -> None:
