@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from conftest import CTRL, gone, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication
 
 from tests.clinical.clinic_setup import Consultation
 from ui.doctor.prescription_dialog import PrescriptionDialog
+from ui.widgets.reason_dialog import ReasonDialog
 
 NONE = "No known allergies recorded"
 SEVERE = "⚠ ALLERGIES: AMOXICILLIN (Anaphylaxis; Severe)"
@@ -61,10 +62,11 @@ def remove_the_allergy(qtbot, chart) -> None:
     panel.table.setFocus()
     panel.table.selectRow(0)
     press(qtbot, Qt.Key.Key_Delete)
-    qtbot.waitUntil(lambda: panel.findChild(QInputDialog) is not None, timeout=3000)
-    question = panel.findChild(QInputDialog)
-    question.setTextValue("entered in error")
-    question.accept()
+    qtbot.waitUntil(lambda: panel.findChild(ReasonDialog) is not None, timeout=3000)
+    question = panel.findChild(ReasonDialog)
+    question.reason.setText("entered in error")
+    question.save.click()
+    qtbot.waitUntil(lambda: gone(question), timeout=5000)
     chart.window().activateWindow()  # offscreen has no window manager to give it back
 
 

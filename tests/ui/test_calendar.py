@@ -198,9 +198,12 @@ def test_appointment_actions_reschedule_then_cancel(qtbot, desk, tasks, practice
     press(qtbot, ENTER)
     dialog = appointment_opened(qtbot, desk)
     qtbot.mouseClick(dialog.buttons["cancelled"], Qt.MouseButton.LeftButton)
+    asked = dialog.reason_dialog
+    qtbot.waitUntil(asked.reason.hasFocus, timeout=3000)
     press(qtbot, ENTER)  # no reason yet: refused here, nothing sent
-    assert dialog.message.isVisible()
-    qtbot.keyClicks(dialog.reason, "Patient is travelling")
+    assert asked.form.error_text("reason") == "Type why first: the reason is kept."
+    assert len(booked(practice, practice.monday)) == 1
+    qtbot.keyClicks(asked.reason, "Patient is travelling")
     press(qtbot, ENTER)
     qtbot.waitUntil(lambda: gone(dialog), timeout=3000)
     wait_idle(qtbot, tasks)

@@ -13,6 +13,7 @@ from reportlab.pdfgen import canvas
 
 from clinicdesk.services.visits import VisitNote
 from tests.clinical.clinic_setup import Consultation
+from ui.widgets.reason_dialog import ReasonDialog
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -139,6 +140,20 @@ def test_attach_view_and_refuse_a_mislabelled_file(qtbot, make_main, consultatio
     first = viewer.pages[0].pixmap()
     assert len(viewer.pages) == 2 and first.width() == 900 and first.height() > 1000
     viewer.close()
+
+    # removed, with why: asked first, and nothing happens until a reason is given
+    chart.window().activateWindow()
+    chart.documents.table.setFocus()
+    qtbot.keyClick(chart.documents.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: chart.documents.findChild(ReasonDialog) is not None, timeout=3000)
+    asked = chart.documents.findChild(ReasonDialog)
+    asked.save.click()
+    assert asked.form.error_text("reason") == "Type why first: the reason is kept."
+    assert len(doctor.chart.open(doctor.actor, consultation.patient_id).documents) == 1
+    qtbot.keyClicks(asked.reason, "Attached to the wrong patient")
+    qtbot.keyClick(asked.reason, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: chart.documents.model.rowCount() == 0, timeout=5000)
+    assert doctor.chart.open(doctor.actor, consultation.patient_id).documents == []
 
 
 def test_history_shows_who_changed_what(qtbot, make_main, consultation, tasks):

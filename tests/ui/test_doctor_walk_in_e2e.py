@@ -12,7 +12,7 @@ import shiboken6
 from conftest import CTRL, CTRL_SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication, QLabel
 
 from clinicdesk.permissions import Role
 from clinicdesk.rx.errors import PrescriptionCancelled
@@ -24,6 +24,7 @@ from tests.pdf_pages import codes_on_pages
 from ui.doctor.acknowledge_dialog import AcknowledgeDialog
 from ui.doctor.prescription_dialog import PrescriptionDialog
 from ui.doctor.print_prescription import PaperChoice
+from ui.widgets.reason_dialog import ReasonDialog
 
 pytestmark = pytest.mark.usefixtures("own_settings")
 
@@ -181,11 +182,13 @@ def test_a_prescription_cancelled_from_the_visit_is_refused_at_the_pharmacy(
     assert screen.cancel_rx_button.isEnabled()
 
     qtbot.mouseClick(screen.cancel_rx_button, Qt.MouseButton.LeftButton)
-    ask = screen.findChild(QInputDialog)
+    ask = screen.findChild(ReasonDialog)
     qtbot.waitUntil(ask.isVisible)
-    assert written.reference_grouped in ask.labelText()
-    ask.setTextValue("Wrong patient: written in the wrong chart")
-    ask.accept()
+    assert any(written.reference_grouped in label.text() for label in ask.findChildren(QLabel))
+    qtbot.keyClick(ask.reason, Qt.Key.Key_Return)  # no reason yet: asked for one, nothing done
+    assert ask.form.error_text("reason") == "Type why first: the reason is kept."
+    qtbot.keyClicks(ask.reason, "Wrong patient: written in the wrong chart")
+    qtbot.keyClick(ask.reason, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: screen.prescriptions_model.row(0).status == "cancelled", timeout=5000)
     wait_idle(qtbot, tasks)
     assert not screen.cancel_rx_button.isEnabled()

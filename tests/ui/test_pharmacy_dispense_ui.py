@@ -10,7 +10,7 @@ from conftest import CTRL, SHIFT, wait_idle  # tests/ui/conftest.py
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPageLayout
 from PySide6.QtPrintSupport import QPrintPreviewDialog
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
 from test_pharmacy_counter import clock, pharmacy, press, shown
 
 from clinicdesk.services.pharmacy_views import DispenseInput
@@ -18,6 +18,7 @@ from tests.pdf_pages import page_sizes_mm
 from tests.pharmacy.pharmacy_setup import remaining, shelf
 from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.widgets.printing import PrintJob
+from ui.widgets.reason_dialog import ReasonDialog
 
 pytestmark = pytest.mark.usefixtures("own_settings")
 
@@ -165,10 +166,10 @@ def test_with_nothing_on_the_shelf_the_dialog_says_so(qtbot, make_main, counter,
     assert remaining(counter) == (15, 28, 2)
 
 
-def asked_why(qtbot, workspace) -> QInputDialog:
+def asked_why(qtbot, workspace) -> ReasonDialog:
     workspace.counter.reject_button.click()
-    qtbot.waitUntil(lambda: workspace.counter.findChild(QInputDialog) is not None, timeout=3000)
-    asked = workspace.counter.findChild(QInputDialog)
+    qtbot.waitUntil(lambda: workspace.counter.findChild(ReasonDialog) is not None, timeout=3000)
+    asked = workspace.counter.findChild(ReasonDialog)
     qtbot.waitUntil(asked.isVisible, timeout=3000)
     return asked
 

@@ -7,7 +7,7 @@ committed change (``ui.changes``) and reloads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent
@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QPushButton,
     QTableView,
@@ -28,10 +27,9 @@ from clinicdesk.services.chart_sections import SECTIONS
 from ui.context import AppContext
 from ui.doctor.allergy_banner import SERIOUS
 from ui.doctor.chart_entry_dialog import MOMENT, ChartEntryDialog, shown
-from ui.errors import describe
 from ui.frontdesk.schedule_data import zone_of
 from ui.theme import icon, set_kind
-from ui.widgets.dialogs import ask_reason
+from ui.widgets.reason_dialog import Change, ReasonDialog, ask_reason
 from ui.widgets.table import RowsModel, read_only_rows
 
 _OPEN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -118,10 +116,17 @@ class EntriesModel(RowsModel[ChartEntry]):
         return None
 
 
-def ask_removal_reason(parent: QWidget, what: str, then: Callable[[str], None]) -> QInputDialog:
-    """Why is this entry removed? ``then(reason)`` on OK."""
+def ask_removal_reason(ctx: AppContext, parent: QWidget, what: str, change: Change) -> ReasonDialog:
+    """Why is this entry removed? The removal runs once a reason is given (the screens follow
+    the change)."""
     return ask_reason(
-        parent, f"Remove {what}", f"Why is {what} removed? (for example: entered in error)", then
+        ctx,
+        parent,
+        f"Remove {what}",
+        f"Why is {what} removed?",
+        "Remove",
+        change,
+        hint="For example: entered in error. The reason is kept with the record.",
     )
 
 
@@ -212,22 +217,10 @@ class SectionPanel(QWidget):
         if entry is None:
             return
         what = f"this {self.section.title.lower()} entry"
-        ask_removal_reason(self, what, lambda reason: self._remove(entry, reason))
-
-    def _remove(self, entry: ChartEntry, reason: str) -> None:
-        self.ctx.tasks.submit(
-            self.ctx.session.chart.remove,
-            self.ctx.actor,
-            self.key,
-            entry.id,
-            reason,
-            on_error=self._show_error,
-            owner=self,
+        chart, actor, key = self.ctx.session.chart, self.ctx.actor, self.key
+        ask_removal_reason(
+            self.ctx, self, what, lambda reason: partial(chart.remove, actor, key, entry.id, reason)
         )
-
-    def _show_error(self, error: BaseException) -> None:
-        self.message.setText(describe(error))
-        self.message.show()
 
 
 class LifestylePanel(QWidget):

@@ -319,14 +319,10 @@ class DocumentsPanel(QWidget):
     def remove_current(self) -> None:
         info = self.current()
         if info is not None:
-            ask_removal_reason(self, f"“{info.title}”", lambda reason: self._remove(info, reason))
-
-    def _remove(self, info: DocumentInfo, reason: str) -> None:
-        self.ctx.tasks.submit(
-            self.ctx.session.chart.remove_document,
-            self.ctx.actor,
-            info.id,
-            reason,
-            on_error=lambda e: (self.message.setText(describe(e)), self.message.show()),
-            owner=self,
-        )
+            chart, actor = self.ctx.session.chart, self.ctx.actor
+            ask_removal_reason(
+                self.ctx,
+                self,
+                f"“{info.title}”",
+                lambda reason: partial(chart.remove_document, actor, info.id, reason),
+            )

@@ -50,11 +50,11 @@ from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
 from ui.tasks import Task
 from ui.theme import icon, set_kind
 from ui.widgets.dates import format_moment
-from ui.widgets.dialogs import ask_reason
 from ui.widgets.empty_state import EmptyState
 from ui.widgets.form_dialog import FormDialog
 from ui.widgets.forms import FieldForm
 from ui.widgets.keys import view_shortcuts
+from ui.widgets.reason_dialog import ask_reason
 from ui.widgets.table import RowsModel
 
 # Alt+letter: none of the menu bar's letters (C, P, S, G)
@@ -710,27 +710,21 @@ class VisitScreen(QWidget):
         prescription = self.current_prescription()
         if prescription is None:
             return
-        ask_reason(
-            self,
-            "Cancel prescription",
-            f"Why is prescription {prescription.reference_grouped} cancelled? The pharmacy "
-            "will refuse it and show this reason.",
-            lambda reason: self._cancel(prescription, reason),
-        )
+        prescriptions, actor = self.ctx.session.prescriptions, self.ctx.actor
 
-    def _cancel(self, prescription: PrescriptionView, reason: str) -> None:
         def cancelled(view: PrescriptionView) -> None:
             self.ctx.notify(f"Prescription {view.reference_grouped} is cancelled.")
             self.reload_prescriptions()
 
-        self.ctx.tasks.submit(
-            self.ctx.session.prescriptions.cancel,
-            self.ctx.actor,
-            prescription.id,
-            reason,
-            on_result=cancelled,
-            on_error=self._show_error,
-            owner=self,
+        ask_reason(
+            self.ctx,
+            self,
+            "Cancel prescription",
+            f"Why is prescription {prescription.reference_grouped} cancelled?",
+            "Cancel prescription",
+            lambda reason: partial(prescriptions.cancel, actor, prescription.id, reason),
+            cancelled,
+            hint="The pharmacy will refuse it and show this reason.",
         )
 
     def print_prescription(self) -> None:

@@ -11,6 +11,7 @@ action goes to the service; a refusal is shown here in the service's own words a
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -20,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -48,6 +48,7 @@ from ui.frontdesk.schedule_data import (
 from ui.theme import set_kind
 from ui.widgets.dates import format_moment
 from ui.widgets.dialogs import titled_layout
+from ui.widgets.reason_dialog import ask_reason
 from ui.widgets.table import read_only_rows
 
 # The moves reception makes here, in button order; which are offered is the core's rule
@@ -125,9 +126,10 @@ class AppointmentDialog(QDialog):
         layout.addWidget(self.status, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._actions_page(allowed))
-        self.pages.addWidget(self._reason_page())
-        self.pages.addWidget(self._reschedule_page())
+        self.actions_page = self._actions_page(allowed)
+        self.reschedule_page = self._reschedule_page()
+        self.pages.addWidget(self.actions_page)
+        self.pages.addWidget(self.reschedule_page)
         layout.addWidget(self.pages, 1)
 
         self.message = QLabel()
@@ -205,36 +207,6 @@ class AppointmentDialog(QDialog):
         row.addStretch(1)
         return row
 
-    def _reason_page(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
-        box.setContentsMargins(0, 6, 0, 0)
-        self.reason_title = QLabel()
-        set_kind(self.reason_title, "section")
-        box.addWidget(self.reason_title)
-        self.reason = QLineEdit()
-        self.reason.setAccessibleName("Reason")
-        box.addWidget(self.reason)
-        self.reason_hint = QLabel()
-        set_kind(self.reason_hint, "hint")
-        self.reason_hint.setWordWrap(True)
-        box.addWidget(self.reason_hint)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        back = QPushButton("Back")
-        back.setAutoDefault(False)
-        back.clicked.connect(self.show_actions)
-        self.reason_button = QPushButton()
-        set_kind(self.reason_button, "danger")
-        self.reason_button.setAutoDefault(False)
-        self.reason_button.clicked.connect(self._confirm_reason)
-        row.addWidget(back)
-        row.addWidget(self.reason_button)
-        box.addLayout(row)
-        box.addStretch(1)
-        self._reason_for = S.CANCELLED
-        return page
-
     def _reschedule_page(self) -> QWidget:
         page = QWidget()
         box = QVBoxLayout(page)
@@ -259,7 +231,7 @@ class AppointmentDialog(QDialog):
         return page
 
     def show_actions(self) -> None:
-        self.pages.setCurrentIndex(0)
+        self.pages.setCurrentWidget(self.actions_page)
         self.first_button.setDefault(True)
         self.first_button.setFocus()
 
@@ -283,54 +255,39 @@ class AppointmentDialog(QDialog):
             )
 
     def ask_reason(self, target: S) -> None:
-        self._reason_for = target
-        cancelling = target == S.CANCELLED
-        self.reason_title.setText("WHY IS IT CANCELLED?" if cancelling else "WHY IS IT REJECTED?")
-        self.reason_button.setText("Cancel appointment" if cancelling else "Reject booking")
-        self.reason_hint.setText(
-            "Kept in the history. Any refund follows the clinic's cancellation policy."
-            if cancelling
-            else "Kept in the history; tell the patient."
-        )
-        self.reason.clear()
-        self.pages.setCurrentIndex(1)
-        self.reason_button.setDefault(True)  # Enter in the reason confirms
-        self.reason.setFocus()
-
-    def _confirm_reason(self) -> None:
-        reason = self.reason.text().strip()
-        if not reason:
-            self.show_message("Type a reason first: it is kept with the appointment.")
-            self.reason.setFocus()
-            return
-        name = self.appointment.patient_name
-        if self._reason_for == S.CANCELLED:
+        """Cancelling or rejecting asks why first; the reason is kept in the history."""
+        appointments, actor, a = self.ctx.session.appointments, self.ctx.actor, self.appointment
+        if target == S.CANCELLED:
             currency = self.ctx.details.currency
-            self._run(
-                self.ctx.session.appointments.cancel,
-                self.appointment.id,
-                reason,
-                done=lambda refund: (
-                    f"Cancelled {name}'s appointment"
-                    + (
-                        f"; refund due {money_text(refund, currency)}."
-                        if refund
-                        else "; no refund due."
-                    )
-                ),
-                then=self._look_for_waitlist,
+
+            def cancelled(refund: int) -> None:
+                due = f"refund due {money_text(refund, currency)}" if refund else "no refund due"
+                self._look_for_waitlist(f"Cancelled {a.patient_name}'s appointment; {due}.")
+
+            self.reason_dialog = ask_reason(
+                self.ctx,
+                self,
+                "Cancel appointment",
+                f"Why is {a.patient_name}'s appointment cancelled?",
+                "Cancel appointment",
+                lambda reason: partial(appointments.cancel, actor, a.id, reason),
+                cancelled,
+                hint="Kept in the history. Any refund follows the clinic's cancellation policy.",
             )
         else:
-            self._run(
-                self.ctx.session.appointments.set_status,
-                self.appointment.id,
-                S.REJECTED,
-                reason,
-                done=lambda _v: f"Rejected {name}'s booking.",
+            self.reason_dialog = ask_reason(
+                self.ctx,
+                self,
+                "Reject booking",
+                f"Why is {a.patient_name}'s booking rejected?",
+                "Reject booking",
+                lambda reason: partial(appointments.set_status, actor, a.id, S.REJECTED, reason),
+                lambda _view: self._finish(f"Rejected {a.patient_name}'s booking."),
+                hint="Kept in the history; tell the patient.",
             )
 
     def show_reschedule(self) -> None:
-        self.pages.setCurrentIndex(2)
+        self.pages.setCurrentWidget(self.reschedule_page)
         self.slots.clear()
         a = self.appointment
         doctor = self.directory.doctor(a.doctor_id)
@@ -414,22 +371,14 @@ class AppointmentDialog(QDialog):
             owner=self,
         )
 
-    def _run(self, fn, *args, done, then=None) -> None:
-        """Call the service; on success report and close, on refusal show why and stay.
-
-        With ``then``, the dialog stays open after success and ``then(sentence)`` decides.
-        """
+    def _run(self, fn, *args, done) -> None:
+        """Call the service; on success report and close, on refusal show why and stay."""
         self.message.hide()
         self.setEnabled(False)
 
         def succeeded(value) -> None:
             self.setEnabled(True)
-            sentence = done(value)
-            if then is not None:
-                then(sentence)
-                return
-            self.accept()
-            self.changed.emit(sentence)
+            self._finish(done(value))
 
         def refused(error: BaseException) -> None:
             self.setEnabled(True)
@@ -438,6 +387,10 @@ class AppointmentDialog(QDialog):
         self.ctx.tasks.submit(
             fn, self.ctx.actor, *args, on_result=succeeded, on_error=refused, owner=self
         )
+
+    def _finish(self, sentence: str) -> None:
+        self.accept()
+        self.changed.emit(sentence)
 
     # ---- the waitlist, after a cancellation ----
 

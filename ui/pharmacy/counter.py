@@ -9,6 +9,7 @@ workers; ``verdictShown`` fires once the answer is on screen. Esc readies it for
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PIL import Image
@@ -44,7 +45,6 @@ from clinicdesk.services.pharmacy_views import (
     Verdict,
 )
 from ui.context import AppContext
-from ui.errors import describe
 from ui.pharmacy.camera import CameraScanDialog, camera_unavailable, grey_frame
 from ui.pharmacy.dispense_dialog import DispenseDialog
 from ui.pharmacy.dispense_printing import LABELS, RECEIPT, print_dispense, save_dispense
@@ -52,9 +52,9 @@ from ui.pharmacy.reference_field import ReferenceField
 from ui.pharmacy.verdict_view import VerdictView
 from ui.tasks import Task
 from ui.theme import icon, set_kind
-from ui.widgets.dialogs import ask_reason
 from ui.widgets.keys import view_shortcuts
 from ui.widgets.printing import keys_back
+from ui.widgets.reason_dialog import ask_reason
 
 PICTURE_FILTER = "Pictures and PDFs (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.gif *.pdf)"
 
@@ -404,22 +404,15 @@ class CounterView(QWidget):
             if self.verdict_view.verdict is verdict:  # not a patient scanned meanwhile
                 self.clear()
 
-        def reason_given(reason: str) -> None:
-            self.ctx.tasks.submit(
-                pharmacy.reject,
-                actor,
-                verdict.code,
-                reason,
-                on_result=rejected,
-                on_error=lambda error: self._say(describe(error)),
-                owner=self,
-            )
-
         asked = ask_reason(
+            self.ctx,
             self,
             "Do not dispense",
-            "Why is this prescription not dispensed? The reason is kept with it.",
-            reason_given,
+            "Why is this prescription not dispensed?",
+            "Do not dispense",
+            lambda reason: partial(pharmacy.reject, actor, verdict.code, reason),
+            rejected,
+            hint="The reason is kept with the prescription.",
         )
         asked.finished.connect(self._back_from_dialog)  # given or cancelled: keys come back
 
