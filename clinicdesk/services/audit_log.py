@@ -29,6 +29,7 @@ from clinicdesk.permissions import Actor, P
 from clinicdesk.rx.keys import fingerprint
 from clinicdesk.services import patient_search
 from clinicdesk.services.audit_words import action_words
+from clinicdesk.services.chart_sections import SECTIONS
 from clinicdesk.services.clinic import clinic_day, clinic_zone
 from clinicdesk.store import audit, audit_digest, backup
 from clinicdesk.store.audit import ChainReport
@@ -404,6 +405,7 @@ NAMERS: dict[str, Namer] = {
     "users": _users,
     "patients": _patients,
     **{kind: _of_patient(model, words) for kind, (model, words) in ABOUT_PATIENT.items()},
+    **{key: _of_patient(section.model, f"{section.title} of") for key, section in SECTIONS.items()},
     "drugs": _by_name(Drug, ""),
     "stock_batches": _batches,
     "dispenses": _dispenses,
@@ -444,12 +446,18 @@ def _named_rows(s: Session, entries: list[AuditEntry]) -> list[AuditRow]:
             e.detail,
             actor_id=e.actor_id,
             what=action_words(e.action),
-            record=names.get(subject, _record_words(e.entity, e.entity_id)),
+            record=names.get(subject) or _record_words(e),
         )
         for e, subject in zip(entries, subjects, strict=True)
     ]
 
 
-def _record_words(entity: str, entity_id: str | None) -> str:
-    kind = entity.replace("_", " ")
-    return f"{kind} {entity_id[:8]}…" if entity_id else kind
+def _record_words(e: AuditEntry) -> str:
+    """What an entry naming no row here is about, from its detail where that says it."""
+    detail = json.loads(e.detail or "{}")
+    if e.entity == "clinic_holidays" and "day" in detail:
+        return f"Clinic holiday on {date.fromisoformat(detail['day']):%d/%m/%Y}"
+    if e.entity == "signing_keys" and "clinic" in detail:
+        return f"Signing keys of {detail['clinic']}"
+    kind = e.entity.replace("_", " ")
+    return f"{kind} {e.entity_id[:8]}…" if e.entity_id else kind

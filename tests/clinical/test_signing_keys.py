@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from clinic_setup import (
@@ -21,12 +20,9 @@ from clinic_setup import (
 from clinicdesk.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from clinicdesk.permissions import Role
 from clinicdesk.rx.errors import RevokedSigningKey, UnknownSigningKey
-from clinicdesk.rx.keys import new_key_pair
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.signing import BadTrustFile
-from tests.trust_files import import_trust
-
-ELM_ID = "0190c2a4-e1m0-7000-8000-00000000e1m0"
+from tests.trust_files import good_key, import_trust, trust, write_json
 
 
 @pytest.fixture(scope="module")
@@ -88,29 +84,6 @@ def test_the_trust_file_carries_the_public_keys_to_another_clinic(issuer, pharma
     assert verified.signed_by_clinic == "Harbour Health Centre"
     # importing the same file again changes nothing
     assert import_trust(admin, path) == []
-
-
-def write_json(path: Path, document: object) -> Path:
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
-
-
-def good_key() -> dict[str, str]:
-    pair = new_key_pair()
-    return {
-        "kid": pair.kid.hex(),
-        "public_key": base64.b64encode(pair.public).decode(),
-        "status": "active",
-    }
-
-
-def trust(*keys: dict[str, str], **fields: object) -> dict[str, object]:
-    return (
-        {"format": "clinicdesk-trust", "version": 1, "clinic_name": "Elm Clinic"}
-        | {"clinic_id": ELM_ID}
-        | {"keys": list(keys)}
-        | fields
-    )
 
 
 BAD_FILES = [

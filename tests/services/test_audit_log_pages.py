@@ -16,6 +16,7 @@ from clinicdesk.store import audit
 from tests.clinical.clinic_setup import add_gp
 from tests.pharmacy.pharmacy_setup import drug_id
 from tests.store.audit_attacks import register
+from tests.trust_files import good_key, import_trust, trust, write_json
 
 
 def _chloe(admin) -> str:
@@ -144,3 +145,20 @@ def test_stock_drugs_keys_and_doctors_are_named_not_numbered(admin):
     assert named["doctor.add"] == "Dr Maya Hale (doctor)"
     assert named["user.create"] == "Dr Maya Hale's account"
     assert named["service.add"] == "Service Consultation"
+
+
+def test_chart_entries_holidays_and_imported_keys_are_named_not_numbered(admin, staff, tmp_path):
+    chloe = _chloe(admin)
+    doctor = staff(Role.DOCTOR, username="okafor")
+    allergy = {"substance": "Penicillin", "reaction": "Rash", "severity": "mild"}
+    entry = doctor.chart.add(doctor.actor, chloe, "allergies", allergy)
+    doctor.chart.remove(doctor.actor, "allergies", entry.id, "entered in error")
+    admin.schedule.add_holiday(admin.actor, date(2031, 12, 25), "Christmas Day")
+    import_trust(admin, write_json(tmp_path / "elm.json", trust(good_key())))
+
+    named = {r.action: r.record for r in admin.audit.page(admin.actor).rows}
+
+    mrn = admin.patients.get(admin.actor, chloe).mrn
+    assert named["chart.add"] == named["chart.remove"] == f"Allergies of Chloé Moreau ({mrn})"
+    assert named["clinic.holiday"] == "Clinic holiday on 25/12/2031"
+    assert named["signing_key.import"] == "Signing keys of Elm Clinic"
