@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clinicdesk.demo.people import PeopleGenerator
 
 DEMO_PASSWORD = "demo-password\n"
@@ -21,6 +23,7 @@ def clinicdesk(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.long
 def test_demo_backup_verify_and_restore(tmp_path: Path):
     folder = tmp_path / "demo"
     created = clinicdesk("demo", "--data-dir", str(folder), "--patients", "40", "--no-gui")

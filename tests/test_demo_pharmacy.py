@@ -19,6 +19,8 @@ from clinicdesk.services.visit_views import OPEN
 from clinicdesk.store.keyslots import KdfParams
 from clinicdesk.store.models import DoctorProfile, Prescription, User, Visit
 
+pytestmark = pytest.mark.long  # builds a whole demo clinic
+
 
 def clinic_today():
     return datetime.now(ZoneInfo(DEMO_CLINIC.time_zone)).date()

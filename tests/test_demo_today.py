@@ -29,6 +29,9 @@ AROUND = timedelta(hours=3)
 NOT_BOOKED = ("cancelled", "rejected")
 
 
+pytestmark = pytest.mark.long  # builds a whole demo clinic
+
+
 def local(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp).replace(tzinfo=ZONE)
 

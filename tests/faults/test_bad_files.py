@@ -160,6 +160,7 @@ def damaged_page_outcomes(tmp_path_factory) -> dict[int, tuple[str, bool]]:
     return outcomes
 
 
+@pytest.mark.long
 def test_a_damaged_page_never_gives_a_raw_error(damaged_page_outcomes):
     raw = {n: o for n, (o, _) in damaged_page_outcomes.items() if o.startswith("raw")}
     assert raw == {}

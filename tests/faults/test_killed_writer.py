@@ -52,6 +52,7 @@ def _run_and_kill(folder: Path, round_no: int, delay: float) -> list[str]:
     return lines
 
 
+@pytest.mark.long
 def test_killed_mid_write_reopens_consistent_and_keeps_what_was_saved(clinic_dir):
     folder, _ = clinic_dir
     rng = random.Random(20261125)

@@ -158,6 +158,7 @@ def book(practice, patient: str, at: datetime, **extra) -> dict:
 # ---- the tests ----
 
 
+@pytest.mark.long
 @pytest.mark.slow
 def test_two_processes_booking_the_same_slot_a_hundred_times(practice, desks):
     s = practice.session

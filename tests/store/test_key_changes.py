@@ -133,6 +133,7 @@ def test_two_desks_never_undo_each_others_key_file_changes(admin, staff, desks):
     _opens(admin.folder, "omar", STAFF_PASSWORD)
 
 
+@pytest.mark.long
 def test_desks_creating_accounts_at_once_lose_none(admin, desks):
     names = [f"user{d}x{n}" for d in range(4) for n in range(3)]
     all_desks = [desks(admin.folder, f"desk-{d}") for d in range(4)]

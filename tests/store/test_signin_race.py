@@ -39,6 +39,7 @@ except AccountLocked:
 """
 
 
+@pytest.mark.long
 def test_guesses_at_once_never_pass_the_lockout_and_none_is_lost(clinic_dir, tmp_path: Path):
     folder, _ = clinic_dir
     go = tmp_path / "go"
