@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from clinicdesk.errors import ValidationError
@@ -40,7 +41,8 @@ class ReasonDialog(FormDialog):
         self.reason = self.form.add("reason", "&Reason *", QLineEdit(), 0, hint=hint)
         self.reason.setAccessibleName("Reason")
         set_kind(self.save, "danger")
-        self.cancel_button.setText("Back")
+        self.cancel_button.setText("Back")  # not "Cancel" beside "Cancel appointment"
+        self.cancel_button.setIcon(QIcon())
         self.finish_layout()
         self.reason.setFocus()
 
