@@ -30,7 +30,7 @@ PAGE_WIDGETS: dict[str, Callable[[QWidget], dict[str, QWidget | None]]] = {
     "admin": lambda w: {
         "Users": w.users,
         "Audit log": w.audit,
-        "Clinic settings": w.settings,
+        "Settings": w.settings,
         "Formulary": w.formulary,
         "Signing keys": w.signing_keys,
         "Schedule": w.schedule,
@@ -39,7 +39,7 @@ PAGE_WIDGETS: dict[str, Callable[[QWidget], dict[str, QWidget | None]]] = {
 }
 EVERY_TITLE = {
     "Patients", "Calendar", "Queue", "Today", "Chart", "Visit", "Counter", "Stock", "History",
-    "Users", "Audit log", "Clinic settings", "Formulary", "Signing keys", "Schedule", "Backups",
+    "Users", "Audit log", "Settings", "Formulary", "Signing keys", "Schedule", "Backups",
 }  # fmt: skip
 
 

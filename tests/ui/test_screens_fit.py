@@ -159,10 +159,18 @@ def test_pharmacy_and_admin_pages_fit(qtbot, make_main, counter: Counter, admin,
     wait_idle(qtbot, tasks)
     sideways = main.page_scroll.horizontalScrollBar()
     assert sideways.maximum() == 0, "the counter scrolls sideways at 1024 px"
-    office = make_main(admin).pages["admin"]
+    office_window = make_main(admin)
+    office = office_window.pages["admin"]
     wait_idle(qtbot, tasks)
     for index in range(office.tabs.count()):
         office.tabs.setCurrentIndex(index)
         wait_idle(qtbot, tasks)
         pages[f"admin {office.tabs.tabText(index)}"] = office.tabs.widget(index)
     assert offenders(pages) == []
+
+    at_small_screen(qtbot, office_window)
+    office_window.show_workspace("admin")
+    wait_idle(qtbot, tasks)
+    bar = office.tabs.tabBar()
+    print("admin tabs at 1024:", bar.sizeHint().width(), "px in", office.tabs.width(), "px")
+    assert bar.sizeHint().width() <= office.tabs.width(), "the admin tabs scroll at 1024 px"

@@ -7,7 +7,7 @@ from ui.widgets.pages import Page
 
 USERS = Page("Users", "F2")
 AUDIT = Page("Audit log", "F3")
-SETTINGS = Page("Clinic settings", "F4")
+SETTINGS = Page("Settings", "F4")
 FORMULARY = Page("Formulary", "F5")
 SIGNING_KEYS = Page("Signing keys", "F6")
 SCHEDULE = Page("Schedule", "F7")
