@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from clinicdesk.store.models import Patient, PatientSearchTerm
@@ -51,6 +51,21 @@ def terms_of(
     if national_id:
         terms.add(f"i:{fold(national_id).replace(' ', '')}")
     return terms
+
+
+def row_terms(row: Patient) -> set[str]:
+    return terms_of(row.given_name, row.family_name, row.phone_digits, row.mrn, row.national_id)
+
+
+def row_sort_key(row: Patient) -> str:
+    return sort_key(row.sort_name, row.date_of_birth)
+
+
+def index(s: Session, row: Patient) -> None:
+    """The patient's search terms, made anew (after a change here, or one that came by sync)."""
+    s.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == row.id))
+    sort = row_sort_key(row)
+    s.add_all(PatientSearchTerm(term=t, patient_id=row.id, sort_key=sort) for t in row_terms(row))
 
 
 def tokens(query: str) -> list[str]:

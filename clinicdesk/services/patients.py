@@ -10,7 +10,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 
 from rapidfuzz import fuzz
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from clinicdesk.errors import ClinicDeskError, Conflict, NotFound, ValidationError
@@ -209,7 +209,7 @@ class PatientService:
             _apply(row, data)
             s.add(row)
             s.flush()
-            _index(s, row)
+            patient_search.index(s, row)
             audit.append(
                 s,
                 actor,
@@ -254,9 +254,9 @@ class PatientService:
             outbox.bulk_insert(s, Patient, rows)
             views = [SimpleNamespace(**row) for row in rows]
             terms = [
-                {"term": term, "patient_id": v.id, "sort_key": _sort_key(v)}
+                {"term": term, "patient_id": v.id, "sort_key": patient_search.row_sort_key(v)}
                 for v in views
-                for term in _terms(v)
+                for term in patient_search.row_terms(v)
             ]
             s.connection().execute(PatientSearchTerm.__table__.insert(), terms)
             audit.append(s, actor, "patient.import", "patients", None, count=len(rows))
@@ -291,7 +291,7 @@ class PatientService:
                     changes=json.dumps(changes, default=str),
                 )
             )
-            _index(s, row)
+            patient_search.index(s, row)
             audit.append(s, actor, "patient.update", "patients", row.id, fields=sorted(changes))
             return to_record(row)
 
@@ -325,16 +325,6 @@ class PatientService:
             )
 
 
-def _terms(row) -> set[str]:
-    return patient_search.terms_of(
-        row.given_name, row.family_name, row.phone_digits, row.mrn, row.national_id
-    )
-
-
-def _sort_key(row) -> str:
-    return patient_search.sort_key(row.sort_name, row.date_of_birth)
-
-
 def _load(s: Session, patient_id: str) -> Patient:
     row = s.get(Patient, patient_id)
     if row is None or row.deleted_at is not None:
@@ -352,13 +342,6 @@ def _apply(row: Patient, data: PatientInput) -> None:
         setattr(row, key, value)
     row.phone_digits = digits(data.phone)
     row.sort_name = fold(f"{data.family_name} {data.given_name}")
-
-
-def _index(s: Session, row: Patient) -> None:
-    s.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == row.id))
-    s.add_all(
-        PatientSearchTerm(term=t, patient_id=row.id, sort_key=_sort_key(row)) for t in _terms(row)
-    )
 
 
 def _reserve_mrns(s: Session, count: int) -> int:

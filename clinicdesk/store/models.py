@@ -182,6 +182,27 @@ class OutboxEntry(Base):
     pushed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
+class SyncConflict(Base):
+    """A change from another desk that could not be applied here without writing over a change
+    of this desk's (or that was made from the same version): both sides are kept, never
+    dropped, until someone decides."""
+
+    __tablename__ = "sync_conflicts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(Text)  # why it was not applied, in words
+    local_version: Mapped[int] = mapped_column(Integer)  # 0: no row of that id here
+    local_payload: Mapped[str] = mapped_column(Text)
+    remote_version: Mapped[int] = mapped_column(Integer)
+    remote_deleted: Mapped[bool] = mapped_column(Boolean)
+    remote_payload: Mapped[str] = mapped_column(Text)
+    remote_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    remote_device: Mapped[str] = mapped_column(String(36))
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 # ---- scheduling ----
 
 

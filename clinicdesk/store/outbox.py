@@ -17,6 +17,10 @@ from sqlalchemy.orm import Session
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.store.models import OutboxEntry, Synced
 
+#: set in ``session.info`` while changes from the sync server are applied: they keep the
+#: version and times they were made with elsewhere, and go to no outbox again
+APPLYING = "applying_sync"
+
 
 def payload(values: dict[str, Any]) -> str:
     return json.dumps({k: _plain(v) for k, v in values.items()}, sort_keys=True)
@@ -65,6 +69,8 @@ def bulk_insert(session: Session, model: type[Synced], rows: list[dict[str, Any]
 
 
 def _capture(session: Session, flush_context, instances) -> None:
+    if session.info.get(APPLYING):
+        return
     now = utcnow()
     for obj in list(session.deleted):
         if isinstance(obj, Synced):

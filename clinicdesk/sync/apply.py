@@ -1,0 +1,217 @@
+"""Applying a page of changes pulled from the sync server to this desk's copy of the clinic.
+
+A page is applied in one transaction with the cursor after it, so a desk stopped half-way
+applies it again from the start, and applying it twice changes nothing. What arrives is
+written as it was made elsewhere (its version and times), never captured into this desk's
+outbox again, and its derived rows (patients' search terms) are made anew. The change feed is
+told once the page commits, so open screens follow.
+
+Nothing is ever written over: a change that meets a change of this desk's not yet pushed, or
+that was made from the same version as this desk's, is kept beside it in ``sync_conflicts``.
+A change whose payload does not open (altered on the server, or of another clinic) is reported
+and the rest of the page goes on.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinicdesk.services import patient_search
+from clinicdesk.store import outbox
+from clinicdesk.store.database import Store
+from clinicdesk.store.models import Base, Meta, OutboxEntry, SyncConflict, Synced
+from clinicdesk.sync.payload import PayloadCipher, UnreadableChange
+
+CURSOR = "sync.cursor"  # the last sequence number of the server's log applied here
+
+
+class Change(Protocol):
+    """A change as the server relays it (``clinicdesk.sync.protocol``)."""
+
+    entity: str
+    entity_id: str
+    version: int
+    deleted: bool
+    key_gen: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Pulled:
+    seq: int
+    device_id: str
+    change: Change
+
+
+@dataclass
+class Applied:
+    applied: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+def synced_models() -> dict[str, type[Synced]]:
+    return {
+        m.class_.__tablename__: m.class_
+        for m in Base.registry.mappers
+        if issubclass(m.class_, Synced)
+    }
+
+
+# derived rows made anew for a row that arrived
+REBUILD: dict[str, Callable[[Session, Any], None]] = {"patients": patient_search.index}
+
+
+def cursor(store: Store) -> int:
+    with store.read() as s:
+        row = s.get(Meta, CURSOR)
+        return int(row.value) if row else 0
+
+
+def apply_page(store: Store, cipher: PayloadCipher, page: Sequence[Pulled], after: int) -> Applied:
+    """Apply ``page`` (in the server's order) and move the cursor to ``after`` with it."""
+    models = synced_models()
+    report = Applied()
+    with store.write() as s:
+        s.info[outbox.APPLYING] = True
+        for pulled in page:
+            try:
+                with s.begin_nested():  # a change that clashes is undone alone
+                    _apply(s, models, cipher, pulled, report)
+                    s.flush()
+            except UnreadableChange as error:
+                report.unreadable.append(f"Change {pulled.seq}: {error.message}")
+            except IntegrityError as error:
+                _keep_clash(s, pulled, cipher, error)
+                report.conflicts += 1
+        _set_cursor(s, after)
+    return report
+
+
+def _apply(
+    s: Session, models: dict[str, type[Synced]], cipher: PayloadCipher, p: Pulled, report: Applied
+) -> None:
+    c = p.change
+    model = models.get(c.entity)
+    if model is None:
+        raise UnreadableChange(f"it is about “{c.entity}”, which this version does not keep.")
+    plain = cipher.open(c.entity, c.entity_id, c.version, c.deleted, c.key_gen, c.payload)
+    values = decode(model, json.loads(plain))
+    local = s.get(model, c.entity_id)
+    if local is None:
+        row = model(**values)
+        s.add(row)
+        _derived(s, c.entity, row)
+        report.applied += 1
+        return
+    pending = _unpushed(s, c.entity, c.entity_id)
+    if c.version > local.version and not pending:
+        for key, value in values.items():
+            setattr(local, key, value)
+        _derived(s, c.entity, local)
+        report.applied += 1
+        return
+    mine = outbox.row_payload(local)
+    if (c.version < local.version and not pending) or plain.decode() == mine:
+        report.unchanged += 1  # already here, or built upon here
+        return
+    reason = (
+        "changed here too and not yet sent" if pending else "changed here from the same version"
+    )
+    _keep(s, p, plain.decode(), reason, local.version, mine)
+    report.conflicts += 1
+
+
+def _keep(
+    s: Session, p: Pulled, remote: str, reason: str, local_version: int = 0, local: str = ""
+) -> None:
+    """Both sides, once per change of the server's log."""
+    if s.scalar(select(SyncConflict.id).where(SyncConflict.remote_seq == p.seq)) is not None:
+        return
+    c = p.change
+    s.add(
+        SyncConflict(
+            entity=c.entity,
+            entity_id=c.entity_id,
+            reason=reason,
+            local_version=local_version,
+            local_payload=local,
+            remote_version=c.version,
+            remote_deleted=c.deleted,
+            remote_payload=remote,
+            remote_seq=p.seq,
+            remote_device=p.device_id,
+        )
+    )
+
+
+def _keep_clash(s: Session, p: Pulled, cipher: PayloadCipher, error: IntegrityError) -> None:
+    """A change that would break a rule of this desk's data (two rows where only one may be,
+    such as two version 2s of one patient's history): kept aside with the rule it meets."""
+    c = p.change
+    plain = cipher.open(c.entity, c.entity_id, c.version, c.deleted, c.key_gen, c.payload)
+    rule = str(error.orig).removeprefix("UNIQUE constraint failed: ")
+    _keep(s, p, plain.decode(), f"clashes with a row here ({rule})")
+
+
+def _unpushed(s: Session, entity: str, entity_id: str) -> bool:
+    return (
+        s.scalar(
+            select(OutboxEntry.seq)
+            .where(
+                OutboxEntry.entity == entity,
+                OutboxEntry.entity_id == entity_id,
+                OutboxEntry.pushed_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _derived(s: Session, entity: str, row: Synced) -> None:
+    rebuild = REBUILD.get(entity)
+    if rebuild is not None:
+        s.flush()
+        rebuild(s, row)
+
+
+def _set_cursor(s: Session, value: int) -> None:
+    row = s.get(Meta, CURSOR)
+    if row is None:
+        s.add(Meta(key=CURSOR, value=str(value)))
+    else:
+        row.value = str(value)
+
+
+def decode(model: type[Synced], values: dict[str, Any]) -> dict[str, Any]:
+    """Column values from a payload's JSON (``outbox.payload``): times, dates and bytes back."""
+    columns = {a.key: a.columns[0] for a in inspect(model).column_attrs}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        column = columns.get(key)
+        if column is None:
+            raise UnreadableChange(f"it names a field “{key}” this version does not keep.")
+        kind = getattr(column.type, "impl", column.type).python_type  # UTCDateTime: datetime
+        out[key] = value if value is None else _typed(kind, value)
+    return out
+
+
+def _typed(kind: type, value: Any) -> Any:
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is date:
+        return date.fromisoformat(value)
+    if kind is bytes:
+        return base64.b64decode(value)
+    return value

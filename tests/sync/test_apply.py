@@ -1,0 +1,183 @@
+"""Changes pulled from the server applied to a desk's copy: in one transaction with the cursor,
+never captured again, never written over a change of this desk's, and refused when altered."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.patients import PatientInput
+from clinicdesk.store.models import OutboxEntry, SyncConflict
+from clinicdesk.sync.apply import Pulled, apply_page, cursor
+from clinicdesk.sync.payload import PayloadCipher
+from tests.conftest import ADMIN_PASSWORD
+
+
+@dataclass(frozen=True)
+class Sent:
+    entity: str
+    entity_id: str
+    version: int
+    deleted: bool
+    key_gen: int
+    payload: bytes
+
+
+def cipher_of(session: ClinicSession) -> PayloadCipher:
+    slots = session.slots
+    key = session.keys.database_key(slots)
+    return PayloadCipher(slots.clinic_id, {slots.generation: key}, slots.generation)
+
+
+def unpushed(session: ClinicSession, after: int = 0) -> list[Pulled]:
+    """This desk's outbox as the server would relay it (sealed, numbered)."""
+    cipher = cipher_of(session)
+    with session.store.read() as s:
+        rows = s.scalars(select(OutboxEntry).where(OutboxEntry.seq > after)).all()
+        return [
+            Pulled(
+                r.seq,
+                "desk-a",
+                Sent(
+                    r.entity,
+                    r.entity_id,
+                    r.row_version,
+                    r.op == "delete",
+                    cipher.generation,
+                    cipher.seal(
+                        r.entity, r.entity_id, r.row_version, r.op == "delete", r.payload.encode()
+                    ),
+                ),
+            )
+            for r in rows
+        ]
+
+
+def outbox_size(session: ClinicSession) -> int:
+    with session.store.read() as s:
+        return s.scalar(select(func.count()).select_from(OutboxEntry)) or 0
+
+
+@pytest.fixture
+def desks(clinic_dir, tmp_path: Path):
+    """Two desks of one clinic: B starts as a copy of A (as a desk does after joining)."""
+    folder, _ = clinic_dir
+    a = sign_in(folder, "admin", ADMIN_PASSWORD)
+    a.close()
+    copy = tmp_path / "desk-b"
+    shutil.copytree(folder, copy)
+    a, b = sign_in(folder, "admin", ADMIN_PASSWORD), sign_in(copy, "admin", ADMIN_PASSWORD)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def newest(session: ClinicSession) -> int:
+    with session.store.read() as s:
+        return s.scalar(select(func.max(OutboxEntry.seq))) or 0
+
+
+def register(session: ClinicSession, given: str, family: str) -> str:
+    return session.patients.register(
+        session.actor,
+        PatientInput(given, family, date(1980, 5, 17), "female"),
+        not_a_duplicate=True,
+    ).id
+
+
+def test_a_patient_made_at_one_desk_is_found_at_the_other_and_not_sent_back(desks):
+    a, b = desks
+    start, b_outbox = newest(a), outbox_size(b)
+    patient = register(a, "Chloé", "Moreau")
+    page = unpushed(a, start)
+    seen = []
+    b.store.changes.subscribe(seen.append)
+
+    report = apply_page(b.store, cipher_of(b), page, after=page[-1].seq)
+
+    assert report.applied == len(page) and report.conflicts == 0 and not report.unreadable
+    (found,) = b.patients.search(b.actor, "moreau")
+    assert found.id == patient and found.given_name == "Chloé"
+    assert outbox_size(b) == b_outbox  # applied rows are never pushed again from here
+    assert cursor(b.store) == page[-1].seq
+    assert any(("patients", patient) in change.entities for change in seen)
+
+    again = apply_page(b.store, cipher_of(b), page, after=page[-1].seq)  # a page applied twice
+    assert again.applied == 0 and again.conflicts == 0
+    assert len(b.patients.search(b.actor, "moreau")) == 1
+
+
+def test_a_change_meeting_an_unpushed_change_here_is_kept_beside_it(desks):
+    a, b = desks
+    start = newest(a)
+    patient = register(a, "Chloé", "Moreau")
+    first = unpushed(a, start)
+    apply_page(b.store, cipher_of(b), first, after=first[-1].seq)
+    b_start = newest(b)
+    view = a.patients.get(a.actor, patient)
+    a.patients.update(
+        a.actor,
+        patient,
+        PatientInput("Chloé", "Moreau-Blanc", date(1980, 5, 17), "female"),
+        view.version,
+    )
+    seen_b = b.patients.get(b.actor, patient)
+    b.patients.update(
+        b.actor,
+        patient,
+        PatientInput("Chloe", "Moreau", date(1980, 5, 17), "female"),
+        seen_b.version,
+    )
+    assert newest(b) > b_start  # B's edit waits to be pushed
+
+    edit = unpushed(a, first[-1].seq)
+    report = apply_page(b.store, cipher_of(b), edit, after=edit[-1].seq)
+
+    assert report.conflicts >= 1
+    assert b.patients.get(b.actor, patient).given_name == "Chloe"  # B's own edit stands
+    with b.store.read() as s:
+        kept = s.scalars(select(SyncConflict).where(SyncConflict.entity_id == patient)).all()
+    assert kept and "Moreau-Blanc" in kept[0].remote_payload and "Chloe" in kept[0].local_payload
+    assert kept[0].reason == "changed here too and not yet sent"
+    with b.store.read() as s:
+        reasons = sorted(s.scalars(select(SyncConflict.reason)))
+    # the history line of A's edit meets B's own version 2 of that history: kept aside too
+    assert reasons == [
+        "changed here too and not yet sent",
+        "clashes with a row here (patient_versions.patient_id, patient_versions.patient_version)",
+    ]
+    apply_page(b.store, cipher_of(b), edit, after=edit[-1].seq)  # the same page again
+    with b.store.read() as s:
+        assert s.scalar(select(func.count()).select_from(SyncConflict)) == len(reasons)
+
+
+def test_an_altered_payload_is_refused_and_the_rest_of_the_page_applies(desks):
+    a, b = desks
+    start = newest(a)
+    kept_id = register(a, "Amara", "Adebayo")
+    middle = newest(a)
+    altered_id = register(a, "Hugo", "Dubois")
+    page = unpushed(a, start)
+    damaged = []
+    for p in page:
+        c = p.change
+        if p.seq > middle and c.entity == "patients":
+            flipped = c.payload[:-1] + bytes([c.payload[-1] ^ 1])
+            c = Sent(c.entity, c.entity_id, c.version, c.deleted, c.key_gen, flipped)
+        damaged.append(Pulled(p.seq, p.device_id, c))
+
+    report = apply_page(b.store, cipher_of(b), damaged, after=damaged[-1].seq)
+
+    assert (
+        len(report.unreadable) == 1
+        and "does not open with the clinic's key" in report.unreadable[0]
+    )
+    assert [p.id for p in b.patients.search(b.actor, "adebayo")] == [kept_id]
+    assert b.patients.search(b.actor, "dubois") == []
+    assert altered_id
