@@ -1,0 +1,121 @@
+"""The server's tables: routing fields and ciphertext, never a patient's data in clear.
+
+They live on their own MetaData, apart from the desk's, with migrations of their own in
+``migrations/server/``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from clinicdesk.sync.protocol import MAX_ID, MAX_NAME
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC times on PostgreSQL and on SQLite (which keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC time is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ServerBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class ServerMeta(ServerBase):
+    """Settings of the server itself; ``epoch`` is made at init and anew after a restore."""
+
+    __tablename__ = "server_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class OperatorToken(ServerBase):
+    """Who may create a clinic space: only the SHA-256 of each token is kept."""
+
+    __tablename__ = "operator_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Clinic(ServerBase):
+    """A clinic's space; ``head_seq`` is its last sequence number, and its row is the lock
+    that serializes the clinic's appends."""
+
+    __tablename__ = "clinics"
+    id: Mapped[str] = mapped_column(String(MAX_ID), primary_key=True)  # the desk's clinic id
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    created_at: Mapped[datetime]
+    head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Device(ServerBase):
+    """A desk of a clinic; it signs in with its id and a secret whose SHA-256 is kept here."""
+
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), index=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Change(ServerBase):
+    """A clinic's change log: one row per change a desk pushed, in sequence order."""
+
+    __tablename__ = "changes"
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    op_id: Mapped[str] = mapped_column(String(MAX_ID))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    entity: Mapped[str] = mapped_column(String(MAX_ID))
+    entity_id: Mapped[str] = mapped_column(String(MAX_ID))
+    version: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    key_gen: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+    # A pull reads (clinic_id, seq > N) in order: the primary key's own index serves it.
+    __table_args__ = (UniqueConstraint("clinic_id", "op_id", name="uq_changes_clinic_op"),)

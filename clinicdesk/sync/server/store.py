@@ -1,0 +1,465 @@
+"""What the sync server does with its database: clinic spaces, devices, the change logs.
+
+Every operation is one transaction. Appends of one clinic are serialized by the clinic's row
+(``SELECT ... FOR UPDATE`` on PostgreSQL, the database's write lock on SQLite), so sequence numbers
+commit in the order they are given, and a pull after N never misses a lower number that commits
+later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from clinicdesk.ids import new_id, utcnow
+from clinicdesk.sync.protocol import (
+    MAX_ID,
+    MAX_NAME,
+    MAX_PULL,
+    MAX_PUSH,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PulledChange,
+    Revoked,
+    TooLarge,
+    Unauthorized,
+    WireChange,
+)
+from clinicdesk.sync.server import migrate
+from clinicdesk.sync.server.database import make_engine, write_engine
+from clinicdesk.sync.server.models import Change, Clinic, Device, OperatorToken, ServerMeta
+
+EPOCH_KEY = "epoch"
+_CLINIC_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_ID}}}")
+_UNKNOWN_DEVICE = hashlib.sha256(b"no such device").hexdigest()
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"The {what} is missing.")
+    value = value.strip()
+    if len(value) > MAX_NAME or any(ord(ch) < 0x20 for ch in value):
+        raise BadRequest(f"The {what} must be one line of at most {MAX_NAME} characters.")
+    return value
+
+
+def _utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class AuthedDevice:
+    """A device that proved who it is (by its id and secret) and is not revoked."""
+
+    id: str
+    clinic_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    clinic_id: str
+    device_id: str
+    token: str  # "<device_id>.<secret>": shown to the desk once, only the secret's hash is kept
+
+
+@dataclass(frozen=True)
+class Appended:
+    op_id: str
+    seq: int
+    duplicate: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op_id": self.op_id, "seq": self.seq, "duplicate": self.duplicate}
+
+
+@dataclass(frozen=True)
+class PushResult:
+    results: list[Appended]
+    head: int
+
+
+@dataclass(frozen=True)
+class PullResult:
+    changes: list[PulledChange]
+    head: int
+    more: bool
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    id: str
+    clinic_id: str
+    name: str
+    created_at: datetime
+    last_seen_at: datetime | None
+    cursor: int
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": _utc(self.created_at),
+            "last_seen_at": _utc(self.last_seen_at),
+            "cursor": self.cursor,
+            "revoked_at": _utc(self.revoked_at),
+            "revoked_reason": self.revoked_reason,
+        }
+
+
+@dataclass(frozen=True)
+class ClinicInfo:
+    id: str
+    name: str
+    created_at: datetime
+    head: int
+    devices: int
+    revoked_devices: int
+
+
+class ServerStore:
+    """The server's data at ``url`` (``sqlite:///...`` or ``postgresql://...``)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self._write = write_engine(self.engine)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- the server itself ----
+
+    def init(self) -> str:
+        """Bring the schema to head and make the epoch if there is none yet; the epoch."""
+        migrate.upgrade(self.engine)
+        with self._write.begin() as conn:
+            epoch = conn.execute(
+                select(ServerMeta.value).where(ServerMeta.key == EPOCH_KEY)
+            ).scalar_one_or_none()
+            if epoch is None:
+                epoch = str(uuid.uuid4())
+                conn.execute(insert(ServerMeta).values(key=EPOCH_KEY, value=epoch))
+        return epoch
+
+    def is_current(self) -> bool:
+        return migrate.current_revision(self.engine) == migrate.head_revision()
+
+    def epoch(self) -> str:
+        with self.engine.connect() as conn:
+            epoch = conn.execute(
+                select(ServerMeta.value).where(ServerMeta.key == EPOCH_KEY)
+            ).scalar_one_or_none()
+        if epoch is None:
+            raise BadRequest(
+                "The sync server's database is not set up: run clinicdesk server init."
+            )
+        return epoch
+
+    def new_epoch(self) -> str:
+        """A new epoch, after the server was restored from a backup: every desk pulls all
+        again (410 rebootstrap) and then pushes what the restored server may have lost."""
+        epoch = str(uuid.uuid4())
+        with self._write.begin() as conn:
+            conn.execute(update(ServerMeta).where(ServerMeta.key == EPOCH_KEY).values(value=epoch))
+        return epoch
+
+    def new_operator_token(self) -> str:
+        """A token that may create clinic spaces; returned once, only its SHA-256 is kept."""
+        token = secrets.token_urlsafe(32)
+        with self._write.begin() as conn:
+            conn.execute(
+                insert(OperatorToken).values(
+                    id=new_id(), token_hash=_sha256(token), created_at=utcnow()
+                )
+            )
+        return token
+
+    def check_operator_token(self, token: str) -> None:
+        given = _sha256(token)
+        with self.engine.connect() as conn:
+            known = conn.execute(select(OperatorToken.token_hash)).scalars().all()
+        found = False
+        for stored in known:  # compare with each, so the time taken tells nothing
+            found |= hmac.compare_digest(stored, given)
+        if not found:
+            raise Unauthorized("This operator token is not known to the sync server.")
+
+    # ---- clinics and devices ----
+
+    def create_clinic(self, clinic_id: Any, clinic_name: Any, device_name: Any) -> NewDevice:
+        """The clinic's space and its first device; Conflict if the space exists."""
+        if not isinstance(clinic_id, str) or not _CLINIC_ID.fullmatch(clinic_id):
+            raise BadRequest(f"The clinic id must be 1 to {MAX_ID} visible characters.")
+        clinic_name = _name(clinic_name, "clinic's name")
+        device_name = _name(device_name, "device's name")
+        try:
+            with self._write.begin() as conn:
+                exists = conn.execute(select(Clinic.id).where(Clinic.id == clinic_id)).first()
+                if exists:
+                    raise self._space_exists(clinic_id)
+                conn.execute(
+                    insert(Clinic).values(
+                        id=clinic_id, name=clinic_name, created_at=utcnow(), head_seq=0
+                    )
+                )
+                return self._add_device(conn, clinic_id, device_name)
+        except IntegrityError:  # another request made it between the look and the insert
+            raise self._space_exists(clinic_id) from None
+
+    @staticmethod
+    def _space_exists(clinic_id: str) -> Conflict:
+        return Conflict(
+            f"The clinic {clinic_id} already has its space on this server; a further desk "
+            "joins it with a join code."
+        )
+
+    def add_device(self, clinic_id: str, name: str) -> NewDevice:
+        """A further device of an existing clinic."""
+        name = _name(name, "device's name")
+        with self._write.begin() as conn:
+            if not conn.execute(select(Clinic.id).where(Clinic.id == clinic_id)).first():
+                raise NotFound(f"There is no clinic {clinic_id} on this server.")
+            return self._add_device(conn, clinic_id, name)
+
+    def _add_device(self, conn, clinic_id: str, name: str) -> NewDevice:
+        device_id = new_id()
+        secret = secrets.token_urlsafe(32)
+        conn.execute(
+            insert(Device).values(
+                id=device_id,
+                clinic_id=clinic_id,
+                name=name,
+                secret_hash=_sha256(secret),
+                created_at=utcnow(),
+                cursor=0,
+            )
+        )
+        return NewDevice(clinic_id, device_id, f"{device_id}.{secret}")
+
+    def authenticate(self, token: str) -> AuthedDevice:
+        """The device whose ``<device_id>.<secret>`` this is; Unauthorized, or Revoked with
+        the reason."""
+        device_id, _, secret = token.partition(".")
+        row = None
+        if secret and len(device_id) <= 36:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    select(
+                        Device.id,
+                        Device.clinic_id,
+                        Device.name,
+                        Device.secret_hash,
+                        Device.revoked_at,
+                        Device.revoked_reason,
+                    ).where(Device.id == device_id)
+                ).first()
+        stored = row.secret_hash if row else _UNKNOWN_DEVICE
+        if not hmac.compare_digest(stored, _sha256(secret)) or row is None:
+            raise Unauthorized("This device is not known to the sync server, or its key is wrong.")
+        if row.revoked_at is not None:
+            raise Revoked(row.revoked_reason or "no reason was given")
+        return AuthedDevice(row.id, row.clinic_id, row.name)
+
+    def devices(self, clinic_id: str) -> list[DeviceInfo]:
+        with self.engine.connect() as conn:
+            if not conn.execute(select(Clinic.id).where(Clinic.id == clinic_id)).first():
+                raise NotFound(f"There is no clinic {clinic_id} on this server.")
+            rows = conn.execute(
+                select(Device).where(Device.clinic_id == clinic_id).order_by(Device.created_at)
+            ).all()
+        return [self._info(r) for r in rows]
+
+    def device(self, device_id: str) -> DeviceInfo:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Device).where(Device.id == device_id)).first()
+        if row is None:
+            raise NotFound(f"There is no device {device_id} on this server.")
+        return self._info(row)
+
+    @staticmethod
+    def _info(row) -> DeviceInfo:
+        return DeviceInfo(
+            id=row.id,
+            clinic_id=row.clinic_id,
+            name=row.name,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            cursor=row.cursor,
+            revoked_at=row.revoked_at,
+            revoked_reason=row.revoked_reason,
+        )
+
+    def revoke(self, device_id: str, reason: Any, *, clinic_id: str | None = None) -> DeviceInfo:
+        """Refuse the device from now on. With ``clinic_id`` (a device asking), a device of
+        another clinic is NotFound, as if it did not exist. A device revoked before keeps its
+        first reason."""
+        reason = _name(reason, "reason for removing the device")
+        with self._write.begin() as conn:
+            row = conn.execute(select(Device).where(Device.id == device_id)).first()
+            if row is None or (clinic_id is not None and row.clinic_id != clinic_id):
+                raise NotFound(f"There is no device {device_id} in this clinic.")
+            if row.revoked_at is None:
+                conn.execute(
+                    update(Device)
+                    .where(Device.id == device_id)
+                    .values(revoked_at=utcnow(), revoked_reason=reason)
+                )
+        return self.device(device_id)
+
+    def clinics(self) -> list[ClinicInfo]:
+        revoked = func.count(Device.revoked_at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Clinic.id,
+                    Clinic.name,
+                    Clinic.created_at,
+                    Clinic.head_seq,
+                    func.count(Device.id),
+                    revoked,
+                )
+                .outerjoin(Device, Device.clinic_id == Clinic.id)
+                .group_by(Clinic.id, Clinic.name, Clinic.created_at, Clinic.head_seq)
+                .order_by(Clinic.created_at)
+            ).all()
+        return [ClinicInfo(*row) for row in rows]
+
+    # ---- the change log ----
+
+    def push(self, device: AuthedDevice, changes: Sequence[WireChange]) -> PushResult:
+        """Append the changes to the clinic's log, all or none, in one transaction. A change
+        whose op id is in the log already is not appended again: it answers its first seq."""
+        if len(changes) > MAX_PUSH:
+            raise TooLarge(f"A push holds at most {MAX_PUSH} changes; this one has {len(changes)}.")
+        now = utcnow()
+        with self._write.begin() as conn:
+            # The clinic's row is the lock: the next push of this clinic waits here until this
+            # one commits, so sequence numbers commit in order.
+            head = conn.execute(
+                select(Clinic.head_seq).where(Clinic.id == device.clinic_id).with_for_update()
+            ).scalar_one_or_none()
+            if head is None:
+                raise NotFound(f"There is no clinic {device.clinic_id} on this server.")
+            revoked = conn.execute(
+                select(Device.revoked_at, Device.revoked_reason).where(Device.id == device.id)
+            ).one()
+            if revoked.revoked_at is not None:
+                raise Revoked(revoked.revoked_reason or "no reason was given")
+            known: dict[str, int] = {}
+            wanted = list({c.op_id for c in changes})
+            for start in range(0, len(wanted), 250):
+                known.update(
+                    conn.execute(
+                        select(Change.op_id, Change.seq).where(
+                            Change.clinic_id == device.clinic_id,
+                            Change.op_id.in_(wanted[start : start + 250]),
+                        )
+                    ).all()
+                )
+            results: list[Appended] = []
+            rows: list[dict[str, Any]] = []
+            for change in changes:
+                if change.op_id in known:
+                    results.append(Appended(change.op_id, known[change.op_id], True))
+                    continue
+                head += 1
+                known[change.op_id] = head
+                results.append(Appended(change.op_id, head, False))
+                rows.append(
+                    {
+                        "clinic_id": device.clinic_id,
+                        "seq": head,
+                        "op_id": change.op_id,
+                        "device_id": device.id,
+                        "entity": change.entity,
+                        "entity_id": change.entity_id,
+                        "version": change.version,
+                        "deleted": change.deleted,
+                        "key_gen": change.key_gen,
+                        "payload": change.payload,
+                        "received_at": now,
+                    }
+                )
+            if rows:
+                conn.execute(insert(Change), rows)
+                conn.execute(
+                    update(Clinic).where(Clinic.id == device.clinic_id).values(head_seq=head)
+                )
+        return PushResult(results, head)
+
+    def head(self, device: AuthedDevice) -> int:
+        """The clinic's last sequence number, for a device that is still allowed in (a long
+        poll asks this every tick, so a device revoked meanwhile is refused at once)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Clinic.head_seq, Device.revoked_at, Device.revoked_reason)
+                .join(Device, Device.clinic_id == Clinic.id)
+                .where(Device.id == device.id)
+            ).one()
+        if row.revoked_at is not None:
+            raise Revoked(row.revoked_reason or "no reason was given")
+        return row.head_seq
+
+    def pull(self, device: AuthedDevice, after: int, limit: int = MAX_PULL) -> PullResult:
+        """The clinic's changes with a sequence above ``after``, in order, at most ``limit``;
+        records where the device now stands (its cursor) and when it was last seen."""
+        if after < 0 or not 1 <= limit <= MAX_PULL:
+            raise BadRequest(f"A pull starts at 0 or after and takes 1 to {MAX_PULL} changes.")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Change)
+                .where(Change.clinic_id == device.clinic_id, Change.seq > after)
+                .order_by(Change.seq)
+                .limit(limit)
+            ).all()
+        head = self.head(device)  # read after the changes: never below the last of them
+        changes = [
+            PulledChange(
+                seq=r.seq,
+                device_id=r.device_id,
+                change=WireChange(
+                    op_id=r.op_id,
+                    entity=r.entity,
+                    entity_id=r.entity_id,
+                    version=r.version,
+                    deleted=r.deleted,
+                    key_gen=r.key_gen,
+                    payload=bytes(r.payload),
+                ),
+            )
+            for r in rows
+        ]
+        last = changes[-1].seq if changes else min(after, head)
+        head = max(head, last)
+        with self._write.begin() as conn:
+            conn.execute(
+                update(Device)
+                .where(Device.id == device.id)
+                .values(cursor=last, last_seen_at=utcnow())
+            )
+        return PullResult(changes, head, more=last < head)
