@@ -140,8 +140,26 @@ def test_a_long_visit_note_never_widens_the_window_and_all_fits_at_1024(
     at_small_screen(qtbot, main)
     workspace.show_visit()
     wait_idle(qtbot, tasks)
+    assert sideways(main) == 0, "the visit scrolls sideways at 1024 px"
     assert reachable(main, screen.save_button), "the visit's Save is off screen"
     assert reachable(main, screen.finish_button), "the visit's Finish is off screen"
+    for name, control in (
+        ("Book follow-up", screen.follow_up_button),
+        ("the prescription list", screen.prescriptions),
+        ("New prescription", screen.new_rx_button),
+        ("Cancel prescription", screen.cancel_rx_button),
+        ("Print", screen.print_button),
+        ("Save as PDF", screen.pdf_button),
+    ):
+        assert reachable(main, control), f"{name} is off screen"
+    doctor, visit_id = consultation.doctor, consultation.visit.id
+    doctor.visits.finish(doctor.actor, visit_id)
+    doctor.visits.add_addendum(doctor.actor, visit_id, "Throat swab sent to the laboratory " * 6)
+    screen.open_visit(visit_id)
+    qtbot.waitUntil(lambda: screen.addenda.isVisible(), timeout=5000)
+    assert sideways(main) == 0, "the signed visit with an addendum scrolls sideways at 1024 px"
+    assert reachable(main, screen.addendum_button), "Add addendum is off screen"
+    assert reachable(main, screen.addenda), "the addendum is off screen"
     workspace.show_today()
     wait_idle(qtbot, tasks)
     assert reachable(main, day.call_button), "Call next is off screen"
