@@ -9,6 +9,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 from scheduling_setup import make_practice
 
+from tests.clinical.clinic_setup import three_items
 from tests.pharmacy.pharmacy_setup import Counter
 
 LIMIT_W, LIMIT_H = 1280, 720
@@ -107,7 +108,9 @@ def test_the_calendar_never_widens_the_window_and_all_fits_at_1024(qtbot, make_m
 def test_a_long_visit_note_never_widens_the_window_and_all_fits_at_1024(
     qtbot, make_main, consultation, tasks
 ):
-    main = make_main(consultation.doctor)
+    doctor, visit_id = consultation.doctor, consultation.visit.id
+    doctor.prescriptions.write(doctor.actor, visit_id, three_items()[:2])
+    main = make_main(doctor)
     workspace = main.pages["doctor"]
     qtbot.keyClick(main, Qt.Key.Key_2, CTRL)
     day = workspace.day
@@ -152,7 +155,11 @@ def test_a_long_visit_note_never_widens_the_window_and_all_fits_at_1024(
         ("Save as PDF", screen.pdf_button),
     ):
         assert reachable(main, control), f"{name} is off screen"
-    doctor, visit_id = consultation.doctor, consultation.visit.id
+    table = screen.prescriptions
+    assert table.horizontalHeader().length() <= table.viewport().width()
+    drugs = table.visualRect(table.model().index(0, 1))
+    first = table.fontMetrics().horizontalAdvance("Ibuprofen 400 mg")
+    assert drugs.width() > first, "the prescribed drug is cut short at 1024 px"
     doctor.visits.finish(doctor.actor, visit_id)
     doctor.visits.add_addendum(doctor.actor, visit_id, "Throat swab sent to the laboratory " * 6)
     screen.open_visit(visit_id)

@@ -56,7 +56,7 @@ from ui.widgets.empty_state import EmptyState
 from ui.widgets.form_dialog import FormDialog
 from ui.widgets.forms import FieldForm
 from ui.widgets.keys import view_shortcuts
-from ui.widgets.table import RowsModel
+from ui.widgets.table import RowsModel, SharedColumns
 
 # Alt+letter: none of the menu bar's letters (C, P, S, G)
 NOTE_LABELS = {
@@ -115,6 +115,14 @@ class VisitPrescriptionsModel(RowsModel[PrescriptionView]):
     def cells(self, p: PrescriptionView) -> tuple[str, ...]:
         drugs = ", ".join(f"{i.drug} {i.strength}".strip() for i in p.items)
         return (p.reference_grouped, drugs, f"{p.valid_until:%d/%m/%Y}", p.status_label)
+
+    def extra(self, p: PrescriptionView, column: int, role: int) -> object:
+        """The whole text as a tool tip, for a cell cut short in a narrow column."""
+        if role != Qt.ItemDataRole.ToolTipRole:
+            return None
+        if column == 1:  # one drug a line
+            return "\n".join(f"{i.drug} {i.strength}".strip() for i in p.items)
+        return self.cells(p)[column]
 
 
 SAVE_STATES = ("Unsaved changes", "Saving…", "Saved at 00:00", "Not saved")
@@ -286,6 +294,7 @@ class VisitScreen(QWidget):
         note.addWidget(self.addenda)
 
         aside = QWidget()
+        aside.setMinimumWidth(380)  # a prescription's drugs beside its reference, date and status
         side = QVBoxLayout(aside)
         side.setContentsMargins(0, 0, 0, 0)
         side.setSpacing(8)
@@ -342,6 +351,8 @@ class VisitScreen(QWidget):
         self.prescriptions_model = VisitPrescriptionsModel()
         self.prescriptions = entry_table(self.prescriptions_model, "Prescriptions", stretch=1)
         self.prescriptions.open_requested.connect(self.print_prescription)
+        # in a narrow column the reference gives way to the drugs
+        SharedColumns(self.prescriptions, main=1, give_way=(0,), floor=0.45)
         self.prescriptions_empty = QLabel("No prescription written in this visit.")
         set_kind(self.prescriptions_empty, "muted")
         self.new_rx_button = QPushButton(icon("plus"), "New prescription…  (Ctrl+R)")
