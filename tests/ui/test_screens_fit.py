@@ -9,6 +9,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 from scheduling_setup import make_practice
 
+from tests.clinical.clinic_setup import three_items
 from tests.pharmacy.pharmacy_setup import Counter
 
 LIMIT_W, LIMIT_H = 1280, 720
@@ -38,6 +39,14 @@ def reachable(main: QWidget, widget: QWidget) -> bool:
         parent = parent.parentWidget()
     top_left = widget.mapTo(main, widget.rect().topLeft())
     return main.rect().contains(QRect(top_left, widget.size()))
+
+
+def sideways(main: QWidget) -> int:
+    """How far, in px, the shown page scrolls sideways: the widest horizontal scroll range of
+    the window's page scroll area and any scroll area shown inside it; 0 when all fits."""
+    QApplication.processEvents()
+    areas = [main.page_scroll, *main.page_scroll.widget().findChildren(QScrollArea)]
+    return max(a.horizontalScrollBar().maximum() for a in areas if a.isVisibleTo(main))
 
 
 def on_screen(main: QWidget) -> bool:
@@ -80,8 +89,7 @@ def test_the_calendar_never_widens_the_window_and_all_fits_at_1024(qtbot, make_m
     at_small_screen(qtbot, main)
     desk.show_patients()
     qtbot.wait(20)
-    sideways = main.page_scroll.horizontalScrollBar()
-    assert sideways.maximum() == 0, "the patients page scrolls sideways at 1024 px"
+    assert sideways(main) == 0, "the patients page scrolls sideways at 1024 px"
     assert reachable(main, desk.new_button), "+ New patient is off screen"
     assert reachable(main, desk.detail), "the patient card is off screen"
     desk.show_calendar()
@@ -91,8 +99,7 @@ def test_the_calendar_never_widens_the_window_and_all_fits_at_1024(qtbot, make_m
         w for w in desk.calendar.findChildren(QWidget) if w.accessibleName() == "Colour legend"
     ]
     assert reachable(main, legend), "the colour legend is off screen"
-    sideways = main.page_scroll.horizontalScrollBar()
-    assert sideways.maximum() == 0, "the Calendar scrolls sideways at 1024 px"
+    assert sideways(main) == 0, "the Calendar scrolls sideways at 1024 px"
     desk.show_queue()
     wait_idle(qtbot, tasks)
     assert main.width() <= SMALL[0]
@@ -101,7 +108,9 @@ def test_the_calendar_never_widens_the_window_and_all_fits_at_1024(qtbot, make_m
 def test_a_long_visit_note_never_widens_the_window_and_all_fits_at_1024(
     qtbot, make_main, consultation, tasks
 ):
-    main = make_main(consultation.doctor)
+    doctor, visit_id = consultation.doctor, consultation.visit.id
+    doctor.prescriptions.write(doctor.actor, visit_id, three_items()[:2])
+    main = make_main(doctor)
     workspace = main.pages["doctor"]
     qtbot.keyClick(main, Qt.Key.Key_2, CTRL)
     day = workspace.day
@@ -134,8 +143,30 @@ def test_a_long_visit_note_never_widens_the_window_and_all_fits_at_1024(
     at_small_screen(qtbot, main)
     workspace.show_visit()
     wait_idle(qtbot, tasks)
+    assert sideways(main) == 0, "the visit scrolls sideways at 1024 px"
     assert reachable(main, screen.save_button), "the visit's Save is off screen"
     assert reachable(main, screen.finish_button), "the visit's Finish is off screen"
+    for name, control in (
+        ("Book follow-up", screen.follow_up_button),
+        ("the prescription list", screen.prescriptions),
+        ("New prescription", screen.new_rx_button),
+        ("Cancel prescription", screen.cancel_rx_button),
+        ("Print", screen.print_button),
+        ("Save as PDF", screen.pdf_button),
+    ):
+        assert reachable(main, control), f"{name} is off screen"
+    table = screen.prescriptions
+    assert table.horizontalHeader().length() <= table.viewport().width()
+    drugs = table.visualRect(table.model().index(0, 1))
+    first = table.fontMetrics().horizontalAdvance("Ibuprofen 400 mg")
+    assert drugs.width() > first, "the prescribed drug is cut short at 1024 px"
+    doctor.visits.finish(doctor.actor, visit_id)
+    doctor.visits.add_addendum(doctor.actor, visit_id, "Throat swab sent to the laboratory " * 6)
+    screen.open_visit(visit_id)
+    qtbot.waitUntil(lambda: screen.addenda.isVisible(), timeout=5000)
+    assert sideways(main) == 0, "the signed visit with an addendum scrolls sideways at 1024 px"
+    assert reachable(main, screen.addendum_button), "Add addendum is off screen"
+    assert reachable(main, screen.addenda), "the addendum is off screen"
     workspace.show_today()
     wait_idle(qtbot, tasks)
     assert reachable(main, day.call_button), "Call next is off screen"
@@ -157,8 +188,7 @@ def test_pharmacy_and_admin_pages_fit(qtbot, make_main, counter: Counter, admin,
     at_small_screen(qtbot, main)
     pharmacy.show_counter()
     wait_idle(qtbot, tasks)
-    sideways = main.page_scroll.horizontalScrollBar()
-    assert sideways.maximum() == 0, "the counter scrolls sideways at 1024 px"
+    assert sideways(main) == 0, "the counter scrolls sideways at 1024 px"
     office_window = make_main(admin)
     office = office_window.pages["admin"]
     wait_idle(qtbot, tasks)

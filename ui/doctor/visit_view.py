@@ -49,13 +49,14 @@ from ui.errors import describe
 from ui.frontdesk.schedule_data import clock_text, slot_text, zone_of
 from ui.tasks import Task
 from ui.theme import icon, set_kind
+from ui.widgets.columns import Columns
 from ui.widgets.dates import format_moment
 from ui.widgets.empty_state import EmptyState
 from ui.widgets.form_dialog import FormDialog
 from ui.widgets.forms import FieldForm
 from ui.widgets.keys import view_shortcuts
 from ui.widgets.reason_dialog import ask_reason
-from ui.widgets.table import RowsModel
+from ui.widgets.table import RowsModel, SharedColumns
 
 # Alt+letter: none of the menu bar's letters (C, P, S, G)
 NOTE_LABELS = {
@@ -114,6 +115,14 @@ class VisitPrescriptionsModel(RowsModel[PrescriptionView]):
     def cells(self, p: PrescriptionView) -> tuple[str, ...]:
         drugs = ", ".join(f"{i.drug} {i.strength}".strip() for i in p.items)
         return (p.reference_grouped, drugs, f"{p.valid_until:%d/%m/%Y}", p.status_label)
+
+    def extra(self, p: PrescriptionView, column: int, role: int) -> object:
+        """The whole text as a tool tip, for a cell cut short in a narrow column."""
+        if role != Qt.ItemDataRole.ToolTipRole:
+            return None
+        if column == 1:  # one drug a line
+            return "\n".join(f"{i.drug} {i.strength}".strip() for i in p.items)
+        return self.cells(p)[column]
 
 
 SAVE_STATES = ("Unsaved changes", "Saving…", "Saved at 00:00", "Not saved")
@@ -245,10 +254,14 @@ class VisitScreen(QWidget):
         self.save_state.setMinimumWidth(
             max(map(self.save_state.fontMetrics().horizontalAdvance, SAVE_STATES))
         )
-        note_bar = QHBoxLayout()
-        note_bar.addWidget(self.save_state, 1)
-        note_bar.addWidget(self.save_button)
-        note_bar.addWidget(self.finish_button)
+        buttons = QWidget()
+        row = QHBoxLayout(buttons)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addStretch(1)
+        row.addWidget(self.save_button)
+        row.addWidget(self.finish_button)
+        # "Saved at 10:32" beside Save, or over it where the note is narrow (a 1024 px screen)
+        self.note_bar = Columns(self.save_state, buttons, stretch=(1, 0), spacing=row.spacing())
         self.signed = QLabel(objectName="SignedNote")
         self.signed.setWordWrap(True)
         self.signed.hide()
@@ -269,24 +282,27 @@ class VisitScreen(QWidget):
         addenda_bar.addWidget(self.addenda_heading, 1)
         addenda_bar.addWidget(self.addendum_button)
 
-        note = QVBoxLayout()
+        notes = QWidget()
+        note = QVBoxLayout(notes)
+        note.setContentsMargins(0, 0, 0, 0)
         note.setSpacing(8)
         note.addWidget(self.form, 1)
         note.addWidget(self.message)
-        note.addLayout(note_bar)
+        note.addWidget(self.note_bar)
         note.addWidget(self.signed)
         note.addLayout(addenda_bar)
         note.addWidget(self.addenda)
 
-        side = QVBoxLayout()
+        aside = QWidget()
+        aside.setMinimumWidth(380)  # a prescription's drugs beside its reference, date and status
+        side = QVBoxLayout(aside)
+        side.setContentsMargins(0, 0, 0, 0)
         side.setSpacing(8)
         side.addWidget(self._follow_up_box())
         side.addWidget(self._prescriptions_box(), 1)
 
-        body = QHBoxLayout()
-        body.setSpacing(20)
-        body.addLayout(note, 3)
-        body.addLayout(side, 2)
+        # follow-up and prescriptions beside the note; under it only where both cannot fit
+        body = Columns(notes, aside, stretch=(5, 4), spacing=20)
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -294,7 +310,7 @@ class VisitScreen(QWidget):
         layout.addLayout(names)
         layout.addWidget(self.banner)
         layout.addWidget(self.clinical)
-        layout.addLayout(body, 1)
+        layout.addWidget(body, 1)
         return page
 
     def _follow_up_box(self) -> QWidget:
@@ -335,6 +351,8 @@ class VisitScreen(QWidget):
         self.prescriptions_model = VisitPrescriptionsModel()
         self.prescriptions = entry_table(self.prescriptions_model, "Prescriptions", stretch=1)
         self.prescriptions.open_requested.connect(self.print_prescription)
+        # in a narrow column the reference gives way to the drugs
+        SharedColumns(self.prescriptions, main=1, give_way=(0,), floor=0.45)
         self.prescriptions_empty = QLabel("No prescription written in this visit.")
         set_kind(self.prescriptions_empty, "muted")
         self.new_rx_button = QPushButton(icon("plus"), "New prescription…  (Ctrl+R)")
@@ -346,19 +364,26 @@ class VisitScreen(QWidget):
         self.cancel_rx_button = QPushButton("Cancel prescription…")
         set_kind(self.cancel_rx_button, "danger")
         self.cancel_rx_button.clicked.connect(self.cancel_prescription)
-        write = QHBoxLayout()  # two rows: four buttons in one would widen the visit past 1024 px
-        write.addWidget(self.new_rx_button)
-        write.addWidget(self.cancel_rx_button)
-        write.addStretch(1)
-        output = QHBoxLayout()
-        output.addStretch(1)
-        output.addWidget(self.print_button)
-        output.addWidget(self.pdf_button)
+        # New and Cancel side by side, or one over the other in a narrow column
+        write = Columns(
+            self.new_rx_button,
+            self.cancel_rx_button,
+            stretch=(0, 1),
+            spacing=layout.spacing(),
+            align=Qt.AlignmentFlag.AlignLeft,
+        )
+        output = QWidget()
+        row = QHBoxLayout(output)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addStretch(1)
+        row.addWidget(self.print_button)
+        row.addWidget(self.pdf_button)
+        # printing on the same row, or on one of its own where four buttons would not fit
+        buttons = Columns(write, output, spacing=layout.spacing())
         layout.addWidget(heading)
         layout.addWidget(self.prescriptions_empty)
         layout.addWidget(self.prescriptions, 1)
-        layout.addLayout(write)
-        layout.addLayout(output)
+        layout.addWidget(buttons)
         return box
 
     # ---- loading ----
@@ -452,6 +477,7 @@ class VisitScreen(QWidget):
         editable = self.editable
         for edit in self.fields.values():
             edit.setReadOnly(not editable)
+        self.note_bar.setVisible(editable)  # a signed note leaves its room to the addenda
         self.save_button.setVisible(editable)
         self.finish_button.setVisible(editable)
         self.finish_button.setEnabled(editable)

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QAbstractItemView, QTableView
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 Row = TypeVar("Row")
 Index = QModelIndex | QPersistentModelIndex
@@ -63,3 +70,53 @@ def read_only_rows(table: QTableView) -> None:
     table.setShowGrid(False)
     table.setWordWrap(False)
     table.verticalHeader().hide()
+
+
+class SharedColumns(QObject):
+    """Columns as wide as their contents while the table has the room; ``main`` takes the rest.
+
+    Where it has not (a narrow column on a 1024 px screen), ``main`` keeps at least ``floor``
+    of the width: the other columns' headers are cut short first, then the ``give_way``
+    columns, in that order, down to a third of their width. Cut text is elided, never
+    scrolled to sideways; give the cells their full text as a tool tip (``RowsModel.extra``).
+    """
+
+    def __init__(
+        self, table: QTableView, main: int, give_way: tuple[int, ...], floor: float = 0.4
+    ) -> None:
+        super().__init__(table)
+        self.table, self.main, self.give_way, self.floor = table, main, give_way, floor
+        header = table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        model = table.model()
+        for signal in (model.modelReset, model.layoutChanged, model.rowsInserted):
+            signal.connect(self.fit)
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        table, header = self.table, self.table.horizontalHeader()
+        room = table.viewport().width()
+        columns = range(header.count())
+        if room <= 0 or not columns:
+            return
+        cells = [table.sizeHintForColumn(c) for c in columns]
+        widths = [max(cells[c], header.sectionSizeHint(c)) for c in columns]
+        wanted = min(widths[self.main], round(room * self.floor))
+        short = wanted - (room - (sum(widths) - widths[self.main]))
+        cuts = [(c, widths[c] - max(cells[c], 0)) for c in columns if c != self.main]
+        cuts += [(c, max(cells[c], 0) * 2 // 3) for c in self.give_way]
+        for column, most in cuts:
+            cut = max(0, min(short, most))
+            widths[column] -= cut
+            short -= cut
+        widths[self.main] = max(0, room - (sum(widths) - widths[self.main]))
+        for column, width in enumerate(widths):
+            header.resizeSection(column, width)
