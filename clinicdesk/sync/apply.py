@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -30,26 +30,9 @@ from clinicdesk.store import outbox
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Base, Meta, OutboxEntry, SyncConflict, Synced
 from clinicdesk.sync.payload import PayloadCipher, UnreadableChange
+from clinicdesk.sync.protocol import PulledChange
 
 CURSOR = "sync.cursor"  # the last sequence number of the server's log applied here
-
-
-class Change(Protocol):
-    """A change as the server relays it (``clinicdesk.sync.protocol``)."""
-
-    entity: str
-    entity_id: str
-    version: int
-    deleted: bool
-    key_gen: int
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class Pulled:
-    seq: int
-    device_id: str
-    change: Change
 
 
 @dataclass
@@ -78,7 +61,9 @@ def cursor(store: Store) -> int:
         return int(row.value) if row else 0
 
 
-def apply_page(store: Store, cipher: PayloadCipher, page: Sequence[Pulled], after: int) -> Applied:
+def apply_page(
+    store: Store, cipher: PayloadCipher, page: Sequence[PulledChange], after: int
+) -> Applied:
     """Apply ``page`` (in the server's order) and move the cursor to ``after`` with it."""
     models = synced_models()
     report = Applied()
@@ -99,7 +84,11 @@ def apply_page(store: Store, cipher: PayloadCipher, page: Sequence[Pulled], afte
 
 
 def _apply(
-    s: Session, models: dict[str, type[Synced]], cipher: PayloadCipher, p: Pulled, report: Applied
+    s: Session,
+    models: dict[str, type[Synced]],
+    cipher: PayloadCipher,
+    p: PulledChange,
+    report: Applied,
 ) -> None:
     c = p.change
     model = models.get(c.entity)
@@ -133,7 +122,7 @@ def _apply(
 
 
 def _keep(
-    s: Session, p: Pulled, remote: str, reason: str, local_version: int = 0, local: str = ""
+    s: Session, p: PulledChange, remote: str, reason: str, local_version: int = 0, local: str = ""
 ) -> None:
     """Both sides, once per change of the server's log."""
     if s.scalar(select(SyncConflict.id).where(SyncConflict.remote_seq == p.seq)) is not None:
@@ -155,7 +144,7 @@ def _keep(
     )
 
 
-def _keep_clash(s: Session, p: Pulled, cipher: PayloadCipher, error: IntegrityError) -> None:
+def _keep_clash(s: Session, p: PulledChange, cipher: PayloadCipher, error: IntegrityError) -> None:
     """A change that would break a rule of this desk's data (two rows where only one may be,
     such as two version 2s of one patient's history): kept aside with the rule it meets."""
     c = p.change

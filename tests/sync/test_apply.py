@@ -4,7 +4,6 @@ never captured again, never written over a change of this desk's, and refused wh
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -14,19 +13,10 @@ from sqlalchemy import func, select
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.models import OutboxEntry, SyncConflict
-from clinicdesk.sync.apply import Pulled, apply_page, cursor
+from clinicdesk.sync.apply import apply_page, cursor
 from clinicdesk.sync.payload import PayloadCipher
+from clinicdesk.sync.protocol import PulledChange, WireChange
 from tests.conftest import ADMIN_PASSWORD
-
-
-@dataclass(frozen=True)
-class Sent:
-    entity: str
-    entity_id: str
-    version: int
-    deleted: bool
-    key_gen: int
-    payload: bytes
 
 
 def cipher_of(session: ClinicSession) -> PayloadCipher:
@@ -35,16 +25,17 @@ def cipher_of(session: ClinicSession) -> PayloadCipher:
     return PayloadCipher(slots.clinic_id, {slots.generation: key}, slots.generation)
 
 
-def unpushed(session: ClinicSession, after: int = 0) -> list[Pulled]:
+def unpushed(session: ClinicSession, after: int = 0) -> list[PulledChange]:
     """This desk's outbox as the server would relay it (sealed, numbered)."""
     cipher = cipher_of(session)
     with session.store.read() as s:
         rows = s.scalars(select(OutboxEntry).where(OutboxEntry.seq > after)).all()
         return [
-            Pulled(
+            PulledChange(
                 r.seq,
                 "desk-a",
-                Sent(
+                WireChange(
+                    r.op_id,
                     r.entity,
                     r.entity_id,
                     r.row_version,
@@ -169,8 +160,8 @@ def test_an_altered_payload_is_refused_and_the_rest_of_the_page_applies(desks):
         c = p.change
         if p.seq > middle and c.entity == "patients":
             flipped = c.payload[:-1] + bytes([c.payload[-1] ^ 1])
-            c = Sent(c.entity, c.entity_id, c.version, c.deleted, c.key_gen, flipped)
-        damaged.append(Pulled(p.seq, p.device_id, c))
+            c = WireChange(c.op_id, c.entity, c.entity_id, c.version, c.deleted, c.key_gen, flipped)
+        damaged.append(PulledChange(p.seq, p.device_id, c))
 
     report = apply_page(b.store, cipher_of(b), damaged, after=damaged[-1].seq)
 
