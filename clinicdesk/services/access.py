@@ -80,6 +80,7 @@ from clinicdesk.store.keyslots import (
 from clinicdesk.store.locks import exclusive
 from clinicdesk.store.models import ClinicProfile, Meta, User
 from clinicdesk.store.signin_guard import SigninGuard
+from clinicdesk.sync.payload import PayloadCipher
 
 
 class FolderState(Enum):
@@ -421,6 +422,12 @@ class ClinicSession:
             audit.append(
                 s, self.actor, "data.backup_reencrypt", "clinic", None, file=src.name, made=made
             )
+
+    def payload_cipher(self) -> PayloadCipher:
+        """What this desk seals and opens sync payloads with: every key generation it holds."""
+        current = self.keys.database_key(self.slots)
+        keys = {**self.slots.old_keys(current), self.slots.generation: current}
+        return PayloadCipher(self.slots.clinic_id, keys, self.slots.generation)
 
     def save_export(self, path: Path, data: bytes) -> Path:
         """A file staff chose to save (a PDF, a CSV, a calendar file): readable by this account

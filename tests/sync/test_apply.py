@@ -14,20 +14,13 @@ from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.models import OutboxEntry, SyncConflict
 from clinicdesk.sync.apply import apply_page, cursor
-from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.protocol import PulledChange, WireChange
 from tests.conftest import ADMIN_PASSWORD
 
 
-def cipher_of(session: ClinicSession) -> PayloadCipher:
-    slots = session.slots
-    key = session.keys.database_key(slots)
-    return PayloadCipher(slots.clinic_id, {slots.generation: key}, slots.generation)
-
-
 def unpushed(session: ClinicSession, after: int = 0) -> list[PulledChange]:
     """This desk's outbox as the server would relay it (sealed, numbered)."""
-    cipher = cipher_of(session)
+    cipher = session.payload_cipher()
     with session.store.read() as s:
         rows = s.scalars(select(OutboxEntry).where(OutboxEntry.seq > after)).all()
         return [
@@ -90,7 +83,7 @@ def test_a_patient_made_at_one_desk_is_found_at_the_other_and_not_sent_back(desk
     seen = []
     b.store.changes.subscribe(seen.append)
 
-    report = apply_page(b.store, cipher_of(b), page, after=page[-1].seq)
+    report = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
 
     assert report.applied == len(page) and report.conflicts == 0 and not report.unreadable
     (found,) = b.patients.search(b.actor, "moreau")
@@ -99,7 +92,9 @@ def test_a_patient_made_at_one_desk_is_found_at_the_other_and_not_sent_back(desk
     assert cursor(b.store) == page[-1].seq
     assert any(("patients", patient) in change.entities for change in seen)
 
-    again = apply_page(b.store, cipher_of(b), page, after=page[-1].seq)  # a page applied twice
+    again = apply_page(
+        b.store, b.payload_cipher(), page, after=page[-1].seq
+    )  # a page applied twice
     assert again.applied == 0 and again.conflicts == 0
     assert len(b.patients.search(b.actor, "moreau")) == 1
 
@@ -109,7 +104,7 @@ def test_a_change_meeting_an_unpushed_change_here_is_kept_beside_it(desks):
     start = newest(a)
     patient = register(a, "Chloé", "Moreau")
     first = unpushed(a, start)
-    apply_page(b.store, cipher_of(b), first, after=first[-1].seq)
+    apply_page(b.store, b.payload_cipher(), first, after=first[-1].seq)
     b_start = newest(b)
     view = a.patients.get(a.actor, patient)
     a.patients.update(
@@ -128,7 +123,7 @@ def test_a_change_meeting_an_unpushed_change_here_is_kept_beside_it(desks):
     assert newest(b) > b_start  # B's edit waits to be pushed
 
     edit = unpushed(a, first[-1].seq)
-    report = apply_page(b.store, cipher_of(b), edit, after=edit[-1].seq)
+    report = apply_page(b.store, b.payload_cipher(), edit, after=edit[-1].seq)
 
     assert report.conflicts >= 1
     assert b.patients.get(b.actor, patient).given_name == "Chloe"  # B's own edit stands
@@ -143,7 +138,7 @@ def test_a_change_meeting_an_unpushed_change_here_is_kept_beside_it(desks):
         "changed here too and not yet sent",
         "clashes with a row here (patient_versions.patient_id, patient_versions.patient_version)",
     ]
-    apply_page(b.store, cipher_of(b), edit, after=edit[-1].seq)  # the same page again
+    apply_page(b.store, b.payload_cipher(), edit, after=edit[-1].seq)  # the same page again
     with b.store.read() as s:
         assert s.scalar(select(func.count()).select_from(SyncConflict)) == len(reasons)
 
@@ -163,7 +158,7 @@ def test_an_altered_payload_is_refused_and_the_rest_of_the_page_applies(desks):
             c = WireChange(c.op_id, c.entity, c.entity_id, c.version, c.deleted, c.key_gen, flipped)
         damaged.append(PulledChange(p.seq, p.device_id, c))
 
-    report = apply_page(b.store, cipher_of(b), damaged, after=damaged[-1].seq)
+    report = apply_page(b.store, b.payload_cipher(), damaged, after=damaged[-1].seq)
 
     assert (
         len(report.unreadable) == 1
