@@ -1,4 +1,4 @@
-"""Command line: open the app, the demo clinic, backup, restore, audit check, password reset.
+"""Command line: the app, the demo, backup, restore, audit check, password reset, sync server.
 
 Passwords are asked for on the terminal, or read one per line from standard input when it is not
 a terminal (for scheduled backups).
@@ -16,6 +16,7 @@ from clinicdesk.errors import ClinicDeskError
 from clinicdesk.logs import configure as configure_log
 from clinicdesk.logs import log_unexpected
 from clinicdesk.paths import default_data_dir, demo_data_dir
+from clinicdesk.sync.server.cli import add_server_commands
 
 
 def _secret(prompt: str) -> str:
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.set_defaults(func=cmd_reset_password)
     for p in (backup, restore, verify, reset):
         p.add_argument("--data-dir", default=argparse.SUPPRESS, help="the clinic's data folder")
+    add_server_commands(sub)
     return parser
 
 

@@ -1,0 +1,282 @@
+"""The sync server's HTTP API (docs/sync.md, protocol version 1): a Starlette app over a store.
+
+Database calls run in worker threads (``run_in_threadpool``), so a long poll waiting for a
+clinic's next change never holds up the event loop. Every error is answered as
+``{"error", "message"}`` JSON with its status; a fault of the server is logged by its type and
+place and answered 500 without a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import zlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from clinicdesk.logs import crash_summary
+from clinicdesk.sync.protocol import (
+    API_PREFIX,
+    BAD_REQUEST,
+    EPOCH_HEADER,
+    MAX_BODY,
+    MAX_PULL,
+    MAX_PUSH,
+    MAX_WAIT,
+    NOT_FOUND,
+    STATUS,
+    BadRequest,
+    MalformedChange,
+    Rebootstrap,
+    ServerFault,
+    SyncError,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+    WireChange,
+)
+from clinicdesk.sync.server.store import AuthedDevice, ServerStore
+
+log = logging.getLogger("clinicdesk.sync.server")
+T = TypeVar("T")
+
+TICK_S = 0.15  # how often a long poll looks for a change another server process committed
+DRAIN_LIMIT = 4 * MAX_BODY  # an oversize body is read (and dropped) this far, so the 413 arrives
+
+
+class ClinicWaiters:
+    """Long polls waiting for a clinic's next change, woken at once by a push to this process
+    (a push to another process on the same PostgreSQL is seen at the next tick)."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def event(self, clinic_id: str) -> asyncio.Event:
+        return self._events.setdefault(clinic_id, asyncio.Event())
+
+    def notify(self, clinic_id: str) -> None:
+        event = self._events.pop(clinic_id, None)
+        if event is not None:
+            event.set()
+
+
+async def _db(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return await run_in_threadpool(call, *args, **kwargs)
+    except DBAPIError as error:
+        if error.connection_invalidated or type(error).__name__ == "OperationalError":
+            raise Unavailable(
+                "The sync server cannot reach its database just now; try again shortly."
+            ) from error
+        raise
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("This request needs a token: Authorization: Bearer <token>.")
+    return token.strip()
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body, gzip undone; TooLarge past MAX_BODY (the rest is read and dropped,
+    up to a bound, so the client gets the answer rather than a reset connection)."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip", ""):
+        raise BadRequest(f"The body's encoding {encoding!r} is not understood; send gzip or none.")
+    inflate = zlib.decompressobj(wbits=31) if encoding == "gzip" else None
+    body = bytearray()
+    received = 0
+    too_large = False
+    async for chunk in request.stream():
+        received += len(chunk)
+        if too_large:
+            if received > DRAIN_LIMIT:
+                break
+            continue
+        try:
+            body += inflate.decompress(chunk, MAX_BODY + 1 - len(body)) if inflate else chunk
+        except zlib.error:
+            raise BadRequest("The body is not valid gzip.") from None
+        if len(body) > MAX_BODY or (inflate is not None and inflate.unconsumed_tail):
+            too_large = True
+            body.clear()
+    if too_large:
+        raise TooLarge(f"A request may hold at most {MAX_BODY // (1024 * 1024)} MiB of JSON.")
+    if inflate is not None and (not inflate.eof or inflate.unused_data):
+        raise BadRequest("The body is not one complete gzip stream.")
+    return bytes(body)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await _body(request)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return data
+
+
+def _int_param(request: Request, name: str, default: int, least: int, most: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"The parameter {name} must be a whole number.") from None
+    if value < least:
+        raise BadRequest(f"The parameter {name} must be {least} or more.")
+    return value if most is None else min(value, most)
+
+
+def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
+    """The server's routes over ``store``, which the caller opens and closes."""
+    waiters = ClinicWaiters()
+
+    async def answer(body: dict[str, Any], epoch: str | None = None) -> JSONResponse:
+        epoch = epoch or await _db(store.epoch)
+        return JSONResponse({"epoch": epoch, **body}, headers={EPOCH_HEADER: epoch})
+
+    async def device_of(request: Request) -> tuple[AuthedDevice, str]:
+        """The device making the request, and the server's epoch, which the desk knows."""
+        device = await _db(store.authenticate, _bearer(request))
+        epoch = await _db(store.epoch)
+        known = request.headers.get(EPOCH_HEADER)
+        if known is not None and known.strip() != epoch:
+            raise Rebootstrap(
+                "The sync server was restored or replaced since this desk last synced: pull "
+                "everything again from the start, then push what is not yet on the server."
+            )
+        return device, epoch
+
+    async def create_clinic(request: Request) -> JSONResponse:
+        await _db(store.check_operator_token, _bearer(request))
+        data = await _json_object(request)
+        made = await _db(
+            store.create_clinic,
+            data.get("clinic_id"),
+            data.get("clinic_name"),
+            data.get("device_name"),
+        )
+        return await answer(
+            {"clinic_id": made.clinic_id, "device_id": made.device_id, "token": made.token}
+        )
+
+    async def push(request: Request) -> JSONResponse:
+        device, epoch = await device_of(request)
+        data = await _json_object(request)
+        raw = data.get("changes")
+        if not isinstance(raw, list):
+            raise BadRequest('The body must hold "changes", a list of changes.')
+        if len(raw) > MAX_PUSH:
+            raise TooLarge(f"A push holds at most {MAX_PUSH} changes; this one has {len(raw)}.")
+        changes = []
+        for number, item in enumerate(raw, start=1):
+            try:
+                changes.append(WireChange.from_json(item))
+            except MalformedChange as error:
+                raise BadRequest(
+                    f"Change {number} of {len(raw)}: {error.message} Nothing of this push was "
+                    "applied."
+                ) from None
+        done = await _db(store.push, device, changes)
+        if any(not r.duplicate for r in done.results):
+            waiters.notify(device.clinic_id)
+        return await answer(
+            {"results": [r.to_json() for r in done.results], "head": done.head}, epoch
+        )
+
+    async def pull(request: Request) -> JSONResponse:
+        device, epoch = await device_of(request)
+        after = _int_param(request, "after", 0, 0, None)
+        limit = _int_param(request, "limit", MAX_PULL, 1, MAX_PULL)
+        wait = _int_param(request, "wait", 0, 0, MAX_WAIT)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        head = await _db(store.head, device)
+        while head <= after and (left := deadline - loop.time()) > 0:
+            woken = waiters.event(device.clinic_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout=min(tick, left))
+            if await request.is_disconnected():
+                break
+            head = await _db(store.head, device)
+        done = await _db(store.pull, device, after, limit)
+        return await answer(
+            {
+                "changes": [c.to_json() for c in done.changes],
+                "head": done.head,
+                "more": done.more,
+            },
+            epoch,
+        )
+
+    async def devices(request: Request) -> JSONResponse:
+        device, epoch = await device_of(request)
+        listed = await _db(store.devices, device.clinic_id)
+        return await answer({"devices": [d.to_json() for d in listed]}, epoch)
+
+    async def revoke(request: Request) -> JSONResponse:
+        device, epoch = await device_of(request)
+        data = await _json_object(request)
+        target = request.path_params["device_id"]
+        done = await _db(store.revoke, target, data.get("reason"), clinic_id=device.clinic_id)
+        return await answer({"device": done.to_json()}, epoch)
+
+    async def error_answer(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, HTTPException):  # no such route, or not with this method
+            if exc.status_code == 404:
+                body = {"error": NOT_FOUND, "message": "There is no such address on this server."}
+            else:
+                body = {"error": BAD_REQUEST, "message": "This server takes no such request here."}
+            status = exc.status_code
+        else:
+            if not isinstance(exc, SyncError):
+                log.error("unexpected error: %s", crash_summary(exc))
+                exc = ServerFault(
+                    "The sync server ran into a fault of its own; nothing of this request was "
+                    "applied. Its operator can find where in the server's log."
+                )
+            body, status = exc.to_json(), STATUS[exc.code]
+        headers = {}
+        if not isinstance(exc, Unavailable):
+            try:
+                epoch = await _db(store.epoch)
+            except Exception:  # the error is answered even when the epoch cannot be read
+                pass
+            else:
+                body["epoch"] = epoch
+                headers[EPOCH_HEADER] = epoch
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    prefix = API_PREFIX
+    return Starlette(
+        routes=[
+            Route(f"{prefix}/clinics", create_clinic, methods=["POST"]),
+            Route(f"{prefix}/push", push, methods=["POST"]),
+            Route(f"{prefix}/pull", pull, methods=["GET"]),
+            Route(f"{prefix}/devices", devices, methods=["GET"]),
+            Route(f"{prefix}/devices/{{device_id}}/revoke", revoke, methods=["POST"]),
+        ],
+        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
+        exception_handlers={
+            SyncError: error_answer,
+            HTTPException: error_answer,
+            Exception: error_answer,
+        },
+    )
