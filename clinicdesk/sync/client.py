@@ -64,7 +64,8 @@ class SyncClient:
         self.epoch = epoch
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
-        self.http.verify = str(certificate) if certificate is not None else True
+        # given with every request: a CA bundle named in the environment never replaces it
+        self.verify: str | bool = str(certificate) if certificate is not None else True
         retry = Retry(
             total=3,
             connect=3,
@@ -117,7 +118,12 @@ class SyncClient:
                 headers["Content-Encoding"] = "gzip"
         try:
             answer = self.http.request(
-                method, self.url + API_PREFIX + path, data=data, headers=headers, timeout=timeout
+                method,
+                self.url + API_PREFIX + path,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                verify=self.verify,
             )
         except requests.exceptions.SSLError:
             raise Offline(

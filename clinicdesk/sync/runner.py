@@ -1,0 +1,172 @@
+"""Keeping a desk in step with its sync server while the clinic is open.
+
+Two threads, never the UI's: one pushes as soon as this desk commits a change (told by the
+change feed, and every ``PUSH_EVERY`` seconds in any case); the other pulls with a long poll,
+so another desk's change arrives within a second or two and reaches the open screens through
+the change feed. A server that cannot be reached is tried again with growing pauses, and the
+desk goes on working meanwhile. ``status`` says, in words, where sync stands.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from clinicdesk.errors import ClinicDeskError
+from clinicdesk.ids import utcnow
+from clinicdesk.listeners import Listeners
+from clinicdesk.logs import log
+from clinicdesk.store.database import Store
+from clinicdesk.sync import desk
+from clinicdesk.sync.apply import Applied
+from clinicdesk.sync.client import Offline
+from clinicdesk.sync.payload import PayloadCipher
+from clinicdesk.sync.protocol import Rebootstrap, Revoked, SyncError
+
+LONG_POLL = 20.0  # seconds a pull waits for a change
+PUSH_EVERY = 30.0  # seconds between pushes when nothing wakes the pusher
+PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)  # between attempts while the server cannot be reached
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    connected: bool = False  # the last exchange with the server went through
+    waiting: int = 0  # changes made here, not yet taken by the server
+    conflicts: int = 0  # changes from elsewhere kept aside (both sides), found so far
+    refused: int = 0  # changes from the server that did not open with the clinic's key
+    offline_since: datetime | None = None
+    problem: str = ""  # what went wrong, in words ("" when all is well)
+    stopped: bool = False  # this desk was removed from the clinic's sync
+
+    def text(self, zone_clock: Callable[[datetime], str] = lambda t: t.strftime("%H:%M")) -> str:
+        if self.stopped:
+            return f"Sync stopped: {self.problem}"
+        parts = []
+        if self.offline_since is not None:
+            parts.append(f"Offline since {zone_clock(self.offline_since)}")
+        elif self.problem:
+            parts.append(f"Sync: {self.problem}")
+        elif self.connected:
+            parts.append("Synced" if not self.waiting else "Syncing")
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting to be sent")
+        if self.conflicts:
+            parts.append(f"{self.conflicts} to review")
+        if self.refused:
+            parts.append(f"{self.refused} refused (altered or not this clinic's)")
+        return " · ".join(parts) or "Not synced yet"
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        store: Store,
+        cipher: Callable[[], PayloadCipher],
+        long_poll: float = LONG_POLL,
+        pauses: tuple[float, ...] = PAUSES,
+    ) -> None:
+        self.store = store
+        self.cipher = cipher
+        self.long_poll = long_poll
+        self.pauses = pauses
+        self.changed: Listeners[SyncStatus] = Listeners("sync status")
+        self._status = SyncStatus(waiting=desk.waiting(store))
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def status(self) -> SyncStatus:
+        with self._lock:
+            return self._status
+
+    def start(self) -> None:
+        if self._threads or desk.connection(self.store) is None:
+            return
+        self._stop.clear()
+        self._unsubscribe = self.store.changes.subscribe(self._committed)
+        for name, loop in (("sync-push", self._push_loop), ("sync-pull", self._pull_loop)):
+            thread = threading.Thread(target=loop, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for thread in self._threads:
+            thread.join(timeout=self.long_poll + 10)
+        self._threads = []
+
+    def _committed(self, _change) -> None:
+        self._wake.set()
+
+    def _push_loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self._wake.clear()
+            failures = self._attempt(self._push_once, failures)
+            pause = self.pauses[min(failures, len(self.pauses)) - 1] if failures else PUSH_EVERY
+            self._wake.wait(pause)
+
+    def _pull_loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            failures = self._attempt(self._pull_once, failures)
+            if failures:
+                self._stop.wait(self.pauses[min(failures, len(self.pauses)) - 1])
+
+    def _push_once(self) -> None:
+        link = desk.connection(self.store)
+        if link is None:
+            return
+        client = link.client()
+        try:
+            desk.push(self.store, client, self.cipher())
+        finally:
+            client.close()
+        self._update(waiting=desk.waiting(self.store))
+
+    def _pull_once(self) -> None:
+        done: Applied = desk.sync(self.store, self.cipher(), wait=self.long_poll)
+        for line in done.unreadable:
+            log.warning("sync: %s", line)
+        with self._lock:
+            conflicts = self._status.conflicts + done.conflicts
+            refused = self._status.refused + len(done.unreadable)
+        self._update(conflicts=conflicts, refused=refused, waiting=desk.waiting(self.store))
+
+    def _attempt(self, once: Callable[[], None], failures: int) -> int:
+        """Runs ``once``; returns how many attempts in a row have now failed."""
+        try:
+            once()
+        except Offline as error:
+            with self._lock:
+                since = self._status.offline_since or utcnow()
+            self._update(connected=False, offline_since=since, problem=error.message)
+            return failures + 1
+        except Revoked as error:
+            self._update(connected=False, stopped=True, problem=error.message)
+            self._stop.set()
+            return failures
+        except (SyncError, ClinicDeskError) as error:
+            if isinstance(error, Rebootstrap):
+                return failures  # followed by ``desk.sync``; only a race lands here
+            log.warning("sync failed: %s", error.message)
+            self._update(connected=False, problem=error.message)
+            return failures + 1
+        self._update(connected=True, offline_since=None, problem="")
+        return 0
+
+    def _update(self, **fields) -> None:
+        with self._lock:
+            before, self._status = self._status, replace(self._status, **fields)
+            after = self._status
+        if after != before:
+            self.changed.publish(after)
