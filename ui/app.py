@@ -174,6 +174,7 @@ class Controller(QObject):
         self._replace_window(main)
         session.start_jobs()  # both stopped by session.close() at sign-out or quit
         session.watch_other_desks()
+        session.start_sync()
 
     def _fatal(self, error: BaseException) -> None:
         from ui.errors import describe

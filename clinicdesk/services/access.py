@@ -47,6 +47,7 @@ from clinicdesk.services.prescriptions import PrescriptionService
 from clinicdesk.services.queue import QueueService
 from clinicdesk.services.schedule_setup import ScheduleSetup
 from clinicdesk.services.signing import SIGNING_ROLES, SigningKeys, ensure_clinic_key
+from clinicdesk.services.sync import SyncService
 from clinicdesk.services.users import (
     ACTIVE,
     ADMIN_ROLES,
@@ -81,6 +82,7 @@ from clinicdesk.store.locks import exclusive
 from clinicdesk.store.models import ClinicProfile, Meta, User
 from clinicdesk.store.signin_guard import SigninGuard
 from clinicdesk.sync.payload import PayloadCipher
+from clinicdesk.sync.runner import SyncRunner
 
 
 class FolderState(Enum):
@@ -330,6 +332,10 @@ class ClinicSession:
         self.pharmacy = PharmacyService(self.store)
         self._jobs = JobRunner(self.store, CLINIC_JOBS)
         self._watch = ChangeWatch(self.store)
+        self._sync = SyncRunner(self.store, self.payload_cipher)
+        self.sync = SyncService(
+            self.store, self.slots.clinic_id, self.slots.clinic_name, self._sync
+        )
         self._kdf = kdf
 
     @property
@@ -443,6 +449,11 @@ class ClinicSession:
         session closes."""
         self._watch.start()
 
+    def start_sync(self) -> None:
+        """Keep this desk in step with its sync server, if it has one, until this session
+        closes."""
+        self._sync.start()
+
     def job_failures(self) -> list[JobFailure]:
         """The background jobs' recent failures, newest first, each in words."""
         return self._jobs.failures()
@@ -454,6 +465,7 @@ class ClinicSession:
     def close(self) -> None:
         self._jobs.stop()
         self._watch.stop()
+        self._sync.stop()
         self.audit.anchor(self.actor)
         self.store.close()
 

@@ -33,6 +33,7 @@ from clinicdesk.services.pharmacy_views import SCANNER, DispenseInput, HistoryFi
 from clinicdesk.services.prescription_views import PrescriptionView
 from clinicdesk.services.schedule_setup import ScheduleChanges
 from clinicdesk.services.signing import TrustFile
+from clinicdesk.services.sync import ServerCertificate
 from clinicdesk.services.visits import VisitNote
 from clinicdesk.store.models import Base
 from tests.clinic_time import clinic_today
@@ -58,6 +59,9 @@ OPEN = {
     "session.job_failures": "which background job failed and when, in words; no patient data",
     "session.on_job_failure": "the same failures as they happen",
     "session.watch_other_desks": "tells this desk's screens which rows changed; shows no data",
+    "session.start_sync": "sync runs for the desk, whoever opened the clinic; shows no data",
+    "session.payload_cipher": "seals sync payloads with the key this signed-in desk already holds",
+    "sync.status": "the status bar says where sync stands, in words; no patient data",
     "audit.anchor": "gives this workstation's witness the audit log's head; shows nothing",
     "session.save_export": "saving what a guarded call already returned (private file, never in "
     "the data folder)",
@@ -527,6 +531,20 @@ CASES: list[Case] = [
         lambda s, w: s.signing_keys.export_trust_file(s.actor, w.out("trust.json", s))
     ),
     case("signing_keys.rotate", CONFIG)(lambda s, w: s.signing_keys.rotate(s.actor)),
+    # sync: nothing answers on the discard port, and the clinic is not connected
+    case("sync.fetch_certificate", CONFIG)(
+        lambda s, w: s.sync.fetch_certificate(s.actor, "127.0.0.1:9")
+    ),
+    case("sync.connect", CONFIG)(
+        lambda s, w: s.sync.connect(
+            s.actor,
+            ServerCertificate("https://127.0.0.1:9", b"", "AB:CD"),
+            "operator-token",
+            "Front desk",
+        )
+    ),
+    case("sync.devices", CONFIG)(lambda s, w: s.sync.devices(s.actor)),
+    case("sync.revoke", CONFIG)(lambda s, w: s.sync.revoke(s.actor, "no-such-id", "stolen")),
     case("signing_keys.revoke", CONFIG)(
         lambda s, w: s.signing_keys.revoke(s.actor, w.kid, "the old computer was stolen")
     ),
