@@ -83,7 +83,11 @@ class Revoked(SyncError):
 
     def __init__(self, reason: str, message: str | None = None) -> None:
         self.reason = reason
-        super().__init__(message or f"This device was removed from the clinic's sync: {reason}")
+        super().__init__(
+            message
+            or f"This device was removed from the clinic's sync: {reason.rstrip('.')}. It "
+            "syncs again only once an administrator adds it anew."
+        )
 
     def to_json(self) -> dict[str, str]:
         return {**super().to_json(), "reason": self.reason}

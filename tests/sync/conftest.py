@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pytest
+import requests
 from sqlalchemy.engine import make_url
 
+from clinicdesk.ids import new_id
+from clinicdesk.sync.protocol import EPOCH_HEADER, WireChange
 from clinicdesk.sync.server.database import sqlite_url
 from clinicdesk.sync.server.store import ServerStore
 
@@ -80,3 +89,212 @@ def store(db_url: str) -> Iterator[ServerStore]:
     server_store.init()
     yield server_store
     server_store.close()
+
+
+# ---- the real server, in a process of its own ----
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_command(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``clinicdesk server ...`` run as its operator would (a process of its own)."""
+    return subprocess.run(
+        [sys.executable, "-m", "clinicdesk.cli", "server", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def https(cert: Path) -> requests.Session:
+    """Requests that trust the server's own certificate, and nothing from the environment (a
+    REQUESTS_CA_BUNDLE there would take the place of ``verify``, a proxy would take loopback)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(cert)
+    return session
+
+
+class Desk:
+    """A desk's requests to the server, over HTTPS with the server's certificate pinned."""
+
+    def __init__(self, server: RunningServer, token: str, epoch: str | None = None) -> None:
+        self.server = server
+        self.token = token
+        self.device_id = token.partition(".")[0]
+        self.http = https(server.cert)
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        if epoch:
+            self.http.headers[EPOCH_HEADER] = epoch
+
+    def push(self, changes: list[WireChange], **kwargs) -> requests.Response:
+        body = {"changes": [c.to_json() for c in changes]}
+        return self.http.post(f"{self.server.url}/v1/push", json=body, timeout=30, **kwargs)
+
+    def pull(self, after: int = 0, **params) -> requests.Response:
+        return self.http.get(
+            f"{self.server.url}/v1/pull", params={"after": after, **params}, timeout=60
+        )
+
+    def devices(self) -> requests.Response:
+        return self.http.get(f"{self.server.url}/v1/devices", timeout=30)
+
+    def revoke(self, device_id: str, reason: str) -> requests.Response:
+        return self.http.post(
+            f"{self.server.url}/v1/devices/{device_id}/revoke", json={"reason": reason}, timeout=30
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@dataclass
+class RunningServer:
+    """``clinicdesk server run`` on 127.0.0.1 with its init-made certificate."""
+
+    folder: Path
+    db_url: str
+    backend: str
+    operator_token: str = ""
+    fingerprint: str = ""
+    port: int = 0
+    process: subprocess.Popen | None = None
+    desks: list[Desk] = field(default_factory=list)
+
+    @property
+    def cert(self) -> Path:
+        return self.folder / "tls" / "cert.pem"
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "server-output.log"
+
+    def init(self) -> None:
+        db = ["--db", self.db_url] if self.backend == "postgresql" else []
+        done = server_command("init", "--data-dir", str(self.folder), *db)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        self.fingerprint = lines[lines.index(next(x for x in lines if "fingerprint" in x)) + 1]
+        self.fingerprint = self.fingerprint.strip()
+        self.operator_token = lines[lines.index(next(x for x in lines if "token" in x)) + 1]
+        self.operator_token = self.operator_token.strip()
+
+    def start(self) -> None:
+        assert self.process is None
+        for _attempt in range(3):
+            self.port = free_port()
+            with self.log.open("ab") as out:
+                self.process = subprocess.Popen(
+                    [
+                        *(sys.executable, "-m", "clinicdesk.cli", "server", "run"),
+                        *("--data-dir", str(self.folder), "--host", "127.0.0.1"),
+                        *("--port", str(self.port)),
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            if self._answers():
+                return
+            self.process = None  # the port was taken meanwhile: another one
+        raise AssertionError(f"the sync server did not start:\n{self.log.read_text()}")
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                with https(self.cert) as probe:
+                    probe.get(f"{self.url}/v1/devices", timeout=2)
+                return True
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        self.kill()
+        raise AssertionError(f"the sync server did not answer:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """As if the machine lost power under it: SIGKILL, nothing tidied."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def stop(self) -> None:
+        for desk in self.desks:  # an open connection would hold up a graceful shutdown
+            desk.close()
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+            self.process = None
+
+    def operator(self, path: str, body: dict, token: str | None = None) -> requests.Response:
+        with https(self.cert) as session:
+            return session.post(
+                f"{self.url}{path}",
+                json=body,
+                headers={"Authorization": f"Bearer {token or self.operator_token}"},
+                timeout=30,
+            )
+
+    def new_clinic(self, name: str = "Sunrise Family Clinic") -> tuple[str, Desk]:
+        """A clinic space made with the operator token; its id and its first desk."""
+        clinic_id = new_id()
+        made = self.operator(
+            "/v1/clinics",
+            {"clinic_id": clinic_id, "clinic_name": name, "device_name": "Front desk"},
+        )
+        assert made.status_code == 200, made.text
+        desk = Desk(self, made.json()["token"], made.json()["epoch"])
+        self.desks.append(desk)
+        return clinic_id, desk
+
+    def another_desk(self, clinic_id: str, name: str = "Doctor's room") -> Desk:
+        """A further desk of the clinic (join codes come later: made through the store)."""
+        store = ServerStore(self.db_url)
+        try:
+            made = store.add_device(clinic_id, name)
+            epoch = store.epoch()
+        finally:
+            store.close()
+        desk = Desk(self, made.token, epoch)
+        self.desks.append(desk)
+        return desk
+
+
+def _server(backend: str, folder: Path, request) -> RunningServer:
+    pg = backend == "postgresql"
+    db_url = request.getfixturevalue("pg_schemas")() if pg else sqlite_url(folder)
+    server = RunningServer(folder, db_url, backend)
+    server.init()
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request, tmp_path_factory) -> Iterator[RunningServer]:
+    """One server of each kind for the session; each test makes clinics of its own on it."""
+    running = _server(request.param, tmp_path_factory.mktemp(f"server-{request.param}"), request)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def own_server(request, tmp_path: Path) -> Iterator[RunningServer]:
+    """A server for this test alone (one it may kill and restart)."""
+    running = _server(request.param, tmp_path / "server", request)
+    yield running
+    running.kill()
+    running.stop()
