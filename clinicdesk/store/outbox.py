@@ -35,6 +35,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _defaults(model: type[Synced]) -> dict[str, Any]:
+    """The Python-side default of each column that has one: a payload is captured before the
+    INSERT fills them in, and must hold the row as it will be stored."""
+    found = {}
+    for attr in inspect(model).column_attrs:
+        default = attr.columns[0].default
+        if default is not None and (default.is_scalar or default.is_callable):
+            found[attr.key] = default
+    return found
+
+
+def _default_value(default) -> Any:
+    return default.arg if default.is_scalar else default.arg(None)
+
+
+def fill_defaults(obj: Synced) -> None:
+    for key, default in _defaults(type(obj)).items():
+        if getattr(obj, key) is None:
+            setattr(obj, key, _default_value(default))
+
+
 def row_payload(obj: Synced) -> str:
     return payload({a.key: getattr(obj, a.key) for a in inspect(obj).mapper.column_attrs})
 
@@ -46,9 +67,13 @@ def bulk_insert(session: Session, model: type[Synced], rows: list[dict[str, Any]
     capture as ``_capture`` for inserts, done in two executemany statements.
     """
     now = utcnow()
+    defaults = _defaults(model)
     for row in rows:
         row.setdefault("id", new_id())
         row.update(created_at=now, updated_at=now, version=1, deleted_at=None)
+        for key, default in defaults.items():
+            if row.get(key) is None:
+                row[key] = _default_value(default)
     conn = session.connection()
     conn.execute(model.__table__.insert(), rows)
     conn.execute(
@@ -80,6 +105,7 @@ def _capture(session: Session, flush_context, instances) -> None:
     for obj in list(session.new):
         if isinstance(obj, Synced):
             obj.id = obj.id or new_id()
+            fill_defaults(obj)
             obj.created_at = obj.updated_at = now
             obj.version = 1
             _append(session, obj, "insert")

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from clinicdesk.permissions import Role
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.sync import desk
 from clinicdesk.sync.runner import SyncRunner
 from clinicdesk.sync.server.store import ServerStore
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
 
 
 def connect(session: ClinicSession, server, answer: dict) -> None:
@@ -34,9 +35,16 @@ def desks(clinic_dir, tmp_path: Path, server):
     """Desk A made the clinic's space on the server; desk B joined as a copy of A with a device
     of its own."""
     folder, _ = clinic_dir
+    first = sign_in(folder, "admin", ADMIN_PASSWORD)
+    first.users.create(
+        first.actor, "ben", "Ben Okoro", {Role.ADMIN}, STAFF_PASSWORD, must_change_password=False
+    )
+    first.close()
     copy = tmp_path / "desk-b"
     shutil.copytree(folder, copy)
-    a, b = sign_in(folder, "admin", ADMIN_PASSWORD), sign_in(copy, "admin", ADMIN_PASSWORD)
+    # each desk signed in by its own person (one account signing in at two desks at once
+    # changes its row at both: a conflict for the review screen)
+    a, b = sign_in(folder, "admin", ADMIN_PASSWORD), sign_in(copy, "ben", STAFF_PASSWORD)
     made = server.operator(
         "/v1/clinics",
         {
