@@ -25,6 +25,7 @@ from ui.idle import IdleWatcher
 from ui.job_failures import JobFailuresButton
 from ui.lock import LockScreen
 from ui.password_dialog import ChangePasswordDialog
+from ui.sync_status import SyncStatusLabel
 from ui.theme import ON_DARK, icon, pixmap, set_kind
 from ui.widgets.pages import PagedWorkspace
 from ui.widgets.stacks import CurrentPageStack
@@ -220,6 +221,8 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(f"{actor.display_name} · {roles_text(actor)}")
         self.status_clinic = QLabel(self.ctx.details.name)
         self.job_failures = JobFailuresButton(self.ctx)
+        self.sync_status = SyncStatusLabel(self.ctx)
+        bar.addPermanentWidget(self.sync_status)
         bar.addPermanentWidget(self.job_failures)
         bar.addPermanentWidget(self.busy)
         bar.addPermanentWidget(self.user_label)

@@ -82,7 +82,7 @@ from clinicdesk.store.locks import exclusive
 from clinicdesk.store.models import ClinicProfile, Meta, User
 from clinicdesk.store.signin_guard import SigninGuard
 from clinicdesk.sync.payload import PayloadCipher
-from clinicdesk.sync.runner import SyncRunner
+from clinicdesk.sync.runner import SyncRunner, SyncStatus
 
 
 class FolderState(Enum):
@@ -453,6 +453,11 @@ class ClinicSession:
         """Keep this desk in step with its sync server, if it has one, until this session
         closes."""
         self._sync.start()
+
+    def on_sync_status(self, listener: Callable[[SyncStatus], None]) -> Callable[[], None]:
+        """Call ``listener`` (on a sync thread) whenever where sync stands changes; returns the
+        call that stops it."""
+        return self._sync.changed.subscribe(listener)
 
     def job_failures(self) -> list[JobFailure]:
         """The background jobs' recent failures, newest first, each in words."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from urllib.parse import urlsplit
@@ -35,7 +36,7 @@ class ServerCertificate:
 class Device:
     id: str
     name: str
-    last_seen: str | None
+    last_seen: datetime | None
     behind: int  # changes it has not yet received
     revoked: str | None  # why, once revoked
     this_desk: bool
@@ -116,7 +117,7 @@ class SyncService:
             Device(
                 d["id"],
                 d["name"],
-                d.get("last_seen_at"),
+                datetime.fromisoformat(d["last_seen_at"]) if d.get("last_seen_at") else None,
                 max(0, head - int(d.get("cursor") or 0)),
                 d.get("revoked_reason") if d.get("revoked_at") else None,
                 d["id"] == link.device_id,

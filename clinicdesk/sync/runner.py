@@ -32,6 +32,7 @@ PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)  # between attempts while the server cannot
 
 @dataclass(frozen=True)
 class SyncStatus:
+    enabled: bool = False  # this desk syncs with a server
     connected: bool = False  # the last exchange with the server went through
     waiting: int = 0  # changes made here, not yet taken by the server
     conflicts: int = 0  # changes from elsewhere kept aside (both sides), found so far
@@ -88,6 +89,7 @@ class SyncRunner:
         if self._threads or desk.connection(self.store) is None:
             return
         self._stop.clear()
+        self._update(enabled=True, stopped=False, problem="")
         self._unsubscribe = self.store.changes.subscribe(self._committed)
         for name, loop in (("sync-push", self._push_loop), ("sync-pull", self._pull_loop)):
             thread = threading.Thread(target=loop, name=name, daemon=True)

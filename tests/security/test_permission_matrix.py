@@ -62,6 +62,7 @@ OPEN = {
     "session.start_sync": "sync runs for the desk, whoever opened the clinic; shows no data",
     "session.payload_cipher": "seals sync payloads with the key this signed-in desk already holds",
     "sync.status": "the status bar says where sync stands, in words; no patient data",
+    "session.on_sync_status": "the same, as it changes",
     "audit.anchor": "gives this workstation's witness the audit log's head; shows nothing",
     "session.save_export": "saving what a guarded call already returned (private file, never in "
     "the data folder)",

@@ -35,11 +35,12 @@ PAGE_WIDGETS: dict[str, Callable[[QWidget], dict[str, QWidget | None]]] = {
         "Signing keys": w.signing_keys,
         "Schedule": w.schedule,
         "Backups": w.backups,
+        "Sync": w.sync,
     },
 }
 EVERY_TITLE = {
     "Patients", "Calendar", "Queue", "Today", "Chart", "Visit", "Counter", "Stock", "History",
-    "Users", "Audit log", "Settings", "Formulary", "Signing keys", "Schedule", "Backups",
+    "Users", "Audit log", "Settings", "Formulary", "Signing keys", "Schedule", "Backups", "Sync",
 }  # fmt: skip
 
 

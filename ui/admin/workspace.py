@@ -21,9 +21,9 @@ class AdminWorkspace(QWidget):
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
-        self.tabs = QTabWidget()
+        self.tabs = QTabWidget(objectName="AdminTabs")
         self.users = self.audit = self.settings = self.backups = self.schedule = None
-        self.formulary = self.signing_keys = None
+        self.formulary = self.signing_keys = self.sync = None
         self._pages: dict[Page, QWidget] = {}
         if ctx.actor.can(P.USERS_MANAGE):
             from ui.admin.users import UsersScreen
@@ -50,6 +50,10 @@ class AdminWorkspace(QWidget):
             from ui.admin.backups import BackupScreen
 
             self.backups = self._add(pages.BACKUPS, BackupScreen(ctx))
+        if ctx.actor.can(P.CLINIC_CONFIGURE):
+            from ui.admin.sync import SyncScreen
+
+            self.sync = self._add(pages.SYNC, SyncScreen(ctx))
         title = QLabel("Administration")
         set_kind(title, "title")
         layout = QVBoxLayout(self)
