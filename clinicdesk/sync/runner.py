@@ -52,9 +52,9 @@ class SyncStatus:
         elif self.connected:
             parts.append("Synced" if not self.waiting else "Syncing")
         if self.waiting:
-            parts.append(f"{self.waiting} waiting to be sent")
+            parts.append(f"{self.waiting:,} waiting to be sent")
         if self.conflicts:
-            parts.append(f"{self.conflicts} to review")
+            parts.append(f"{self.conflicts:,} to review")
         if self.refused:
             parts.append(f"{self.refused} refused (altered or not this clinic's)")
         return " · ".join(parts) or "Not synced yet"

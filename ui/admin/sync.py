@@ -84,10 +84,14 @@ class ConnectDialog(FormDialog):
         def checked(server: ServerCertificate) -> None:
             self.check_button.setEnabled(True)
             self.server = server
+            pairs = server.fingerprint.split(":")
+            half = len(pairs) // 2
             self.fingerprint.setText(
-                f"The server's certificate fingerprint is {server.fingerprint}. Compare it with "
-                "the one the server's operator reads out before you connect."
+                "The server's certificate fingerprint is\n"
+                f"{':'.join(pairs[:half])}\n{':'.join(pairs[half:])}\n"
+                "Compare it with the one the server's operator reads out before you connect."
             )
+            self.adjustSize()  # room for the lines now shown
             self.token.setFocus()
 
         def failed(error: BaseException) -> None:
@@ -128,7 +132,9 @@ class SyncScreen(QWidget):
         )
         explain.setWordWrap(True)
         set_kind(explain, "hint")
-        self.connect_button = QPushButton("&Connect to a sync server…")
+        self.connect_button = QPushButton(
+            "C&onnect to a sync server…"
+        )  # Alt+C is the ClinicDesk menu
         set_kind(self.connect_button, "primary")
         self.connect_button.clicked.connect(self.open_connect)
         self.refresh_button = QPushButton("&Refresh")
@@ -149,6 +155,7 @@ class SyncScreen(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -159,7 +166,8 @@ class SyncScreen(QWidget):
         layout.addWidget(explain)
         layout.addLayout(bar)
         layout.addWidget(self.message)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table, 100)
+        layout.addStretch(1)  # keeps the words together when there is no table
         self.status_changed.connect(self.show_status)
         stop = ctx.session.on_sync_status(self.status_changed.emit)
         self.destroyed.connect(lambda _=None: stop())
