@@ -360,9 +360,12 @@ class ServerStore:
         now = utcnow()
         with self._write.begin() as conn:
             # The clinic's row is the lock: the next push of this clinic waits here until this
-            # one commits, so sequence numbers commit in order.
+            # one commits, so sequence numbers commit in order. (FOR NO KEY UPDATE on
+            # PostgreSQL: pushes wait for each other, not for a device being added.)
             head = conn.execute(
-                select(Clinic.head_seq).where(Clinic.id == device.clinic_id).with_for_update()
+                select(Clinic.head_seq)
+                .where(Clinic.id == device.clinic_id)
+                .with_for_update(key_share=True)
             ).scalar_one_or_none()
             if head is None:
                 raise NotFound(f"There is no clinic {device.clinic_id} on this server.")
