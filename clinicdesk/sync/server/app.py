@@ -233,8 +233,8 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             woken = waiters.event(device.clinic_id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), timeout=min(tick, left))
-            if await request.is_disconnected():
-                break
+            if await request.is_disconnected():  # the desk gave up: nothing to send, or record
+                return Response(status_code=204)
             head = await _db(store.head, device)
         done = await _db(store.pull, device, after, limit)
         return await answer(
@@ -269,8 +269,8 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             if not isinstance(exc, SyncError):
                 log.error("unexpected error: %s", crash_summary(exc))
                 exc = ServerFault(
-                    "The sync server ran into a fault of its own; nothing of this request was "
-                    "applied. Its operator can find where in the server's log."
+                    "The sync server ran into a fault of its own; try again later (a push sent "
+                    "again is never applied twice). Its operator can find where in its log."
                 )
             body, status = exc.to_json(), STATUS[exc.code]
         headers = {}
