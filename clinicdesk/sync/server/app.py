@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from clinicdesk.logs import crash_summary
@@ -120,8 +120,7 @@ async def _body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    body = await _body(request)
+def _parse_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError):
@@ -129,6 +128,41 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     return data
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, parsed in a worker thread (16 MiB of JSON takes a while)."""
+    return await run_in_threadpool(_parse_object, await _body(request))
+
+
+def _changes(data: dict[str, Any]) -> list[WireChange]:
+    """A push's changes, every one checked before any is applied."""
+    raw = data.get("changes")
+    if not isinstance(raw, list):
+        raise BadRequest('The body must hold "changes", a list of changes.')
+    if len(raw) > MAX_PUSH:
+        raise TooLarge(f"A push holds at most {MAX_PUSH} changes; this one has {len(raw)}.")
+    changes = []
+    for number, item in enumerate(raw, start=1):
+        try:
+            changes.append(WireChange.from_json(item))
+        except MalformedChange as error:
+            raise BadRequest(
+                f"Change {number} of {len(raw)}: {error.message} Nothing of this push was applied."
+            ) from None
+    return changes
+
+
+class _JSON(Response):
+    media_type = "application/json"
+
+
+async def _rendered(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
+    """A JSON answer, rendered in a worker thread (a pull's page may be megabytes)."""
+    content = await run_in_threadpool(
+        lambda: json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    )
+    return _JSON(content, status_code=status, headers=headers)
 
 
 def _int_param(request: Request, name: str, default: int, least: int, most: int | None) -> int:
@@ -148,9 +182,9 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
     """The server's routes over ``store``, which the caller opens and closes."""
     waiters = ClinicWaiters()
 
-    async def answer(body: dict[str, Any], epoch: str | None = None) -> JSONResponse:
+    async def answer(body: dict[str, Any], epoch: str | None = None) -> Response:
         epoch = epoch or await _db(store.epoch)
-        return JSONResponse({"epoch": epoch, **body}, headers={EPOCH_HEADER: epoch})
+        return await _rendered({"epoch": epoch, **body}, **{EPOCH_HEADER: epoch})
 
     async def device_of(request: Request) -> tuple[AuthedDevice, str]:
         """The device making the request, and the server's epoch, which the desk knows."""
@@ -164,7 +198,7 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             )
         return device, epoch
 
-    async def create_clinic(request: Request) -> JSONResponse:
+    async def create_clinic(request: Request) -> Response:
         await _db(store.check_operator_token, _bearer(request))
         data = await _json_object(request)
         made = await _db(
@@ -177,23 +211,9 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             {"clinic_id": made.clinic_id, "device_id": made.device_id, "token": made.token}
         )
 
-    async def push(request: Request) -> JSONResponse:
+    async def push(request: Request) -> Response:
         device, epoch = await device_of(request)
-        data = await _json_object(request)
-        raw = data.get("changes")
-        if not isinstance(raw, list):
-            raise BadRequest('The body must hold "changes", a list of changes.')
-        if len(raw) > MAX_PUSH:
-            raise TooLarge(f"A push holds at most {MAX_PUSH} changes; this one has {len(raw)}.")
-        changes = []
-        for number, item in enumerate(raw, start=1):
-            try:
-                changes.append(WireChange.from_json(item))
-            except MalformedChange as error:
-                raise BadRequest(
-                    f"Change {number} of {len(raw)}: {error.message} Nothing of this push was "
-                    "applied."
-                ) from None
+        changes = await run_in_threadpool(_changes, await _json_object(request))
         done = await _db(store.push, device, changes)
         if any(not r.duplicate for r in done.results):
             waiters.notify(device.clinic_id)
@@ -201,7 +221,7 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             {"results": [r.to_json() for r in done.results], "head": done.head}, epoch
         )
 
-    async def pull(request: Request) -> JSONResponse:
+    async def pull(request: Request) -> Response:
         device, epoch = await device_of(request)
         after = _int_param(request, "after", 0, 0, None)
         limit = _int_param(request, "limit", MAX_PULL, 1, MAX_PULL)
@@ -213,8 +233,8 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             woken = waiters.event(device.clinic_id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), timeout=min(tick, left))
-            if await request.is_disconnected():
-                break
+            if await request.is_disconnected():  # the desk gave up: nothing to send, or record
+                return Response(status_code=204)
             head = await _db(store.head, device)
         done = await _db(store.pull, device, after, limit)
         return await answer(
@@ -226,19 +246,19 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             epoch,
         )
 
-    async def devices(request: Request) -> JSONResponse:
+    async def devices(request: Request) -> Response:
         device, epoch = await device_of(request)
         listed = await _db(store.devices, device.clinic_id)
         return await answer({"devices": [d.to_json() for d in listed]}, epoch)
 
-    async def revoke(request: Request) -> JSONResponse:
+    async def revoke(request: Request) -> Response:
         device, epoch = await device_of(request)
         data = await _json_object(request)
         target = request.path_params["device_id"]
         done = await _db(store.revoke, target, data.get("reason"), clinic_id=device.clinic_id)
         return await answer({"device": done.to_json()}, epoch)
 
-    async def error_answer(request: Request, exc: Exception) -> JSONResponse:
+    async def error_answer(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException):  # no such route, or not with this method
             if exc.status_code == 404:
                 body = {"error": NOT_FOUND, "message": "There is no such address on this server."}
@@ -249,8 +269,8 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             if not isinstance(exc, SyncError):
                 log.error("unexpected error: %s", crash_summary(exc))
                 exc = ServerFault(
-                    "The sync server ran into a fault of its own; nothing of this request was "
-                    "applied. Its operator can find where in the server's log."
+                    "The sync server ran into a fault of its own; try again later (a push sent "
+                    "again is never applied twice). Its operator can find where in its log."
                 )
             body, status = exc.to_json(), STATUS[exc.code]
         headers = {}
@@ -262,7 +282,7 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             else:
                 body["epoch"] = epoch
                 headers[EPOCH_HEADER] = epoch
-        return JSONResponse(body, status_code=status, headers=headers)
+        return await _rendered(body, status, **headers)
 
     prefix = API_PREFIX
     return Starlette(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.sync.protocol import (
@@ -37,10 +37,11 @@ from clinicdesk.sync.protocol import (
     WireChange,
 )
 from clinicdesk.sync.server import migrate
-from clinicdesk.sync.server.database import make_engine, write_engine
+from clinicdesk.sync.server.database import BUSY_TIMEOUT_S, WRITE, make_engine, write_engine
 from clinicdesk.sync.server.models import Change, Clinic, Device, OperatorToken, ServerMeta
 
 EPOCH_KEY = "epoch"
+CURSOR_WAIT_MS = 100
 _CLINIC_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_ID}}}")
 _UNKNOWN_DEVICE = hashlib.sha256(b"no such device").hexdigest()
 
@@ -359,9 +360,12 @@ class ServerStore:
         now = utcnow()
         with self._write.begin() as conn:
             # The clinic's row is the lock: the next push of this clinic waits here until this
-            # one commits, so sequence numbers commit in order.
+            # one commits, so sequence numbers commit in order. (FOR NO KEY UPDATE on
+            # PostgreSQL: pushes wait for each other, not for a device being added.)
             head = conn.execute(
-                select(Clinic.head_seq).where(Clinic.id == device.clinic_id).with_for_update()
+                select(Clinic.head_seq)
+                .where(Clinic.id == device.clinic_id)
+                .with_for_update(key_share=True)
             ).scalar_one_or_none()
             if head is None:
                 raise NotFound(f"There is no clinic {device.clinic_id} on this server.")
@@ -456,10 +460,27 @@ class ServerStore:
         ]
         last = changes[-1].seq if changes else min(after, head)
         head = max(head, last)
-        with self._write.begin() as conn:
-            conn.execute(
-                update(Device)
-                .where(Device.id == device.id)
-                .values(cursor=last, last_seen_at=utcnow())
-            )
+        self._record_cursor(device.id, last)
         return PullResult(changes, head, more=last < head)
+
+    def _record_cursor(self, device_id: str, cursor: int) -> None:
+        """Where the device stands, for the operator's and the desks' view. A pull on SQLite
+        does not wait behind a push for this: when the database is busy past a moment, this
+        pull's record is left out, and the device's next pull makes it."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection if self.backend == "sqlite" else None
+            if raw is not None:
+                raw.execute(f"PRAGMA busy_timeout={CURSOR_WAIT_MS}")
+            try:
+                with conn.execution_options(**{WRITE: True}).begin():
+                    conn.execute(
+                        update(Device)
+                        .where(Device.id == device_id)
+                        .values(cursor=cursor, last_seen_at=utcnow())
+                    )
+            except OperationalError as error:
+                if raw is None or "locked" not in str(error.orig):
+                    raise
+            finally:
+                if raw is not None:
+                    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
