@@ -372,6 +372,11 @@ def take_time(s: Session, row: Appointment, hold_id: str | None) -> None:
     if row not in s:
         s.add(row)
     s.flush()
+    claim_time(s, row)
+
+
+def claim_time(s: Session, row: Appointment) -> None:
+    """The doctor's cells of the appointment (and the patient's, unless they may overlap)."""
     claim_cells(
         s,
         DoctorTimeClaim,
@@ -403,6 +408,14 @@ def claim_cells(s: Session, model, rows: list[dict]) -> None:
 def free_time(s: Session, row: Appointment) -> None:
     s.execute(delete(DoctorTimeClaim).where(DoctorTimeClaim.appointment_id == row.id))
     s.execute(delete(PatientTimeClaim).where(PatientTimeClaim.appointment_id == row.id))
+
+
+def reclaim_time(s: Session, row: Appointment) -> None:
+    """The claims of an appointment as it now is (one that arrived by sync): its cells while
+    it holds time, none once it frees it. SlotUnavailable when the time is taken here."""
+    free_time(s, row)
+    if not AppointmentStatus(row.status).frees_time:
+        claim_time(s, row)
 
 
 def drop_expired_holds(s: Session, now: datetime) -> None:

@@ -245,16 +245,7 @@ class PrescriptionService:
             row.cancel_reason = reason.strip()
             row.cancelled_by_name = actor.display_name
             row.cancelled_at = self.clock()
-            s.execute(
-                DoseTime.__table__.delete().where(
-                    DoseTime.item_id.in_(
-                        select(PrescriptionItem.id).where(
-                            PrescriptionItem.prescription_id == row.id
-                        )
-                    ),
-                    DoseTime.at > self.clock(),
-                )
-            )
+            _drop_future_doses(s, row.id, self.clock())
             audit.append(
                 s, actor, "prescription.cancel", "prescriptions", row.id, reason=row.cancel_reason
             )
@@ -550,6 +541,25 @@ def _store_dose_times(s, rows, first_day, zone, now) -> None:
     ]
     if values:
         s.execute(insert(DoseTime), values)
+
+
+def _drop_future_doses(s: Session, prescription_id: str, now: datetime) -> None:
+    items = select(PrescriptionItem.id).where(PrescriptionItem.prescription_id == prescription_id)
+    s.execute(DoseTime.__table__.delete().where(DoseTime.item_id.in_(items), DoseTime.at > now))
+
+
+def rebuild_dose_times(s: Session, row: Prescription | PrescriptionItem) -> None:
+    """The medication reminders' times for a prescription or item that arrived by sync: an
+    item's from now on while its prescription stands; none to come once it is cancelled."""
+    now = utcnow()
+    if isinstance(row, Prescription):
+        if row.status == CANCELLED:
+            _drop_future_doses(s, row.id, now)
+        return
+    prescription = s.get(Prescription, row.prescription_id)
+    s.execute(DoseTime.__table__.delete().where(DoseTime.item_id == row.id))
+    if prescription is not None and prescription.status != CANCELLED:
+        _store_dose_times(s, [row], prescription.issued_on, clinic_zone(s), now)
 
 
 def _prescription(s: Session, prescription_id: str) -> Prescription:

@@ -26,6 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinicdesk.services import patient_search
+from clinicdesk.services.booking import SlotUnavailable, reclaim_time
+from clinicdesk.services.prescriptions import rebuild_dose_times
 from clinicdesk.store import outbox
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Base, Meta, OutboxEntry, SyncConflict, Synced
@@ -52,7 +54,12 @@ def synced_models() -> dict[str, type[Synced]]:
 
 
 # derived rows made anew for a row that arrived
-REBUILD: dict[str, Callable[[Session, Any], None]] = {"patients": patient_search.index}
+REBUILD: dict[str, Callable[[Session, Any], None]] = {
+    "patients": patient_search.index,
+    "appointments": reclaim_time,
+    "prescriptions": rebuild_dose_times,
+    "prescription_items": rebuild_dose_times,
+}
 
 
 def cursor(store: Store) -> int:
@@ -77,7 +84,11 @@ def apply_page(
             except UnreadableChange as error:
                 report.unreadable.append(f"Change {pulled.seq}: {error.message}")
             except IntegrityError as error:
-                _keep_clash(s, pulled, cipher, error)
+                rule = str(error.orig).removeprefix("UNIQUE constraint failed: ")
+                _keep_clash(s, pulled, cipher, f"clashes with a row here ({rule})")
+                report.conflicts += 1
+            except SlotUnavailable:
+                _keep_clash(s, pulled, cipher, "its time is taken by a booking here")
                 report.conflicts += 1
         _set_cursor(s, after)
     return report
@@ -144,13 +155,13 @@ def _keep(
     )
 
 
-def _keep_clash(s: Session, p: PulledChange, cipher: PayloadCipher, error: IntegrityError) -> None:
+def _keep_clash(s: Session, p: PulledChange, cipher: PayloadCipher, reason: str) -> None:
     """A change that would break a rule of this desk's data (two rows where only one may be,
-    such as two version 2s of one patient's history): kept aside with the rule it meets."""
+    such as two version 2s of one patient's history, or two bookings of one doctor's time):
+    kept aside with the rule it meets."""
     c = p.change
     plain = cipher.open(c.entity, c.entity_id, c.version, c.deleted, c.key_gen, c.payload)
-    rule = str(error.orig).removeprefix("UNIQUE constraint failed: ")
-    _keep(s, p, plain.decode(), f"clashes with a row here ({rule})")
+    _keep(s, p, plain.decode(), reason)
 
 
 def _unpushed(s: Session, entity: str, entity_id: str) -> bool:

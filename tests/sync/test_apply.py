@@ -4,6 +4,7 @@ never captured again, never written over a change of this desk's, and refused wh
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -11,11 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.booking import SlotUnavailable
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.models import OutboxEntry, SyncConflict
 from clinicdesk.sync.apply import apply_page, cursor
 from clinicdesk.sync.protocol import PulledChange, WireChange
 from tests.conftest import ADMIN_PASSWORD
+from tests.ui.scheduling_setup import make_practice
 
 
 def unpushed(session: ClinicSession, after: int = 0) -> list[PulledChange]:
@@ -167,3 +170,41 @@ def test_an_altered_payload_is_refused_and_the_rest_of_the_page_applies(desks):
     assert [p.id for p in b.patients.search(b.actor, "adebayo")] == [kept_id]
     assert b.patients.search(b.actor, "dubois") == []
     assert altered_id
+
+
+def test_a_booking_from_another_desk_holds_its_time_and_a_double_booking_is_kept_aside(
+    clinic_dir, tmp_path: Path
+):
+    folder, _ = clinic_dir
+    first = sign_in(folder, "admin", ADMIN_PASSWORD)
+    practice = make_practice(first)
+    olga, ines, pia = (practice.patient(n) for n in ("Olga", "Ines", "Pia"))
+    first.close()
+    shutil.copytree(folder, tmp_path / "desk-b")
+    a = sign_in(folder, "admin", ADMIN_PASSWORD)
+    b = sign_in(tmp_path / "desk-b", "admin", ADMIN_PASSWORD)
+    try:
+        at_a, at_b = replace(practice, session=a), replace(practice, session=b)
+        monday = practice.monday
+        start = newest(a)
+        at_a.book(olga, monday, "09:00")
+        at_b.book(ines, monday, "09:00")  # the same time, booked while the desks were apart
+        at_a.book(olga, monday, "10:00")
+        page = unpushed(a, start)
+
+        report = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+
+        with b.store.read() as s:
+            reasons = set(s.scalars(select(SyncConflict.reason)))
+        assert "its time is taken by a booking here" in reasons
+        day = b.appointments.day(b.actor, monday, [practice.doctor_id])
+        assert sorted((x.patient_name, x.starts_at) for x in day) == [
+            ("Ines Berg", practice.at(monday, "09:00")),
+            ("Olga Berg", practice.at(monday, "10:00")),
+        ]
+        assert report.applied > 0
+        with pytest.raises(SlotUnavailable):  # the booking that arrived holds its time here
+            at_b.book(pia, monday, "10:00")
+    finally:
+        a.close()
+        b.close()
