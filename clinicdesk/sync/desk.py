@@ -24,6 +24,7 @@ from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.protocol import MAX_PULL, MAX_PUSH, Rebootstrap, WireChange
 
 SERVER, DEVICE, TOKEN, EPOCH = "sync.server", "sync.device", "sync.token", "sync.epoch"
+BATCH_BYTES = 8 * 1024 * 1024  # of payload in one push, well under the server's 16 MiB
 CERTIFICATE = "sync-server.pem"
 
 
@@ -104,7 +105,7 @@ def push(store: Store, client: SyncClient, cipher: PayloadCipher) -> int:
                 .order_by(OutboxEntry.seq)
                 .limit(MAX_PUSH)
             ).all()
-            changes = [sealed(r, cipher) for r in rows]
+            changes = first_batch([sealed(r, cipher) for r in rows])
         if not changes:
             return sent
         answer = client.push(changes)
@@ -117,6 +118,16 @@ def push(store: Store, client: SyncClient, cipher: PayloadCipher) -> int:
         sent += len(taken)
         if len(taken) < len(changes):
             return sent  # the server took part: the rest waits for the next sync
+
+
+def first_batch(changes: list[WireChange]) -> list[WireChange]:
+    """The first changes, in order, whose payloads fit one request (always at least one)."""
+    size = 0
+    for count, change in enumerate(changes):
+        size += len(change.payload)
+        if size > BATCH_BYTES and count:
+            return changes[:count]
+    return changes
 
 
 def _compact(s) -> None:

@@ -15,6 +15,7 @@ from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.booking import SlotUnavailable
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.models import OutboxEntry, SyncConflict
+from clinicdesk.sync import desk
 from clinicdesk.sync.apply import apply_page, cursor
 from clinicdesk.sync.protocol import PulledChange, WireChange
 from tests.conftest import ADMIN_PASSWORD
@@ -208,3 +209,14 @@ def test_a_booking_from_another_desk_holds_its_time_and_a_double_booking_is_kept
     finally:
         a.close()
         b.close()
+
+
+def test_a_push_takes_as_many_changes_as_fit_one_request():
+    def change(n: int, size: int) -> WireChange:
+        return WireChange(f"op-{n}", "patients", f"row-{n}", 1, False, 1, bytes(size))
+
+    big = desk.BATCH_BYTES // 3
+    changes = [change(n, big) for n in range(5)]
+    assert [c.op_id for c in desk.first_batch(changes)] == ["op-0", "op-1", "op-2"]
+    alone = [change(0, desk.BATCH_BYTES * 2), change(1, 100)]
+    assert [c.op_id for c in desk.first_batch(alone)] == ["op-0"]  # never stuck behind a large one
