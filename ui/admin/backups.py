@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -33,7 +32,7 @@ from ui.theme import set_kind
 from ui.widgets.count_box import CountBox
 from ui.widgets.dates import format_moment
 from ui.widgets.forms import FieldForm, section
-from ui.widgets.table import RowsModel, read_only_rows
+from ui.widgets.table import RowsModel, listing
 
 
 def default_folder() -> str:
@@ -120,12 +119,7 @@ class BackupScreen(QWidget):
         self.model = BackupTableModel(ctx.details.time_zone)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setAccessibleName("Backups made")
-        read_only_rows(self.table)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        listing(self.table, "Backups made")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)

@@ -14,7 +14,6 @@ from functools import partial
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -32,7 +31,7 @@ from ui.theme import set_kind
 from ui.widgets.dates import format_moment
 from ui.widgets.form_dialog import FormDialog
 from ui.widgets.reason_dialog import ask_reason
-from ui.widgets.table import RowsModel, read_only_rows
+from ui.widgets.table import RowsModel, listing
 
 
 class DeviceModel(RowsModel[Device]):
@@ -150,12 +149,7 @@ class SyncScreen(QWidget):
         self.model = DeviceModel(ctx.details.time_zone)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setAccessibleName("Devices")
-        read_only_rows(self.table)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        listing(self.table, "Devices")
         self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
         self.message = QLabel()
         self.message.setWordWrap(True)

@@ -72,6 +72,17 @@ def read_only_rows(table: QTableView) -> None:
     table.verticalHeader().hide()
 
 
+def listing(table: QTableView, name: str) -> None:
+    """A read-only list whose columns fit their contents, the last taking the rest, with
+    headings over the start of their columns."""
+    table.setAccessibleName(name)
+    read_only_rows(table)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+
 class SharedColumns(QObject):
     """Columns as wide as their contents while the table has the room; ``main`` takes the rest.
 

@@ -8,7 +8,7 @@ Create Date: 2026-12-08
 import sqlalchemy as sa
 from alembic import op
 
-from clinicdesk.sync.server.models import UTCDateTime
+from clinicdesk.store.types import UTCDateTime
 
 revision = "s0001"
 down_revision = None
