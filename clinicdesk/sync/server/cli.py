@@ -249,10 +249,53 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from clinicdesk.sync.server.backup import backup
+
+    config = load_config(_folder(args))
+    made = backup(config.db_url, Path(args.dest))
+    print(f"Backup of the sync server written: {made.path} ({_size(made.size)}).")
+    print(
+        "It holds what the server holds: routing data (clinic, device and change ids, sequence "
+        "numbers, token hashes) and the changes' ciphertext, which only the clinics' own keys "
+        "open; no patient data in clear. Keep it private all the same."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from clinicdesk.sync.server.backup import restore
+
+    folder = _folder(args)
+    config = load_config(folder)
+    done = restore(config.db_url, Path(args.src))
+    print(
+        f"The sync server's database is restored from {Path(args.src).expanduser()}: "
+        f"{done.clinics} clinic space{'s' if done.clinics != 1 else ''}, "
+        f"{done.changes} change{'s' if done.changes != 1 else ''}."
+    )
+    if done.aside:
+        print(f"The database it replaced is kept in {done.aside}.")
+    print(
+        f"New epoch {done.epoch}: each desk will pull everything again from the start, then "
+        "send the changes it holds that this copy lacks."
+    )
+    print(f"Start the server again: clinicdesk server run --data-dir {folder}")
+    return 0
+
+
 def cmd_help(args: argparse.Namespace) -> int:
     raise ClinicDeskError(
-        "Say what to do: clinicdesk server init, run, clinics, devices, revoke or token "
-        "(clinicdesk server --help tells more)."
+        "Say what to do: clinicdesk server init, run, clinics, devices, revoke, token, backup "
+        "or restore (clinicdesk server --help tells more)."
     )
 
 
@@ -298,7 +341,30 @@ def add_server_commands(sub: argparse._SubParsersAction) -> None:
     token = commands.add_parser("token", help="a new operator token (shown once)")
     token.set_defaults(func=cmd_token)
 
-    for p in (init, run, clinics, devices, revoke, token):
+    backup = commands.add_parser(
+        "backup",
+        help="a consistent copy of the server's database, taken while it runs",
+        description="Copy the server's database while it runs: SQLite's online backup, or "
+        "pg_dump --format=custom on PostgreSQL (pg_dump must be on PATH). The copy is private "
+        "(0600) and holds routing data and ciphertext only.",
+    )
+    backup.add_argument(
+        "dest", help="a folder (for a dated file clinicdesk-server-...) or a new file's path"
+    )
+    backup.set_defaults(func=cmd_backup)
+
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup in the place of the server's database (stop the server first)",
+        description="Stop the server first (a SQLite database in use is refused). The backup is "
+        "checked before anything changes; the SQLite file it replaces is kept aside, on "
+        "PostgreSQL pg_restore --clean replaces the server's tables. The server then gets a new "
+        "epoch: every desk pulls everything again and sends what it held that the backup lacks.",
+    )
+    restore.add_argument("src", help="a file made by clinicdesk server backup")
+    restore.set_defaults(func=cmd_restore)
+
+    for p in (init, run, clinics, devices, revoke, token, backup, restore):
         p.add_argument(
             "--data-dir", default=argparse.SUPPRESS, help="the sync server's folder (required)"
         )
