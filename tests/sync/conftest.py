@@ -25,20 +25,26 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from clinicdesk.ids import new_id
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.patients import PatientInput
+from clinicdesk.store.models import Patient, SyncConflict
 from clinicdesk.sync import desk
-from clinicdesk.sync.protocol import EPOCH_HEADER, WireChange
+from clinicdesk.sync.apply import cursor
+from clinicdesk.sync.protocol import EPOCH_HEADER, PulledChange, WireChange
 from clinicdesk.sync.server.database import sqlite_url
-from clinicdesk.sync.server.store import ServerStore
+from clinicdesk.sync.server.store import AuthedDevice, ServerStore
 from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
 
 PG_ENV = "CLINICDESK_TEST_PG_URL"
 BACKENDS = ["sqlite", "postgresql"]
+# for tests of the desk's side, where the server's database matters less: SQLite in every run,
+# PostgreSQL with the long ones (parametrize "server" or "own_server" indirectly with these)
+DESK_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.long)]
 
 
 def libpq_url(url: str) -> str:
@@ -385,6 +391,13 @@ def register(session: ClinicSession, given: str, family: str) -> str:
     return session.patients.register(session.actor, patient, not_a_duplicate=True).id
 
 
+def move(session: ClinicSession, patient_id: str, address: str) -> int:
+    """The patient's address changed at this desk; the patient's new version."""
+    patient = session.patients.get(session.actor, patient_id)
+    data = PatientInput(**{**patient.as_input().__dict__, "address": address})
+    return session.patients.update(session.actor, patient_id, data, patient.version).version
+
+
 def eventually(check: Callable[[], bool], within: float, what: str | Callable[[], str]) -> float:
     """Wait (at most ``within`` seconds) until ``check()`` holds; how long it took. ``what``
     says what was awaited (a callable: told as things stand when the wait ran out)."""
@@ -395,3 +408,51 @@ def eventually(check: Callable[[], bool], within: float, what: str | Callable[[]
             raise AssertionError(f"not within {within} s: {said}")
         time.sleep(0.05)
     return time.monotonic() - started
+
+
+def server_log(server: RunningServer, session: ClinicSession) -> list[PulledChange]:
+    """The clinic's whole change log as the server holds it (read through its store, as the
+    desk's device)."""
+    link = desk.connection(session.store)
+    assert link is not None
+    store = ServerStore(server.db_url)
+    try:
+        device = AuthedDevice(link.device_id, session.slots.clinic_id, "reader")
+        changes: list[PulledChange] = []
+        while True:
+            page = store.pull(device, changes[-1].seq if changes else 0)
+            changes += page.changes
+            if not page.more:
+                return changes
+    finally:
+        store.close()
+
+
+def patients_at(session: ClinicSession) -> int:
+    with session.store.read() as s:
+        return s.scalar(select(func.count()).select_from(Patient)) or 0
+
+
+def conflicts_at(session: ClinicSession) -> int:
+    with session.store.read() as s:
+        return s.scalar(select(func.count()).select_from(SyncConflict)) or 0
+
+
+def assert_in_step(server: RunningServer, *sessions: ClinicSession) -> list[PulledChange]:
+    """Every desk has sent all it made, holds what the server holds, and nothing is there twice:
+    the server's log has each op once and each version of a row once; the desks have as many
+    patients as the log made, and stand at its head. The log, for further checks."""
+    log = server_log(server, sessions[0])
+    ops = [c.change.op_id for c in log]
+    assert len(ops) == len(set(ops)), "an op was appended twice"
+    versions = [(c.change.entity, c.change.entity_id, c.change.version) for c in log]
+    twice = {v for v in versions if versions.count(v) > 1}
+    assert not twice, f"a version of a row was sent twice: {sorted(twice)[:5]}"
+    patients = len({c.change.entity_id for c in log if c.change.entity == "patients"})
+    head = log[-1].seq if log else 0
+    for session in sessions:
+        assert desk.waiting(session.store) == 0
+        assert cursor(session.store) == head
+        assert patients_at(session) == patients
+        assert conflicts_at(session) == 0
+    return log
