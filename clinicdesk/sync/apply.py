@@ -33,6 +33,7 @@ from clinicdesk.sync.payload import PayloadCipher, UnreadableChange
 from clinicdesk.sync.protocol import PulledChange
 
 CURSOR = "sync.cursor"  # the last sequence number of the server's log applied here
+DEVICE = "sync.device"  # this desk's device on the server
 
 
 @dataclass
@@ -69,10 +70,12 @@ def apply_page(
     report = Applied()
     with store.write() as s:
         s.info[outbox.APPLYING] = True
+        device = s.get(Meta, DEVICE)
+        own = device.value if device else None
         for pulled in page:
             try:
                 with s.begin_nested():  # a change that clashes is undone alone
-                    _apply(s, models, cipher, pulled, report)
+                    _apply(s, models, cipher, pulled, report, own)
                     s.flush()
             except UnreadableChange as error:
                 report.unreadable.append(f"Change {pulled.seq}: {error.message}")
@@ -89,6 +92,7 @@ def _apply(
     cipher: PayloadCipher,
     p: PulledChange,
     report: Applied,
+    own: str | None,
 ) -> None:
     c = p.change
     model = models.get(c.entity)
@@ -104,6 +108,11 @@ def _apply(
         report.applied += 1
         return
     pending = _unpushed(s, c.entity, c.entity_id)
+    if p.device_id == own and c.version <= local.version:
+        # this desk's own change come back (the puller can bring it while the next edit of the
+        # row waits to be sent): it is here already, or built upon
+        report.unchanged += 1
+        return
     if c.version > local.version and not pending:
         for key, value in values.items():
             setattr(local, key, value)
