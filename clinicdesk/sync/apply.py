@@ -40,7 +40,7 @@ DEVICE = "sync.device"  # this desk's device on the server
 class Applied:
     applied: int = 0
     unchanged: int = 0
-    conflicts: int = 0
+    conflicts: int = 0  # changes kept aside for review by this page (not those kept before)
     unreadable: list[str] = field(default_factory=list)
 
 
@@ -80,8 +80,7 @@ def apply_page(
             except UnreadableChange as error:
                 report.unreadable.append(f"Change {pulled.seq}: {error.message}")
             except IntegrityError as error:
-                _keep_clash(s, pulled, cipher, error)
-                report.conflicts += 1
+                report.conflicts += _keep_clash(s, pulled, cipher, error)
         _set_cursor(s, after)
     return report
 
@@ -126,16 +125,16 @@ def _apply(
     reason = (
         "changed here too and not yet sent" if pending else "changed here from the same version"
     )
-    _keep(s, p, plain.decode(), reason, local.version, mine)
-    report.conflicts += 1
+    report.conflicts += _keep(s, p, plain.decode(), reason, local.version, mine)
 
 
 def _keep(
     s: Session, p: PulledChange, remote: str, reason: str, local_version: int = 0, local: str = ""
-) -> None:
-    """Both sides, once per change of the server's log."""
+) -> bool:
+    """Both sides, once per change of the server's log; whether it was kept just now (a page
+    applied again finds what it kept before, and nothing new to review)."""
     if s.scalar(select(SyncConflict.id).where(SyncConflict.remote_seq == p.seq)) is not None:
-        return
+        return False
     c = p.change
     s.add(
         SyncConflict(
@@ -151,15 +150,16 @@ def _keep(
             remote_device=p.device_id,
         )
     )
+    return True
 
 
-def _keep_clash(s: Session, p: PulledChange, cipher: PayloadCipher, error: IntegrityError) -> None:
+def _keep_clash(s: Session, p: PulledChange, cipher: PayloadCipher, error: IntegrityError) -> bool:
     """A change that would break a rule of this desk's data (two rows where only one may be,
     such as two version 2s of one patient's history): kept aside with the rule it meets."""
     c = p.change
     plain = cipher.open(c.entity, c.entity_id, c.version, c.deleted, c.key_gen, c.payload)
     rule = str(error.orig).removeprefix("UNIQUE constraint failed: ")
-    _keep(s, p, plain.decode(), f"clashes with a row here ({rule})")
+    return _keep(s, p, plain.decode(), f"clashes with a row here ({rule})")
 
 
 def _unpushed(s: Session, entity: str, entity_id: str) -> bool:
