@@ -3,8 +3,9 @@
 A page is applied in one transaction with the cursor after it, so a desk stopped half-way
 applies it again from the start, and applying it twice changes nothing. What arrives is
 written as it was made elsewhere (its version and times), never captured into this desk's
-outbox again, and its derived rows (patients' search terms) are made anew. The change feed is
-told once the page commits, so open screens follow.
+outbox again; its derived rows (patients' search terms) are made anew, and the counters this
+desk numbers from (record numbers, the day's queue tokens) move past the number it holds. The
+change feed is told once the page commits, so open screens follow.
 
 Nothing is ever written over: a change that meets a change of this desk's not yet pushed, or
 that was made from the same version as this desk's, is kept beside it in ``sync_conflicts``.
@@ -25,7 +26,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clinicdesk.services import patient_search
+from clinicdesk.services import patient_search, patients, queue
 from clinicdesk.store import outbox
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Base, Meta, OutboxEntry, SyncConflict, Synced
@@ -52,8 +53,17 @@ def synced_models() -> dict[str, type[Synced]]:
     }
 
 
-# derived rows made anew for a row that arrived
-REBUILD: dict[str, Callable[[Session, Any], None]] = {"patients": patient_search.index}
+def _patient_arrived(s: Session, row: Any) -> None:
+    patient_search.index(s, row)
+    patients.mrn_arrived(s, row)
+
+
+# what a row that arrived makes anew here: derived rows (patients' search terms), and the
+# counters numbers are handed out from, moved past the number it holds
+REBUILD: dict[str, Callable[[Session, Any], None]] = {
+    "patients": _patient_arrived,
+    "queue_entries": queue.token_arrived,
+}
 
 
 def cursor(store: Store) -> int:
