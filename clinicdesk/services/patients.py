@@ -355,6 +355,19 @@ def _reserve_mrns(s: Session, count: int) -> int:
     return first
 
 
+def mrn_arrived(s: Session, patient: Patient) -> None:
+    """A patient registered at another desk (arrived by sync) holds a record number: the
+    clinic's counter here moves past it, so the next patient registered here gets a new one."""
+    prefix, _, number = (patient.mrn or "").rpartition("-")
+    if prefix != _mrn_prefix(s) or not number.isdigit():
+        return
+    counter = s.get(Counter, "mrn")
+    if counter is None:
+        counter = Counter(name="mrn", value=0)
+        s.add(counter)
+    counter.value = max(counter.value, int(number))
+
+
 def _mrn_prefix(s: Session) -> str:
     return s.scalar(select(ClinicProfile.mrn_prefix)) or "MRN"
 

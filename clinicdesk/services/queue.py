@@ -242,6 +242,15 @@ def _already_waiting(s: Session, patient_id: str, day: date) -> None:
         raise Conflict(f"This patient is already waiting with token {row.token}.")
 
 
+def token_arrived(s: Session, entry: QueueEntry) -> None:
+    """A queue entry made at another desk (arrived by sync) holds its day's token: the day's
+    counter here moves past it, so the next patient queued here gets a new one."""
+    name = f"queue:{entry.day.isoformat()}"
+    counter = s.get(Counter, name) or Counter(name=name, value=0)
+    s.add(counter)
+    counter.value = max(counter.value, entry.token)
+
+
 def _new_entry(
     s: Session,
     now: datetime,

@@ -3,8 +3,9 @@
 A page is applied in one transaction with the cursor after it, so a desk stopped half-way
 applies it again from the start, and applying it twice changes nothing. What arrives is
 written as it was made elsewhere (its version and times), never captured into this desk's
-outbox again, and its derived rows (patients' search terms) are made anew. The change feed is
-told once the page commits, so open screens follow.
+outbox again; its derived rows (patients' search terms) are made anew, and the counters this
+desk numbers from (record numbers, the day's queue tokens) move past the number it holds. The
+change feed is told once the page commits, so open screens follow.
 
 Nothing is ever written over: a change that meets a change of this desk's not yet pushed, or
 that was made from the same version as this desk's, is kept beside it in ``sync_conflicts``.
@@ -25,7 +26,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clinicdesk.services import patient_search
+from clinicdesk.services import patient_search, patients, queue
 from clinicdesk.services.booking import SlotUnavailable, reclaim_time
 from clinicdesk.services.prescriptions import rebuild_dose_times
 from clinicdesk.store import outbox
@@ -35,13 +36,14 @@ from clinicdesk.sync.payload import PayloadCipher, UnreadableChange
 from clinicdesk.sync.protocol import PulledChange
 
 CURSOR = "sync.cursor"  # the last sequence number of the server's log applied here
+DEVICE = "sync.device"  # this desk's device on the server
 
 
 @dataclass
 class Applied:
     applied: int = 0
     unchanged: int = 0
-    conflicts: int = 0
+    conflicts: int = 0  # changes kept aside for review by this page (not those kept before)
     unreadable: list[str] = field(default_factory=list)
 
 
@@ -53,9 +55,17 @@ def synced_models() -> dict[str, type[Synced]]:
     }
 
 
-# derived rows made anew for a row that arrived
+def _patient_arrived(s: Session, row: Any) -> None:
+    patient_search.index(s, row)
+    patients.mrn_arrived(s, row)
+
+
+# what a row that arrived makes anew here: derived rows (patients' search terms, an
+# appointment's time claims, dose times), and the counters numbers are handed out from, moved
+# past the number it holds
 REBUILD: dict[str, Callable[[Session, Any], None]] = {
-    "patients": patient_search.index,
+    "patients": _patient_arrived,
+    "queue_entries": queue.token_arrived,
     "appointments": reclaim_time,
     "prescriptions": rebuild_dose_times,
     "prescription_items": rebuild_dose_times,
@@ -76,20 +86,22 @@ def apply_page(
     report = Applied()
     with store.write() as s:
         s.info[outbox.APPLYING] = True
+        device = s.get(Meta, DEVICE)
+        own = device.value if device else None
         for pulled in page:
             try:
                 with s.begin_nested():  # a change that clashes is undone alone
-                    _apply(s, models, cipher, pulled, report)
+                    _apply(s, models, cipher, pulled, report, own)
                     s.flush()
             except UnreadableChange as error:
                 report.unreadable.append(f"Change {pulled.seq}: {error.message}")
             except IntegrityError as error:
                 rule = str(error.orig).removeprefix("UNIQUE constraint failed: ")
-                _keep_clash(s, pulled, cipher, f"clashes with a row here ({rule})")
-                report.conflicts += 1
+                reason = f"clashes with a row here ({rule})"
+                report.conflicts += _keep_clash(s, pulled, cipher, reason)
             except SlotUnavailable:
-                _keep_clash(s, pulled, cipher, "its time is taken by a booking here")
-                report.conflicts += 1
+                reason = "its time is taken by a booking here"
+                report.conflicts += _keep_clash(s, pulled, cipher, reason)
         _set_cursor(s, after)
     return report
 
@@ -100,6 +112,7 @@ def _apply(
     cipher: PayloadCipher,
     p: PulledChange,
     report: Applied,
+    own: str | None,
 ) -> None:
     c = p.change
     model = models.get(c.entity)
@@ -115,6 +128,11 @@ def _apply(
         report.applied += 1
         return
     pending = _unpushed(s, c.entity, c.entity_id)
+    if p.device_id == own and c.version <= local.version:
+        # this desk's own change come back (the puller can bring it while the next edit of the
+        # row waits to be sent): it is here already, or built upon
+        report.unchanged += 1
+        return
     if c.version > local.version and not pending:
         for key, value in values.items():
             setattr(local, key, value)
@@ -128,16 +146,16 @@ def _apply(
     reason = (
         "changed here too and not yet sent" if pending else "changed here from the same version"
     )
-    _keep(s, p, plain.decode(), reason, local.version, mine)
-    report.conflicts += 1
+    report.conflicts += _keep(s, p, plain.decode(), reason, local.version, mine)
 
 
 def _keep(
     s: Session, p: PulledChange, remote: str, reason: str, local_version: int = 0, local: str = ""
-) -> None:
-    """Both sides, once per change of the server's log."""
+) -> bool:
+    """Both sides, once per change of the server's log; whether it was kept just now (a page
+    applied again finds what it kept before, and nothing new to review)."""
     if s.scalar(select(SyncConflict.id).where(SyncConflict.remote_seq == p.seq)) is not None:
-        return
+        return False
     c = p.change
     s.add(
         SyncConflict(
@@ -153,15 +171,16 @@ def _keep(
             remote_device=p.device_id,
         )
     )
+    return True
 
 
-def _keep_clash(s: Session, p: PulledChange, cipher: PayloadCipher, reason: str) -> None:
+def _keep_clash(s: Session, p: PulledChange, cipher: PayloadCipher, reason: str) -> bool:
     """A change that would break a rule of this desk's data (two rows where only one may be,
     such as two version 2s of one patient's history, or two bookings of one doctor's time):
     kept aside with the rule it meets."""
     c = p.change
     plain = cipher.open(c.entity, c.entity_id, c.version, c.deleted, c.key_gen, c.payload)
-    _keep(s, p, plain.decode(), reason)
+    return _keep(s, p, plain.decode(), reason)
 
 
 def _unpushed(s: Session, entity: str, entity_id: str) -> bool:

@@ -10,12 +10,16 @@ the protocol's errors as the server words them, the network's as ``Offline``.
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
+import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -33,6 +37,7 @@ from clinicdesk.sync.protocol import (
 CONNECT_TIMEOUT = 5  # seconds
 READ_TIMEOUT = 20  # seconds, beyond a long poll's wait
 GZIP_FROM = 1024  # bytes: smaller bodies go as they are
+BACKOFF = 0.5  # seconds before the second retry, doubled for each retry after it
 
 
 class Offline(ClinicDeskError):
@@ -72,7 +77,7 @@ class SyncClient:
             read=1,
             status_forcelist=(502, 503, 504),
             allowed_methods=None,  # POSTs too: a push is idempotent by its op ids
-            backoff_factor=0.5,
+            backoff_factor=BACKOFF,
             raise_on_status=False,
         )
         self.http.mount(self.url, HTTPAdapter(max_retries=retry))
@@ -106,8 +111,9 @@ class SyncClient:
         method: str,
         path: str,
         body: dict[str, Any] | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        timeout: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
+        timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
         headers = {EPOCH_HEADER: self.epoch} if self.epoch else {}
         data = None
         if body is not None:
@@ -125,13 +131,14 @@ class SyncClient:
                 timeout=timeout,
                 verify=self.verify,
             )
-        except requests.exceptions.SSLError:
-            raise Offline(
-                "The sync server's certificate is not the one this desk was connected to; "
-                "nothing was sent. Ask the server's operator."
-            ) from None
         except requests.exceptions.RequestException as error:
-            raise Offline(f"The sync server cannot be reached ({_why(error)}).") from None
+            causes = list(_causes(error))
+            if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+                raise Offline(
+                    "The sync server's certificate is not the one this desk was connected to; "
+                    "nothing was sent. Ask the server's operator."
+                ) from None
+            raise Offline(f"The sync server cannot be reached ({_why(causes)}).") from None
         return _answer(answer)
 
 
@@ -167,9 +174,45 @@ def _answer(answer: requests.Response) -> dict[str, Any]:
     return body
 
 
-def _why(error: requests.exceptions.RequestException) -> str:
-    if isinstance(error, requests.exceptions.Timeout):
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and those it stands for: requests wraps urllib3's, which wraps the socket's
+    and the TLS layer's (in ``args``, ``reason`` or as the cause)."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo and len(seen) < 32:
+        cause = todo.pop()
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        todo.extend(a for a in cause.args if isinstance(a, BaseException))
+        for more in (getattr(cause, "reason", None), cause.__cause__, cause.__context__):
+            if isinstance(more, BaseException):
+                todo.append(more)
+
+
+def _why(causes: list[BaseException]) -> str:
+    """What went wrong on the way, in words (a read timed out after every retry comes back as
+    a ConnectionError, a cut answer as a ChunkedEncodingError: their causes tell)."""
+
+    def found(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(c, kinds) for c in causes)
+
+    if found(requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
         return "it did not answer in time"
-    if isinstance(error, requests.exceptions.ConnectionError):
-        return "no connection"
-    return type(error).__name__
+    if found(
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+        http.client.IncompleteRead,
+        urllib3.exceptions.IncompleteRead,
+    ):
+        return "its answer was cut off part-way"
+    if found(
+        ConnectionResetError,
+        ConnectionAbortedError,
+        BrokenPipeError,
+        http.client.RemoteDisconnected,
+        ssl.SSLError,
+    ):
+        return "the connection was cut off"
+    return "no connection"

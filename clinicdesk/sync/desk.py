@@ -18,12 +18,12 @@ from sqlalchemy import delete, func, select, update
 from clinicdesk.ids import utcnow
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Meta, OutboxEntry
-from clinicdesk.sync.apply import CURSOR, Applied, apply_page, cursor
+from clinicdesk.sync.apply import CURSOR, DEVICE, Applied, apply_page, cursor
 from clinicdesk.sync.client import SyncClient
 from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.protocol import MAX_PULL, MAX_PUSH, Rebootstrap, WireChange
 
-SERVER, DEVICE, TOKEN, EPOCH = "sync.server", "sync.device", "sync.token", "sync.epoch"
+SERVER, TOKEN, EPOCH = "sync.server", "sync.token", "sync.epoch"
 BATCH_BYTES = 8 * 1024 * 1024  # of payload in one push, well under the server's 16 MiB
 CERTIFICATE = "sync-server.pem"
 

@@ -124,18 +124,21 @@ class SyncRunner:
             if failures:
                 self._stop.wait(self.pauses[min(failures, len(self.pauses)) - 1])
 
-    def _push_once(self) -> None:
+    def _push_once(self) -> bool:
+        waiting = desk.waiting(self.store)
+        self._update(waiting=waiting)  # what was made here shows at once, server or not
         link = desk.connection(self.store)
-        if link is None:
-            return
+        if link is None or not waiting:
+            return False  # nothing to send: nothing learnt of the server either
         client = link.client()
         try:
             desk.push(self.store, client, self.cipher())
         finally:
             client.close()
         self._update(waiting=desk.waiting(self.store))
+        return True
 
-    def _pull_once(self) -> None:
+    def _pull_once(self) -> bool:
         done: Applied = desk.sync(self.store, self.cipher(), wait=self.long_poll)
         for line in done.unreadable:
             log.warning("sync: %s", line)
@@ -143,11 +146,13 @@ class SyncRunner:
             conflicts = self._status.conflicts + done.conflicts
             refused = self._status.refused + len(done.unreadable)
         self._update(conflicts=conflicts, refused=refused, waiting=desk.waiting(self.store))
+        return True
 
-    def _attempt(self, once: Callable[[], None], failures: int) -> int:
-        """Runs ``once``; returns how many attempts in a row have now failed."""
+    def _attempt(self, once: Callable[[], bool], failures: int) -> int:
+        """Runs ``once``, which says whether it went through to the server; returns how many
+        attempts in a row have now failed."""
         try:
-            once()
+            reached = once()
         except Offline as error:
             with self._lock:
                 since = self._status.offline_since or utcnow()
@@ -163,7 +168,8 @@ class SyncRunner:
             log.warning("sync failed: %s", error.message)
             self._update(connected=False, problem=error.message)
             return failures + 1
-        self._update(connected=True, offline_since=None, problem="")
+        if reached:
+            self._update(connected=True, offline_since=None, problem="")
         return 0
 
     def _update(self, **fields) -> None:

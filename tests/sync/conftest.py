@@ -1,5 +1,6 @@
-"""Fixtures of the sync server's tests: its database on SQLite and on PostgreSQL, a store on it,
-and the real server in a process of its own, speaking HTTPS on loopback.
+"""Fixtures of the sync tests: the server's database on SQLite and on PostgreSQL, a store on it,
+the real server in a process of its own, speaking HTTPS on loopback, and two desks of one
+clinic connected to it.
 
 PostgreSQL is the server at CLINICDESK_TEST_PG_URL (for example
 postgresql://postgres@127.0.0.1:5432/test); each test session makes databases of its own there
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,20 +19,32 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
 import requests
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from clinicdesk.ids import new_id
-from clinicdesk.sync.protocol import EPOCH_HEADER, WireChange
+from clinicdesk.permissions import Role
+from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.patients import PatientInput
+from clinicdesk.store.models import Patient, SyncConflict
+from clinicdesk.sync import desk
+from clinicdesk.sync.apply import cursor
+from clinicdesk.sync.protocol import EPOCH_HEADER, PulledChange, WireChange
 from clinicdesk.sync.server.database import sqlite_url
-from clinicdesk.sync.server.store import ServerStore
+from clinicdesk.sync.server.store import AuthedDevice, ServerStore
+from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
 
 PG_ENV = "CLINICDESK_TEST_PG_URL"
 BACKENDS = ["sqlite", "postgresql"]
+# for tests of the desk's side, where the server's database matters less: SQLite in every run,
+# PostgreSQL with the long ones (parametrize "server" or "own_server" indirectly with these)
+DESK_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.long)]
 
 
 def libpq_url(url: str) -> str:
@@ -188,9 +202,12 @@ class RunningServer:
         self.operator_token = self.operator_token.strip()
 
     def start(self) -> None:
+        """Start it; started again after a stop or a kill, it listens where it did before, so
+        the desks connected to it find it again."""
         assert self.process is None
+        again = self.port
         for _attempt in range(3):
-            self.port = free_port()
+            self.port = again or free_port()
             with self.log.open("ab") as out:
                 self.process = subprocess.Popen(
                     [
@@ -203,7 +220,7 @@ class RunningServer:
                 )
             if self._answers():
                 return
-            self.process = None  # the port was taken meanwhile: another one
+            self.process = None  # the port was taken meanwhile: try another (or, restarting, again)
         raise AssertionError(f"the sync server did not start:\n{self.log.read_text()}")
 
     def _answers(self) -> bool:
@@ -229,8 +246,8 @@ class RunningServer:
             self.process = None
 
     def stop(self) -> None:
-        for desk in self.desks:  # an open connection would hold up a graceful shutdown
-            desk.close()
+        for each in self.desks:  # an open connection would hold up a graceful shutdown
+            each.close()
         if self.process is not None:
             self.process.terminate()
             try:
@@ -298,3 +315,144 @@ def own_server(request, tmp_path: Path) -> Iterator[RunningServer]:
     yield running
     running.kill()
     running.stop()
+
+
+# ---- two desks of one clinic, connected to the real server ----
+
+
+def connect(session: ClinicSession, server: RunningServer, answer: dict, url: str = "") -> None:
+    """Connect the desk as Admin -> Sync does, with the device the server made for it; ``url``
+    is where the desk reaches the server (its own address unless something stands between)."""
+    desk.connect(
+        session.store,
+        url or server.url,
+        answer["device_id"],
+        answer["token"],
+        answer["epoch"],
+        server.cert.read_bytes(),
+    )
+
+
+def two_desks(
+    folder: Path, copy: Path, server: RunningServer, url: str = ""
+) -> tuple[ClinicSession, ClinicSession]:
+    """Desk A (the clinic in ``folder``) makes the clinic's space on the server; desk B joins
+    as a copy of A in ``copy`` with a device of its own. Each is signed in by its own person (one
+    account signing in at two desks at once changes its row at both: a conflict for the review
+    screen). The caller closes both."""
+    first = sign_in(folder, "admin", ADMIN_PASSWORD)
+    first.users.create(
+        first.actor, "ben", "Ben Okoro", {Role.ADMIN}, STAFF_PASSWORD, must_change_password=False
+    )
+    first.close()
+    shutil.copytree(folder, copy)
+    a, b = sign_in(folder, "admin", ADMIN_PASSWORD), sign_in(copy, "ben", STAFF_PASSWORD)
+    made = server.operator(
+        "/v1/clinics",
+        {
+            "clinic_id": a.slots.clinic_id,
+            "clinic_name": "Sunrise Family Clinic",
+            "device_name": "Front desk",
+        },
+    )
+    assert made.status_code == 200, made.text
+    connect(a, server, made.json(), url)
+    store = ServerStore(server.db_url)
+    try:
+        second = store.add_device(a.slots.clinic_id, "Doctor's room")
+        epoch = store.epoch()
+    finally:
+        store.close()
+    answer = {"device_id": second.device_id, "token": second.token, "epoch": epoch}
+    connect(b, server, answer, url)
+    return a, b
+
+
+@pytest.fixture
+def desks(clinic_dir, tmp_path: Path, server: RunningServer):
+    """Desks A and B of one clinic on the session's server (``two_desks``)."""
+    a, b = two_desks(clinic_dir[0], tmp_path / "desk-b", server)
+    yield a, b
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def own_desks(clinic_dir, tmp_path: Path, own_server: RunningServer):
+    """Desks A and B of one clinic on a server of this test's own, which it may stop."""
+    a, b = two_desks(clinic_dir[0], tmp_path / "desk-b", own_server)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def register(session: ClinicSession, given: str, family: str) -> str:
+    patient = PatientInput(given, family, date(1980, 5, 17), "female")
+    return session.patients.register(session.actor, patient, not_a_duplicate=True).id
+
+
+def move(session: ClinicSession, patient_id: str, address: str) -> int:
+    """The patient's address changed at this desk; the patient's new version."""
+    patient = session.patients.get(session.actor, patient_id)
+    data = PatientInput(**{**patient.as_input().__dict__, "address": address})
+    return session.patients.update(session.actor, patient_id, data, patient.version).version
+
+
+def eventually(check: Callable[[], bool], within: float, what: str | Callable[[], str]) -> float:
+    """Wait (at most ``within`` seconds) until ``check()`` holds; how long it took. ``what``
+    says what was awaited (a callable: told as things stand when the wait ran out)."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > within:
+            said = what() if callable(what) else what
+            raise AssertionError(f"not within {within} s: {said}")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def server_log(server: RunningServer, session: ClinicSession) -> list[PulledChange]:
+    """The clinic's whole change log as the server holds it (read through its store, as the
+    desk's device)."""
+    link = desk.connection(session.store)
+    assert link is not None
+    store = ServerStore(server.db_url)
+    try:
+        device = AuthedDevice(link.device_id, session.slots.clinic_id, "reader")
+        changes: list[PulledChange] = []
+        while True:
+            page = store.pull(device, changes[-1].seq if changes else 0)
+            changes += page.changes
+            if not page.more:
+                return changes
+    finally:
+        store.close()
+
+
+def patients_at(session: ClinicSession) -> int:
+    with session.store.read() as s:
+        return s.scalar(select(func.count()).select_from(Patient)) or 0
+
+
+def conflicts_at(session: ClinicSession) -> int:
+    with session.store.read() as s:
+        return s.scalar(select(func.count()).select_from(SyncConflict)) or 0
+
+
+def assert_in_step(server: RunningServer, *sessions: ClinicSession) -> list[PulledChange]:
+    """Every desk has sent all it made, holds what the server holds, and nothing is there twice:
+    the server's log has each op once and each version of a row once; the desks have as many
+    patients as the log made, and stand at its head. The log, for further checks."""
+    log = server_log(server, sessions[0])
+    ops = [c.change.op_id for c in log]
+    assert len(ops) == len(set(ops)), "an op was appended twice"
+    versions = [(c.change.entity, c.change.entity_id, c.change.version) for c in log]
+    twice = {v for v in versions if versions.count(v) > 1}
+    assert not twice, f"a version of a row was sent twice: {sorted(twice)[:5]}"
+    patients = len({c.change.entity_id for c in log if c.change.entity == "patients"})
+    head = log[-1].seq if log else 0
+    for session in sessions:
+        assert desk.waiting(session.store) == 0
+        assert cursor(session.store) == head
+        assert patients_at(session) == patients
+        assert conflicts_at(session) == 0
+    return log

@@ -3,75 +3,14 @@ sync server (HTTPS on loopback, SQLite and PostgreSQL behind it)."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from datetime import date
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from clinicdesk.permissions import Role
-from clinicdesk.services.access import ClinicSession, sign_in
-from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.models import SyncConflict
 from clinicdesk.sync import desk
 from clinicdesk.sync.runner import SyncRunner
-from clinicdesk.sync.server.store import ServerStore
-from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
-
-
-def connect(session: ClinicSession, server, answer: dict) -> None:
-    desk.connect(
-        session.store,
-        server.url,
-        answer["device_id"],
-        answer["token"],
-        answer["epoch"],
-        server.cert.read_bytes(),
-    )
-
-
-@pytest.fixture
-def desks(clinic_dir, tmp_path: Path, server):
-    """Desk A made the clinic's space on the server; desk B joined as a copy of A with a device
-    of its own."""
-    folder, _ = clinic_dir
-    first = sign_in(folder, "admin", ADMIN_PASSWORD)
-    first.users.create(
-        first.actor, "ben", "Ben Okoro", {Role.ADMIN}, STAFF_PASSWORD, must_change_password=False
-    )
-    first.close()
-    copy = tmp_path / "desk-b"
-    shutil.copytree(folder, copy)
-    # each desk signed in by its own person (one account signing in at two desks at once
-    # changes its row at both: a conflict for the review screen)
-    a, b = sign_in(folder, "admin", ADMIN_PASSWORD), sign_in(copy, "ben", STAFF_PASSWORD)
-    made = server.operator(
-        "/v1/clinics",
-        {
-            "clinic_id": a.slots.clinic_id,
-            "clinic_name": "Sunrise Family Clinic",
-            "device_name": "Front desk",
-        },
-    )
-    assert made.status_code == 200, made.text
-    connect(a, server, made.json())
-    store = ServerStore(server.db_url)
-    try:
-        second = store.add_device(a.slots.clinic_id, "Doctor's room")
-        epoch = store.epoch()
-    finally:
-        store.close()
-    connect(b, server, {"device_id": second.device_id, "token": second.token, "epoch": epoch})
-    yield a, b
-    a.close()
-    b.close()
-
-
-def register(session: ClinicSession, given: str, family: str) -> str:
-    patient = PatientInput(given, family, date(1980, 5, 17), "female")
-    return session.patients.register(session.actor, patient, not_a_duplicate=True).id
+from tests.sync.conftest import register
 
 
 def test_a_patient_registered_at_one_desk_is_found_at_the_other(desks):
