@@ -355,17 +355,22 @@ def _reserve_mrns(s: Session, count: int) -> int:
     return first
 
 
-def mrn_arrived(s: Session, patient: Patient) -> None:
-    """A patient registered at another desk (arrived by sync) holds a record number: the
-    clinic's counter here moves past it, so the next patient registered here gets a new one."""
-    prefix, _, number = (patient.mrn or "").rpartition("-")
-    if prefix != _mrn_prefix(s) or not number.isdigit():
+def mrns_arrived(s: Session, arrived: list[Patient]) -> None:
+    """Patients registered at another desk (arrived by sync) hold record numbers: the clinic's
+    counter here moves past them, so the next patient registered here gets a new one."""
+    prefix = _mrn_prefix(s)
+    numbers = [
+        int(number)
+        for mrn_prefix, _, number in ((p.mrn or "").rpartition("-") for p in arrived)
+        if mrn_prefix == prefix and number.isdigit()
+    ]
+    if not numbers:
         return
     counter = s.get(Counter, "mrn")
     if counter is None:
         counter = Counter(name="mrn", value=0)
         s.add(counter)
-    counter.value = max(counter.value, int(number))
+    counter.value = max(counter.value, *numbers)
 
 
 def _mrn_prefix(s: Session) -> str:

@@ -242,13 +242,17 @@ def _already_waiting(s: Session, patient_id: str, day: date) -> None:
         raise Conflict(f"This patient is already waiting with token {row.token}.")
 
 
-def token_arrived(s: Session, entry: QueueEntry) -> None:
-    """A queue entry made at another desk (arrived by sync) holds its day's token: the day's
-    counter here moves past it, so the next patient queued here gets a new one."""
-    name = f"queue:{entry.day.isoformat()}"
-    counter = s.get(Counter, name) or Counter(name=name, value=0)
-    s.add(counter)
-    counter.value = max(counter.value, entry.token)
+def tokens_arrived(s: Session, arrived: list[QueueEntry]) -> None:
+    """Queue entries made at another desk (arrived by sync) hold their day's tokens: each day's
+    counter here moves past them, so the next patient queued here gets a new one."""
+    last: dict[date, int] = {}
+    for entry in arrived:
+        last[entry.day] = max(last.get(entry.day, 0), entry.token)
+    for day, token in last.items():
+        name = f"queue:{day.isoformat()}"
+        counter = s.get(Counter, name) or Counter(name=name, value=0)
+        s.add(counter)
+        counter.value = max(counter.value, token)
 
 
 def _new_entry(

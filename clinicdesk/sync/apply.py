@@ -55,20 +55,19 @@ def synced_models() -> dict[str, type[Synced]]:
     }
 
 
-def _patient_arrived(s: Session, row: Any) -> None:
-    patient_search.index(s, row)
-    patients.mrn_arrived(s, row)
-
-
-# what a row that arrived makes anew here: derived rows (patients' search terms, an
-# appointment's time claims, dose times), and the counters numbers are handed out from, moved
-# past the number it holds
+# derived rows made anew for a row that arrived: patients' search terms, an appointment's time
+# claims, a prescription's dose times
 REBUILD: dict[str, Callable[[Session, Any], None]] = {
-    "patients": _patient_arrived,
-    "queue_entries": queue.token_arrived,
+    "patients": patient_search.index,
     "appointments": reclaim_time,
     "prescriptions": rebuild_dose_times,
     "prescription_items": rebuild_dose_times,
+}
+
+# the counters this desk numbers rows from, moved past the numbers the rows of a page hold
+NUMBERED: dict[str, Callable[[Session, list[Any]], None]] = {
+    "patients": patients.mrns_arrived,
+    "queue_entries": queue.tokens_arrived,
 }
 
 
@@ -88,10 +87,11 @@ def apply_page(
         s.info[outbox.APPLYING] = True
         device = s.get(Meta, DEVICE)
         own = device.value if device else None
+        written: dict[str, list[Synced]] = {}
         for pulled in page:
             try:
                 with s.begin_nested():  # a change that clashes is undone alone
-                    _apply(s, models, cipher, pulled, report, own)
+                    row = _apply(s, models, cipher, pulled, report, own)
                     s.flush()
             except UnreadableChange as error:
                 report.unreadable.append(f"Change {pulled.seq}: {error.message}")
@@ -102,6 +102,12 @@ def apply_page(
             except SlotUnavailable:
                 reason = "its time is taken by a booking here"
                 report.conflicts += _keep_clash(s, pulled, cipher, reason)
+            else:
+                if row is not None:
+                    written.setdefault(pulled.change.entity, []).append(row)
+        for entity, rows in written.items():
+            if entity in NUMBERED:
+                NUMBERED[entity](s, rows)
         _set_cursor(s, after)
     return report
 
@@ -113,7 +119,8 @@ def _apply(
     p: PulledChange,
     report: Applied,
     own: str | None,
-) -> None:
+) -> Synced | None:
+    """Apply one change; the row it wrote, if it wrote one."""
     c = p.change
     model = models.get(c.entity)
     if model is None:
@@ -126,27 +133,28 @@ def _apply(
         s.add(row)
         _derived(s, c.entity, row)
         report.applied += 1
-        return
+        return row
     pending = _unpushed(s, c.entity, c.entity_id)
     if p.device_id == own and c.version <= local.version:
         # this desk's own change come back (the puller can bring it while the next edit of the
         # row waits to be sent): it is here already, or built upon
         report.unchanged += 1
-        return
+        return None
     if c.version > local.version and not pending:
         for key, value in values.items():
             setattr(local, key, value)
         _derived(s, c.entity, local)
         report.applied += 1
-        return
+        return local
     mine = outbox.row_payload(local)
     if (c.version < local.version and not pending) or plain.decode() == mine:
         report.unchanged += 1  # already here, or built upon here
-        return
+        return None
     reason = (
         "changed here too and not yet sent" if pending else "changed here from the same version"
     )
     report.conflicts += _keep(s, p, plain.decode(), reason, local.version, mine)
+    return None
 
 
 def _keep(

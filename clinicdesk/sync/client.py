@@ -9,10 +9,13 @@ the protocol's errors as the server words them, the network's as ``Offline``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import json
+import socket
 import ssl
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,8 @@ from typing import Any
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from clinicdesk.errors import ClinicDeskError
@@ -80,10 +85,17 @@ class SyncClient:
             backoff_factor=BACKOFF,
             raise_on_status=False,
         )
-        self.http.mount(self.url, HTTPAdapter(max_retries=retry))
+        self.adapter = _CuttableAdapter(max_retries=retry)
+        self.http.mount(self.url, self.adapter)
 
     def close(self) -> None:
         self.http.close()
+
+    def abort(self) -> None:
+        """Cut short what this client is waiting for, from another thread (the clinic is
+        closing while a long poll waits): the call ends with ``Offline`` at once, and so does
+        any call after it."""
+        self.adapter.cut_short()
 
     def push(self, changes: list[WireChange]) -> Pushed:
         body = self._call("POST", "/push", {"changes": [c.to_json() for c in changes]})
@@ -131,7 +143,9 @@ class SyncClient:
                 timeout=timeout,
                 verify=self.verify,
             )
-        except requests.exceptions.RequestException as error:
+        except (_Cut, requests.exceptions.RequestException) as error:
+            if self.adapter.cut:
+                raise Offline("Sync was stopped on this desk; nothing more was sent.") from None
             causes = list(_causes(error))
             if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
                 raise Offline(
@@ -140,6 +154,59 @@ class SyncClient:
                 ) from None
             raise Offline(f"The sync server cannot be reached ({_why(causes)}).") from None
         return _answer(answer)
+
+
+class _Cut(Exception):
+    """A connection refused because the client was cut short: not an error urllib3 retries."""
+
+
+class _CuttableAdapter(HTTPAdapter):
+    """Keeps the connections it opens, so that a request waiting on one can be cut short from
+    another thread: shutting a socket down wakes the thread blocked reading it, where closing
+    it would not."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.cut = False
+        self.connections: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        adapter = self
+
+        def kept(base: type[HTTPConnection]) -> type[HTTPConnection]:
+            class Kept(base):
+                def connect(self) -> None:
+                    if adapter.cut:
+                        raise _Cut
+                    super().connect()
+                    adapter.connections.add(self)
+                    if adapter.cut:  # cut while it was connecting
+                        _shut(self)
+
+            return Kept
+
+        class Pool(HTTPConnectionPool):
+            ConnectionCls = kept(HTTPConnection)
+
+        class SecurePool(HTTPSConnectionPool):
+            ConnectionCls = kept(HTTPSConnection)
+
+        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
+
+    def cut_short(self) -> None:
+        self.cut = True
+        for connection in list(self.connections):
+            _shut(connection)
+
+
+def _shut(connection: HTTPConnection) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # the plain socket's shutdown, under TLS too: the TLS object stays to the thread
+            # that reads through it, which sees the connection end
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def create_clinic(

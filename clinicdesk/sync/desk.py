@@ -5,7 +5,8 @@ server's certificate, which is public, beside it in the data folder. A push seal
 row (``payload.py``), sends at most a batch at a time and marks what the server took, in order;
 what the server has acknowledged is then compacted away. A pull applies page after page
 (``apply.py``). When the server says its log was restored (410), the desk pulls everything
-again from the start and keeps what it has not yet pushed, which the next push sends.
+again from the start, then sends what it had not yet pushed and what the restored server lost
+(every row newer here than in its log).
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 
-from clinicdesk.ids import utcnow
+from clinicdesk.ids import new_id, utcnow
+from clinicdesk.store import outbox
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Meta, OutboxEntry
-from clinicdesk.sync.apply import CURSOR, DEVICE, Applied, apply_page, cursor
+from clinicdesk.sync.apply import CURSOR, DEVICE, Applied, apply_page, cursor, synced_models
 from clinicdesk.sync.client import SyncClient
 from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.protocol import MAX_PULL, MAX_PUSH, Rebootstrap, WireChange
 
 SERVER, TOKEN, EPOCH = "sync.server", "sync.token", "sync.epoch"
 BATCH_BYTES = 8 * 1024 * 1024  # of payload in one push, well under the server's 16 MiB
+CATCHING_UP = "sync.catching_up"  # set by a restart until the server has what it lacks
 CERTIFICATE = "sync-server.pem"
 
 
@@ -139,9 +142,16 @@ def _compact(s) -> None:
     )
 
 
-def pull(store: Store, client: SyncClient, cipher: PayloadCipher, wait: float = 0) -> Applied:
+def pull(
+    store: Store,
+    client: SyncClient,
+    cipher: PayloadCipher,
+    wait: float = 0,
+    seen: dict[tuple[str, str], int] | None = None,
+) -> Applied:
     """Apply every change after this desk's cursor; with ``wait``, the first request waits up
-    to that long for one to arrive (a long poll)."""
+    to that long for one to arrive (a long poll). ``seen``, if given, gathers the newest version
+    of each row the pages held."""
     total = Applied()
     while True:
         page = client.pull(cursor(store), MAX_PULL, wait)
@@ -152,35 +162,96 @@ def pull(store: Store, client: SyncClient, cipher: PayloadCipher, wait: float = 
             total.unchanged += done.unchanged
             total.conflicts += done.conflicts
             total.unreadable += done.unreadable
+            if seen is not None:
+                for pulled in page.changes:
+                    key = (pulled.change.entity, pulled.change.entity_id)
+                    seen[key] = max(seen.get(key, 0), pulled.change.version)
         if not page.more:
             return total
 
 
-def sync(store: Store, cipher: PayloadCipher, wait: float = 0) -> Applied:
-    """One round: push what is waiting, then pull. A restored server (410) is followed."""
+def sync(
+    store: Store, cipher: PayloadCipher, wait: float = 0, client: SyncClient | None = None
+) -> Applied:
+    """One round: push what is waiting, then pull. A restored server (410) is followed.
+    ``client``: the one to use (its caller closes it), else one made for this round."""
     link = connection(store)
     if link is None:
         return Applied()
-    client = link.client()
+    own = client is None
+    client = client or link.client()
     try:
         try:
+            if _catching_up(store):  # a restart cut short: done again from its beginning
+                return _catch_up(store, client, cipher)
             push(store, client, cipher)
             return pull(store, client, cipher, wait)
         except Rebootstrap:
             client.epoch = _restart(store, client)
-            applied = pull(store, client, cipher)
-            push(store, client, cipher)
-            return applied
+            return _catch_up(store, client, cipher)
     finally:
-        client.close()
+        if own:
+            client.close()
 
 
 def _restart(store: Store, client: SyncClient) -> str:
-    """The server's log is not the one this desk followed: start again from its beginning,
-    keeping what was never pushed."""
+    """The server's log is not the one this desk followed (it was restored from a backup, or
+    replaced): follow the new one from its beginning."""
     client.epoch = None
     epoch = client.pull(0, 1).epoch
     with store.write() as s:
         _set(s, EPOCH, epoch)
-        _set(s, CURSOR, "0")
+        _set(s, CATCHING_UP, "1")
     return epoch
+
+
+def _catching_up(store: Store) -> bool:
+    with store.read() as s:
+        return s.get(Meta, CATCHING_UP) is not None
+
+
+def _catch_up(store: Store, client: SyncClient, cipher: PayloadCipher) -> Applied:
+    """Pull the server's whole log (what this desk has already is unchanged), then send what
+    the server lacks: what was never pushed, and every row of which this desk holds a newer
+    version than the log does (pushed, by this desk or another, after the backup the server
+    was restored from). The other desks take those as already theirs, or as news."""
+    with store.write() as s:
+        _set(s, CURSOR, "0")
+    seen: dict[tuple[str, str], int] = {}
+    applied = pull(store, client, cipher, seen=seen)
+    with store.write() as s:
+        _resend(s, seen)
+        s.execute(delete(Meta).where(Meta.key == CATCHING_UP))
+    push(store, client, cipher)
+    return applied
+
+
+def _resend(s, seen: dict[tuple[str, str], int]) -> None:
+    """An outbox row for the current state of each synced row that is newer here than in the
+    server's log and is not waiting to be sent already."""
+    waiting = set(
+        s.execute(
+            select(OutboxEntry.entity, OutboxEntry.entity_id).where(OutboxEntry.pushed_at.is_(None))
+        ).all()
+    )
+    now = utcnow()
+    for entity, model in synced_models().items():
+        newer = [
+            row_id
+            for row_id, version in s.execute(select(model.id, model.version))
+            if version > seen.get((entity, row_id), 0) and (entity, row_id) not in waiting
+        ]
+        for start in range(0, len(newer), 500):
+            for row in s.scalars(select(model).where(model.id.in_(newer[start : start + 500]))):
+                deleted = row.deleted_at is not None
+                s.add(
+                    OutboxEntry(
+                        op_id=new_id(),
+                        entity=entity,
+                        entity_id=row.id,
+                        op="delete" if deleted else "insert" if row.version == 1 else "update",
+                        row_version=row.version,
+                        payload=outbox.row_payload(row),
+                        created_at=now,
+                    )
+                )

@@ -10,9 +10,11 @@ desk goes on working meanwhile. ``status`` says, in words, where sync stands.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from clinicdesk.errors import ClinicDeskError
 from clinicdesk.ids import utcnow
@@ -21,13 +23,14 @@ from clinicdesk.logs import log
 from clinicdesk.store.database import Store
 from clinicdesk.sync import desk
 from clinicdesk.sync.apply import Applied
-from clinicdesk.sync.client import Offline
+from clinicdesk.sync.client import Offline, SyncClient
 from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.protocol import Rebootstrap, Revoked, SyncError
 
 LONG_POLL = 20.0  # seconds a pull waits for a change
 PUSH_EVERY = 30.0  # seconds between pushes when nothing wakes the pusher
 PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)  # between attempts while the server cannot be reached
+STOP_WITHIN = 10.0  # seconds stop() waits for each thread (one writing a page finishes it)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class SyncRunner:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
+        self._clients: set[SyncClient] = set()  # in use: cut short when sync stops
 
     @property
     def status(self) -> SyncStatus:
@@ -97,14 +101,42 @@ class SyncRunner:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stop both threads; a long poll waiting for changes is cut short, so the clinic
+        closes at once rather than when the server next answers."""
         self._stop.set()
         self._wake.set()
+        with self._lock:
+            waiting_on = list(self._clients)
+        for client in waiting_on:
+            client.abort()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         for thread in self._threads:
-            thread.join(timeout=self.long_poll + 10)
+            thread.join(timeout=STOP_WITHIN)
+            if thread.is_alive():
+                log.warning("sync: the %s thread did not stop in time", thread.name)
         self._threads = []
+
+    @contextmanager
+    def _client(self) -> Iterator[SyncClient | None]:
+        """A client for one round, cut short if sync stops meanwhile (None: this desk is not
+        connected to a server)."""
+        link = desk.connection(self.store)
+        if link is None:
+            yield None
+            return
+        client = link.client()
+        with self._lock:
+            self._clients.add(client)
+        if self._stop.is_set():  # stopped while it was made: stop() may have missed it
+            client.abort()
+        try:
+            yield client
+        finally:
+            with self._lock:
+                self._clients.discard(client)
+            client.close()
 
     def _committed(self, _change) -> None:
         self._wake.set()
@@ -119,27 +151,33 @@ class SyncRunner:
 
     def _pull_loop(self) -> None:
         failures = 0
+        fresh = True
         while not self._stop.is_set():
-            failures = self._attempt(self._pull_once, failures)
+            # the first round, and the first after a failure, asks without waiting: the
+            # status says at once whether the server answers
+            wait = 0.0 if fresh else self.long_poll
+            failures = self._attempt(partial(self._pull_once, wait), failures)
+            fresh = bool(failures)
             if failures:
                 self._stop.wait(self.pauses[min(failures, len(self.pauses)) - 1])
 
     def _push_once(self) -> bool:
         waiting = desk.waiting(self.store)
         self._update(waiting=waiting)  # what was made here shows at once, server or not
-        link = desk.connection(self.store)
-        if link is None or not waiting:
+        if not waiting:
             return False  # nothing to send: nothing learnt of the server either
-        client = link.client()
-        try:
+        with self._client() as client:
+            if client is None:
+                return False
             desk.push(self.store, client, self.cipher())
-        finally:
-            client.close()
         self._update(waiting=desk.waiting(self.store))
         return True
 
-    def _pull_once(self) -> bool:
-        done: Applied = desk.sync(self.store, self.cipher(), wait=self.long_poll)
+    def _pull_once(self, wait: float) -> bool:
+        with self._client() as client:
+            if client is None:
+                return False
+            done: Applied = desk.sync(self.store, self.cipher(), wait, client)
         for line in done.unreadable:
             log.warning("sync: %s", line)
         with self._lock:
@@ -154,6 +192,8 @@ class SyncRunner:
         try:
             reached = once()
         except Offline as error:
+            if self._stop.is_set():
+                return failures  # cut short by stop(): not the server's doing
             with self._lock:
                 since = self._status.offline_since or utcnow()
             self._update(connected=False, offline_since=since, problem=error.message)

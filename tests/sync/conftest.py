@@ -428,6 +428,17 @@ def server_log(server: RunningServer, session: ClinicSession) -> list[PulledChan
         store.close()
 
 
+def server_head(server: RunningServer, session: ClinicSession) -> int:
+    """The last sequence number of the clinic's log on the server."""
+    link = desk.connection(session.store)
+    assert link is not None
+    store = ServerStore(server.db_url)
+    try:
+        return store.head(AuthedDevice(link.device_id, session.slots.clinic_id, "reader"))
+    finally:
+        store.close()
+
+
 def patients_at(session: ClinicSession) -> int:
     with session.store.read() as s:
         return s.scalar(select(func.count()).select_from(Patient)) or 0

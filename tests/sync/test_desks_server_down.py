@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from clinicdesk.ids import utcnow
-from clinicdesk.sync import desk, runner
+from clinicdesk.sync import client, desk, runner
 from clinicdesk.sync.runner import SyncRunner
-from tests.sync.conftest import eventually, register
+from tests.sync.conftest import DESK_BACKENDS, eventually, register
 
 PAUSES = (0.2, 0.5, 1.0)  # the runner's pauses between attempts, shortened for the test
 
 
+@pytest.mark.parametrize("own_server", DESK_BACKENDS, indirect=True)
 def test_a_desk_works_offline_says_so_and_catches_up_once_the_server_is_back(
     own_desks, own_server, monkeypatch
 ):
     a, b = own_desks
     monkeypatch.setattr(runner, "PUSH_EVERY", 0.3)  # the pusher looks often, even with nothing
+    monkeypatch.setattr(client, "BACKOFF", 0.05)  # and tries the server again sooner
     runners = [SyncRunner(s.store, s.payload_cipher, long_poll=2, pauses=PAUSES) for s in (a, b)]
     for each in runners:
         each.start()
