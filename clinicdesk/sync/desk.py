@@ -171,10 +171,15 @@ def pull(
 
 
 def sync(
-    store: Store, cipher: PayloadCipher, wait: float = 0, client: SyncClient | None = None
+    store: Store,
+    cipher: PayloadCipher,
+    wait: float = 0,
+    client: SyncClient | None = None,
+    push_first: bool = True,
 ) -> Applied:
-    """One round: push what is waiting, then pull. A restored server (410) is followed.
-    ``client``: the one to use (its caller closes it), else one made for this round."""
+    """One round: push what is waiting (unless ``push_first`` is off, where a pusher of its own
+    sends it), then pull. A restored server (410) is followed. ``client``: the one to use (its
+    caller closes it), else one made for this round."""
     link = connection(store)
     if link is None:
         return Applied()
@@ -184,7 +189,8 @@ def sync(
         try:
             if _catching_up(store):  # a restart cut short: done again from its beginning
                 return _catch_up(store, client, cipher)
-            push(store, client, cipher)
+            if push_first:
+                push(store, client, cipher)
             return pull(store, client, cipher, wait)
         except Rebootstrap:
             client.epoch = _restart(store, client)

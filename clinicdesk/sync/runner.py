@@ -177,7 +177,8 @@ class SyncRunner:
         with self._client() as client:
             if client is None:
                 return False
-            done: Applied = desk.sync(self.store, self.cipher(), wait, client)
+            # the push thread sends what is waiting; this one only pulls
+            done: Applied = desk.sync(self.store, self.cipher(), wait, client, push_first=False)
         for line in done.unreadable:
             log.warning("sync: %s", line)
         with self._lock:
