@@ -336,27 +336,29 @@ def connect(session: ClinicSession, server: RunningServer, answer: dict, url: st
 def two_desks(
     folder: Path, copy: Path, server: RunningServer, url: str = ""
 ) -> tuple[ClinicSession, ClinicSession]:
-    """Desk A (the clinic in ``folder``) makes the clinic's space on the server; desk B joins
-    as a copy of A in ``copy`` with a device of its own. Each is signed in by its own person (one
-    account signing in at two desks at once changes its row at both: a conflict for the review
-    screen). The caller closes both."""
+    """Desk A (the clinic in ``folder``) makes the clinic's space on the server and sends it all;
+    desk B then starts as a copy of the clinic as the server holds it, in ``copy``, with a device
+    of its own. Each is signed in by its own person (one account signing in at two desks at once
+    changes its row at both: a conflict for the review screen). The caller closes both."""
     first = sign_in(folder, "admin", ADMIN_PASSWORD)
     first.users.create(
         first.actor, "ben", "Ben Okoro", {Role.ADMIN}, STAFF_PASSWORD, must_change_password=False
     )
-    first.close()
-    shutil.copytree(folder, copy)
-    a, b = sign_in(folder, "admin", ADMIN_PASSWORD), sign_in(copy, "ben", STAFF_PASSWORD)
     made = server.operator(
         "/v1/clinics",
         {
-            "clinic_id": a.slots.clinic_id,
+            "clinic_id": first.slots.clinic_id,
             "clinic_name": "Sunrise Family Clinic",
             "device_name": "Front desk",
         },
     )
     assert made.status_code == 200, made.text
-    connect(a, server, made.json(), url)
+    connect(first, server, made.json(), url)
+    desk.sync(first.store, first.payload_cipher())  # all of it on the server, nothing waiting
+    assert desk.waiting(first.store) == 0
+    first.close()
+    shutil.copytree(folder, copy)
+    a, b = sign_in(folder, "admin", ADMIN_PASSWORD), sign_in(copy, "ben", STAFF_PASSWORD)
     store = ServerStore(server.db_url)
     try:
         second = store.add_device(a.slots.clinic_id, "Doctor's room")
