@@ -7,7 +7,8 @@ a desk remakes every link it pulls from the last one it holds, so a change remov
 reordered or rewritten in the server's log (after this desk saw the log) is found before anything
 of the page is applied. The payload is chained by the digest the server recorded when it took
 the change: a payload altered afterwards is refused by its own GCM tag, reported, and sync goes
-on; one altered with its digest breaks the chain.
+on; one altered with its digest breaks the chain. A payload sent in parts is chained by the
+SHA-256 it is named by (its blob), which is the digest of the payload it makes up.
 
 ``clinicdesk server verify`` remakes every clinic's chain on the server's own database.
 """
@@ -15,7 +16,7 @@ on; one altered with its digest breaks the chain.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from clinicdesk.sync.protocol import PulledChange, SyncError
@@ -63,11 +64,14 @@ def link(
     return hashlib.sha256("\0".join(fields).encode()).hexdigest()
 
 
-def remade(before: str, rows: Iterable[Any]) -> Iterator[tuple[Any, str, str]]:
+def remade(
+    before: str, rows: Iterable[Any], digest_of: Callable[[Any], str] | None = None
+) -> Iterator[tuple[Any, str, str]]:
     """Each of a log's ``rows`` (in order, each with the fields of a change and its payload)
-    with its payload digest and link remade from ``before``."""
+    with its payload digest and link remade from ``before``. ``digest_of``: the payload's
+    digest where the row does not hold the payload itself (one sent in parts)."""
     for r in rows:
-        payload_digest = digest(bytes(r.payload))
+        payload_digest = digest_of(r) if digest_of else digest(bytes(r.payload))
         before = link(
             before,
             r.seq,

@@ -112,6 +112,21 @@ class SyncClient:
         changes = [PulledChange.from_json(c) for c in body["changes"]]
         return Page(body["epoch"], changes, int(body["head"]), bool(body["more"]))
 
+    def held_parts(self, blob: str, size: int) -> set[int]:
+        """The parts of ``blob`` the server holds for this clinic; TooLarge when it takes no
+        payload of ``size`` bytes."""
+        return set(self._call("GET", f"/parts/{blob}?size={size}")["held"])
+
+    def put_part(self, blob: str, index: int, content: bytes) -> None:
+        self._call("POST", f"/parts/{blob}/{index}", content)
+
+    def part(self, blob: str, index: int) -> bytes:
+        # ciphertext does not compress: the answer comes as it is
+        answer = self._request("GET", f"/parts/{blob}/{index}", accept="identity")
+        if answer.status_code >= 400:
+            _answer(answer)
+        return answer.content
+
     def devices(self) -> list[dict[str, Any]]:
         return self._call("GET", "/devices")["devices"]
 
@@ -122,20 +137,37 @@ class SyncClient:
         self,
         method: str,
         path: str,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | bytes | None = None,
         timeout: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
+        """A request whose answer is JSON: a JSON object as its body, or bytes as they are."""
+        return _answer(self._request(method, path, body, timeout))
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | bytes | None = None,
+        timeout: tuple[float, float] | None = None,
+        accept: str | None = None,
+    ) -> requests.Response:
         timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
         headers = {EPOCH_HEADER: self.epoch} if self.epoch else {}
+        if accept is not None:
+            headers["Accept-Encoding"] = accept
         data = None
         if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
+            if isinstance(body, bytes):
+                data = body
+                headers["Content-Type"] = "application/octet-stream"
+            else:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
             if len(data) >= GZIP_FROM:
                 data = gzip.compress(data, compresslevel=5)
                 headers["Content-Encoding"] = "gzip"
         try:
-            answer = self.http.request(
+            return self.http.request(
                 method,
                 self.url + API_PREFIX + path,
                 data=data,
@@ -153,7 +185,6 @@ class SyncClient:
                     "nothing was sent. Ask the server's operator."
                 ) from None
             raise Offline(f"The sync server cannot be reached ({_why(causes)}).") from None
-        return _answer(answer)
 
 
 class _Cut(Exception):

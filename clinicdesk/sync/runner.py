@@ -42,6 +42,7 @@ class SyncStatus:
     refused: int = 0  # changes from the server that did not open with the clinic's key
     offline_since: datetime | None = None
     problem: str = ""  # what went wrong, in words ("" when all is well)
+    held_back: tuple[str, ...] = ()  # changes the server refused as too large, in words
     stopped: bool = False  # this desk was removed from the clinic's sync
 
     def text(self, zone_clock: Callable[[datetime], str] = lambda t: t.strftime("%H:%M")) -> str:
@@ -60,6 +61,7 @@ class SyncStatus:
             parts.append(f"{self.conflicts:,} to review")
         if self.refused:
             parts.append(f"{self.refused} refused (altered or not this clinic's)")
+        parts += self.held_back
         return " · ".join(parts) or "Not synced yet"
 
 
@@ -76,7 +78,9 @@ class SyncRunner:
         self.long_poll = long_poll
         self.pauses = pauses
         self.changed: Listeners[SyncStatus] = Listeners("sync status")
-        self._status = SyncStatus(waiting=desk.waiting(store))
+        self._status = SyncStatus(
+            waiting=desk.waiting(store), held_back=tuple(desk.held_back(store))
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -163,14 +167,15 @@ class SyncRunner:
 
     def _push_once(self) -> bool:
         waiting = desk.waiting(self.store)
-        self._update(waiting=waiting)  # what was made here shows at once, server or not
+        # what was made here shows at once, server or not
+        self._update(waiting=waiting, held_back=tuple(desk.held_back(self.store)))
         if not waiting:
             return False  # nothing to send: nothing learnt of the server either
         with self._client() as client:
             if client is None:
                 return False
             desk.push(self.store, client, self.cipher())
-        self._update(waiting=desk.waiting(self.store))
+        self._update(waiting=desk.waiting(self.store), held_back=tuple(desk.held_back(self.store)))
         return True
 
     def _pull_once(self, wait: float) -> bool:
