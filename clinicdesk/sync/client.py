@@ -1,7 +1,7 @@
 """The desk's side of the wire: requests to the sync server (docs/sync.md).
 
 One ``requests`` session per desk: TLS checked against the server's own certificate, pinned
-when the desk was connected; gzip for larger bodies; timeouts on every call; retries with
+when the desk was connected; gzip for larger JSON bodies; timeouts on every call; retries with
 backoff for a connection that failed or a server that was briefly unavailable (a retried push
 is safe: the server never applies an op id twice). What goes wrong comes back as a sentence:
 the protocol's errors as the server words them, the network's as ``Offline``.
@@ -156,13 +156,12 @@ class SyncClient:
         if accept is not None:
             headers["Accept-Encoding"] = accept
         data = None
-        if body is not None:
-            if isinstance(body, bytes):
-                data = body
-                headers["Content-Type"] = "application/octet-stream"
-            else:
-                data = json.dumps(body).encode()
-                headers["Content-Type"] = "application/json"
+        if isinstance(body, bytes):  # a part: ciphertext, which gzip would only make larger
+            data = body
+            headers["Content-Type"] = "application/octet-stream"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
             if len(data) >= GZIP_FROM:
                 data = gzip.compress(data, compresslevel=5)
                 headers["Content-Encoding"] = "gzip"

@@ -328,22 +328,25 @@ def _with_parts(client: SyncClient, pulled: PulledChange) -> PulledChange:
             f"{where} names parts other than the ones it was sent with: they were altered on "
             "the way. It was not applied."
         )
-    content = bytearray()
+    content: list[bytes] = []
+    size = 0
     try:
         for index in range(parts.count):
-            content += client.part(parts.blob, index)
-            if len(content) > parts.size:
+            content.append(client.part(parts.blob, index))
+            size += len(content[-1])
+            if size > parts.size:  # more than was sent: no need to fetch the rest
                 break
     except NotFound:
         raise UnreadableChange(
             f"{where} was sent in parts the server no longer holds. It was not applied."
         ) from None
-    if len(content) != parts.size or blob_name(bytes(content)) != parts.blob:
+    payload = b"".join(content)
+    if len(payload) != parts.size or blob_name(payload) != parts.blob:
         raise UnreadableChange(
             f"{where} came in parts that are not the ones sent (their SHA-256 differs): they "
             "were altered on the way. It was not applied."
         )
-    return replace(pulled, change=replace(c, payload=bytes(content), parts=None))
+    return replace(pulled, change=replace(c, payload=payload, parts=None))
 
 
 def sync(
