@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 
+from sqlalchemy import update
+
 from clinicdesk.ids import new_id
+from clinicdesk.sync import chain
 from clinicdesk.sync.protocol import (
     MAX_PART,
     MAX_SPLIT,
@@ -15,6 +18,7 @@ from clinicdesk.sync.protocol import (
     WireChange,
     cut,
 )
+from clinicdesk.sync.server.models import ChangePart
 from tests.sync.conftest import Desk, RunningServer
 from tests.sync.test_sync_server_http import assert_error, changes, head_of
 
@@ -114,3 +118,24 @@ def test_parts_and_payloads_in_parts_are_bounded(server: RunningServer):
     change = WireChange(new_id(), "chart_documents", new_id(), 1, False, 1, b"", big)
     assert_error(desk.push([change]), 413, "too_large")
     assert_error(get(desk, f"{blob}/0"), 404, "not_found")
+
+
+def test_a_change_in_parts_is_chained_by_its_blob_and_an_altered_part_is_found(store):
+    device = store.authenticate(store.create_clinic("clinic-1", "Sunrise", "Desk").token)
+    sealed = os.urandom(PART_BYTES + 500)
+    parts = Parts.of(sealed)
+    for index, content in enumerate(cut(sealed)):
+        assert store.put_part(device, parts.blob, index, content) is True
+    in_parts = WireChange("op-1", "chart_documents", "doc-1", 1, False, 1, b"", parts)
+    store.push(device, [*changes(2), in_parts])
+
+    page = store.pull(device, 0).changes
+    assert page[-1].payload_digest == parts.blob == chain.digest(sealed)
+    assert chain.follow(chain.genesis("clinic-1"), page) == page[-1].link
+    assert store.verify_log("clinic-1") == []
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(ChangePart).where(ChangePart.index == 1).values(content=os.urandom(500))
+        )
+    assert store.verify_log("clinic-1") == ["change 3: its content was altered"]
