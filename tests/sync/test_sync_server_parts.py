@@ -118,6 +118,7 @@ def test_parts_and_payloads_in_parts_are_bounded(server: RunningServer):
     change = WireChange(new_id(), "chart_documents", new_id(), 1, False, 1, b"", big)
     assert_error(desk.push([change]), 413, "too_large")
     assert_error(get(desk, f"{blob}/0"), 404, "not_found")
+    assert_error(get(desk, f"{blob}/{2**40}"), 404, "not_found")
 
 
 def test_a_change_in_parts_is_chained_by_its_blob_and_an_altered_part_is_found(store):

@@ -272,9 +272,8 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
     async def held_parts(request: Request) -> Response:
         device, epoch = await device_of(request)
         blob = blob_of(request)
-        size = request.query_params.get("size")
-        wanted = None if size is None else _int_param(request, "size", 0, 1, None)
-        held = await _db(store.held_parts, device, blob, wanted)
+        size = _int_param(request, "size", 0, 1, None) if "size" in request.query_params else None
+        held = await _db(store.held_parts, device, blob, size)
         return await answer({"blob": blob, "held": held}, epoch)
 
     async def get_part(request: Request) -> Response:

@@ -545,6 +545,8 @@ class ServerStore:
 
     def part(self, device: AuthedDevice, blob: str, index: int) -> bytes:
         """A part the device's clinic holds; NotFound for any other (another clinic's too)."""
+        if not 0 <= index < MAX_PARTS:
+            raise NotFound(f"A payload has no part {index}: it is sent in at most {MAX_PARTS}.")
         with self.engine.connect() as conn:
             content = conn.execute(
                 select(ChangePart.content).where(
