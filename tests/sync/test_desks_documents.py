@@ -248,3 +248,25 @@ def test_a_change_too_large_for_the_server_is_said_in_words_and_the_rest_goes_on
         client.close()
     assert wire.seen == []
     assert desk.held_back(a.store) == [said + ": it stays on this desk only."]
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+def test_a_batch_too_large_for_the_server_is_sent_in_smaller_ones(desks, monkeypatch):
+    a, b = desks
+    # four documents each just small enough to go whole, in a batch allowed past the limit
+    monkeypatch.setattr(desk, "BATCH_BYTES", 64 * 2**20)
+    documents = [attach(a, pdf(2_900_000), f"letter-{n}.pdf") for n in range(4)]
+    client = client_of(a)
+    wire = Requests(client)
+    try:
+        desk.sync(a.store, a.payload_cipher(), client=client)
+    finally:
+        client.close()
+    pushes = [(size, status) for method, path, size, status in wire.seen if path == "/push"]
+    assert 413 in [status for _, status in pushes]  # the first batch was refused whole
+    assert not wire.parts_posted()
+    assert desk.waiting(a.store) == 0 and not desk.held_back(a.store)
+    desk.sync(b.store, b.payload_cipher())
+    for document in documents:
+        assert content_at(b, document) == content_at(a, document)
