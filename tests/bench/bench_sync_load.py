@@ -34,18 +34,19 @@ after. Everything runs on loopback and is removed at the end, desk processes inc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
-import queue
 import random
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,10 +82,11 @@ from clinicdesk.sync.server.models import Change
 from clinicdesk.sync.server.store import ServerStore
 from tests.sync.conftest import RunningServer, connect, libpq_url
 
-THIS = Path(__file__).resolve()
-QUICK = {"duration": 20.0, "idle": 15.0}
+DESK_IMPORTS = ["clinicdesk.services.access", "clinicdesk.store.models", "tests.sync.conftest"]
+QUICK = {"duration": 20.0, "idle": 40.0}  # idle: two long polls at least
 FULL = {"duration": 120.0, "idle": 60.0}
 PATIENTS_PER_DESK = 20
+NOBODY_S = 30.0  # seconds the servers are watched with no desk connected
 KEEPS_UP = 0.95  # accepted / made over the window: the servers kept up
 READY_WITHIN = 240.0  # seconds for a desk to sign in and take the clinic from the server
 SETTLE_WITHIN = 180.0  # seconds for every desk to send what it made and take the rest
@@ -128,17 +130,14 @@ class Arrivals:
             self.told += [(row_id, now) for table, row_id in change.entities if table == "patients"]
 
 
-def _say(*words: object) -> None:
-    print(*words, flush=True)
-
-
-def _await_line(prefix: str) -> list[str]:
-    line = sys.stdin.readline()
-    if not line:
-        raise SystemExit("the benchmark went away")
-    words = line.split()
-    assert words and words[0] == prefix, f"expected {prefix!r}, got {line!r}"
-    return words[1:]
+def _expect(conn, word: str) -> list:
+    """The benchmark's next word to this desk, and what comes with it."""
+    try:
+        said, *rest = conn.recv()
+    except EOFError:
+        raise SystemExit("the benchmark went away") from None
+    assert said == word, f"expected {word!r}, got {said!r}"
+    return rest
 
 
 def _until(check, within: float, what: str) -> None:
@@ -149,7 +148,21 @@ def _until(check, within: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def desk_main(spec: DeskSpec) -> int:
+def desk_entry(spec: DeskSpec, conn, log: str) -> None:
+    """A desk's process (forked from the benchmark's fork server, its imports done): its output
+    to its log, its state folder its own."""
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.environ["XDG_STATE_HOME"] = spec.state
+    try:
+        desk_main(spec, conn)
+    except BaseException:
+        traceback.print_exc()
+        raise
+
+
+def desk_main(spec: DeskSpec, conn) -> None:
     """One desk: sign in, sync, make changes at a steady rate when told, report what it saw."""
     from clinicdesk.store.models import Patient, SyncConflict
     from tests.sync.conftest import move, register
@@ -169,10 +182,9 @@ def desk_main(spec: DeskSpec) -> int:
             READY_WITHIN,
             "connected and caught up",
         )
-        _say("ready")
-        start, duration, interval, seed = _await_line("go")
-        start, duration, interval = float(start), float(duration), float(interval)
-        rng = random.Random(int(seed))
+        conn.send(("ready",))
+        start, duration, interval, seed = _expect(conn, "go")
+        rng = random.Random(seed)
         start += rng.uniform(0, interval)  # the desks of a clinic do not tick together
         with session.store.read() as s:
             at_start = {
@@ -192,13 +204,11 @@ def desk_main(spec: DeskSpec) -> int:
             commits.append((patient_id, version, time.monotonic()))
             tick += 1
         _until(lambda: desk.waiting(session.store) == 0, SETTLE_WITHIN, "all sent")
-        _say("pushed", len(commits))
-        (head,) = _await_line("head")
-        _until(
-            lambda: cursor(session.store) >= int(head), SETTLE_WITHIN, f"at the log's head {head}"
-        )
-        _say("converged")
-        (path,) = _await_line("dump")
+        conn.send(("pushed", len(commits)))
+        (head,) = _expect(conn, "head")
+        _until(lambda: cursor(session.store) >= head, SETTLE_WITHIN, f"at the log's head {head}")
+        conn.send(("converged",))
+        (path,) = _expect(conn, "dump")
         with session.store.read() as s:
             held = {
                 p.id: [p.version, p.mrn, p.given_name, p.family_name, p.address]
@@ -220,59 +230,50 @@ def desk_main(spec: DeskSpec) -> int:
     finally:
         unsubscribe()
         session.close()
-    _say("done")
-    return 0
+    conn.send(("done",))
 
 
 class DeskProcess:
-    """A desk's process, talked to line by line (its stdout read by a thread of its own)."""
+    """A desk's process, talked to through a pipe. Forked from a fork server that imported the
+    desk's code once: twenty interpreters importing it at once on a shared machine took
+    minutes."""
 
     def __init__(self, spec: DeskSpec, log: Path) -> None:
         self.spec = spec
-        env = {**os.environ, "XDG_STATE_HOME": spec.state}
-        with log.open("ab") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, str(THIS), "_desk", json.dumps(asdict(spec))],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                env=env,
-                cwd=THIS.parents[2],
-            )
-        self.lines: queue.Queue[str] = queue.Queue()
         self.log = log
-        threading.Thread(target=self._read, daemon=True).start()
+        context = multiprocessing.get_context("forkserver")
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(
+            target=desk_entry, args=(spec, theirs, str(log)), name=spec.name, daemon=True
+        )
+        self.process.start()
+        theirs.close()
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.strip())
-        self.lines.put("")
+    @property
+    def pid(self) -> int:
+        return self.process.pid or 0
 
     def tell(self, *words: object) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(" ".join(str(w) for w in words) + "\n")
-        self.process.stdin.flush()
+        self.conn.send(words)
 
-    def expect(self, word: str, deadline: float) -> list[str]:
-        try:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            line = None
-        if not line or line.split()[0] != word:
-            tail = self.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"desk {self.spec.name}: expected {word!r}, got {line!r}\n{tail}")
-        return line.split()[1:]
+    def expect(self, word: str, deadline: float) -> list:
+        said = None
+        if self.conn.poll(max(0.1, deadline - time.monotonic())):
+            with contextlib.suppress(EOFError):
+                said = self.conn.recv()
+        if not said or said[0] != word:
+            tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"desk {self.spec.name}: expected {word!r}, got {said!r}\n{tail}")
+        return list(said[1:])
 
     def end(self) -> None:
-        if self.process.poll() is None:
+        if self.process.is_alive():
             self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            self.process.join(timeout=15)
+            if self.process.is_alive():
                 self.process.kill()
-                self.process.wait(timeout=15)
+                self.process.join(timeout=15)
+        self.conn.close()
 
 
 # ---------------------------------------------------------------- the servers, from outside
@@ -313,9 +314,10 @@ class Meter:
     """CPU time of the server processes and of the PostgreSQL backends serving their database,
     and the requests their access logs told of, between ``start`` and ``stop``."""
 
-    def __init__(self, servers: list[RunningServer], db_url: str) -> None:
+    def __init__(self, servers: list[RunningServer], db_url: str, desks: list[int] = ()) -> None:
         self.servers = servers
         self.db_url = db_url
+        self.desks = desks  # their processes' ids: what the desks cost, for comparison
 
     def _backends(self) -> dict[int, float]:
         import psycopg
@@ -335,6 +337,7 @@ class Meter:
         self.cpu = [cpu_seconds(s.process.pid) for s in self.servers]
         self.offsets = [s.log.stat().st_size for s in self.servers]
         self.pg = self._backends()
+        self.desk_cpu = {pid: cpu_seconds(pid) for pid in self.desks}
 
     def stop(self) -> dict:
         seconds = time.monotonic() - self.started
@@ -344,6 +347,11 @@ class Meter:
         ]
         pg_now = self._backends()
         pg = sum(pg_now[pid] - self.pg[pid] for pid in pg_now if pid in self.pg)
+        desks = sum(
+            now - before
+            for pid, before in self.desk_cpu.items()
+            if before is not None and (now := cpu_seconds(pid)) is not None
+        )
         logs = []
         for server, offset in zip(self.servers, self.offsets, strict=True):
             with server.log.open("rb") as f:
@@ -353,6 +361,7 @@ class Meter:
             "seconds": seconds,
             "cpu": cpu,
             "pg_cpu": pg,
+            "desk_cpu": desks,
             "pg_readable": bool(pg_now),
             "requests": logs,
         }
@@ -471,7 +480,6 @@ class Phase:
 
 def run_phase(phase: Phase, work: Path, db_url: str, args: argparse.Namespace) -> None:
     """Start the phase's desks, load them, let them settle, measure them idle, collect."""
-    meter = Meter(phase.servers, db_url)
     processes = []
     began = time.monotonic()
     try:
@@ -480,12 +488,13 @@ def run_phase(phase: Phase, work: Path, db_url: str, args: argparse.Namespace) -
         deadline = time.monotonic() + READY_WITHIN + 30
         for p in processes:
             p.expect("ready", deadline)
+        meter = Meter(phase.servers, db_url, [p.pid for p in processes])
         print(f"  {phase.name}: {len(processes)} desks ready in {time.monotonic() - began:.0f} s")
         start = time.monotonic() + 1.0
         wall = time.time() + 1.0
         meter.start()
         for n, p in enumerate(processes):
-            p.tell("go", f"{start:.6f}", args.duration, args.interval, args.seed + n)
+            p.tell("go", start, args.duration, args.interval, args.seed + n)
         deadline = start + args.duration + args.interval + SETTLE_WITHIN
         made = sum(int(p.expect("pushed", deadline)[0]) for p in processes)
         heads = clinic_heads(db_url, phase)
@@ -679,6 +688,9 @@ def idle_figures(meter: dict, desks: int) -> dict[str, float]:
         "server cpu": per_minute(meter, cpu),
         "server cpu per desk": per_minute(meter, cpu) / desks if desks else float("nan"),
         "pg cpu": per_minute(meter, meter["pg_cpu"]) if meter["pg_readable"] else float("nan"),
+        "desk cpu per desk": per_minute(meter, meter["desk_cpu"]) / desks
+        if desks
+        else float("nan"),
     }
 
 
@@ -722,6 +734,10 @@ def print_phase(phase: Phase) -> None:
                     f"{cpu:.1f} ({100 * cpu / max(phase.made, 1):.2f})",
                 ),
                 ("PostgreSQL backends' CPU s during the load", f"{load['pg_cpu']:.1f}"),
+                (
+                    "the desk processes' CPU s during the load (per 100 changes)",
+                    f"{load['desk_cpu']:.1f} ({100 * load['desk_cpu'] / max(phase.made, 1):.2f})",
+                ),
             ],
             f"Load: {phase.name}",
         )
@@ -752,6 +768,7 @@ def print_idle(rows: list[tuple[str, int, dict]], window: float) -> None:
                 f"{f['server cpu']:.2f}",
                 f"{f['server cpu per desk']:.3f}",
                 f"{f['pg cpu']:.2f}",
+                f"{f['desk cpu per desk']:.2f}",
                 ", ".join(f"{p} {n}" for p, n in paths.most_common()) or "-",
             )
         )
@@ -765,6 +782,7 @@ def print_idle(rows: list[tuple[str, int, dict]], window: float) -> None:
                 "server CPU s/min",
                 "per desk",
                 "PG CPU s/min",
+                "desk's own CPU s/min",
                 "requests",
             ),
             out,
@@ -826,7 +844,7 @@ def run(args: argparse.Namespace) -> int:
 
         meter = Meter(servers, db_url)  # nothing connected: what the processes cost alone
         meter.start()
-        time.sleep(args.idle)
+        time.sleep(min(args.idle, NOBODY_S))
         nobody = meter.stop()
 
         print()
@@ -949,9 +967,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["_desk"]:
-        return desk_main(DeskSpec(**json.loads(argv[1])))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (about 3 minutes)")
     parser.add_argument("--pg", metavar="URL", default=os.environ.get("CLINICDESK_TEST_PG_URL"))
@@ -969,6 +984,8 @@ def main(argv: list[str] | None = None) -> int:
     defaults = QUICK if args.quick else FULL
     args.duration = args.duration or defaults["duration"]
     args.idle = args.idle or defaults["idle"]
+    # the desks' processes fork from a server that has imported what they run
+    multiprocessing.set_forkserver_preload(["__main__", *DESK_IMPORTS])
     return run(args)
 
 
