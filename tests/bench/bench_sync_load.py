@@ -46,6 +46,7 @@ import threading
 import time
 import traceback
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,10 +312,13 @@ def requests_in(text: str) -> Requests:
 
 
 class Meter:
-    """CPU time of the server processes and of the PostgreSQL backends serving their database,
-    and the requests their access logs told of, between ``start`` and ``stop``."""
+    """CPU time of the server processes, of the PostgreSQL backends serving their database and
+    of the desks' processes, and the requests the servers' access logs told of, between
+    ``start`` and ``stop``."""
 
-    def __init__(self, servers: list[RunningServer], db_url: str, desks: list[int] = ()) -> None:
+    def __init__(
+        self, servers: list[RunningServer], db_url: str, desks: Sequence[int] = ()
+    ) -> None:
         self.servers = servers
         self.db_url = db_url
         self.desks = desks  # their processes' ids: what the desks cost, for comparison
