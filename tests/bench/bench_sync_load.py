@@ -636,7 +636,10 @@ def analyse(
                     f"clinic {number}: {name} holds {behind} patients not at the log's version"
                 )
             if twice.get(name):
-                phase.problems.append(f"{name}: {twice[name]} changes applied more than once")
+                phase.problems.append(
+                    f"{name}: told of {twice[name]} versions more than its rows went through "
+                    "(a change applied twice, or one kept aside told of all the same)"
+                )
             if results[name]["conflicts"]:
                 reasons = Counter(results[name]["conflicts"]).most_common(2)
                 phase.problems.append(
