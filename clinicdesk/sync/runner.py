@@ -87,6 +87,7 @@ class SyncRunner:
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._clients: set[SyncClient] = set()  # in use: cut short when sync stops
+        self._kept: dict[str, tuple[desk.Connection, SyncClient]] = {}  # by thread, between rounds
 
     @property
     def status(self) -> SyncStatus:
@@ -121,26 +122,44 @@ class SyncRunner:
             if thread.is_alive():
                 log.warning("sync: the %s thread did not stop in time", thread.name)
         self._threads = []
+        with self._lock:
+            kept, self._kept = list(self._kept.values()), {}
+        for _, client in kept:
+            client.close()
 
     @contextmanager
     def _client(self) -> Iterator[SyncClient | None]:
-        """A client for one round, cut short if sync stops meanwhile (None: this desk is not
-        connected to a server)."""
+        """This thread's client for one round (None: this desk is not connected to a server).
+        It is kept for the thread's next round while the connection stays the same, so a desk
+        keeps one TLS connection rather than opening one a round; a round that fails drops it,
+        and the next begins afresh. Sync stopping meanwhile cuts it short."""
         link = desk.connection(self.store)
+        name = threading.current_thread().name
+        with self._lock:
+            kept = self._kept.pop(name, None)
+        if kept is not None and kept[0] != link:
+            kept[1].close()
+            kept = None
         if link is None:
             yield None
             return
-        client = link.client()
+        client: SyncClient | None = kept[1] if kept is not None else link.client()
         with self._lock:
             self._clients.add(client)
         if self._stop.is_set():  # stopped while it was made: stop() may have missed it
             client.abort()
+        went_through = False
         try:
             yield client
+            went_through = True
         finally:
             with self._lock:
                 self._clients.discard(client)
-            client.close()
+                if went_through and not self._stop.is_set():
+                    self._kept[name] = (link, client)
+                    client = None
+            if client is not None:
+                client.close()
 
     def _committed(self, _change) -> None:
         self._wake.set()

@@ -54,7 +54,8 @@ from clinicdesk.sync.server.store import AuthedDevice, ServerStore
 log = logging.getLogger("clinicdesk.sync.server")
 T = TypeVar("T")
 
-TICK_S = 0.15  # how often a long poll looks for a change another server process committed
+TICK_S = 0.5  # how often a long poll looks for a change another server process committed (a
+# push to this process wakes it at once); each look is a query per waiting desk
 DRAIN_LIMIT = 4 * MAX_BODY  # an oversize body is read (and dropped) this far, so the 413 arrives
 
 
