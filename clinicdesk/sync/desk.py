@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 
 from clinicdesk.ids import new_id, utcnow
-from clinicdesk.store import outbox
+from clinicdesk.store import outbox, slot_sync
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Meta, OutboxEntry
 from clinicdesk.sync.apply import CURSOR, DEVICE, Applied, apply_page, cursor, synced_models
@@ -78,11 +78,13 @@ def _set(s, key: str, value: str) -> None:
         row.value = value
 
 
-def sealed(row: OutboxEntry, cipher: PayloadCipher) -> WireChange:
+def sealed(row: OutboxEntry, cipher: PayloadCipher, generation: int | None = None) -> WireChange:
     deleted = row.op == "delete"
-    payload = cipher.seal(row.entity, row.entity_id, row.row_version, deleted, row.payload.encode())
+    generation = generation or cipher.generation
+    plain = row.payload.encode()
+    payload = cipher.seal(row.entity, row.entity_id, row.row_version, deleted, plain, generation)
     return WireChange(
-        row.op_id, row.entity, row.entity_id, row.row_version, deleted, cipher.generation, payload
+        row.op_id, row.entity, row.entity_id, row.row_version, deleted, generation, payload
     )
 
 
@@ -108,7 +110,10 @@ def push(store: Store, client: SyncClient, cipher: PayloadCipher) -> int:
                 .order_by(OutboxEntry.seq)
                 .limit(MAX_PUSH)
             ).all()
-            changes = first_batch([sealed(r, cipher) for r in rows])
+            generations = slot_sync.sealing_generations(s, list(rows), cipher.generation)
+            changes = first_batch(
+                [sealed(r, cipher, g) for r, g in zip(rows, generations, strict=True)]
+            )
         if not changes:
             return sent
         answer = client.push(changes)

@@ -8,7 +8,7 @@ so a payload the server altered, or moved to another row, version or clinic, fai
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -39,19 +39,37 @@ def associated_data(
 
 
 class PayloadCipher:
-    """Seals with the current generation's key; opens with any generation this desk holds."""
+    """Seals with the current generation's key (or an older one asked for); opens with any
+    generation this desk holds. ``learn`` gives the keys this desk holds now: a key change
+    made at another desk arrives in the middle of a pull, and what follows it is sealed with
+    the new key."""
 
-    def __init__(self, clinic_id: str, keys: Mapping[int, bytes], generation: int) -> None:
+    def __init__(
+        self,
+        clinic_id: str,
+        keys: Mapping[int, bytes],
+        generation: int,
+        learn: Callable[[], Mapping[int, bytes]] | None = None,
+    ) -> None:
         if generation not in keys:
             raise ValueError(f"no database key of generation {generation}")
         self.clinic_id = clinic_id
         self.generation = generation
+        self._learn = learn
         self._aead = {g: AESGCM(payload_key(k, clinic_id)) for g, k in keys.items()}
 
-    def seal(self, entity: str, entity_id: str, version: int, deleted: bool, plain: bytes) -> bytes:
+    def seal(
+        self,
+        entity: str,
+        entity_id: str,
+        version: int,
+        deleted: bool,
+        plain: bytes,
+        generation: int | None = None,
+    ) -> bytes:
         nonce = os.urandom(NONCE)
         aad = associated_data(self.clinic_id, entity, entity_id, version, deleted)
-        return nonce + self._aead[self.generation].encrypt(nonce, plain, aad)
+        return nonce + self._aead[generation or self.generation].encrypt(nonce, plain, aad)
 
     def open(
         self,
@@ -63,6 +81,9 @@ class PayloadCipher:
         sealed: bytes,
     ) -> bytes:
         where = f"the change to {entity} {entity_id} (version {version})"
+        if generation not in self._aead and self._learn is not None:
+            for g, key in self._learn().items():
+                self._aead.setdefault(g, AESGCM(payload_key(key, self.clinic_id)))
         aead = self._aead.get(generation)
         if aead is None:
             raise UnreadableChange(
