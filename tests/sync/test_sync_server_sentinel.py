@@ -7,15 +7,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import subprocess
 
-import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clinicdesk.ids import new_id
 from clinicdesk.sync.protocol import WireChange
-from tests.sync.conftest import RunningServer, libpq_url
+from tests.sync.conftest import RunningServer, kept_by_server
 
 
 def test_the_server_keeps_no_patient_data(server: RunningServer):
@@ -44,22 +41,10 @@ def test_the_server_keeps_no_patient_data(server: RunningServer):
     bound = f"{clinic_id}|patients|{first.entity_id}|1|0".encode()
     assert sentinel in key.decrypt(first.payload[:12], first.payload[12:], bound).decode()
 
+    kept = kept_by_server(server)
     if server.backend == "sqlite":
-        files = [p for p in server.folder.rglob("*") if p.is_file()]
-        assert any(p.name.startswith("server.db") for p in files)
-        kept = b"".join(p.read_bytes() for p in files)
         payload_as_kept = pushed[0].payload
     else:
-        pg_dump = shutil.which("pg_dump")
-        if pg_dump is None:
-            pytest.skip("pg_dump is not on PATH, so the PostgreSQL copy cannot be read")
-        dump = subprocess.run(
-            [pg_dump, "--dbname", libpq_url(server.db_url)], capture_output=True, timeout=120
-        )
-        if dump.returncode != 0 and b"version mismatch" in dump.stderr:
-            pytest.skip(f"pg_dump cannot dump this server: {dump.stderr.decode().strip()}")
-        assert dump.returncode == 0, dump.stderr.decode()
-        kept = dump.stdout
         payload_as_kept = pushed[0].payload.hex().encode()  # bytea is dumped as hex
 
     assert sentinel.encode() not in kept
