@@ -5,21 +5,25 @@ at one desk verifies at the other's pharmacy counter."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from clinicdesk.errors import AccountInactive, WrongPassword
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.pharmacy_views import SCANNER
+from clinicdesk.services.signing import active_key, signing_kek
 from clinicdesk.store.keyslots import KeySlotFile
-from clinicdesk.store.models import KeySlotRecord, SyncConflict
+from clinicdesk.store.models import KeySlotRecord, OutboxEntry, SigningKey, SyncConflict
 from clinicdesk.store.rekey import opens_with
 from clinicdesk.sync import desk
+from clinicdesk.sync.server.store import ServerStore
 from tests.clinical.clinic_setup import three_items, walk_in_consultation
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
 from tests.pharmacy.pharmacy_setup import PHARMACIST_PASSWORD
-from tests.sync.conftest import DESK_BACKENDS, kept_by_server, register
+from tests.sync.conftest import DESK_BACKENDS, connect, kept_by_server, register
 
 pytestmark = pytest.mark.parametrize("server", DESK_BACKENDS, indirect=True)
 
@@ -178,3 +182,64 @@ def test_the_server_keeps_nothing_readable_of_the_slots(desks, server):
     for secret in (slot.public_key, slot.wrapped_private, slot.sealed_key, slot.salt, "Reyes"):
         assert secret.encode() not in kept
     assert b'"carla"' not in kept and b"Carla" not in kept
+
+
+def test_two_desks_that_each_made_a_signing_key_before_they_first_synced_keep_both(
+    clinic_dir, tmp_path, server
+):
+    folder = clinic_dir[0]
+    first = sign_in(folder, "admin", ADMIN_PASSWORD)
+    first.users.create(
+        first.actor, "ben", "Ben Okoro", {Role.ADMIN}, STAFF_PASSWORD, must_change_password=False
+    )
+    with first.store.write() as s:  # a clinic set up before prescriptions: no signing key yet
+        s.execute(delete(SigningKey))
+        s.execute(delete(OutboxEntry).where(OutboxEntry.entity == "signing_keys"))
+    made = server.operator(
+        "/v1/clinics",
+        {"clinic_id": first.slots.clinic_id, "clinic_name": "Sunrise", "device_name": "Front"},
+    )
+    connect(first, server, made.json())
+    desk.sync(first.store, first.payload_cipher())
+    first.close()
+    shutil.copytree(folder, tmp_path / "desk-b")
+    # each desk, updated, makes the clinic's key at its first sign-in, before they sync
+    a = sign_in(folder, "admin", ADMIN_PASSWORD)
+    b = sign_in(tmp_path / "desk-b", "ben", STAFF_PASSWORD)
+    try:
+        connect(b, server, another_device(server, b))
+        made_at = {name: own_active(x) for name, x in (("a", a), ("b", b))}
+        assert len(made_at["a"]) == len(made_at["b"]) == 1 and made_at["a"] != made_at["b"]
+
+        sync_all(a, b)
+
+        both = made_at["a"] | made_at["b"]
+        assert own_active(a) == own_active(b) == both  # both still trusted everywhere
+        signing = {x.slots.folder: signing_kid(x) for x in (a, b)}
+        assert len(set(signing.values())) == 1  # and every desk signs with the same one
+        b.close()
+        b = sign_in(tmp_path / "desk-b", "ben", STAFF_PASSWORD)
+        assert own_active(b) == both  # having the clinic's keys, it makes no other
+    finally:
+        a.close()
+        b.close()
+
+
+def own_active(session: ClinicSession) -> set[str]:
+    return {
+        k.kid for k in session.signing_keys.list(session.actor) if k.own and k.status == "active"
+    }
+
+
+def signing_kid(session: ClinicSession) -> str:
+    with session.store.read() as s:
+        return active_key(s, signing_kek(session.store)).kid.hex()
+
+
+def another_device(server, session: ClinicSession) -> dict:
+    store = ServerStore(server.db_url)
+    try:
+        device = store.add_device(session.slots.clinic_id, "Doctor's room")
+        return {"device_id": device.device_id, "token": device.token, "epoch": store.epoch()}
+    finally:
+        store.close()
