@@ -561,7 +561,8 @@ class SigningKey(Synced, Base):
     signed; the row's id is the key id."""
 
     __tablename__ = "signing_keys"
-    kid: Mapped[str] = synonym("id")  # hex
+    id: Mapped[str] = mapped_column("kid", String(16), primary_key=True)  # hex
+    kid: Mapped[str] = synonym("id")
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     private_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # The issuer: the clinic that holds the key, by its clinic id (this clinic's for its own

@@ -1,9 +1,9 @@
 """synced keys: key slots, key changes and the clinic's signing keys reach every desk.
 
 Key slots (``key_slots``) and key changes (``key_generations``) are new synced tables, filled
-from the key file at the next sign-in. Signing keys become synced rows whose id is the key id;
-the keys already here are queued for the sync server, so a desk that joins later learns them
-too (a desk that has them already takes them as its own).
+from the key file at the next sign-in. Signing keys become synced rows (the key id is the
+row's id); the keys already here are queued for the sync server, so a desk that joins later
+learns them too (a desk that has them already takes them as its own).
 
 Revision ID: 0011
 Revises: 0010
@@ -53,7 +53,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("generation", name=op.f("uq_key_generations_generation")),
     )
     with op.batch_alter_table("signing_keys", schema=None) as batch_op:
-        batch_op.alter_column("kid", new_column_name="id", type_=sa.String(length=36))
         batch_op.add_column(sa.Column("updated_at", UTC_TIME, nullable=True))
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("deleted_at", UTC_TIME, nullable=True))
@@ -69,7 +68,7 @@ def _queue_signing_keys(conn) -> None:
     """An outbox row for each signing key here, as the desk's capture would have written it."""
     keys = sa.table(
         "signing_keys",
-        sa.column("id", sa.String()),
+        sa.column("kid", sa.String()),
         sa.column("public_key", sa.LargeBinary()),
         sa.column("private_key", sa.LargeBinary()),
         sa.column("clinic_id", sa.String()),
@@ -94,6 +93,8 @@ def _queue_signing_keys(conn) -> None:
         sa.column("created_at", UTC_TIME),
     )
     rows = [dict(r._mapping) for r in conn.execute(sa.select(keys))]
+    for row in rows:
+        row["id"] = row.pop("kid")  # the row's id, as the model names it
     if rows:
         conn.execute(
             outbox.insert(),
@@ -123,6 +124,5 @@ def downgrade() -> None:
         batch_op.drop_column("deleted_at")
         batch_op.drop_column("version")
         batch_op.drop_column("updated_at")
-        batch_op.alter_column("id", new_column_name="kid", type_=sa.String(length=16))
     op.drop_table("key_generations")
     op.drop_table("key_slots")
