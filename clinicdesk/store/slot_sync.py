@@ -51,11 +51,15 @@ def record(s: Session, folder: Path) -> None:
         row = rows.get(slot.slot_id)
         if row is None:
             s.add(KeySlotRecord(id=slot.slot_id, generation=f.generation, slot=text))
+        elif row.generation > f.generation:
+            continue  # a key change made elsewhere, not yet in this file: never undone here
         elif (row.slot, row.generation, row.deleted_at) != (text, f.generation, None):
             row.slot, row.generation, row.deleted_at = text, f.generation, None
     held = {x.slot_id for x in f.slots}
     for row in rows.values():
-        if row.id not in held and row.deleted_at is None:
+        # a slot of this generation gone from the file was removed; one of an older
+        # generation was not carried over by a key change, whose row says who was
+        if row.id not in held and row.deleted_at is None and row.generation == f.generation:
             row.deleted_at = utcnow()
     s.flush()
 

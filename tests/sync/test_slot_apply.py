@@ -7,15 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import sign_in
 from clinicdesk.store.keyslots import SLOTS_FILE, KeySlotFile
-from clinicdesk.store.models import OutboxEntry
-from clinicdesk.sync import desk
 from clinicdesk.sync.apply import apply_page
-from clinicdesk.sync.protocol import PulledChange
 from tests.conftest import ADMIN_PASSWORD
 from tests.sync.test_apply import newest, unpushed
 
@@ -74,23 +70,17 @@ def test_a_removed_slot_arriving_removes_it(copies):
     assert carla is not None
 
     mark = newest(a)
-    a.users.deactivate(a.actor, carla_id)
-    cipher = a.payload_cipher()
-    with a.store.read() as s:
-        (row,) = s.scalars(
-            select(OutboxEntry).where(
-                OutboxEntry.seq > mark,
-                OutboxEntry.entity == "key_slots",
-                OutboxEntry.entity_id == carla.slot_id,
-            )
-        )
-        # under the key B holds (the key change that came with it is not relayed here)
-        removed = [PulledChange(row.seq, "desk-a", desk.sealed(row, cipher, 1))]
-    assert removed[0].change.deleted
+    a.users.reset_password(a.actor, carla_id, "a temporary password 9")  # a slot in its place
+    removed = [
+        p
+        for p in unpushed(a, after=mark)
+        if p.change.entity == "key_slots" and p.change.entity_id == carla.slot_id
+    ]
+    assert len(removed) == 1 and removed[0].change.deleted
 
     apply_page(b.store, b.payload_cipher(), removed, after=removed[-1].seq)
 
     left = KeySlotFile.load(b.folder)
-    assert left.slot_for_user_id(carla_id) is None
+    assert left.slot(carla.slot_id) is None
+    assert left.slot_for_user_id(carla_id) is None  # her new slot was not among what arrived
     assert left.user_slot("admin") is not None  # nothing else went with it
-    assert left.generation == 1  # the key change itself was not among what arrived
