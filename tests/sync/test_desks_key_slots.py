@@ -243,3 +243,24 @@ def another_device(server, session: ClinicSession) -> dict:
         return {"device_id": device.device_id, "token": device.token, "epoch": store.epoch()}
     finally:
         store.close()
+
+
+def test_an_account_added_while_another_desk_changed_the_key_is_shown_needing_a_password(desks):
+    a, b = desks
+    dave = b.users.create(
+        b.actor, "dave", "Dave Lim", {Role.RECEPTIONIST}, CARLA_PASSWORD, must_change_password=False
+    ).id
+    a.users.change_clinic_key(a.actor)  # before the two desks next sync
+
+    sync_all(a, b)
+
+    # the key change did not carry his slot over (it was made without it): nobody else lost
+    # anything, and the administrators at both desks see he needs a new password
+    assert signs_in(b.folder, "ben", STAFF_PASSWORD)
+    assert not signs_in(b.folder, "dave", CARLA_PASSWORD)
+    for session in (a, b):
+        listed = {u.username: u.needs_new_password for u in session.users.list(session.actor)}
+        assert listed["dave"] and not listed["ben"]
+    a.users.reset_password(a.actor, dave, "a temporary password 9")
+    sync_all(a, b)
+    assert signs_in(b.folder, "dave", "a temporary password 9")
