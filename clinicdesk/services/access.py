@@ -396,6 +396,8 @@ class ClinicSession:
         if make_folder:
             private_dir(dest)
         with exclusive(self.slots.path):  # no key change between the pages and the key file
+            # the pages under the key the file holds (a key change made at another desk)
+            rekey.catch_up_store(self.store, KeySlotFile.load(self.folder), self.keys)
             self.store.key_watch.check(self.store)
             info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:

@@ -76,9 +76,7 @@ def change_key(
         if f.pending is not None:
             finish_locked(f, holder, store.path)
             store.use_key(holder.database_key(f))
-        store.engine.dispose()
-        if catch_up_locked(f, holder, store.path):
-            store.use_key(holder.database_key(f))
+        catch_up_store(store, f, holder)
         old = holder.database_key(f)
         for user_id in remove_user_ids:
             f.remove_user(user_id)
@@ -121,6 +119,16 @@ def finish(slots: KeySlotFile, holder: KeySource) -> bytes:
         catch_up_locked(f, holder, path)
     slots.adopt(f)
     return holder.database_key(f)
+
+
+def catch_up_store(store: Store, f: KeySlotFile, holder: KeySource) -> None:
+    """With the lock held: the open ``store`` moved on to the current key, if it is still on an
+    older generation's."""
+    if opens_with(store.path, holder.database_key(f)):
+        return
+    store.engine.dispose()  # no connection of this desk's holds the old key during the rekey
+    if catch_up_locked(f, holder, store.path):
+        store.use_key(holder.database_key(f))
 
 
 def catch_up_locked(f: KeySlotFile, holder: KeySource, path: Path) -> bool:

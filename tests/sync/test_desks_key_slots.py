@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 
 from clinicdesk.errors import AccountInactive, WrongPassword
 from clinicdesk.permissions import Role
-from clinicdesk.services.access import ClinicSession, sign_in
+from clinicdesk.services.access import ClinicSession, restore, sign_in
 from clinicdesk.services.pharmacy_views import SCANNER
 from clinicdesk.services.signing import active_key, signing_kek
 from clinicdesk.store.keyslots import KeySlotFile
@@ -264,3 +264,20 @@ def test_an_account_added_while_another_desk_changed_the_key_is_shown_needing_a_
     a.users.reset_password(a.actor, dave, "a temporary password 9")
     sync_all(a, b)
     assert signs_in(b.folder, "dave", "a temporary password 9")
+
+
+def test_a_backup_made_after_a_key_change_arrived_restores_with_todays_passwords(desks, tmp_path):
+    a, b = desks
+    a.users.change_clinic_key(a.actor)
+    sync_all(a, b)
+    made = register(b, "Dora", "Meyer")
+
+    info = b.backup(tmp_path / "backups", make_folder=True)  # B's database still on the old key
+
+    restore(info.path, tmp_path / "restored", "ben", STAFF_PASSWORD)
+    restored = sign_in(tmp_path / "restored", "ben", STAFF_PASSWORD)
+    try:
+        assert {p.id for p in restored.patients.search(restored.actor, "meyer")} == {made}
+    finally:
+        restored.close()
+    assert {p.id for p in b.patients.search(b.actor, "meyer")} == {made}  # B works on
