@@ -111,7 +111,7 @@ def _text(slot: Slot) -> str:
     return json.dumps(slot.to_json(), sort_keys=True)
 
 
-def sealing_generations(s: Session, rows: list[OutboxEntry], current: int) -> list[int]:
+def sealing_generations(s: Session, rows: list[OutboxEntry], held: set[int]) -> list[int]:
     """The key generation to seal each of these outbox rows with, in order.
 
     A desk follows the server's log in order and learns a new generation from the key change
@@ -128,14 +128,20 @@ def sealing_generations(s: Session, rows: list[OutboxEntry], current: int) -> li
             )
         )
     )
-    sent = {g for row_id, g in made.items() if row_id not in unsent and g <= current}
-    generation = max(sent | {1})
+    sent = {g for row_id, g in made.items() if row_id not in unsent and g in held}
+    generation = max(sent, default=min(held))
     chosen = []
     for row in rows:
         change = made.get(row.entity_id) if row.entity == KeyGeneration.__tablename__ else None
         if change is not None and row.entity_id in unsent:
-            chosen.append(change - 1)
-            generation = max(generation, min(change, current))
+            chosen.append(_newest(held, below=change))
+            generation = max(generation, _newest(held, below=change + 1))
         else:
             chosen.append(generation)
     return chosen
+
+
+def _newest(held: set[int], below: int) -> int:
+    """The newest generation held below ``below`` (a restored clinic's key file may skip
+    some), or the oldest held."""
+    return max((g for g in held if g < below), default=min(held))

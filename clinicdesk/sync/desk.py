@@ -110,7 +110,7 @@ def push(store: Store, client: SyncClient, cipher: PayloadCipher) -> int:
                 .order_by(OutboxEntry.seq)
                 .limit(MAX_PUSH)
             ).all()
-            generations = slot_sync.sealing_generations(s, list(rows), cipher.generation)
+            generations = slot_sync.sealing_generations(s, list(rows), cipher.generations)
             changes = first_batch(
                 [sealed(r, cipher, g) for r, g in zip(rows, generations, strict=True)]
             )

@@ -58,6 +58,11 @@ class PayloadCipher:
         self._learn = learn
         self._aead = {g: AESGCM(payload_key(k, clinic_id)) for g, k in keys.items()}
 
+    @property
+    def generations(self) -> set[int]:
+        """The key generations this desk holds."""
+        return set(self._aead)
+
     def seal(
         self,
         entity: str,
