@@ -20,7 +20,17 @@ from clinicdesk.ids import new_id, utcnow
 from clinicdesk.store import outbox, slot_sync
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Meta, OutboxEntry
-from clinicdesk.sync.apply import CURSOR, DEVICE, Applied, apply_page, cursor, synced_models
+from clinicdesk.sync import chain
+from clinicdesk.sync.apply import (
+    CURSOR,
+    DEVICE,
+    LINK,
+    Applied,
+    apply_page,
+    cursor,
+    set_meta,
+    synced_models,
+)
 from clinicdesk.sync.client import SyncClient
 from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.protocol import MAX_PULL, MAX_PUSH, Rebootstrap, WireChange
@@ -67,15 +77,7 @@ def connect(
         (store.folder / CERTIFICATE).write_bytes(pem)
     with store.write() as s:
         for key, value in ((SERVER, url), (DEVICE, device_id), (TOKEN, token), (EPOCH, epoch)):
-            _set(s, key, value)
-
-
-def _set(s, key: str, value: str) -> None:
-    row = s.get(Meta, key)
-    if row is None:
-        s.add(Meta(key=key, value=value))
-    else:
-        row.value = value
+            set_meta(s, key, value)
 
 
 def sealed(row: OutboxEntry, cipher: PayloadCipher, generation: int | None = None) -> WireChange:
@@ -159,10 +161,12 @@ def pull(
     of each row the pages held."""
     total = Applied()
     while True:
-        page = client.pull(cursor(store), MAX_PULL, wait)
+        at = cursor(store)
+        page = client.pull(at, MAX_PULL, wait)
         wait = 0
         if page.changes:
-            done = apply_page(store, cipher, page.changes, after=page.changes[-1].seq)
+            link = chain.follow(_link(store, at), page.changes)
+            done = apply_page(store, cipher, page.changes, after=page.changes[-1].seq, link=link)
             total.applied += done.applied
             total.unchanged += done.unchanged
             total.conflicts += done.conflicts
@@ -173,6 +177,17 @@ def pull(
                     seen[key] = max(seen.get(key, 0), pulled.change.version)
         if not page.more:
             return total
+
+
+def _link(store: Store, at: int) -> str | None:
+    """The last link this desk verified, at its cursor ``at``: the clinic's first when it
+    starts from the beginning; None when it synced before the server kept a chain."""
+    with store.read() as s:
+        row = s.get(Meta, LINK)
+        if row is not None:
+            return row.value
+        clinic = s.get(Meta, "clinic_id")
+    return chain.genesis(clinic.value) if at == 0 and clinic is not None else None
 
 
 def sync(
@@ -211,8 +226,8 @@ def _restart(store: Store, client: SyncClient) -> str:
     client.epoch = None
     epoch = client.pull(0, 1).epoch
     with store.write() as s:
-        _set(s, EPOCH, epoch)
-        _set(s, CATCHING_UP, "1")
+        set_meta(s, EPOCH, epoch)
+        set_meta(s, CATCHING_UP, "1")
     return epoch
 
 
@@ -227,7 +242,8 @@ def _catch_up(store: Store, client: SyncClient, cipher: PayloadCipher) -> Applie
     version than the log does (pushed, by this desk or another, after the backup the server
     was restored from). The other desks take those as already theirs, or as news."""
     with store.write() as s:
-        _set(s, CURSOR, "0")
+        set_meta(s, CURSOR, "0")
+        s.execute(delete(Meta).where(Meta.key == LINK))
     seen: dict[tuple[str, str], int] = {}
     applied = pull(store, client, cipher, seen=seen)
     with store.write() as s:

@@ -55,6 +55,7 @@ STATUS = {
 
 _ENTITY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")  # visible ASCII, no spaces
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class SyncError(ClinicDeskError):
@@ -234,22 +235,33 @@ class WireChange:
 
 @dataclass(frozen=True)
 class PulledChange:
-    """A change as a pull answers it: where it stands in the clinic's log, and which device
-    pushed it."""
+    """A change as a pull answers it: where it stands in the clinic's log, which device pushed
+    it, and its link in the log's hash chain (``chain.py``) with the payload digest the server
+    recorded when it took the change."""
 
     seq: int
     device_id: str
     change: WireChange
+    link: str = ""
+    payload_digest: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.change.to_json(), "seq": self.seq, "device_id": self.device_id}
+        return {
+            **self.change.to_json(),
+            "seq": self.seq,
+            "device_id": self.device_id,
+            "link": self.link,
+            "digest": self.payload_digest,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> PulledChange:
         change = WireChange.from_json(data)
         seq = _int(data, "seq", 1)
         device_id = _text(data, "device_id", _PRINTABLE)
-        return cls(seq, device_id, change)
+        return cls(
+            seq, device_id, change, _text(data, "link", _SHA256), _text(data, "digest", _SHA256)
+        )
 
 
 def certificate_fingerprint(der: bytes) -> str:

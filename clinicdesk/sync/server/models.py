@@ -64,6 +64,7 @@ class Clinic(ServerBase):
     name: Mapped[str] = mapped_column(String(MAX_NAME))
     created_at: Mapped[datetime]
     head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    head_link: Mapped[str] = mapped_column(String(64))  # the last change's link (``chain.py``)
 
 
 class Device(ServerBase):
@@ -96,5 +97,7 @@ class Change(ServerBase):
     key_gen: Mapped[int] = mapped_column(Integer)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime]
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the payload as it was taken
+    link: Mapped[str] = mapped_column(String(64))  # its link in the clinic's hash chain
     # A pull reads (clinic_id, seq > N) in order: the primary key's own index serves it.
     __table_args__ = (UniqueConstraint("clinic_id", "op_id", name="uq_changes_clinic_op"),)

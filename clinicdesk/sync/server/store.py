@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clinicdesk.ids import new_id, utcnow
+from clinicdesk.sync import chain
 from clinicdesk.sync.protocol import (
     MAX_ID,
     MAX_NAME,
@@ -225,7 +226,11 @@ class ServerStore:
                     raise self._space_exists(clinic_id)
                 conn.execute(
                     insert(Clinic).values(
-                        id=clinic_id, name=clinic_name, created_at=utcnow(), head_seq=0
+                        id=clinic_id,
+                        name=clinic_name,
+                        created_at=utcnow(),
+                        head_seq=0,
+                        head_link=chain.genesis(clinic_id),
                     )
                 )
                 return self._add_device(conn, clinic_id, device_name)
@@ -362,13 +367,14 @@ class ServerStore:
             # The clinic's row is the lock: the next push of this clinic waits here until this
             # one commits, so sequence numbers commit in order. (FOR NO KEY UPDATE on
             # PostgreSQL: pushes wait for each other, not for a device being added.)
-            head = conn.execute(
-                select(Clinic.head_seq)
+            clinic = conn.execute(
+                select(Clinic.head_seq, Clinic.head_link)
                 .where(Clinic.id == device.clinic_id)
                 .with_for_update(key_share=True)
-            ).scalar_one_or_none()
-            if head is None:
+            ).one_or_none()
+            if clinic is None:
                 raise NotFound(f"There is no clinic {device.clinic_id} on this server.")
+            head, last_link = clinic
             revoked = conn.execute(
                 select(Device.revoked_at, Device.revoked_reason).where(Device.id == device.id)
             ).one()
@@ -394,6 +400,19 @@ class ServerStore:
                 head += 1
                 known[change.op_id] = head
                 results.append(Appended(change.op_id, head, False))
+                payload_digest = chain.digest(change.payload)
+                last_link = chain.link(
+                    last_link,
+                    head,
+                    device.id,
+                    change.op_id,
+                    change.entity,
+                    change.entity_id,
+                    change.version,
+                    change.deleted,
+                    change.key_gen,
+                    payload_digest,
+                )
                 rows.append(
                     {
                         "clinic_id": device.clinic_id,
@@ -407,14 +426,55 @@ class ServerStore:
                         "key_gen": change.key_gen,
                         "payload": change.payload,
                         "received_at": now,
+                        "digest": payload_digest,
+                        "link": last_link,
                     }
                 )
             if rows:
                 conn.execute(insert(Change), rows)
                 conn.execute(
-                    update(Clinic).where(Clinic.id == device.clinic_id).values(head_seq=head)
+                    update(Clinic)
+                    .where(Clinic.id == device.clinic_id)
+                    .values(head_seq=head, head_link=last_link)
                 )
         return PushResult(results, head)
+
+    def verify_log(self, clinic_id: str, batch: int = 1000) -> list[str]:
+        """Remake the clinic's hash chain from its first change: what does not hold, in words
+        (nothing: the log is as it was appended)."""
+        problems: list[str] = []
+        with self.engine.connect() as conn:
+            clinic = conn.execute(
+                select(Clinic.head_seq, Clinic.head_link).where(Clinic.id == clinic_id)
+            ).one_or_none()
+            if clinic is None:
+                raise NotFound(f"There is no clinic {clinic_id} on this server.")
+            last, after, count = chain.genesis(clinic_id), 0, 0
+            while True:
+                rows = conn.execute(
+                    select(Change)
+                    .where(Change.clinic_id == clinic_id, Change.seq > after)
+                    .order_by(Change.seq)
+                    .limit(batch)
+                ).all()
+                for r in rows:
+                    # each link remade from the one before it as stored: a fault is told once
+                    ((_, payload_digest, remade),) = chain.remade(last, [r])
+                    count += 1
+                    if r.seq != count:
+                        problems.append(f"change {count} is missing (the next is {r.seq})")
+                        count = r.seq
+                    if payload_digest != r.digest:
+                        problems.append(f"change {r.seq}: its content was altered")
+                    elif remade != r.link:
+                        problems.append(f"change {r.seq}: the chain does not follow on")
+                    last = r.link
+                if len(rows) < batch:
+                    break
+                after = rows[-1].seq
+        if count != clinic.head_seq or last != clinic.head_link:
+            problems.append(f"the log ends at change {count}, not at {clinic.head_seq}")
+        return problems
 
     def head(self, device: AuthedDevice) -> int:
         """The clinic's last sequence number, for a device that is still allowed in (a long
@@ -455,6 +515,8 @@ class ServerStore:
                     key_gen=r.key_gen,
                     payload=bytes(r.payload),
                 ),
+                link=r.link,
+                payload_digest=r.digest,
             )
             for r in rows
         ]
