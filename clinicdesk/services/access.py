@@ -58,7 +58,7 @@ from clinicdesk.services.users import (
     validate_account,
 )
 from clinicdesk.services.visits import VisitService
-from clinicdesk.store import audit, backup, migrate, rekey
+from clinicdesk.store import audit, backup, migrate, rekey, slot_sync
 from clinicdesk.store.audit_witness import LocalWitness, keep
 from clinicdesk.store.change_watch import ChangeWatch
 from clinicdesk.store.database import DB_FILE, Store, connect
@@ -283,6 +283,8 @@ def sign_in(folder: Path, username: str, password: str) -> ClinicSession:
             if kek is not None or not any(x.sealed_signing for x in slots.slots):
                 ensure_clinic_key(s, kek)
             seed_formulary(s)
+            slot_sync.record(s, folder)  # what this sign-in changed of the key file, and any
+            # change the other desks have not been sent yet (an upgrade, a key change finished)
             actor = Actor(user.id, user.username, user.display_name, roles)
             audit.append(s, actor, "user.sign_in", "users", user.id)
             must_change = user.status == PENDING
@@ -378,10 +380,13 @@ class ClinicSession:
                 user.status, first_password = ACTIVE, True
             audit.append(s, self.actor, "user.password", "users", user.id)
             self.keys.set_secret(self.slots, new, self._kdf)
+            slot_sync.record(s, self.folder)
         self.must_change_password = False
         self.actor = replace(self.actor, roles=self._roles)
         if first_password:
             rekey.change_key(self.store, self.slots, self.keys, self._kdf)
+            with self.store.write(self.actor) as s:
+                slot_sync.record(s, self.folder)
 
     def backup(self, dest: Path, *, make_folder: bool = False) -> backup.BackupInfo:
         """A new backup file at ``dest`` (or a dated one in the folder ``dest``, created private
@@ -391,6 +396,8 @@ class ClinicSession:
         if make_folder:
             private_dir(dest)
         with exclusive(self.slots.path):  # no key change between the pages and the key file
+            # the pages under the key the file holds (a key change made at another desk)
+            rekey.catch_up_store(self.store, KeySlotFile.load(self.folder), self.keys)
             self.store.key_watch.check(self.store)
             info = backup.create_backup(self.store, self._db_key, dest)
         with self.store.write(self.actor) as s:
@@ -430,10 +437,24 @@ class ClinicSession:
             )
 
     def payload_cipher(self) -> PayloadCipher:
-        """What this desk seals and opens sync payloads with: every key generation it holds."""
-        current = self.keys.database_key(self.slots)
-        keys = {**self.slots.old_keys(current), self.slots.generation: current}
-        return PayloadCipher(self.slots.clinic_id, keys, self.slots.generation)
+        """What this desk seals and opens sync payloads with: every key generation it holds
+        (and, when a key change made elsewhere arrives during a pull, the new one)."""
+        return PayloadCipher(
+            self.slots.clinic_id,
+            self._payload_keys(self.slots),
+            self.slots.generation,
+            learn=self._keys_now,
+        )
+
+    def _payload_keys(self, slots: KeySlotFile) -> dict[int, bytes]:
+        current = self.keys.database_key(slots)
+        return {**slots.old_keys(current), slots.generation: current}
+
+    def _keys_now(self) -> dict[int, bytes]:
+        try:
+            return self._payload_keys(KeySlotFile.load(self.folder))
+        except ClinicDeskError:  # this account is gone from the file: it holds no new key
+            return {}
 
     def save_export(self, path: Path, data: bytes) -> Path:
         """A file staff chose to save (a PDF, a CSV, a calendar file): readable by this account
@@ -663,6 +684,7 @@ def reset_password_with_recovery_key(
             audit.append(s, SYSTEM, "user.password_reset", "users", row.id, method="recovery key")
             signs = row.status == ACTIVE and bool(parse_roles(row.roles) & SIGNING_ROLES)
             _give_slot(slots, holder, (row.id, row.username, signs), new_password, kdf)
+            slot_sync.record(s, folder)
     finally:
         store.close()
     SigninGuard(folder).record_success(username)

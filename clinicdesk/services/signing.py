@@ -129,7 +129,14 @@ def ensure_clinic_key(s: Session, kek: bytes | None = None) -> None:
 
 
 def active_key(s: Session, kek: bytes | None = None) -> KeyPair:
-    row = s.scalar(select(SigningKey).where(SigningKey.own.is_(True), SigningKey.status == ACTIVE))
+    """The key this clinic signs with. Two desks that each made one before they first synced
+    both keep theirs in use (both stay trusted); every desk signs with the older of them."""
+    row = s.scalar(
+        select(SigningKey)
+        .where(SigningKey.own.is_(True), SigningKey.status == ACTIVE)
+        .order_by(SigningKey.created_at, SigningKey.kid)
+        .limit(1)
+    )
     if row is None or row.private_key is None:
         raise Conflict("This clinic has no signing key in use; an administrator creates one.")
     return KeyPair(bytes.fromhex(row.kid), _private_half(row, kek), row.public_key)

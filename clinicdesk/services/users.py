@@ -17,7 +17,7 @@ from clinicdesk.services import doctor_profiles, signing_access
 from clinicdesk.services import validation as check
 from clinicdesk.services.doctor_profiles import DoctorDetails
 from clinicdesk.services.signing import SIGNING_ROLES
-from clinicdesk.store import audit
+from clinicdesk.store import audit, slot_sync
 from clinicdesk.store.database import Store
 from clinicdesk.store.keyholder import KeyHolder
 from clinicdesk.store.keyslots import KdfParams, KeySlotFile
@@ -136,6 +136,7 @@ class UserService:
         if lacking and self.keys.signing_key(self.slots) is not None:
             with self.store.write(actor) as s:
                 signing_access.share(s, self.slots, self.keys)
+                slot_sync.record(s, self.slots.folder)
 
     def create(
         self,
@@ -185,6 +186,7 @@ class UserService:
             self._add_slot(row.id, username, temporary_password)
             if row.status == ACTIVE and roles & SIGNING_ROLES:
                 signing_access.share(s, self.slots, self.keys)
+            slot_sync.record(s, self.slots.folder)
             return to_info(row)
 
     def set_roles(self, actor: Actor, user_id: str, roles: set[Role]) -> UserInfo:
@@ -208,6 +210,7 @@ class UserService:
                 signing_access.renew(s, self.slots, self.keys, exclude=slot.slot_id)
             elif roles & SIGNING_ROLES and row.status == ACTIVE:
                 signing_access.share(s, self.slots, self.keys)
+            slot_sync.record(s, self.slots.folder)
             return to_info(row)
 
     def deactivate(self, actor: Actor, user_id: str, progress: Progress | None = None) -> Removed:
@@ -226,10 +229,11 @@ class UserService:
         slot = self.slots.slot_for_user_id(user_id)
         held_signing_key = slot is not None and bool(slot.sealed_signing)
         change = self._change_key(progress)
-        if held_signing_key:  # what they could take must sign nothing new
-            with self.store.write(actor) as s:
+        with self.store.write(actor) as s:
+            if held_signing_key:  # what they could take must sign nothing new
                 signing_access.renew(s, self.slots, self.keys)
                 audit.append(s, actor, "signing_key.rotate", "signing_keys", None, reason="removal")
+            slot_sync.record(s, self.slots.folder)
         return Removed(**info.__dict__, key_change=change)
 
     def key_change_preview(self, actor: Actor) -> tuple[str, ...]:
@@ -248,6 +252,7 @@ class UserService:
             audit.append(
                 s, actor, "clinic.key_change", "clinic", None, generation=change.generation
             )
+            slot_sync.record(s, self.slots.folder)
         return change
 
     def _change_key(self, progress: Progress | None) -> KeyChange:
@@ -288,6 +293,7 @@ class UserService:
             row.status = PENDING
             audit.append(s, actor, "user.reinstate", "users", user_id)
             self._add_slot(row.id, row.username, temporary_password)
+            slot_sync.record(s, self.slots.folder)
             return to_info(row)
 
     def reset_password(self, actor: Actor, user_id: str, temporary_password: str) -> UserInfo:
@@ -312,6 +318,7 @@ class UserService:
             row.status = PENDING
             audit.append(s, actor, "user.password_reset", "users", user_id, method="admin")
             self._add_slot(row.id, row.username, temporary_password)
+            slot_sync.record(s, self.slots.folder)
             return to_info(row)
 
     def _check_may_grant(self, actor: Actor, roles: set[Role]) -> None:

@@ -71,12 +71,18 @@ class KeyHolder:
 
     def key_now(self, slots: KeySlotFile, path: Path) -> bytes:
         """The key the database opens with now: during another desk's key change, the new one
-        once the pages are re-encrypted."""
+        once the pages are re-encrypted; after a key change made at another desk of the clinic
+        (which reached this file through sync), the older key it is still encrypted with until
+        the next sign-in here."""
         current = self.database_key(slots)
-        if slots.pending is None or slots.pending.sealed.get(self.slot_id) is None:
+        if opens_with(path, current):
             return current
-        new = self.database_key(slots, pending=True)
-        return new if not opens_with(path, current) and opens_with(path, new) else current
+        candidates = []
+        if slots.pending is not None and slots.pending.sealed.get(self.slot_id) is not None:
+            candidates.append(self.database_key(slots, pending=True))
+        older = slots.old_keys(current)
+        candidates += [older[g] for g in sorted(older, reverse=True)]
+        return next((key for key in candidates if opens_with(path, key)), current)
 
 
 class KeyWatch:

@@ -20,6 +20,7 @@ owner's next sign-in.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import time
@@ -226,13 +227,19 @@ class KeySlotFile:
         """
         with exclusive(self.path):
             fresh = KeySlotFile.load(self.folder)
+            before = fresh.document()
             result = apply(fresh)
-            fresh.write()
+            if fresh.document() != before:  # nothing changed: nothing written, nobody woken
+                fresh.write()
         self.adopt(fresh)
         return result
 
     def write(self) -> None:
         """Write the whole file atomically (set-up, or inside ``change``)."""
+        write_json_atomic(self.path, self.document())
+
+    def document(self) -> dict:
+        """The file's content as JSON values (fresh ones: changing them changes nothing here)."""
         document: dict = {
             "format": FORMAT,
             "clinic_id": self.clinic_id,
@@ -243,7 +250,7 @@ class KeySlotFile:
         }
         if self.pending is not None:
             document["next"] = asdict(self.pending)
-        write_json_atomic(self.path, document)
+        return json.loads(json.dumps(document))
 
     # --- slots ---------------------------------------------------------------------------
 
@@ -504,6 +511,11 @@ def _size(text: object) -> int:
         return len(unb64(text))
     except ValueError:
         return -1
+
+
+def parse_slot(raw: object) -> Slot:
+    """A slot from its JSON (``Slot.to_json``), checked as the key file's are, or ShapeProblem."""
+    return _slot(raw, 1)
 
 
 def _slot(raw: object, n: int) -> Slot:

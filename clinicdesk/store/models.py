@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, synonym
 
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.store.types import UTCDateTime
@@ -54,6 +54,26 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class KeySlotRecord(Synced, Base):
+    """One key slot of the clinic's key file (``store/keyslots.py``), as every desk keeps it:
+    the slot's JSON, and the key generation its sealed keys belong to. A removed slot is a
+    tombstone. Nothing in it opens without its owner's password (``store/slot_sync.py``)."""
+
+    __tablename__ = "key_slots"
+    generation: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class KeyGeneration(Synced, Base):
+    """A key change: the new generation, the older keys under its key, and every slot it
+    carried over (JSON), so a desk moves to it in one step."""
+
+    __tablename__ = "key_generations"
+    generation: Mapped[int] = mapped_column(Integer, unique=True)
+    history: Mapped[str] = mapped_column(Text)  # JSON list, as the key file keeps it
+    slots: Mapped[str] = mapped_column(Text)  # JSON list of slots
 
 
 class Counter(Base):
@@ -534,12 +554,15 @@ class Drug(Synced, Base):
     reorder_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class SigningKey(Base):
-    """A prescription signing key: this clinic's own (with its private half while in use) or
-    one trusted from another clinic's trust file."""
+class SigningKey(Synced, Base):
+    """A prescription signing key: this clinic's own (with its private half while in use, under
+    the signing-key key that doctors' and administrators' key slots hold) or one trusted from
+    another clinic's trust file. Synced, so every desk of the clinic verifies what any of them
+    signed; the row's id is the key id."""
 
     __tablename__ = "signing_keys"
-    kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # hex
+    id: Mapped[str] = mapped_column("kid", String(16), primary_key=True)  # hex
+    kid: Mapped[str] = synonym("id")
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     private_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # The issuer: the clinic that holds the key, by its clinic id (this clinic's for its own
@@ -549,7 +572,6 @@ class SigningKey(Base):
     clinic_name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))  # active, retired, revoked
     own: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[datetime | None] = mapped_column(default=None)
     # The issuing clinic's date of retirement: the key is trusted for the longest validity a
     # prescription can have after it, and never for a prescription dated after it.

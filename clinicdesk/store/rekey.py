@@ -10,6 +10,11 @@
 A change interrupted after step 1 is finished by whoever opens the clinic next (``finish``):
 whatever key the database opens with, it ends on the new one, so a removed person's old key
 file never opens the live database again.
+
+A key change made at another desk of the clinic reaches this desk's key file through sync
+(``slot_sync.py``) while this desk's database is still encrypted with an older generation's
+key, which the file's history holds. ``finish`` (at sign-in) and ``change_key`` move the
+database on to the current key first (``catch_up_locked``).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ def change_key(
         if f.pending is not None:
             finish_locked(f, holder, store.path)
             store.use_key(holder.database_key(f))
+        catch_up_store(store, f, holder)
         old = holder.database_key(f)
         for user_id in remove_user_ids:
             f.remove_user(user_id)
@@ -101,15 +107,44 @@ def change_key(
 
 
 def finish(slots: KeySlotFile, holder: KeySource) -> bytes:
-    """The current database key, after finishing a key change that was interrupted."""
-    if slots.pending is None:
+    """The current database key, after finishing a key change that was interrupted, and after
+    moving the database on from an older generation (a key change made at another desk)."""
+    path = slots.folder / DB_FILE
+    if slots.pending is None and opens_with(path, holder.database_key(slots)):
         return holder.database_key(slots)
     with exclusive(slots.path):
         f = KeySlotFile.load(slots.folder)
         if f.pending is not None:
-            finish_locked(f, holder, slots.folder / DB_FILE)
+            finish_locked(f, holder, path)
+        catch_up_locked(f, holder, path)
     slots.adopt(f)
     return holder.database_key(f)
+
+
+def catch_up_store(store: Store, f: KeySlotFile, holder: KeySource) -> None:
+    """With the lock held: the open ``store`` moved on to the current key, if it is still on an
+    older generation's."""
+    if opens_with(store.path, holder.database_key(f)):
+        return
+    store.engine.dispose()  # no connection of this desk's holds the old key during the rekey
+    if catch_up_locked(f, holder, store.path):
+        store.use_key(holder.database_key(f))
+
+
+def catch_up_locked(f: KeySlotFile, holder: KeySource, path: Path) -> bool:
+    """With the lock held: re-encrypt the database with the current key if it is still on an
+    older generation's (from the history); whether it was. The file is written again, so the
+    other workstations on this folder switch keys."""
+    current = holder.database_key(f)
+    if not path.exists() or opens_with(path, current):
+        return False
+    older = f.old_keys(current)
+    for generation in sorted(older, reverse=True):
+        if opens_with(path, older[generation]):
+            rekey_database(path, older[generation], current)
+            f.write()
+            return True
+    return False  # opening it says what is wrong
 
 
 def finish_locked(f: KeySlotFile, holder: KeySource, path: Path) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from clinicdesk.services import patient_search, patients, queue
 from clinicdesk.services.booking import SlotUnavailable, reclaim_time
 from clinicdesk.services.prescriptions import rebuild_dose_times
-from clinicdesk.store import outbox
+from clinicdesk.store import outbox, slot_sync
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Base, Meta, OutboxEntry, SyncConflict, Synced
 from clinicdesk.sync.payload import PayloadCipher, UnreadableChange
@@ -63,6 +63,8 @@ REBUILD: dict[str, Callable[[Session, Any], None]] = {
     "appointments": reclaim_time,
     "prescriptions": rebuild_dose_times,
     "prescription_items": rebuild_dose_times,
+    "key_slots": slot_sync.follow,  # this desk's key file follows (store/slot_sync.py)
+    "key_generations": slot_sync.follow,
 }
 
 # the counters this desk numbers rows from, moved past the numbers the rows of a page hold

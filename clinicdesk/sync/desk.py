@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select, update
 
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.logs import log
-from clinicdesk.store import outbox
+from clinicdesk.store import outbox, slot_sync
 from clinicdesk.store.database import Store
 from clinicdesk.store.models import Meta, OutboxEntry
 from clinicdesk.sync import chain
@@ -102,14 +102,18 @@ def connect(
             set_meta(s, key, value)
 
 
-def sealed(row: OutboxEntry, cipher: PayloadCipher) -> WireChange:
-    """The row's change with its payload sealed; one to go in parts seals the same each time."""
+def sealed(row: OutboxEntry, cipher: PayloadCipher, generation: int | None = None) -> WireChange:
+    """The row's change sealed under the key of ``generation`` (by default the current one);
+    one to go in parts seals the same each time."""
     deleted = row.op == "delete"
+    generation = generation or cipher.generation
     plain = row.payload.encode()
     stable = in_parts(len(plain) + MIN_PAYLOAD)
-    payload = cipher.seal(row.entity, row.entity_id, row.row_version, deleted, plain, stable=stable)
+    payload = cipher.seal(
+        row.entity, row.entity_id, row.row_version, deleted, plain, generation, stable=stable
+    )
     return WireChange(
-        row.op_id, row.entity, row.entity_id, row.row_version, deleted, cipher.generation, payload
+        row.op_id, row.entity, row.entity_id, row.row_version, deleted, generation, payload
     )
 
 
@@ -157,7 +161,10 @@ def push(store: Store, client: SyncClient, cipher: PayloadCipher) -> int:
                 .order_by(OutboxEntry.seq)
                 .limit(limit)
             ).all()
-            changes = first_batch(sealed(r, cipher) for r in rows)
+            generations = slot_sync.sealing_generations(s, list(rows), cipher.generations)
+            changes = first_batch(
+                sealed(r, cipher, g) for r, g in zip(rows, generations, strict=True)
+            )
         if not changes:
             return sent
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -42,15 +42,30 @@ def associated_data(
 
 
 class PayloadCipher:
-    """Seals with the current generation's key; opens with any generation this desk holds."""
+    """Seals with the current generation's key (or an older one asked for); opens with any
+    generation this desk holds. ``learn`` gives the keys this desk holds now: a key change
+    made at another desk arrives in the middle of a pull, and what follows it is sealed with
+    the new key."""
 
-    def __init__(self, clinic_id: str, keys: Mapping[int, bytes], generation: int) -> None:
+    def __init__(
+        self,
+        clinic_id: str,
+        keys: Mapping[int, bytes],
+        generation: int,
+        learn: Callable[[], Mapping[int, bytes]] | None = None,
+    ) -> None:
         if generation not in keys:
             raise ValueError(f"no database key of generation {generation}")
         self.clinic_id = clinic_id
         self.generation = generation
+        self._learn = learn
         self._aead = {g: AESGCM(payload_key(k, clinic_id)) for g, k in keys.items()}
         self._nonce_key = payload_key(keys[generation], clinic_id, NONCE_INFO)
+
+    @property
+    def generations(self) -> set[int]:
+        """The key generations this desk holds."""
+        return set(self._aead)
 
     def seal(
         self,
@@ -59,14 +74,16 @@ class PayloadCipher:
         version: int,
         deleted: bool,
         plain: bytes,
+        generation: int | None = None,
         *,
         stable: bool = False,
     ) -> bytes:
-        """The change sealed under a random nonce; ``stable``: under a nonce derived from the
-        change itself (an HMAC of its place and content under a key of its own), so the same
-        change seals to the same bytes each time. A payload sent in parts is stable: a push cut
-        short and tried again names the same parts, and sends only those the server lacks.
-        Two different changes never share a nonce (but by a 96-bit collision)."""
+        """The change sealed under the key of ``generation`` (by default the current one) with
+        a random nonce; ``stable``: with a nonce derived from the change itself (an HMAC of its
+        place and content under a key of its own), so the same change seals to the same bytes
+        each time. A payload sent in parts is stable: a push cut short and tried again names
+        the same parts, and sends only those the server lacks. Two different changes never
+        share a nonce (but by a 96-bit collision)."""
         aad = associated_data(self.clinic_id, entity, entity_id, version, deleted)
         if stable:
             mac = hmac.new(self._nonce_key, aad + b"\x00", hashlib.sha256)
@@ -74,7 +91,7 @@ class PayloadCipher:
             nonce = mac.digest()[:NONCE]
         else:
             nonce = os.urandom(NONCE)
-        return nonce + self._aead[self.generation].encrypt(nonce, plain, aad)
+        return nonce + self._aead[generation or self.generation].encrypt(nonce, plain, aad)
 
     def open(
         self,
@@ -86,6 +103,9 @@ class PayloadCipher:
         sealed: bytes,
     ) -> bytes:
         where = f"the change to {entity} {entity_id} (version {version})"
+        if generation not in self._aead and self._learn is not None:
+            for g, key in self._learn().items():
+                self._aead.setdefault(g, AESGCM(payload_key(key, self.clinic_id)))
         aead = self._aead.get(generation)
         if aead is None:
             raise UnreadableChange(

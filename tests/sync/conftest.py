@@ -317,6 +317,25 @@ def own_server(request, tmp_path: Path) -> Iterator[RunningServer]:
     running.stop()
 
 
+def kept_by_server(server: RunningServer) -> bytes:
+    """Everything the server keeps, as someone with a copy of it would read it: every file of
+    its folder (the SQLite database, its journal, its logs), or a pg_dump of PostgreSQL."""
+    if server.backend == "sqlite":
+        files = [p for p in server.folder.rglob("*") if p.is_file()]
+        assert any(p.name.startswith("server.db") for p in files)
+        return b"".join(p.read_bytes() for p in files)
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        pytest.skip("pg_dump is not on PATH, so the PostgreSQL copy cannot be read")
+    dump = subprocess.run(
+        [pg_dump, "--dbname", libpq_url(server.db_url)], capture_output=True, timeout=120
+    )
+    if dump.returncode != 0 and b"version mismatch" in dump.stderr:
+        pytest.skip(f"pg_dump cannot dump this server: {dump.stderr.decode().strip()}")
+    assert dump.returncode == 0, dump.stderr.decode()
+    return dump.stdout
+
+
 # ---- two desks of one clinic, connected to the real server ----
 
 

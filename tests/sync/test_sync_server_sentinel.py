@@ -8,8 +8,6 @@ import base64
 import json
 import os
 import secrets
-import shutil
-import subprocess
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,25 +15,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from clinicdesk.ids import new_id
 from clinicdesk.sync import desk
 from clinicdesk.sync.protocol import WireChange
-from tests.sync.conftest import DESK_BACKENDS, RunningServer, libpq_url, register, server_log
-
-
-def server_copy(server: RunningServer) -> bytes:
-    """All the server keeps: its folder's files (SQLite, its journal, its logs), or a pg_dump."""
-    if server.backend == "sqlite":
-        files = [p for p in server.folder.rglob("*") if p.is_file()]
-        assert any(p.name.startswith("server.db") for p in files)
-        return b"".join(p.read_bytes() for p in files)
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        pytest.skip("pg_dump is not on PATH, so the PostgreSQL copy cannot be read")
-    dump = subprocess.run(
-        [pg_dump, "--dbname", libpq_url(server.db_url)], capture_output=True, timeout=120
-    )
-    if dump.returncode != 0 and b"version mismatch" in dump.stderr:
-        pytest.skip(f"pg_dump cannot dump this server: {dump.stderr.decode().strip()}")
-    assert dump.returncode == 0, dump.stderr.decode()
-    return dump.stdout
+from tests.sync.conftest import (
+    DESK_BACKENDS,
+    RunningServer,
+    kept_by_server,
+    register,
+    server_log,
+)
 
 
 def test_the_server_keeps_no_patient_data(server: RunningServer):
@@ -64,10 +50,11 @@ def test_the_server_keeps_no_patient_data(server: RunningServer):
     bound = f"{clinic_id}|patients|{first.entity_id}|1|0".encode()
     assert sentinel in key.decrypt(first.payload[:12], first.payload[12:], bound).decode()
 
-    kept = server_copy(server)
-    payload_as_kept = pushed[0].payload
-    if server.backend == "postgresql":
-        payload_as_kept = payload_as_kept.hex().encode()  # bytea is dumped as hex
+    kept = kept_by_server(server)
+    if server.backend == "sqlite":
+        payload_as_kept = pushed[0].payload
+    else:
+        payload_as_kept = pushed[0].payload.hex().encode()  # bytea is dumped as hex
 
     assert sentinel.encode() not in kept
     assert sentinel.encode("utf-16-le") not in kept
@@ -92,7 +79,7 @@ def test_a_document_sent_in_parts_leaves_no_patient_data_on_the_server(desks, se
     (sent,) = [c for c in server_log(server, a) if c.change.entity == "chart_documents"]
     assert sent.change.parts is not None
 
-    kept = server_copy(server)
+    kept = kept_by_server(server)
     assert sentinel.encode() not in kept
     assert base64.b64encode(text[:48]) not in kept  # nor the file as the payload's JSON has it
     assert b"penicillin" not in kept and b"Lindqvist" not in kept
