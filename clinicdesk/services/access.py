@@ -81,6 +81,7 @@ from clinicdesk.store.keyslots import (
 from clinicdesk.store.locks import exclusive
 from clinicdesk.store.models import ClinicProfile, Meta, User
 from clinicdesk.store.signin_guard import SigninGuard
+from clinicdesk.sync.join import finish_interrupted
 from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.runner import SyncRunner, SyncStatus
 
@@ -91,6 +92,7 @@ class FolderState(Enum):
 
 
 def folder_state(folder: Path) -> FolderState:
+    finish_interrupted(folder)  # a workstation's join stopped while moving its files in
     if KeySlotFile.exists(folder):
         return FolderState.READY
     if (folder / DB_FILE).exists():
@@ -333,9 +335,7 @@ class ClinicSession:
         self._jobs = JobRunner(self.store, CLINIC_JOBS)
         self._watch = ChangeWatch(self.store)
         self._sync = SyncRunner(self.store, self.payload_cipher)
-        self.sync = SyncService(
-            self.store, self.slots.clinic_id, self.slots.clinic_name, self._sync
-        )
+        self.sync = SyncService(self.store, self.slots, self._sync, self.database_keys)
         self._kdf = kdf
 
     @property
@@ -429,11 +429,14 @@ class ClinicSession:
                 s, self.actor, "data.backup_reencrypt", "clinic", None, file=src.name, made=made
             )
 
+    def database_keys(self) -> dict[int, bytes]:
+        """The clinic's database key of every generation this desk holds, by generation."""
+        current = self.keys.database_key(self.slots)
+        return {**self.slots.old_keys(current), self.slots.generation: current}
+
     def payload_cipher(self) -> PayloadCipher:
         """What this desk seals and opens sync payloads with: every key generation it holds."""
-        current = self.keys.database_key(self.slots)
-        keys = {**self.slots.old_keys(current), self.slots.generation: current}
-        return PayloadCipher(self.slots.clinic_id, keys, self.slots.generation)
+        return PayloadCipher(self.slots.clinic_id, self.database_keys(), self.slots.generation)
 
     def save_export(self, path: Path, data: bytes) -> Path:
         """A file staff chose to save (a PDF, a CSV, a calendar file): readable by this account

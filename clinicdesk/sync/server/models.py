@@ -98,3 +98,20 @@ class Change(ServerBase):
     received_at: Mapped[datetime]
     # A pull reads (clinic_id, seq > N) in order: the primary key's own index serves it.
     __table_args__ = (UniqueConstraint("clinic_id", "op_id", name="uq_changes_clinic_op"),)
+
+
+class JoinCode(ServerBase):
+    """A code an admin's desk made for a further desk of its clinic. Only the SHA-256 of the
+    code's lookup is kept; ``wrapped`` is the clinic's key bundle sealed under a key derived
+    from the code, which the server never sees. Used once: ``device_id`` is the desk it made."""
+
+    __tablename__ = "join_codes"
+    lookup_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), index=True)
+    made_by: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    device_name: Mapped[str] = mapped_column(String(MAX_NAME))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
