@@ -30,6 +30,7 @@ from typing import Any
 
 from clinicdesk.errors import Conflict, StoreError, ValidationError
 from clinicdesk.ids import utcnow
+from clinicdesk.paths import JOINING_DIR
 from clinicdesk.services.formulary import SEEDED_KEY
 from clinicdesk.store import migrate
 from clinicdesk.store.database import CLINIC_ID_KEY, DB_FILE, Store, connect
@@ -50,7 +51,7 @@ from clinicdesk.sync.join_code import (
 from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.protocol import JOIN_CODE_LIFE, certificate_fingerprint
 
-JOINING = ".joining"  # the staging folder, inside the data folder
+JOINING = JOINING_DIR  # the staging folder, inside the data folder
 STATE = "join.json"  # in the staging folder: what the server gave, sealed under the code
 KDF_KEY = "kdf"
 DB_FILES = (f"{DB_FILE}-wal", f"{DB_FILE}-shm", DB_FILE)  # moved in this order
@@ -138,7 +139,9 @@ def join_clinic(
     code's fingerprint, and pinned."""
     code = read_code(code_text).code
     derived = code_keys(code)
-    finish_interrupted(folder)
+    if finish_interrupted(folder):  # it had all it needed when it was stopped
+        slots = KeySlotFile.load(folder)
+        return JoinedClinic(slots.clinic_id, slots.clinic_name)
     if KeySlotFile.exists(folder) or (folder / DB_FILE).exists():
         raise StoreError(f"{folder} already holds a clinic; it was not changed.")
     staging = folder / JOINING
@@ -169,22 +172,23 @@ def join_clinic(
         raise StoreError(
             f"The clinic's key file that came with the code is damaged: {problem}."
         ) from None
-    slots.write()
+    slots.write()  # last in the staging folder: from here on, the join is finished, not redone
     finish_interrupted(folder)
     return JoinedClinic(clinic_id, bundle["clinic_name"])
 
 
-def finish_interrupted(folder: Path) -> None:
+def finish_interrupted(folder: Path) -> bool:
     """A join that had received everything but was stopped while moving its files into the
     data folder is finished (its key slot file, written last in the staging folder, says so);
-    nothing else is done here."""
+    whether there was one. Nothing else is done here."""
     staging = folder / JOINING
     if not (staging / SLOTS_FILE).exists():
-        return
+        return False
     for name in (*DB_FILES, desk.CERTIFICATE, SLOTS_FILE):
         if (staging / name).exists():
             (staging / name).replace(folder / name)
     shutil.rmtree(staging, ignore_errors=True)
+    return True
 
 
 def _lookup_hash(lookup: str) -> str:
