@@ -335,7 +335,7 @@ class ClinicSession:
         self._jobs = JobRunner(self.store, CLINIC_JOBS)
         self._watch = ChangeWatch(self.store)
         self._sync = SyncRunner(self.store, self.payload_cipher)
-        self.sync = SyncService(self.store, self.slots, self._sync, self.database_keys)
+        self.sync = SyncService(self.store, self.slots, self._sync, self._database_keys)
         self._kdf = kdf
 
     @property
@@ -429,14 +429,14 @@ class ClinicSession:
                 s, self.actor, "data.backup_reencrypt", "clinic", None, file=src.name, made=made
             )
 
-    def database_keys(self) -> dict[int, bytes]:
+    def _database_keys(self) -> dict[int, bytes]:
         """The clinic's database key of every generation this desk holds, by generation."""
         current = self.keys.database_key(self.slots)
         return {**self.slots.old_keys(current), self.slots.generation: current}
 
     def payload_cipher(self) -> PayloadCipher:
         """What this desk seals and opens sync payloads with: every key generation it holds."""
-        return PayloadCipher(self.slots.clinic_id, self.database_keys(), self.slots.generation)
+        return PayloadCipher(self.slots.clinic_id, self._database_keys(), self.slots.generation)
 
     def save_export(self, path: Path, data: bytes) -> Path:
         """A file staff chose to save (a PDF, a CSV, a calendar file): readable by this account

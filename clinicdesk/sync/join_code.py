@@ -118,9 +118,14 @@ class Scanned:
 
 
 def join_uri(server: str, fingerprint: str, code: str) -> str:
-    """The QR's text: ``clinicdesk-join:?server=...&fp=...&code=...``."""
-    plain_fp = fingerprint.replace(":", "").upper()
-    return f"{URI_SCHEME}:?" + urlencode({"server": server, "fp": plain_fp, "code": code})
+    """The QR's text, kept short so the symbol stays coarse enough for a scanner across a
+    desk: ``clinicdesk-join:?server=host:port&fp=HEX&code=CHARS`` (the server is https)."""
+    fields = {
+        "server": server.removeprefix("https://"),
+        "fp": fingerprint.replace(":", "").upper(),
+        "code": code.replace("-", ""),
+    }
+    return f"{URI_SCHEME}:?" + urlencode(fields, safe=":/")
 
 
 def read_code(text: str) -> Scanned:
@@ -136,7 +141,9 @@ def read_code(text: str) -> Scanned:
             "The scanned code is not complete (it lacks the server, its fingerprint or the "
             "code): scan it again, or type the server's address and the code."
         )
-    normalize(code)
+    code = grouped(normalize(code))
+    if "://" not in server:
+        server = f"https://{server}"
     pairs = fp.replace(":", "").upper()
     return Scanned(code, server, ":".join(pairs[i : i + 2] for i in range(0, len(pairs), 2)))
 

@@ -187,7 +187,7 @@ def test_wrong_and_expired_codes_are_refused_and_change_nothing(clinic_dir, tmp_
             join.join_clinic(new_pc, server.url, new_code(), cert)
         assert not new_pc.exists()
 
-        brief = join.make_code(admin.store, admin.slots, admin.database_keys(), "Lab", life=1)
+        brief = join.make_code(admin.store, admin.slots, admin._database_keys(), "Lab", life=1)
         time.sleep(1.2)
         with pytest.raises(CodeExpired, match="expired"):
             join.join_clinic(new_pc, server.url, brief.code, cert)
@@ -279,7 +279,7 @@ def test_the_server_holds_no_key_it_could_use(clinic_dir, tmp_path, server):
     admin = connected_clinic(clinic_dir[0], server)
     try:
         code = admin.sync.make_join_code(admin.actor, "Consulting 3")
-        db_keys = admin.database_keys()
+        db_keys = admin._database_keys()
         slots_text = (clinic_dir[0] / SLOTS_FILE).read_text()
     finally:
         admin.close()

@@ -57,7 +57,7 @@ def test_an_admin_shows_a_code_and_the_new_pc_joins_with_it(
         shown = dialog.code_label.text().split()
         assert "-".join(shown) == code.code  # the six groups, as they are read out
         assert dialog.qr.pixmap().width() >= 150  # large enough for a scanner across a desk
-        assert dialog.left.text().startswith(("Valid for 29:", "Valid for 30:00"))
+        assert dialog.left.text().startswith(("Valid for 29 min", "Valid for 30 min 00 s"))
         assert code.fingerprint == dialog.fingerprint.text().split("\n", 1)[1].replace("\n", ":")
         assert code.server in dialog.server.text()
         # once its time is up, the dialog says so

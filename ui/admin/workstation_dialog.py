@@ -22,7 +22,7 @@ from ui.theme import set_kind
 from ui.widgets.form_dialog import FormDialog
 from ui.widgets.qr import qr_pixmap
 
-QR_SIDE = 220
+QR_SIDE = 260
 
 
 def time_left(expires_at: datetime, now: datetime) -> str:
@@ -30,7 +30,7 @@ def time_left(expires_at: datetime, now: datetime) -> str:
     if seconds <= 0:
         return "This code has expired: make a new one (close, then Add a workstation again)."
     minutes, rest = divmod(seconds, 60)
-    return f"Valid for {minutes}:{rest:02d} more (minutes:seconds), for one workstation only."
+    return f"Valid for {minutes} min {rest:02d} s more, for one workstation only."
 
 
 class AddWorkstationDialog(FormDialog):
