@@ -177,7 +177,7 @@ class JoinPage(QWizardPage):
         self.same.hide()
         self.message = banner()
         self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
+        self.progress.setTextVisible(False)  # the line above it says how far, in words
         self.progress.hide()
         self.progress_text = QLabel()
         set_kind(self.progress_text, "muted")
@@ -338,7 +338,13 @@ class JoinPage(QWizardPage):
         self._wizard.joining = busy
         for widget in (self.code, self.address, self.check_button, self.same):
             widget.setEnabled(not busy)
-        for button in (QWizard.WizardButton.FinishButton, QWizard.WizardButton.BackButton):
+        # Cancel too: with the fields disabled it would hold the focus, and Enter would press it
+        # (closing the window still stops a join; the same code takes it up again)
+        for button in (
+            QWizard.WizardButton.FinishButton,
+            QWizard.WizardButton.BackButton,
+            QWizard.WizardButton.CancelButton,
+        ):
             self._wizard.button(button).setEnabled(not busy)
         self.progress_text.setText(text)
         self.progress_text.setVisible(busy)
@@ -348,7 +354,6 @@ class JoinPage(QWizardPage):
     def _show_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(min(done, total))
-        self.progress.setFormat("%p%")
         self.progress_text.setText(
             f"Receiving the clinic's records: {done:,} of {total:,} changes…"
         )

@@ -1,8 +1,9 @@
 """Adding a workstation to a clinic that syncs: the admin's desk makes a one-time code, the new
 PC joins with it and pulls the whole clinic.
 
-The admin's desk seals the clinic's keys (its database keys of every generation and its key
-slot file, so staff sign in with their own passwords) under a key derived from the code
+The admin's desk seals the clinic's keys (its database keys of every generation, its key
+slot file, so staff sign in with their own passwords, and its prescription signing keys, which
+are not synced) under a key derived from the code
 (``join_code.py``) and leaves them with the server, which cannot open them. The new PC sends
 the code's lookup, becomes a device of the clinic, opens the keys with the code, and builds the
 clinic in a staging folder inside its data folder (``.joining``): an encrypted database made
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 import ssl
 from collections.abc import Callable
@@ -28,17 +30,20 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from sqlalchemy import select
+
 from clinicdesk.errors import Conflict, StoreError, ValidationError
 from clinicdesk.ids import utcnow
 from clinicdesk.paths import JOINING_DIR
 from clinicdesk.services.formulary import SEEDED_KEY
-from clinicdesk.store import migrate
+from clinicdesk.store import migrate, outbox
 from clinicdesk.store.database import CLINIC_ID_KEY, DB_FILE, Store, connect
 from clinicdesk.store.files import private_dir, read_json, write_json_atomic
 from clinicdesk.store.keyslots import SLOTS_FILE, KeySlotFile, ShapeProblem, parse_slot_file
-from clinicdesk.store.models import Meta
+from clinicdesk.store.models import Meta, SigningKey
 from clinicdesk.sync import client as wire
 from clinicdesk.sync import desk
+from clinicdesk.sync.apply import decode
 from clinicdesk.sync.join_code import (
     b64,
     code_keys,
@@ -97,6 +102,10 @@ def make_code(
         )
     with store.read() as s:
         kdf = s.get(Meta, KDF_KEY)
+        # the clinic's prescription signing keys are not synced: without its own, the new desk
+        # would make a signing key of its own that no other desk or pharmacy knows (the private
+        # half travels as the database holds it, sealed under the key staff slots hold)
+        signing = [outbox.row_payload(row) for row in s.scalars(select(SigningKey))]
     bundle = {
         "clinic_id": slots.clinic_id,
         "clinic_name": slots.clinic_name,
@@ -104,6 +113,7 @@ def make_code(
         "keys": {str(generation): b64(key) for generation, key in keys.items()},
         "slots": read_json(slots.path),
         "kdf": kdf.value if kdf is not None else None,
+        "signing_keys": signing,
     }
     code = new_code()
     derived = code_keys(code)
@@ -263,6 +273,8 @@ def _staged_store(
             kdf = state["bundle"].get("kdf")
             if isinstance(kdf, str):
                 s.add(Meta(key=KDF_KEY, value=kdf))
+            for row in state["bundle"].get("signing_keys", []):
+                s.add(SigningKey(**decode(SigningKey, json.loads(row))))
         desk.connect(
             store,
             state["url"],

@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from clinicdesk.errors import WrongPassword
 from clinicdesk.permissions import Role
 from clinicdesk.services.access import ClinicSession, FolderState, folder_state, sign_in
 from clinicdesk.store.keyslots import SLOTS_FILE
+from clinicdesk.store.models import Drug, SigningKey
 from clinicdesk.sync import desk, join
 from clinicdesk.sync.apply import cursor
 from clinicdesk.sync.join_code import JoinCodeError, code_keys, new_code, read_code
@@ -76,6 +78,18 @@ def join_request(server: RunningServer, lookup: str):
         return session.post(f"{server.url}/v1/join", json={"lookup": lookup}, timeout=30)
 
 
+def own_signing_keys(session: ClinicSession) -> set[tuple[str, str]]:
+    with session.store.read() as s:
+        return {
+            (k.kid, k.status) for k in s.scalars(select(SigningKey).where(SigningKey.own.is_(True)))
+        }
+
+
+def drugs_at(session: ClinicSession) -> int:
+    with session.store.read() as s:
+        return s.scalar(select(func.count()).select_from(Drug)) or 0
+
+
 def nothing_in(folder: Path) -> bool:
     return not folder.exists() or not any(folder.iterdir())
 
@@ -86,6 +100,8 @@ def test_a_code_joins_a_new_pc_once_and_staff_sign_in_there(clinic_dir, tmp_path
     try:
         code = admin.sync.make_join_code(admin.actor, "Consulting 2")
         assert code.fingerprint == server.fingerprint and code.server == server.url
+        signing_keys = own_signing_keys(admin)
+        drugs = drugs_at(admin)
         head = server_head(server, admin)
         new_pc = tmp_path / "new-pc"
         seen: list[tuple[int, int]] = []
@@ -123,7 +139,9 @@ def test_a_code_joins_a_new_pc_once_and_staff_sign_in_there(clinic_dir, tmp_path
         assert ben.actor.display_name == "Ben Okoro"
         assert patients_at(ben) == 2
         assert cursor(ben.store) == head
-        assert ben.formulary  # the clinic's own list, not seeded again
+        assert drugs_at(ben) == drugs  # the clinic's own list, not the starter list again
+        # the clinic's signing key came along: a doctor signing in here makes no other one
+        assert own_signing_keys(ben) == signing_keys
         with pytest.raises(WrongPassword):
             sign_in(new_pc, "ben", "not his password")
     finally:
