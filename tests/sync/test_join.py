@@ -24,6 +24,7 @@ from clinicdesk.sync import desk, join
 from clinicdesk.sync.apply import cursor
 from clinicdesk.sync.join_code import JoinCodeError, code_keys, new_code, read_code
 from clinicdesk.sync.protocol import CodeExpired, CodeUsed, UnknownCode
+from clinicdesk.sync.server.models import JoinCode
 from clinicdesk.sync.server.store import ServerStore
 from tests.conftest import ADMIN_PASSWORD, STAFF_PASSWORD
 from tests.sync.conftest import (
@@ -325,6 +326,19 @@ def test_the_server_holds_no_key_it_could_use(clinic_dir, tmp_path, server):
         if '"public_key"' in line:
             value = line.split(":", 1)[1].strip().strip('",')
             assert value.encode() not in kept
+    # once used, the code's bundle is gone from the server: a later copy of its database
+    # holds nothing the code would open
+    store = ServerStore(server.db_url)
+    try:
+        with store.engine.connect() as conn:
+            kept_codes = conn.execute(
+                select(JoinCode.wrapped, JoinCode.used_at).where(
+                    JoinCode.lookup_hash == hashlib.sha256(keys.lookup.encode()).hexdigest()
+                )
+            ).all()
+    finally:
+        store.close()
+    assert [(bytes(w), u is not None) for w, u in kept_codes] == [(b"", True)]
     # what it keeps of the code is the lookup's SHA-256
     assert hashlib.sha256(keys.lookup.encode()).hexdigest().encode() in kept
 
@@ -410,3 +424,18 @@ def test_two_desks_racing_with_one_code_make_one_device(store: ServerStore):
         thread.join(timeout=60)
     assert sorted(outcomes) == ["joined", "used", "used", "used"]
     assert len(store.devices("clinic-1")) == 2
+
+
+def test_an_expired_codes_bundle_is_emptied_on_the_server(store: ServerStore):
+    made = store.create_clinic("clinic-2", "Sunrise", "Front")
+    front = store.authenticate(made.token)
+    brief, later = (code_keys(new_code()).lookup for _ in range(2))
+    store.add_join_code(front, brief, b"sealed bundle" * 4, "Lab", 1)
+    time.sleep(1.1)
+    store.add_join_code(front, later, b"sealed bundle" * 4, "Lab", 600)
+    with store.engine.connect() as conn:
+        kept = dict(conn.execute(select(JoinCode.lookup_hash, JoinCode.wrapped)).all())
+    assert bytes(kept[hashlib.sha256(brief.encode()).hexdigest()]) == b""
+    assert bytes(kept[hashlib.sha256(later.encode()).hexdigest()]) == b"sealed bundle" * 4
+    with pytest.raises(CodeExpired):
+        store.join(brief)

@@ -311,6 +311,7 @@ class ServerStore:
         try:
             with self._write.begin() as conn:
                 self._still_allowed(conn, device)
+                self._drop_stale_bundles(conn, now)
                 conn.execute(
                     insert(JoinCode).values(
                         lookup_hash=_sha256(lookup),
@@ -359,11 +360,21 @@ class ServerStore:
             taken = conn.execute(
                 update(JoinCode)
                 .where(JoinCode.lookup_hash == code.lookup_hash, JoinCode.used_at.is_(None))
-                .values(used_at=utcnow(), device_id=made.device_id)
+                .values(used_at=utcnow(), device_id=made.device_id, wrapped=b"")
             )
             if taken.rowcount != 1:  # used by another request meanwhile: undo this device
                 raise CodeUsed("This join code has been used already: each code adds one desk.")
         return Joined(made, bytes(code.wrapped))
+
+    @staticmethod
+    def _drop_stale_bundles(conn, now: datetime) -> None:
+        """Bundles of codes past their time are emptied (a used one is, as it is used): a copy
+        of the server's database taken later holds none, even for whoever saw the code."""
+        conn.execute(
+            update(JoinCode)
+            .where(JoinCode.expires_at <= now, func.length(JoinCode.wrapped) > 0)
+            .values(wrapped=b"")
+        )
 
     @staticmethod
     def _still_allowed(conn, device: AuthedDevice) -> None:
