@@ -1,17 +1,26 @@
-"""Collects what each unit of work changed and tells the change feed once it commits."""
+"""Collects what each unit of work changed and tells the change feed once it commits.
+
+Only what the transaction kept is told: rows collected inside a savepoint that rolls back (a
+pulled change kept aside as a conflict, ``sync/apply.py``) are forgotten with it, and the end
+of a savepoint is not the commit (a screen told then would read the data as it was before).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from clinicdesk.changes import Change, ChangeFeed
 from clinicdesk.store.models import Patient, Synced
 
 _PENDING = "changed_rows"
 _ENTITIES = "changed_entities"
+_MARKS = "changed_rows_marks"  # each open savepoint: how much was collected when it began
+
+# rows collected so far, in order (dicts as ordered sets, so a savepoint's can be cut off)
+Collected = dict[tuple[str, str], None]
 
 
 def _patient_of(obj: Synced) -> str | None:
@@ -20,28 +29,58 @@ def _patient_of(obj: Synced) -> str | None:
     return getattr(obj, "patient_id", None)
 
 
+def _collected(session: Session) -> tuple[Collected, Collected]:
+    return session.info.setdefault(_PENDING, {}), session.info.setdefault(_ENTITIES, {})
+
+
 def _collect(session: Session, _flush_context, _instances) -> None:
-    pending: set[tuple[str, str]] = session.info.setdefault(_PENDING, set())
-    entities: set[tuple[str, str]] = session.info.setdefault(_ENTITIES, set())
+    pending, entities = _collected(session)
     dirty = (o for o in session.dirty if session.is_modified(o, include_collections=False))
     for obj in (*session.new, *dirty):
         if not isinstance(obj, Synced):
             continue
         table = type(obj).__tablename__
-        entities.add((table, obj.id))
+        entities[(table, obj.id)] = None
         if patient_id := _patient_of(obj):
-            pending.add((table, patient_id))
+            pending[(table, patient_id)] = None
+
+
+def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        pending, entities = _collected(session)
+        session.info.setdefault(_MARKS, {})[transaction] = (len(pending), len(entities))
+
+
+def _rolled_back(session: Session) -> None:
+    """A savepoint rolled back (it is still the session's innermost one when told): what its
+    flushes collected goes with it. The whole transaction rolled back: all of it goes."""
+    savepoint = session.get_nested_transaction()
+    mark = session.info.get(_MARKS, {}).get(savepoint) if savepoint is not None else (0, 0)
+    if mark is None:
+        return
+    for collected, keep in zip(_collected(session), mark, strict=True):
+        while len(collected) > keep:
+            collected.popitem()  # the newest first
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    session.info.get(_MARKS, {}).pop(transaction, None)
 
 
 def install(session_class: type[Session] | Callable[[], Session], feed: ChangeFeed) -> None:
-    """Collect each flush's patient rows; tell ``feed`` once the transaction commits (a unit
-    of work that rolls back is never told: its session, and what it collected, are dropped)."""
+    """Collect each flush's patient rows; tell ``feed`` once the transaction commits (never
+    what a rollback, of the transaction or of a savepoint inside it, undid)."""
 
     def committed(session: Session) -> None:
-        rows = session.info.pop(_PENDING, None) or set()
-        entities = session.info.pop(_ENTITIES, None) or set()
+        if session.in_nested_transaction():
+            return  # a savepoint released: nothing is committed yet
+        rows = session.info.pop(_PENDING, None) or {}
+        entities = session.info.pop(_ENTITIES, None) or {}
         if rows or entities:
             feed.publish(Change(frozenset(rows), frozenset(entities)))
 
     event.listen(session_class, "before_flush", _collect)
+    event.listen(session_class, "after_transaction_create", _savepoint_began)
+    event.listen(session_class, "after_rollback", _rolled_back)
+    event.listen(session_class, "after_transaction_end", _ended)
     event.listen(session_class, "after_commit", committed)

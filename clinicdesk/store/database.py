@@ -116,8 +116,14 @@ class Store:
             yield session
 
     def after_commit(self, listener: Callable[[Session], None]) -> None:
-        """Call ``listener`` with each unit of work from ``write`` once it has committed."""
-        event.listen(self._writer, "after_commit", listener)
+        """Call ``listener`` with each unit of work from ``write`` once it has committed (not
+        when a savepoint inside it ends: nothing is committed then)."""
+
+        def committed(session: Session) -> None:
+            if not session.in_nested_transaction():
+                listener(session)
+
+        event.listen(self._writer, "after_commit", committed)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -37,6 +37,7 @@ from clinicdesk.sync.protocol import PulledChange
 
 CURSOR = "sync.cursor"  # the last sequence number of the server's log applied here
 DEVICE = "sync.device"  # this desk's device on the server
+LINK = "sync.link"  # the server log's hash-chain link at the cursor (``chain.py``)
 
 
 @dataclass
@@ -78,9 +79,14 @@ def cursor(store: Store) -> int:
 
 
 def apply_page(
-    store: Store, cipher: PayloadCipher, page: Sequence[PulledChange], after: int
+    store: Store,
+    cipher: PayloadCipher,
+    page: Sequence[PulledChange],
+    after: int,
+    link: str | None = None,
 ) -> Applied:
-    """Apply ``page`` (in the server's order) and move the cursor to ``after`` with it."""
+    """Apply ``page`` (in the server's order) and move the cursor to ``after`` with it, and
+    the log's verified ``link`` there (``chain.follow``)."""
     models = synced_models()
     report = Applied()
     with store.write() as s:
@@ -108,7 +114,9 @@ def apply_page(
         for entity, rows in written.items():
             if entity in NUMBERED:
                 NUMBERED[entity](s, rows)
-        _set_cursor(s, after)
+        set_meta(s, CURSOR, str(after))
+        if link is not None:
+            set_meta(s, LINK, link)
     return report
 
 
@@ -213,12 +221,12 @@ def _derived(s: Session, entity: str, row: Synced) -> None:
         rebuild(s, row)
 
 
-def _set_cursor(s: Session, value: int) -> None:
-    row = s.get(Meta, CURSOR)
+def set_meta(s: Session, key: str, value: str) -> None:
+    row = s.get(Meta, key)
     if row is None:
-        s.add(Meta(key=CURSOR, value=str(value)))
+        s.add(Meta(key=key, value=value))
     else:
-        row.value = str(value)
+        row.value = value
 
 
 def decode(model: type[Synced], values: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The desk's side of the wire: requests to the sync server (docs/sync.md).
 
 One ``requests`` session per desk: TLS checked against the server's own certificate, pinned
-when the desk was connected; gzip for larger bodies; timeouts on every call; retries with
+when the desk was connected; gzip for larger JSON bodies; timeouts on every call; retries with
 backoff for a connection that failed or a server that was briefly unavailable (a retried push
 is safe: the server never applies an op id twice). What goes wrong comes back as a sentence:
 the protocol's errors as the server words them, the network's as ``Offline``.
@@ -115,6 +115,21 @@ class SyncClient:
         changes = [PulledChange.from_json(c) for c in body["changes"]]
         return Page(body["epoch"], changes, int(body["head"]), bool(body["more"]))
 
+    def held_parts(self, blob: str, size: int) -> set[int]:
+        """The parts of ``blob`` the server holds for this clinic; TooLarge when it takes no
+        payload of ``size`` bytes."""
+        return set(self._call("GET", f"/parts/{blob}?size={size}")["held"])
+
+    def put_part(self, blob: str, index: int, content: bytes) -> None:
+        self._call("POST", f"/parts/{blob}/{index}", content)
+
+    def part(self, blob: str, index: int) -> bytes:
+        # ciphertext does not compress: the answer comes as it is
+        answer = self._request("GET", f"/parts/{blob}/{index}", accept="identity")
+        if answer.status_code >= 400:
+            _answer(answer)
+        return answer.content
+
     def devices(self) -> list[dict[str, Any]]:
         return self._call("GET", "/devices")["devices"]
 
@@ -136,20 +151,36 @@ class SyncClient:
         self,
         method: str,
         path: str,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | bytes | None = None,
         timeout: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
+        """A request whose answer is JSON: a JSON object as its body, or bytes as they are."""
+        return _answer(self._request(method, path, body, timeout))
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | bytes | None = None,
+        timeout: tuple[float, float] | None = None,
+        accept: str | None = None,
+    ) -> requests.Response:
         timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
         headers = {EPOCH_HEADER: self.epoch} if self.epoch else {}
+        if accept is not None:
+            headers["Accept-Encoding"] = accept
         data = None
-        if body is not None:
+        if isinstance(body, bytes):  # a part: ciphertext, which gzip would only make larger
+            data = body
+            headers["Content-Type"] = "application/octet-stream"
+        elif body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
             if len(data) >= GZIP_FROM:
                 data = gzip.compress(data, compresslevel=5)
                 headers["Content-Encoding"] = "gzip"
         try:
-            answer = self.http.request(
+            return self.http.request(
                 method,
                 self.url + API_PREFIX + path,
                 data=data,
@@ -167,7 +198,6 @@ class SyncClient:
                     "nothing was sent. Ask the server's operator."
                 ) from None
             raise Offline(f"The sync server cannot be reached ({_why(causes)}).") from None
-        return _answer(answer)
 
 
 class _Cut(Exception):

@@ -7,6 +7,8 @@ so a payload the server altered, or moved to another row, version or clinic, fai
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from clinicdesk.errors import ClinicDeskError
 
 INFO = b"clinicdesk sync payload v1"
+NONCE_INFO = b"clinicdesk sync nonce v1"
 NONCE = 12
 
 
@@ -25,8 +28,8 @@ class UnreadableChange(ClinicDeskError):
     """A change from the server that this clinic's keys do not open as it claims to be."""
 
 
-def payload_key(database_key: bytes, clinic_id: str) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=clinic_id.encode(), info=INFO)
+def payload_key(database_key: bytes, clinic_id: str, info: bytes = INFO) -> bytes:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=clinic_id.encode(), info=info)
     return hkdf.derive(database_key)
 
 
@@ -47,10 +50,30 @@ class PayloadCipher:
         self.clinic_id = clinic_id
         self.generation = generation
         self._aead = {g: AESGCM(payload_key(k, clinic_id)) for g, k in keys.items()}
+        self._nonce_key = payload_key(keys[generation], clinic_id, NONCE_INFO)
 
-    def seal(self, entity: str, entity_id: str, version: int, deleted: bool, plain: bytes) -> bytes:
-        nonce = os.urandom(NONCE)
+    def seal(
+        self,
+        entity: str,
+        entity_id: str,
+        version: int,
+        deleted: bool,
+        plain: bytes,
+        *,
+        stable: bool = False,
+    ) -> bytes:
+        """The change sealed under a random nonce; ``stable``: under a nonce derived from the
+        change itself (an HMAC of its place and content under a key of its own), so the same
+        change seals to the same bytes each time. A payload sent in parts is stable: a push cut
+        short and tried again names the same parts, and sends only those the server lacks.
+        Two different changes never share a nonce (but by a 96-bit collision)."""
         aad = associated_data(self.clinic_id, entity, entity_id, version, deleted)
+        if stable:
+            mac = hmac.new(self._nonce_key, aad + b"\x00", hashlib.sha256)
+            mac.update(plain)
+            nonce = mac.digest()[:NONCE]
+        else:
+            nonce = os.urandom(NONCE)
         return nonce + self._aead[self.generation].encrypt(nonce, plain, aad)
 
     def open(

@@ -21,6 +21,11 @@ MAX_PUSH = 500  # changes in one push
 MAX_PULL = 1000  # changes in one pull
 MAX_WAIT = 30  # seconds a pull may wait for a change (long poll)
 MAX_BODY = 16 * 1024 * 1024  # bytes of a request body, after gzip is undone
+# a payload sealed larger than PART_BYTES travels as parts (docs/sync.md, "Parts")
+PART_BYTES = 4 * 1024 * 1024  # bytes of one part, as the desk cuts them
+MAX_PART = PART_BYTES + 64 * 1024  # bytes of one part the server takes (a little slack)
+MAX_PARTS = 64  # parts of one payload
+MAX_SPLIT = 48 * 1024 * 1024  # bytes of a payload sent in parts (a 25 MB file, base64 in JSON)
 EPOCH_HEADER = "X-ClinicDesk-Epoch"
 
 # the smallest payload there can be: a 12-byte nonce and a 16-byte AES-GCM tag
@@ -41,6 +46,7 @@ NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 REBOOTSTRAP = "rebootstrap"
 TOO_LARGE = "too_large"
+MISSING_PARTS = "missing_parts"  # a push names parts of a payload the server does not hold
 SERVER_ERROR = "server_error"  # not in the contract's list: a fault of the server itself (500)
 UNAVAILABLE = "unavailable"  # the server's database cannot be reached for now (503)
 UNKNOWN_CODE = "unknown_code"  # a join code the server does not know (404)
@@ -56,6 +62,7 @@ STATUS = {
     CONFLICT: 409,
     REBOOTSTRAP: 410,
     TOO_LARGE: 413,
+    MISSING_PARTS: 422,
     SERVER_ERROR: 500,
     UNAVAILABLE: 503,
     UNKNOWN_CODE: 404,
@@ -66,6 +73,7 @@ STATUS = {
 
 _ENTITY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")  # visible ASCII, no spaces
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # a SHA-256 in lower-case hex
 
 
 class SyncError(ClinicDeskError):
@@ -120,6 +128,10 @@ class TooLarge(SyncError):
     code = TOO_LARGE
 
 
+class MissingParts(SyncError):
+    code = MISSING_PARTS
+
+
 class ServerFault(SyncError):
     code = SERVER_ERROR
 
@@ -157,6 +169,7 @@ ERRORS: dict[str, type[SyncError]] = {
         Conflict,
         Rebootstrap,
         TooLarge,
+        MissingParts,
         ServerFault,
         UnknownCode,
         CodeUsed,
@@ -208,11 +221,13 @@ def _int(data: Mapping[str, Any], field: str, least: int) -> int:
     return value
 
 
-def _checked(data: Mapping[str, Any], payload: bytes) -> dict[str, Any]:
+def _checked(data: Mapping[str, Any], payload: bytes, parts: Parts | None) -> dict[str, Any]:
     deleted = data.get("deleted")
     if not isinstance(deleted, bool):
         raise MalformedChange("deleted", "is missing or not true or false")
-    if len(payload) < MIN_PAYLOAD:
+    if parts is not None and payload:
+        raise MalformedChange("payload", "must be empty when the change names its parts")
+    if parts is None and len(payload) < MIN_PAYLOAD:
         raise MalformedChange(
             "payload", f"is shorter than a nonce and an AES-GCM tag ({MIN_PAYLOAD} bytes)"
         )
@@ -224,13 +239,65 @@ def _checked(data: Mapping[str, Any], payload: bytes) -> dict[str, Any]:
         "deleted": deleted,
         "key_gen": _int(data, "key_gen", 0),
         "payload": payload,
+        "parts": parts,
     }
+
+
+def part_count(size: int) -> int:
+    """How many parts a payload of ``size`` bytes is cut into."""
+    return -(-size // PART_BYTES)
+
+
+def blob_name(sealed: bytes) -> str:
+    return hashlib.sha256(sealed).hexdigest()
+
+
+def is_blob(text: str) -> bool:
+    return bool(_SHA256.fullmatch(text))
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A payload sent in parts: ``blob`` is the SHA-256 (hex) of the whole sealed payload,
+    ``size`` its length; it is cut into ``count`` parts of PART_BYTES, the last one shorter.
+
+    How large a payload the server takes is its own rule (TooLarge), not checked here."""
+
+    blob: str
+    count: int
+    size: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.blob, str) or not is_blob(self.blob):
+            raise MalformedChange("parts", "names a blob that is not a SHA-256 in hex")
+        size = _int({"parts.size": self.size}, "parts.size", MIN_PAYLOAD)
+        if _int({"parts.count": self.count}, "parts.count", 1) != part_count(size):
+            raise MalformedChange("parts", f"must count {part_count(size)} parts for {size} bytes")
+
+    @classmethod
+    def of(cls, sealed: bytes) -> Parts:
+        return cls(blob_name(sealed), part_count(len(sealed)), len(sealed))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"blob": self.blob, "count": self.count, "size": self.size}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Parts:
+        if not isinstance(data, Mapping):
+            raise MalformedChange("parts", "is not an object of blob, count and size")
+        return cls(data.get("blob"), data.get("count"), data.get("size"))  # type: ignore[arg-type]
+
+
+def cut(sealed: bytes) -> list[bytes]:
+    """A sealed payload's parts, in order."""
+    return [sealed[i : i + PART_BYTES] for i in range(0, len(sealed), PART_BYTES)]
 
 
 @dataclass(frozen=True)
 class WireChange:
     """One change of a synced row, as the desk pushes it: routing fields in clear, the row
-    itself in ``payload`` (a 12-byte nonce, then AES-GCM ciphertext and tag).
+    itself in ``payload`` (a 12-byte nonce, then AES-GCM ciphertext and tag), or, when that is
+    larger than PART_BYTES, sent apart in the ``parts`` named.
 
     Made directly or read with ``from_json``, it is checked the same way (MalformedChange)."""
 
@@ -241,14 +308,15 @@ class WireChange:
     deleted: bool
     key_gen: int
     payload: bytes
+    parts: Parts | None = None  # a payload sent in parts: then ``payload`` is empty
 
     def __post_init__(self) -> None:
         if not isinstance(self.payload, bytes):
             raise MalformedChange("payload", "is not bytes")
-        _checked(self.__dict__, self.payload)
+        _checked(self.__dict__, self.payload, self.parts)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "op_id": self.op_id,
             "entity": self.entity,
             "entity_id": self.entity_id,
@@ -257,6 +325,9 @@ class WireChange:
             "key_gen": self.key_gen,
             "payload": base64.b64encode(self.payload).decode("ascii"),
         }
+        if self.parts is not None:
+            data["parts"] = self.parts.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> WireChange:
@@ -272,27 +343,39 @@ class WireChange:
             payload = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise MalformedChange("payload", "is not valid base64") from None
-        return cls(**_checked(data, payload))
+        parts = None if data.get("parts") is None else Parts.from_json(data["parts"])
+        return cls(**_checked(data, payload, parts))
 
 
 @dataclass(frozen=True)
 class PulledChange:
-    """A change as a pull answers it: where it stands in the clinic's log, and which device
-    pushed it."""
+    """A change as a pull answers it: where it stands in the clinic's log, which device pushed
+    it, and its link in the log's hash chain (``chain.py``) with the payload digest the server
+    recorded when it took the change."""
 
     seq: int
     device_id: str
     change: WireChange
+    link: str = ""
+    payload_digest: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.change.to_json(), "seq": self.seq, "device_id": self.device_id}
+        return {
+            **self.change.to_json(),
+            "seq": self.seq,
+            "device_id": self.device_id,
+            "link": self.link,
+            "digest": self.payload_digest,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> PulledChange:
         change = WireChange.from_json(data)
         seq = _int(data, "seq", 1)
         device_id = _text(data, "device_id", _PRINTABLE)
-        return cls(seq, device_id, change)
+        return cls(
+            seq, device_id, change, _text(data, "link", _SHA256), _text(data, "digest", _SHA256)
+        )
 
 
 def certificate_fingerprint(der: bytes) -> str:

@@ -42,6 +42,7 @@ class SyncStatus:
     refused: int = 0  # changes from the server that did not open with the clinic's key
     offline_since: datetime | None = None
     problem: str = ""  # what went wrong, in words ("" when all is well)
+    held_back: tuple[str, ...] = ()  # changes the server refused as too large, in words
     stopped: bool = False  # this desk was removed from the clinic's sync
 
     def text(self, zone_clock: Callable[[datetime], str] = lambda t: t.strftime("%H:%M")) -> str:
@@ -60,6 +61,7 @@ class SyncStatus:
             parts.append(f"{self.conflicts:,} to review")
         if self.refused:
             parts.append(f"{self.refused} refused (altered or not this clinic's)")
+        parts += self.held_back
         return " · ".join(parts) or "Not synced yet"
 
 
@@ -76,13 +78,16 @@ class SyncRunner:
         self.long_poll = long_poll
         self.pauses = pauses
         self.changed: Listeners[SyncStatus] = Listeners("sync status")
-        self._status = SyncStatus(waiting=desk.waiting(store))
+        self._status = SyncStatus(
+            waiting=desk.waiting(store), held_back=tuple(desk.held_back(store))
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._clients: set[SyncClient] = set()  # in use: cut short when sync stops
+        self._kept: dict[str, tuple[desk.Connection, SyncClient]] = {}  # by thread, between rounds
 
     @property
     def status(self) -> SyncStatus:
@@ -117,26 +122,44 @@ class SyncRunner:
             if thread.is_alive():
                 log.warning("sync: the %s thread did not stop in time", thread.name)
         self._threads = []
+        with self._lock:
+            kept, self._kept = list(self._kept.values()), {}
+        for _, client in kept:
+            client.close()
 
     @contextmanager
     def _client(self) -> Iterator[SyncClient | None]:
-        """A client for one round, cut short if sync stops meanwhile (None: this desk is not
-        connected to a server)."""
+        """This thread's client for one round (None: this desk is not connected to a server).
+        It is kept for the thread's next round while the connection stays the same, so a desk
+        keeps one TLS connection rather than opening one a round; a round that fails drops it,
+        and the next begins afresh. Sync stopping meanwhile cuts it short."""
         link = desk.connection(self.store)
+        name = threading.current_thread().name
+        with self._lock:
+            kept = self._kept.pop(name, None)
+        if kept is not None and kept[0] != link:
+            kept[1].close()
+            kept = None
         if link is None:
             yield None
             return
-        client = link.client()
+        client: SyncClient | None = kept[1] if kept is not None else link.client()
         with self._lock:
             self._clients.add(client)
         if self._stop.is_set():  # stopped while it was made: stop() may have missed it
             client.abort()
+        went_through = False
         try:
             yield client
+            went_through = True
         finally:
             with self._lock:
                 self._clients.discard(client)
-            client.close()
+                if went_through and not self._stop.is_set():
+                    self._kept[name] = (link, client)
+                    client = None
+            if client is not None:
+                client.close()
 
     def _committed(self, _change) -> None:
         self._wake.set()
@@ -163,14 +186,15 @@ class SyncRunner:
 
     def _push_once(self) -> bool:
         waiting = desk.waiting(self.store)
-        self._update(waiting=waiting)  # what was made here shows at once, server or not
+        # what was made here shows at once, server or not
+        self._update(waiting=waiting, held_back=tuple(desk.held_back(self.store)))
         if not waiting:
             return False  # nothing to send: nothing learnt of the server either
         with self._client() as client:
             if client is None:
                 return False
             desk.push(self.store, client, self.cipher())
-        self._update(waiting=desk.waiting(self.store))
+        self._update(waiting=desk.waiting(self.store), held_back=tuple(desk.held_back(self.store)))
         return True
 
     def _pull_once(self, wait: float) -> bool:

@@ -14,18 +14,70 @@ flushed at once:
     PID failed MESSAGE   the push failed; it ends with status 1
     exited PID CODE      the child ended (CODE -9: killed with SIGKILL)
 
+``push POINT`` makes the child kill itself (SIGKILL) at one named point of the push (``POINTS``)
+rather than be killed from outside at a random moment.
+
 Anything else (or the end of its input) ends it, and a child still running with it.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from clinicdesk.services.access import sign_in
 from clinicdesk.sync import desk
+from clinicdesk.sync.client import SyncClient
+
+# where a push can be cut by a power failure, in its order
+POINTS = (
+    "before-send",  # the first batch is sealed, the request not yet sent
+    "in-flight",  # the request is on its way or the server is working on it
+    "answered",  # the server took the batch; its answer is not yet read by the desk
+    "marking",  # inside the transaction that marks the batch sent (not yet committed)
+    "next-batch",  # the first batch marked sent and compacted; the second not yet sent
+)
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def wrap(owner: type, name: str, around: Callable) -> None:
+    real = getattr(owner, name)
+    setattr(owner, name, lambda *args, **kwargs: around(real, *args, **kwargs))
+
+
+def arm(point: str) -> None:
+    """Make this process kill itself at ``point`` of its push."""
+    calls = {"push": 0}
+
+    def push(real, *args, **kwargs):
+        calls["push"] += 1
+        if point == "before-send" or (point == "next-batch" and calls["push"] == 2):
+            die()
+        if point == "in-flight":
+            threading.Thread(target=real, args=args, kwargs=kwargs, daemon=True).start()
+            time.sleep(random.Random().uniform(0, 0.05))  # seeded afresh: this is a fork
+            die()
+        answer = real(*args, **kwargs)
+        if point == "answered":
+            die()
+        return answer
+
+    def compact(real, *args, **kwargs):
+        if point == "marking":
+            die()
+        return real(*args, **kwargs)
+
+    wrap(SyncClient, "push", push)
+    wrap(desk, "_compact", compact)
 
 
 def say(line: str) -> None:
@@ -33,8 +85,10 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
-def push(folder: Path, username: str, password: str) -> int:
+def push(folder: Path, username: str, password: str, point: str = "") -> int:
     me = os.getpid()
+    if point:
+        arm(point)
     try:
         session = sign_in(folder, username, password)
         try:
@@ -60,11 +114,11 @@ def main() -> None:
     say("ready")
     child = None
     for line in sys.stdin:
-        command = line.strip()
-        if command == "push" and child is None:
+        command, _, point = line.strip().partition(" ")
+        if command == "push" and child is None and point in ("", *POINTS):
             child = os.fork()
             if child == 0:
-                os._exit(push(folder, username, password))
+                os._exit(push(folder, username, password, point))
             say(f"started {child}")
         elif command in ("kill", "wait") and child is not None:
             # the child is not reaped before this, so its id is still its own to kill

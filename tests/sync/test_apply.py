@@ -127,6 +127,8 @@ def test_a_change_meeting_an_unpushed_change_here_is_kept_beside_it(desks):
     assert newest(b) > b_start  # B's edit waits to be pushed
 
     edit = unpushed(a, first[-1].seq)
+    told = []
+    b.store.changes.subscribe(told.append)
     report = apply_page(b.store, b.payload_cipher(), edit, after=edit[-1].seq)
 
     assert report.conflicts >= 1
@@ -142,6 +144,9 @@ def test_a_change_meeting_an_unpushed_change_here_is_kept_beside_it(desks):
         "changed here too and not yet sent",
         "clashes with a row here (patient_versions.patient_id, patient_versions.patient_version)",
     ]
+    with b.store.read() as s:
+        clash = s.scalar(select(SyncConflict.entity_id).where(SyncConflict.entity != "patients"))
+    assert clash not in {row for change in told for _, row in change.entities}  # undone alone
     apply_page(b.store, b.payload_cipher(), edit, after=edit[-1].seq)  # the same page again
     with b.store.read() as s:
         assert s.scalar(select(func.count()).select_from(SyncConflict)) == len(reasons)
@@ -220,3 +225,58 @@ def test_a_push_takes_as_many_changes_as_fit_one_request():
     assert [c.op_id for c in desk.first_batch(changes)] == ["op-0", "op-1", "op-2"]
     alone = [change(0, desk.BATCH_BYTES * 2), change(1, 100)]
     assert [c.op_id for c in desk.first_batch(alone)] == ["op-0"]  # never stuck behind a large one
+
+
+def test_a_change_kept_aside_is_not_announced_to_the_screens(clinic_dir, tmp_path: Path):
+    """The feed tells open screens only of rows the page kept: a double booking undone alone
+    (its savepoint rolled back) is not announced, the bookings that arrived are."""
+    folder, _ = clinic_dir
+    first = sign_in(folder, "admin", ADMIN_PASSWORD)
+    practice = make_practice(first)
+    olga, ines = practice.patient("Olga"), practice.patient("Ines")
+    first.close()
+    shutil.copytree(folder, tmp_path / "desk-b")
+    a = sign_in(folder, "admin", ADMIN_PASSWORD)
+    b = sign_in(tmp_path / "desk-b", "admin", ADMIN_PASSWORD)
+    try:
+        at_a, at_b = replace(practice, session=a), replace(practice, session=b)
+        monday = practice.monday
+        start = newest(a)
+        clashing = at_a.book(olga, monday, "09:00").id
+        at_b.book(ines, monday, "09:00")  # the same time, booked while the desks were apart
+        arriving = at_a.book(olga, monday, "10:00").id
+        page = unpushed(a, start)
+        told = []
+        b.store.changes.subscribe(told.append)
+
+        report = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+
+        with b.store.read() as s:
+            kept = set(s.scalars(select(SyncConflict.entity_id)))
+        assert clashing in kept and report.conflicts == len(kept)
+        announced = {row for change in told for row in change.entities}
+        assert ("appointments", arriving) in announced
+        assert ("appointments", clashing) not in announced, "a booking kept aside was announced"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_what_the_feed_announces_can_be_read_when_it_is_told(desks):
+    """A screen reloads as soon as the feed tells it: the page has committed by then, so the
+    patient that arrived is found (told at a savepoint's end, a reload found nothing)."""
+    a, b = desks
+    start = newest(a)
+    register(a, "Hugo", "Dubois")
+    page = unpushed(a, start)
+    found_when_told = []
+    b.store.changes.subscribe(
+        lambda change: (
+            any(t == "patients" for t, _ in change.entities)
+            and found_when_told.append(len(b.patients.search(b.actor, "dubois")))
+        )
+    )
+
+    apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+
+    assert found_when_told and all(found_when_told), found_when_told

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.models import OutboxEntry
 from clinicdesk.sync import desk
+from clinicdesk.sync.protocol import MAX_PUSH
 from tests.conftest import ADMIN_PASSWORD
 from tests.sync.conftest import (
     DESK_BACKENDS,
@@ -29,6 +30,7 @@ from tests.sync.conftest import (
     server_head,
     server_log,
 )
+from tests.sync.push_child import POINTS
 
 REPO = Path(__file__).resolve().parents[2]
 PER_ROUND = 20  # patients registered at the desk before each round's push
@@ -71,8 +73,9 @@ class Pushers:
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
 
-    def start(self) -> int:
-        self.tell("push")
+    def start(self, point: str = "") -> int:
+        """A fresh push; with ``point``, it kills itself there (``push_child.POINTS``)."""
+        self.tell(f"push {point}".strip())
         word, pid = self.line().split()
         assert word == "started"
         return int(pid)
@@ -109,6 +112,29 @@ def unpushed(session) -> set[str]:
         return set(s.scalars(select(OutboxEntry.op_id).where(OutboxEntry.pushed_at.is_(None))))
 
 
+def check_log(server, a, expected: set[str], before: set[str], done: int) -> None:
+    """The server holds every change made at A exactly once: none lost, none twice."""
+    log = server_log(server, a)
+    ops = [c.change.op_id for c in log]
+    assert len(ops) == len(set(ops)), f"round {done}: an op applied twice"
+    versions = {(c.change.entity, c.change.entity_id, c.change.version) for c in log}
+    assert len(versions) == len(log), f"round {done}: a change sent twice"
+    missing = expected - set(ops)
+    assert not missing, f"round {done}: {len(missing)} changes lost"
+    others = {c.change.entity for c in log if c.change.op_id not in expected | before}
+    assert others <= {"users"}, others  # the pushing desks' own sign-ins
+
+
+def register_many(session, round_no: int, count: int) -> None:
+    session.patients.import_many(
+        session.actor,
+        [
+            PatientInput(f"Given{round_no}", f"Family{i}", date(1950 + i % 60, 1, 1), "male")
+            for i in range(count)
+        ],
+    )
+
+
 def kill_pushes(desks, server, rounds: int, budget: float, seed: int) -> None:
     a, b = desks
     rng = random.Random(seed)
@@ -122,13 +148,7 @@ def kill_pushes(desks, server, rounds: int, budget: float, seed: int) -> None:
         done = 0
         while done < rounds and time.monotonic() - started < budget:
             done += 1
-            a.patients.import_many(
-                a.actor,
-                [
-                    PatientInput(f"Given{done}", f"Family{i}", date(1950 + i % 60, 1, 1), "male")
-                    for i in range(PER_ROUND)
-                ],
-            )
+            register_many(a, done, PER_ROUND)
             expected |= unpushed(a)
             head = server_head(server, a)
 
@@ -149,15 +169,7 @@ def kill_pushes(desks, server, rounds: int, budget: float, seed: int) -> None:
             assert pushers.end(pid, "wait") == 0
             assert desk.waiting(a.store) == 0, f"round {done}: left unsent"
 
-            log = server_log(server, a)
-            ops = [c.change.op_id for c in log]
-            assert len(ops) == len(set(ops)), f"round {done}: an op applied twice"
-            versions = {(c.change.entity, c.change.entity_id, c.change.version) for c in log}
-            assert len(versions) == len(log), f"round {done}: a change sent twice"
-            missing = expected - set(ops)
-            assert not missing, f"round {done}: {len(missing)} changes lost"
-            others = {c.change.entity for c in log if c.change.op_id not in expected | before}
-            assert others <= {"users"}, others  # the pushing desks' own sign-ins
+            check_log(server, a, expected, before, done)
     finally:
         pushers.close()
     took = time.monotonic() - started
@@ -170,6 +182,55 @@ def kill_pushes(desks, server, rounds: int, budget: float, seed: int) -> None:
     desk.sync(a.store, a.payload_cipher())
     assert_in_step(server, a, b)
     assert patients_at(b) == patients_at(a) == done * PER_ROUND
+
+
+def kill_at_points(desks, server, rounds: int, budget: float) -> None:
+    """Each round, a push kills itself at the next of the named points, then a fresh process
+    pushes cleanly; the checks of ``kill_pushes`` after each."""
+    a, b = desks
+    pushers = Pushers(a.folder, "admin", ADMIN_PASSWORD)
+    expected: set[str] = set()
+    before = {c.change.op_id for c in server_log(server, a)}
+    registered = done = 0
+    started = time.monotonic()
+    try:
+        while done < rounds and time.monotonic() - started < budget:
+            point = POINTS[done % len(POINTS)]
+            done += 1
+            # enough for a second batch where the point is between two
+            count = MAX_PUSH + PER_ROUND if point == "next-batch" else PER_ROUND
+            register_many(a, done, count)
+            registered += count
+            expected |= unpushed(a)
+
+            pid = pushers.start(point)
+            code = pushers.end(pid, "wait")
+            assert code == -signal.SIGKILL, f"round {done}: the push did not reach {point}"
+
+            pid = pushers.start()
+            pushers.until(pid, "pushed")
+            assert pushers.end(pid, "wait") == 0
+            assert desk.waiting(a.store) == 0, f"round {done} ({point}): left unsent"
+            check_log(server, a, expected, before, done)
+    finally:
+        pushers.close()
+    print(f"{done} pushes killed at the named points in {time.monotonic() - started:.1f} s")
+    assert done >= min(rounds, 2 * len(POINTS)), "too few rounds within the time allowed"
+    desk.sync(b.store, b.payload_cipher())
+    desk.sync(a.store, a.payload_cipher())
+    assert_in_step(server, a, b)
+    assert patients_at(b) == patients_at(a) == registered
+
+
+@pytest.mark.parametrize("server", DESK_BACKENDS, indirect=True)
+def test_a_desk_killed_at_each_point_of_a_push_loses_nothing_and_sends_nothing_twice(desks, server):
+    kill_at_points(desks, server, rounds=len(POINTS), budget=120)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
+def test_a_desk_killed_at_each_point_of_a_push_200_times(desks, server):
+    kill_at_points(desks, server, rounds=100, budget=600)  # 100 on each kind of server
 
 
 @pytest.mark.parametrize("server", DESK_BACKENDS, indirect=True)

@@ -113,6 +113,8 @@ def test_a_naive_append_makes_a_follower_skip_a_change(pg_schemas):
                 key_gen=wire.key_gen,
                 payload=wire.payload,
                 received_at=utcnow(),
+                digest="0" * 64,
+                link="0" * 64,
             )
         )
         return seq

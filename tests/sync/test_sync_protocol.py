@@ -33,9 +33,11 @@ def test_a_change_survives_the_wire():
     wire = CHANGE.to_json()
     assert wire["payload"] == base64.b64encode(bytes(range(40))).decode()
     assert WireChange.from_json(wire) == CHANGE
-    pulled = PulledChange.from_json({**wire, "seq": 7, "device_id": "desk-1"})
+    chained = {"link": "ab" * 32, "digest": "cd" * 32}
+    pulled = PulledChange.from_json({**wire, "seq": 7, "device_id": "desk-1", **chained})
     assert (pulled.seq, pulled.device_id, pulled.change) == (7, "desk-1", CHANGE)
-    assert pulled.to_json() == {**wire, "seq": 7, "device_id": "desk-1"}
+    assert (pulled.link, pulled.payload_digest) == ("ab" * 32, "cd" * 32)
+    assert pulled.to_json() == {**wire, "seq": 7, "device_id": "desk-1", **chained}
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from clinicdesk.cli import main
 from clinicdesk.ids import new_id
+from clinicdesk.sync.protocol import WireChange
+from clinicdesk.sync.server.store import ServerStore
 from tests.sync.conftest import Desk, RunningServer, free_port, server_command
 
 
@@ -108,6 +111,23 @@ def test_the_operator_looks_after_clinics_devices_and_tokens(capsys, server: Run
 
     code, out, _ = clinicdesk(capsys, "server", "devices", clinic_id, "--data-dir", folder)
     assert code == 0 and "Reception" in out and "Pharmacy counter" in out
+
+    pushed = desk.push(
+        [WireChange(f"op-{n}", "visits", f"v{n}", 1, False, 1, bytes(40)) for n in range(3)]
+    )
+    assert pushed.status_code == 200, pushed.text
+    code, out, _ = clinicdesk(capsys, "server", "verify", clinic_id, "--data-dir", folder)
+    assert code == 0 and f"{clinic_id}: the log is intact" in out
+    store = ServerStore(server.db_url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM changes WHERE clinic_id = :c AND seq = 2"), {"c": clinic_id}
+            )
+    finally:
+        store.close()
+    code, out, _ = clinicdesk(capsys, "server", "verify", clinic_id, "--data-dir", folder)
+    assert code == 1 and "change 2 is missing" in out and "restore them from a backup" in out
 
     code, out, _ = clinicdesk(
         capsys, "server", "revoke", desk.device_id, "--reason", "Old PC given away", "--data-dir",

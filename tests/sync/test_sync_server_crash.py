@@ -45,6 +45,9 @@ def part_way(fraction: float) -> Iterator[Callable[[], None]]:
     yield lambda: time.sleep(fraction)
 
 
+HOLDER = ("0" * 64, "0" * 64)  # the test's row's digest and link: it is never committed
+
+
 @contextlib.contextmanager
 def inside_the_transaction(
     server: RunningServer, clinic_id: str, desk: Desk, batch: list[WireChange]
@@ -55,9 +58,9 @@ def inside_the_transaction(
         blocker = psycopg.connect(libpq_url(server.db_url))
         blocker.execute(
             "INSERT INTO changes (clinic_id, seq, op_id, device_id, entity, entity_id, version, "
-            "deleted, key_gen, payload, received_at) "
-            "VALUES (%s, %s, %s, %s, 'visits', 'x', 1, false, 1, %s, %s)",
-            (clinic_id, 10**15, batch[-1].op_id, desk.device_id, b"\0" * 28, utcnow()),
+            "deleted, key_gen, payload, received_at, digest, link) "
+            "VALUES (%s, %s, %s, %s, 'visits', 'x', 1, false, 1, %s, %s, %s, %s)",
+            (clinic_id, 10**15, batch[-1].op_id, desk.device_id, b"\0" * 28, utcnow(), *HOLDER),
         )
         watcher = psycopg.connect(libpq_url(server.db_url), autocommit=True)
 

@@ -1,8 +1,10 @@
 """The doctor's day: today's booked patients, who waits for this doctor, and who was seen.
 
 Call next (Ctrl+Enter) calls the next patient in the queue and opens their visit; Enter on a
-checked-in appointment or a queue row opens that visit. The lists reload every 20 seconds while
-shown and after every action, on a worker.
+checked-in appointment or a queue row opens that visit. The lists reload on a worker when shown,
+after every action, after every commit that changed the day's queue, appointments or visits
+(here, at another desk on this database, or arrived by sync: ``ui/changes.py``), and once a
+minute for the minutes waited.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from clinicdesk.sync.protocol import (
     EPOCH_HEADER,
     MAX_BODY,
     MAX_BUNDLE,
+    MAX_PART,
     MAX_PULL,
     MAX_PUSH,
     MAX_WAIT,
@@ -52,6 +53,7 @@ from clinicdesk.sync.protocol import (
     Unauthorized,
     Unavailable,
     WireChange,
+    is_blob,
 )
 from clinicdesk.sync.server.store import AuthedDevice, ServerStore
 
@@ -60,7 +62,8 @@ T = TypeVar("T")
 
 JOIN_TRIES = 20  # refused join codes from one address ...
 JOIN_WINDOW_S = 10 * 60  # ... within this many seconds, before it is refused for a while
-TICK_S = 0.15  # how often a long poll looks for a change another server process committed
+TICK_S = 0.5  # how often a long poll looks for a change another server process committed (a
+# push to this process wakes it at once); each look is a query per waiting desk
 DRAIN_LIMIT = 4 * MAX_BODY  # an oversize body is read (and dropped) this far, so the 413 arrives
 
 
@@ -138,8 +141,8 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def _body(request: Request) -> bytes:
-    """The request's body, gzip undone; TooLarge past MAX_BODY (the rest is read and dropped,
+async def _body(request: Request, limit: int = MAX_BODY, what: str = "of JSON") -> bytes:
+    """The request's body, gzip undone; TooLarge past ``limit`` (the rest is read and dropped,
     up to a bound, so the client gets the answer rather than a reset connection)."""
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip", ""):
@@ -155,14 +158,14 @@ async def _body(request: Request) -> bytes:
                 break
             continue
         try:
-            body += inflate.decompress(chunk, MAX_BODY + 1 - len(body)) if inflate else chunk
+            body += inflate.decompress(chunk, limit + 1 - len(body)) if inflate else chunk
         except zlib.error:
             raise BadRequest("The body is not valid gzip.") from None
-        if len(body) > MAX_BODY or (inflate is not None and inflate.unconsumed_tail):
+        if len(body) > limit or (inflate is not None and inflate.unconsumed_tail):
             too_large = True
             body.clear()
     if too_large:
-        raise TooLarge(f"A request may hold at most {MAX_BODY // (1024 * 1024)} MiB of JSON.")
+        raise TooLarge(f"A request may hold at most {limit / 2**20:g} MiB {what}.")
     if inflate is not None and (not inflate.eof or inflate.unused_data):
         raise BadRequest("The body is not one complete gzip stream.")
     return bytes(body)
@@ -305,6 +308,41 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             epoch,
         )
 
+    def blob_of(request: Request) -> str:
+        blob = request.path_params["blob"]
+        if not is_blob(blob):
+            raise BadRequest("A part's blob is named by its SHA-256, in lower-case hex.")
+        return blob
+
+    async def put_part(request: Request) -> Response:
+        device, epoch = await device_of(request)
+        blob, index = blob_of(request), request.path_params["index"]
+        content = await _body(request, MAX_PART, "in one part")
+        stored = await _db(store.put_part, device, blob, index, content)
+        if stored:
+            log.info(
+                "part %d of %s kept for clinic %s (%d bytes)",
+                index,
+                blob,
+                device.clinic_id,
+                len(content),
+            )
+        return await answer({"blob": blob, "index": index, "stored": stored}, epoch)
+
+    async def held_parts(request: Request) -> Response:
+        device, epoch = await device_of(request)
+        blob = blob_of(request)
+        size = _int_param(request, "size", 0, 1, None) if "size" in request.query_params else None
+        held = await _db(store.held_parts, device, blob, size)
+        return await answer({"blob": blob, "held": held}, epoch)
+
+    async def get_part(request: Request) -> Response:
+        device, epoch = await device_of(request)
+        content = await _db(store.part, device, blob_of(request), request.path_params["index"])
+        return Response(
+            content, media_type="application/octet-stream", headers={EPOCH_HEADER: epoch}
+        )
+
     async def devices(request: Request) -> Response:
         device, epoch = await device_of(request)
         listed = await _db(store.devices, device.clinic_id)
@@ -382,6 +420,9 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             Route(f"{prefix}/push", push, methods=["POST"]),
             Route(f"{prefix}/pull", pull, methods=["GET"]),
             Route(f"{prefix}/devices", devices, methods=["GET"]),
+            Route(f"{prefix}/parts/{{blob}}", held_parts, methods=["GET"]),
+            Route(f"{prefix}/parts/{{blob}}/{{index:int}}", put_part, methods=["POST"]),
+            Route(f"{prefix}/parts/{{blob}}/{{index:int}}", get_part, methods=["GET"]),
             Route(f"{prefix}/devices/{{device_id}}/revoke", revoke, methods=["POST"]),
             Route(f"{prefix}/join-codes", add_join_code, methods=["POST"]),
             Route(f"{prefix}/join", join, methods=["POST"]),

@@ -234,6 +234,20 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Remake every clinic's hash chain (or one's): 0 when every log is as it was appended."""
+    faults = 0
+    with _store(load_config(_folder(args))) as store:
+        ids = [args.clinic_id] if args.clinic_id else [c.id for c in store.clinics()]
+        for clinic_id in ids:
+            problems = store.verify_log(clinic_id)
+            faults += bool(problems)
+            print(f"{clinic_id}: " + ("; ".join(problems) if problems else "the log is intact"))
+    if faults:
+        print(f"{faults} of {len(ids)} clinic logs do not verify: restore them from a backup.")
+    return 1 if faults else 0
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     with _store(load_config(_folder(args))) as store:
         done = store.revoke(args.device_id, args.reason)
@@ -333,6 +347,12 @@ def add_server_commands(sub: argparse._SubParsersAction) -> None:
     devices.add_argument("clinic_id")
     devices.set_defaults(func=cmd_devices)
 
+    verify = commands.add_parser(
+        "verify", help="check that each clinic's log is as it was appended (its hash chain)"
+    )
+    verify.add_argument("clinic_id", nargs="?", help="only this clinic (by default every one)")
+    verify.set_defaults(func=cmd_verify)
+
     revoke = commands.add_parser("revoke", help="refuse a device from now on")
     revoke.add_argument("device_id")
     revoke.add_argument("--reason", required=True, help="told to the device when it is refused")
@@ -364,7 +384,7 @@ def add_server_commands(sub: argparse._SubParsersAction) -> None:
     restore.add_argument("src", help="a file made by clinicdesk server backup")
     restore.set_defaults(func=cmd_restore)
 
-    for p in (init, run, clinics, devices, revoke, token, backup, restore):
+    for p in (init, run, clinics, devices, verify, revoke, token, backup, restore):
         p.add_argument(
             "--data-dir", default=argparse.SUPPRESS, help="the sync server's folder (required)"
         )

@@ -64,6 +64,7 @@ class Clinic(ServerBase):
     name: Mapped[str] = mapped_column(String(MAX_NAME))
     created_at: Mapped[datetime]
     head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    head_link: Mapped[str] = mapped_column(String(64))  # the last change's link (``chain.py``)
 
 
 class Device(ServerBase):
@@ -94,10 +95,28 @@ class Change(ServerBase):
     version: Mapped[int] = mapped_column(BigInteger)
     deleted: Mapped[bool] = mapped_column(Boolean)
     key_gen: Mapped[int] = mapped_column(Integer)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # empty when sent in parts
+    # a payload sent in parts (``ChangePart``): its SHA-256, how many parts, its length
+    parts_blob: Mapped[str | None] = mapped_column(String(64))
+    parts_count: Mapped[int | None] = mapped_column(Integer)
+    parts_size: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime]
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the payload as it was taken
+    link: Mapped[str] = mapped_column(String(64))  # its link in the clinic's hash chain
     # A pull reads (clinic_id, seq > N) in order: the primary key's own index serves it.
     __table_args__ = (UniqueConstraint("clinic_id", "op_id", name="uq_changes_clinic_op"),)
+
+
+class ChangePart(ServerBase):
+    """A part of a large payload, as a desk sent it ahead of its change: ciphertext like any
+    payload, kept per clinic (a device only ever reads its own clinic's parts)."""
+
+    __tablename__ = "change_parts"
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    blob: Mapped[str] = mapped_column(String(64), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
 
 
 class JoinCode(ServerBase):

@@ -16,25 +16,31 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clinicdesk.ids import new_id, utcnow
+from clinicdesk.sync import chain
 from clinicdesk.sync.protocol import (
     JOIN_CODE_LIFE,
     LOOKUP_LENGTH,
     MAX_BUNDLE,
     MAX_ID,
     MAX_NAME,
+    MAX_PARTS,
     MAX_PULL,
     MAX_PUSH,
+    MAX_SPLIT,
     BadRequest,
     CodeExpired,
     CodeUsed,
     Conflict,
+    MissingParts,
     NotFound,
+    Parts,
     PulledChange,
     Revoked,
     TooLarge,
@@ -46,6 +52,7 @@ from clinicdesk.sync.server import migrate
 from clinicdesk.sync.server.database import BUSY_TIMEOUT_S, WRITE, make_engine, write_engine
 from clinicdesk.sync.server.models import (
     Change,
+    ChangePart,
     Clinic,
     Device,
     JoinCode,
@@ -256,7 +263,11 @@ class ServerStore:
                     raise self._space_exists(clinic_id)
                 conn.execute(
                     insert(Clinic).values(
-                        id=clinic_id, name=clinic_name, created_at=utcnow(), head_seq=0
+                        id=clinic_id,
+                        name=clinic_name,
+                        created_at=utcnow(),
+                        head_seq=0,
+                        head_link=chain.genesis(clinic_id),
                     )
                 )
                 return self._add_device(conn, clinic_id, device_name)
@@ -479,18 +490,22 @@ class ServerStore:
         whose op id is in the log already is not appended again: it answers its first seq."""
         if len(changes) > MAX_PUSH:
             raise TooLarge(f"A push holds at most {MAX_PUSH} changes; this one has {len(changes)}.")
+        for number, change in enumerate(changes, start=1):
+            if change.parts is not None:
+                self._check_parts(device.clinic_id, change.parts, f"Change {number}")
         now = utcnow()
         with self._write.begin() as conn:
             # The clinic's row is the lock: the next push of this clinic waits here until this
             # one commits, so sequence numbers commit in order. (FOR NO KEY UPDATE on
             # PostgreSQL: pushes wait for each other, not for a device being added.)
-            head = conn.execute(
-                select(Clinic.head_seq)
+            clinic = conn.execute(
+                select(Clinic.head_seq, Clinic.head_link)
                 .where(Clinic.id == device.clinic_id)
                 .with_for_update(key_share=True)
-            ).scalar_one_or_none()
-            if head is None:
+            ).one_or_none()
+            if clinic is None:
                 raise NotFound(f"There is no clinic {device.clinic_id} on this server.")
+            head, last_link = clinic
             revoked = conn.execute(
                 select(Device.revoked_at, Device.revoked_reason).where(Device.id == device.id)
             ).one()
@@ -516,6 +531,20 @@ class ServerStore:
                 head += 1
                 known[change.op_id] = head
                 results.append(Appended(change.op_id, head, False))
+                # a payload in parts: its blob, checked above, is its payload's digest
+                payload_digest = change.parts.blob if change.parts else chain.digest(change.payload)
+                last_link = chain.link(
+                    last_link,
+                    head,
+                    device.id,
+                    change.op_id,
+                    change.entity,
+                    change.entity_id,
+                    change.version,
+                    change.deleted,
+                    change.key_gen,
+                    payload_digest,
+                )
                 rows.append(
                     {
                         "clinic_id": device.clinic_id,
@@ -528,15 +557,186 @@ class ServerStore:
                         "deleted": change.deleted,
                         "key_gen": change.key_gen,
                         "payload": change.payload,
+                        "parts_blob": change.parts.blob if change.parts else None,
+                        "parts_count": change.parts.count if change.parts else None,
+                        "parts_size": change.parts.size if change.parts else None,
                         "received_at": now,
+                        "digest": payload_digest,
+                        "link": last_link,
                     }
                 )
             if rows:
                 conn.execute(insert(Change), rows)
                 conn.execute(
-                    update(Clinic).where(Clinic.id == device.clinic_id).values(head_seq=head)
+                    update(Clinic)
+                    .where(Clinic.id == device.clinic_id)
+                    .values(head_seq=head, head_link=last_link)
                 )
         return PushResult(results, head)
+
+    def verify_log(self, clinic_id: str, batch: int = 1000) -> list[str]:
+        """Remake the clinic's hash chain from its first change: what does not hold, in words
+        (nothing: the log is as it was appended)."""
+        problems: list[str] = []
+        with self.engine.connect() as conn:
+            clinic = conn.execute(
+                select(Clinic.head_seq, Clinic.head_link).where(Clinic.id == clinic_id)
+            ).one_or_none()
+            if clinic is None:
+                raise NotFound(f"There is no clinic {clinic_id} on this server.")
+            last, after, count = chain.genesis(clinic_id), 0, 0
+            while True:
+                rows = conn.execute(
+                    select(Change)
+                    .where(Change.clinic_id == clinic_id, Change.seq > after)
+                    .order_by(Change.seq)
+                    .limit(batch)
+                ).all()
+                for r in rows:
+                    # each link remade from the one before it as stored: a fault is told once
+                    ((_, payload_digest, remade),) = chain.remade(
+                        last, [r], partial(self._stored_digest, conn)
+                    )
+                    count += 1
+                    if r.seq != count:
+                        problems.append(f"change {count} is missing (the next is {r.seq})")
+                        count = r.seq
+                    if payload_digest != r.digest:
+                        problems.append(f"change {r.seq}: its content was altered")
+                    elif remade != r.link:
+                        problems.append(f"change {r.seq}: the chain does not follow on")
+                    last = r.link
+                if len(rows) < batch:
+                    break
+                after = rows[-1].seq
+        if count != clinic.head_seq or last != clinic.head_link:
+            problems.append(f"the log ends at change {count}, not at {clinic.head_seq}")
+        return problems
+
+    # ---- parts of large payloads ----
+
+    def put_part(self, device: AuthedDevice, blob: str, index: int, content: bytes) -> bool:
+        """Keep a part of the blob for the device's clinic; whether it is new (a part held
+        already is kept as it was: sending it again changes nothing)."""
+        if not 0 <= index < MAX_PARTS:
+            raise TooLarge(f"A payload is sent in at most {MAX_PARTS} parts, numbered from 0.")
+        if not content:
+            raise BadRequest("A part cannot be empty.")
+        key = (ChangePart.clinic_id == device.clinic_id) & (ChangePart.blob == blob)
+        try:
+            with self._write.begin() as conn:
+                if conn.execute(
+                    select(ChangePart.index).where(key, ChangePart.index == index)
+                ).first():
+                    return False
+                conn.execute(
+                    insert(ChangePart).values(
+                        clinic_id=device.clinic_id,
+                        blob=blob,
+                        index=index,
+                        content=content,
+                        received_at=utcnow(),
+                    )
+                )
+        except IntegrityError:  # the same part, sent at once by another request
+            return False
+        return True
+
+    def held_parts(self, device: AuthedDevice, blob: str, size: int | None = None) -> list[int]:
+        """The parts of the blob the device's clinic holds here; TooLarge first when a payload
+        of ``size`` bytes is more than the server takes."""
+        if size is not None and size > MAX_SPLIT:
+            raise TooLarge(
+                f"A change may hold at most {MAX_SPLIT // 2**20} MiB; this one has "
+                f"{size / 2**20:.1f} MiB."
+            )
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(ChangePart.index)
+                    .where(ChangePart.clinic_id == device.clinic_id, ChangePart.blob == blob)
+                    .order_by(ChangePart.index)
+                ).scalars()
+            )
+
+    def part(self, device: AuthedDevice, blob: str, index: int) -> bytes:
+        """A part the device's clinic holds; NotFound for any other (another clinic's too)."""
+        if not 0 <= index < MAX_PARTS:
+            raise NotFound(f"A payload has no part {index}: it is sent in at most {MAX_PARTS}.")
+        with self.engine.connect() as conn:
+            content = conn.execute(
+                select(ChangePart.content).where(
+                    ChangePart.clinic_id == device.clinic_id,
+                    ChangePart.blob == blob,
+                    ChangePart.index == index,
+                )
+            ).scalar_one_or_none()
+        if content is None:
+            raise NotFound(f"This clinic holds no part {index} of {blob} on the server.")
+        return bytes(content)
+
+    def _check_parts(self, clinic_id: str, parts: Parts, which: str) -> None:
+        """The parts a change names are all here and make up its blob (their SHA-256): else
+        MissingParts, before anything of the push is applied. Parts that do not make up the
+        blob are dropped, so that the desk sends them again."""
+        if parts.size > MAX_SPLIT:
+            raise TooLarge(
+                f"{which} holds {parts.size / 2**20:.1f} MiB; a change may hold at most "
+                f"{MAX_SPLIT // 2**20} MiB."
+            )
+        with self.engine.connect() as conn:
+            held, size, digest = self._read_parts(conn, clinic_id, parts)
+        missing = sorted(set(range(parts.count)) - set(held))
+        if missing:
+            shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
+            raise MissingParts(
+                f"{which} is sent in {parts.count} parts, but the server lacks part(s) {shown}; "
+                "nothing of this push was applied. Send the missing parts, then the push again."
+            )
+        if size != parts.size or digest != parts.blob:
+            with self._write.begin() as conn:
+                conn.execute(
+                    delete(ChangePart).where(
+                        ChangePart.clinic_id == clinic_id, ChangePart.blob == parts.blob
+                    )
+                )
+            raise MissingParts(
+                f"{which}: the parts the server held do not make up its payload (their SHA-256 "
+                "differs), so they were dropped; nothing of this push was applied. Send the "
+                "parts again, then the push."
+            )
+
+    @staticmethod
+    def _read_parts(conn, clinic_id: str, parts: Parts) -> tuple[list[int], int, str]:
+        """Of the parts a change names, those held here: their numbers, their length in all
+        and the SHA-256 of their content in order."""
+        digest = hashlib.sha256()
+        held: list[int] = []
+        size = 0
+        for index, content in conn.execute(
+            select(ChangePart.index, ChangePart.content)
+            .where(
+                ChangePart.clinic_id == clinic_id,
+                ChangePart.blob == parts.blob,
+                ChangePart.index < parts.count,
+            )
+            .order_by(ChangePart.index)
+            .execution_options(yield_per=1)
+        ):
+            held.append(index)
+            size += len(content)
+            digest.update(content)
+        return held, size, digest.hexdigest()
+
+    def _stored_digest(self, conn, row: Any) -> str:
+        """The SHA-256 of a change's payload as this server holds it, in its parts for one
+        sent in parts (so an altered part shows as an altered change)."""
+        if row.parts_blob is None:
+            return chain.digest(bytes(row.payload))
+        parts = Parts(row.parts_blob, row.parts_count, row.parts_size)
+        held, size, digest = self._read_parts(conn, row.clinic_id, parts)
+        complete = len(held) == parts.count and size == parts.size
+        return digest if complete else chain.digest(b"")
 
     def head(self, device: AuthedDevice) -> int:
         """The clinic's last sequence number, for a device that is still allowed in (a long
@@ -576,7 +776,12 @@ class ServerStore:
                     deleted=r.deleted,
                     key_gen=r.key_gen,
                     payload=bytes(r.payload),
+                    parts=Parts(r.parts_blob, r.parts_count, r.parts_size)
+                    if r.parts_blob is not None
+                    else None,
                 ),
+                link=r.link,
+                payload_digest=r.digest,
             )
             for r in rows
         ]

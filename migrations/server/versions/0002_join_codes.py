@@ -1,7 +1,7 @@
 """join codes: a further desk of a clinic joins with a one-time code
 
 Revision ID: 0002_join_codes
-Revises: s0001
+Revises: 0003_change_parts
 Create Date: 2026-12-08
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from clinicdesk.store.types import UTCDateTime
 
 revision = "0002_join_codes"
-down_revision = "s0001"
+down_revision = "0003_change_parts"
 branch_labels = None
 depends_on = None
 
