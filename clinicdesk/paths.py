@@ -8,6 +8,8 @@ from pathlib import Path
 import platformdirs
 
 ENV_DATA_DIR = "CLINICDESK_DATA_DIR"
+# inside a data folder: a workstation's join in progress, not yet a clinic (sync/join.py)
+JOINING_DIR = ".joining"
 
 
 def default_data_dir() -> Path:

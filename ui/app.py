@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from clinicdesk.logs import configure as configure_log
 from clinicdesk.logs import log_unexpected
+from clinicdesk.paths import JOINING_DIR
 from ui.login import DemoLogin, LoginWindow
 from ui.tasks import TaskRunner
 from ui.theme import PRIMARY, icon, stylesheet
@@ -33,7 +34,11 @@ def _folder_state(folder: Path) -> str:
 
 
 def _looks_new(folder: Path) -> bool:
-    return not folder.exists() or not any(folder.iterdir())
+    """Nothing in the folder but, at most, a workstation's join cut off before it received the
+    whole clinic (started again from the set-up)."""
+    if not folder.exists():
+        return True
+    return not any(p.name != JOINING_DIR for p in folder.iterdir())
 
 
 class Controller(QObject):

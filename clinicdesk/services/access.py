@@ -81,6 +81,7 @@ from clinicdesk.store.keyslots import (
 from clinicdesk.store.locks import exclusive
 from clinicdesk.store.models import ClinicProfile, Meta, User
 from clinicdesk.store.signin_guard import SigninGuard
+from clinicdesk.sync.join import finish_interrupted
 from clinicdesk.sync.payload import PayloadCipher
 from clinicdesk.sync.runner import SyncRunner, SyncStatus
 
@@ -91,6 +92,7 @@ class FolderState(Enum):
 
 
 def folder_state(folder: Path) -> FolderState:
+    finish_interrupted(folder)  # a workstation's join stopped while moving its files in
     if KeySlotFile.exists(folder):
         return FolderState.READY
     if (folder / DB_FILE).exists():
@@ -335,9 +337,7 @@ class ClinicSession:
         self._jobs = JobRunner(self.store, CLINIC_JOBS)
         self._watch = ChangeWatch(self.store)
         self._sync = SyncRunner(self.store, self.payload_cipher)
-        self.sync = SyncService(
-            self.store, self.slots.clinic_id, self.slots.clinic_name, self._sync
-        )
+        self.sync = SyncService(self.store, self.slots, self._sync, self._database_keys)
         self._kdf = kdf
 
     @property
@@ -441,18 +441,21 @@ class ClinicSession:
         (and, when a key change made elsewhere arrives during a pull, the new one)."""
         return PayloadCipher(
             self.slots.clinic_id,
-            self._payload_keys(self.slots),
+            self._database_keys(),
             self.slots.generation,
             learn=self._keys_now,
         )
 
-    def _payload_keys(self, slots: KeySlotFile) -> dict[int, bytes]:
+    def _database_keys(self, slots: KeySlotFile | None = None) -> dict[int, bytes]:
+        """The clinic's database key of every generation this desk holds (in ``slots``, by
+        default the file as this session read it), by generation."""
+        slots = slots or self.slots
         current = self.keys.database_key(slots)
         return {**slots.old_keys(current), slots.generation: current}
 
     def _keys_now(self) -> dict[int, bytes]:
         try:
-            return self._payload_keys(KeySlotFile.load(self.folder))
+            return self._database_keys(KeySlotFile.load(self.folder))
         except ClinicDeskError:  # this account is gone from the file: it holds no new key
             return {}
 

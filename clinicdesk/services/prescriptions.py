@@ -559,9 +559,8 @@ def rebuild_dose_times(s: Session, row: Prescription | PrescriptionItem) -> None
     prescription = s.get(Prescription, row.prescription_id)
     s.execute(DoseTime.__table__.delete().where(DoseTime.item_id == row.id))
     if prescription is not None and prescription.status != CANCELLED:
-        zone = clinic_zone(s)
-        issued_on = prescription.issued_at.astimezone(zone).date()
-        _store_dose_times(s, [row], issued_on, zone, now)
+        first_day = clinic_day(s, prescription.issued_at)
+        _store_dose_times(s, [row], first_day, clinic_zone(s), now)
 
 
 def _prescription(s: Session, prescription_id: str) -> Prescription:

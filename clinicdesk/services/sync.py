@@ -8,28 +8,22 @@ name, never its key.
 
 from __future__ import annotations
 
-import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from urllib.parse import urlsplit
 
 from clinicdesk.errors import Conflict, ValidationError
 from clinicdesk.permissions import Actor, P
 from clinicdesk.store.database import Store
-from clinicdesk.sync import desk
+from clinicdesk.store.keyslots import KeySlotFile
+from clinicdesk.sync import desk, join
 from clinicdesk.sync.apply import cursor
-from clinicdesk.sync.client import Offline, create_clinic
-from clinicdesk.sync.protocol import certificate_fingerprint
+from clinicdesk.sync.certificate import ServerCertificate, fetch_certificate
+from clinicdesk.sync.client import create_clinic
+from clinicdesk.sync.join import NewCode
 from clinicdesk.sync.runner import SyncRunner, SyncStatus
-
-
-@dataclass(frozen=True)
-class ServerCertificate:
-    url: str
-    pem: bytes
-    fingerprint: str  # AB:CD:..., as the operator reads it out
 
 
 @dataclass(frozen=True)
@@ -42,25 +36,22 @@ class Device:
     this_desk: bool
 
 
-def server_address(text: str) -> str:
-    """'clinic-server:8443' or 'https://clinic-server:8443' -> 'https://clinic-server:8443'."""
-    text = text.strip().rstrip("/")
-    if not text:
-        raise ValidationError({"address": "is required"})
-    if "://" not in text:
-        text = f"https://{text}"
-    parts = urlsplit(text)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValidationError({"address": "must be an https address, such as clinic-server:8443"})
-    return f"https://{parts.netloc}"
-
-
 class SyncService:
-    def __init__(self, store: Store, clinic_id: str, clinic_name: str, runner: SyncRunner) -> None:
+    def __init__(
+        self,
+        store: Store,
+        slots: KeySlotFile,
+        runner: SyncRunner,
+        database_keys: Callable[[], dict[int, bytes]],
+    ) -> None:
+        """``database_keys``: the clinic's database key of every generation this desk holds,
+        for a join code's bundle."""
         self.store = store
-        self.clinic_id = clinic_id
-        self.clinic_name = clinic_name
+        self.slots = slots
+        self.clinic_id = slots.clinic_id
+        self.clinic_name = slots.clinic_name
         self.runner = runner
+        self._database_keys = database_keys
 
     def status(self, actor: Actor) -> SyncStatus:
         del actor  # every signed-in person sees the status bar
@@ -69,14 +60,7 @@ class SyncService:
     def fetch_certificate(self, actor: Actor, address: str) -> ServerCertificate:
         """The certificate the server at ``address`` presents, to be compared and pinned."""
         actor.require(P.CLINIC_CONFIGURE)
-        url = server_address(address)
-        parts = urlsplit(url)
-        try:
-            pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=10)
-        except OSError as error:
-            raise Offline(f"No sync server answers at {url} ({error.strerror or error}).") from None
-        der = ssl.PEM_cert_to_DER_cert(pem)
-        return ServerCertificate(url, pem.encode(), certificate_fingerprint(der))
+        return fetch_certificate(address)
 
     def connect(
         self, actor: Actor, server: ServerCertificate, operator_token: str, device_name: str
@@ -107,6 +91,13 @@ class SyncService:
             self.store, server.url, made["device_id"], made["token"], made["epoch"], server.pem
         )
         self.runner.start()
+
+    def make_join_code(self, actor: Actor, device_name: str) -> NewCode:
+        """A one-time code (30 minutes) with which the PC named ``device_name`` joins the
+        clinic and pulls all of it; its staff then sign in there with their own passwords."""
+        actor.require(P.CLINIC_CONFIGURE)
+        self.slots.reload()  # the key file as it is now: the passwords changed up to this moment
+        return join.make_code(self.store, self.slots, self._database_keys(), device_name)
 
     def devices(self, actor: Actor) -> list[Device]:
         actor.require(P.CLINIC_CONFIGURE)

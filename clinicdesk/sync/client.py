@@ -9,6 +9,7 @@ the protocol's errors as the server words them, the network's as ``Offline``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
 import http.client
@@ -69,11 +70,13 @@ class SyncClient:
         self, url: str, token: str, certificate: Path | None, epoch: str | None = None
     ) -> None:
         """``certificate``: the server's own certificate (PEM), trusted alone; None only for
-        plain HTTP on loopback."""
+        plain HTTP on loopback. ``token``: empty for the one request a desk makes before it
+        is a device (joining with a code)."""
         self.url = url.rstrip("/")
         self.epoch = epoch
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
         # given with every request: a CA bundle named in the environment never replaces it
         self.verify: str | bool = str(certificate) if certificate is not None else True
         retry = Retry(
@@ -132,6 +135,17 @@ class SyncClient:
 
     def revoke(self, device_id: str, reason: str) -> dict[str, Any]:
         return self._call("POST", f"/devices/{device_id}/revoke", {"reason": reason})
+
+    def add_join_code(
+        self, lookup: str, wrapped: bytes, device_name: str, expires_in: int
+    ) -> dict[str, Any]:
+        body = {
+            "lookup": lookup,
+            "wrapped": base64.b64encode(wrapped).decode("ascii"),
+            "device_name": device_name,
+            "expires_in": expires_in,
+        }
+        return self._call("POST", "/join-codes", body)
 
     def _call(
         self,
@@ -255,6 +269,15 @@ def create_clinic(
             "/clinics",
             {"clinic_id": clinic_id, "clinic_name": clinic_name, "device_name": device_name},
         )
+    finally:
+        client.close()
+
+
+def join(url: str, certificate: Path | None, lookup: str) -> dict[str, Any]:
+    """Use a join code (its lookup): this desk becomes a device of the code's clinic."""
+    client = SyncClient(url, "", certificate)
+    try:
+        return client._call("POST", "/join", {"lookup": lookup})
     finally:
         client.close()
 

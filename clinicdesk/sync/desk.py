@@ -17,7 +17,7 @@ others go on.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -263,10 +263,12 @@ def pull(
     cipher: PayloadCipher,
     wait: float = 0,
     seen: dict[tuple[str, str], int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Applied:
     """Apply every change after this desk's cursor; with ``wait``, the first request waits up
     to that long for one to arrive (a long poll). ``seen``, if given, gathers the newest version
-    of each row the pages held."""
+    of each row the pages held; ``progress``, if given, is told after each page where this desk
+    stands in the server's log and the log's head."""
     total = Applied()
     while True:
         at = cursor(store)
@@ -284,6 +286,8 @@ def pull(
             for pulled in page.changes:
                 key = (pulled.change.entity, pulled.change.entity_id)
                 seen[key] = max(seen.get(key, 0), pulled.change.version)
+        if progress is not None:
+            progress(page.changes[-1].seq if page.changes else page.head, page.head)
         if not page.more:
             return total
 

@@ -35,6 +35,9 @@ MIN_PAYLOAD = NONCE_SIZE + TAG_SIZE
 MAX_ID = 64  # characters of an op id, entity id, clinic id or device id
 MAX_NAME = 200  # characters of a clinic's or a device's name
 MAX_BIGINT = 2**63 - 1
+JOIN_CODE_LIFE = 30 * 60  # seconds a join code may stay valid, at most
+MAX_BUNDLE = 1024 * 1024  # bytes of a join code's wrapped bundle
+LOOKUP_LENGTH = 64  # hex characters of a join code's lookup (32 bytes)
 
 BAD_REQUEST = "bad_request"
 UNAUTHORIZED = "unauthorized"
@@ -46,6 +49,10 @@ TOO_LARGE = "too_large"
 MISSING_PARTS = "missing_parts"  # a push names parts of a payload the server does not hold
 SERVER_ERROR = "server_error"  # not in the contract's list: a fault of the server itself (500)
 UNAVAILABLE = "unavailable"  # the server's database cannot be reached for now (503)
+UNKNOWN_CODE = "unknown_code"  # a join code the server does not know (404)
+CODE_USED = "code_used"  # a join code that has joined a desk already (409)
+CODE_EXPIRED = "code_expired"  # a join code past its time (410)
+TOO_MANY_TRIES = "too_many_tries"  # too many wrong join codes from one address (429)
 
 STATUS = {
     BAD_REQUEST: 400,
@@ -58,6 +65,10 @@ STATUS = {
     MISSING_PARTS: 422,
     SERVER_ERROR: 500,
     UNAVAILABLE: 503,
+    UNKNOWN_CODE: 404,
+    CODE_USED: 409,
+    CODE_EXPIRED: 410,
+    TOO_MANY_TRIES: 429,
 }
 
 _ENTITY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -129,6 +140,26 @@ class Unavailable(SyncError):
     code = UNAVAILABLE
 
 
+class JoinRefused(SyncError):
+    """A join code that cannot join a desk; nothing changed on the server."""
+
+
+class UnknownCode(JoinRefused):
+    code = UNKNOWN_CODE
+
+
+class CodeUsed(JoinRefused):
+    code = CODE_USED
+
+
+class CodeExpired(JoinRefused):
+    code = CODE_EXPIRED
+
+
+class TooManyTries(JoinRefused):
+    code = TOO_MANY_TRIES
+
+
 ERRORS: dict[str, type[SyncError]] = {
     cls.code: cls
     for cls in (
@@ -140,6 +171,10 @@ ERRORS: dict[str, type[SyncError]] = {
         TooLarge,
         MissingParts,
         ServerFault,
+        UnknownCode,
+        CodeUsed,
+        CodeExpired,
+        TooManyTries,
     )
 }
 ERRORS[UNAVAILABLE] = Unavailable

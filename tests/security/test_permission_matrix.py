@@ -544,6 +544,7 @@ CASES: list[Case] = [
             "Front desk",
         )
     ),
+    case("sync.make_join_code", CONFIG)(lambda s, w: s.sync.make_join_code(s.actor, "Lab")),
     case("sync.devices", CONFIG)(lambda s, w: s.sync.devices(s.actor)),
     case("sync.revoke", CONFIG)(lambda s, w: s.sync.revoke(s.actor, "no-such-id", "stolen")),
     case("signing_keys.revoke", CONFIG)(

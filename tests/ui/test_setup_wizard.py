@@ -6,7 +6,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from clinicdesk.services.access import FolderState, folder_state, sign_in
-from ui.setup_wizard import ADMIN_PAGE, RECOVERY_PAGE, SetupWizard
+from ui.setup_wizard import ADMIN_PAGE, CHOICE_PAGE, CLINIC_PAGE, RECOVERY_PAGE, SetupWizard
+
+
+def choose_new_clinic(qtbot, wizard: SetupWizard) -> None:
+    """The first page asks: a new clinic (chosen already) or joining one."""
+    assert wizard.currentId() == CHOICE_PAGE
+    assert wizard.choice_page.new.isChecked()
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.NextButton), Qt.MouseButton.LeftButton)
+    assert wizard.currentId() == CLINIC_PAGE
 
 
 def test_setup_end_to_end(qtbot, tmp_path, tasks, fast_kdf):
@@ -15,6 +23,7 @@ def test_setup_end_to_end(qtbot, tmp_path, tasks, fast_kdf):
     qtbot.addWidget(wizard)
     wizard.show()
     qtbot.waitExposed(wizard)
+    choose_new_clinic(qtbot, wizard)
     page = wizard.clinic_page
 
     # Next with no name: the field says why and keeps focus
@@ -86,6 +95,7 @@ def test_unknown_time_zone_is_named(qtbot, tmp_path, tasks):
     wizard = SetupWizard(tmp_path / "c", tasks)
     qtbot.addWidget(wizard)
     wizard.show()
+    choose_new_clinic(qtbot, wizard)
     page = wizard.clinic_page
     qtbot.keyClicks(page.name, "Clinic")
     page.time_zone.lineEdit().clear()

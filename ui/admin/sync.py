@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from clinicdesk.errors import ValidationError
 from clinicdesk.services.sync import Device, ServerCertificate
 from clinicdesk.sync.runner import SyncStatus
+from ui.admin.workstation_dialog import AddWorkstationDialog
 from ui.context import AppContext
 from ui.errors import describe
 from ui.theme import set_kind
@@ -136,6 +137,12 @@ class SyncScreen(QWidget):
         )  # Alt+C is the ClinicDesk menu
         set_kind(self.connect_button, "primary")
         self.connect_button.clicked.connect(self.open_connect)
+        self.add_button = QPushButton("&Add a workstation…")
+        set_kind(self.add_button, "primary")
+        self.add_button.setToolTip(
+            "A one-time code with which another PC joins this clinic and receives all of it"
+        )
+        self.add_button.clicked.connect(self.open_add_workstation)
         self.refresh_button = QPushButton("&Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         self.revoke_button = QPushButton("Re&move device…")
@@ -143,6 +150,7 @@ class SyncScreen(QWidget):
         self.revoke_button.clicked.connect(self.revoke)
         bar = QHBoxLayout()
         bar.addWidget(self.connect_button)
+        bar.addWidget(self.add_button)
         bar.addWidget(self.refresh_button)
         bar.addStretch(1)
         bar.addWidget(self.revoke_button)
@@ -173,7 +181,7 @@ class SyncScreen(QWidget):
         else:
             self.state.setText(status.text())
         self.connect_button.setVisible(not status.enabled)
-        for widget in (self.refresh_button, self.table, self.revoke_button):
+        for widget in (self.add_button, self.refresh_button, self.table, self.revoke_button):
             widget.setVisible(status.enabled)
         self._update_buttons()
 
@@ -221,6 +229,13 @@ class SyncScreen(QWidget):
             self.refresh()
 
         dialog.submitted.connect(connected)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def open_add_workstation(self) -> None:
+        dialog = AddWorkstationDialog(self.ctx, self)
+        self.add_dialog = dialog
+        dialog.finished.connect(self.refresh)  # the new desk shows once it has joined
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 

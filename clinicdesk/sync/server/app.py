@@ -9,9 +9,12 @@ place and answered 500 without a traceback.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import json
 import logging
+import time
 import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,6 +35,7 @@ from clinicdesk.sync.protocol import (
     BAD_REQUEST,
     EPOCH_HEADER,
     MAX_BODY,
+    MAX_BUNDLE,
     MAX_PART,
     MAX_PULL,
     MAX_PUSH,
@@ -39,11 +43,13 @@ from clinicdesk.sync.protocol import (
     NOT_FOUND,
     STATUS,
     BadRequest,
+    JoinRefused,
     MalformedChange,
     Rebootstrap,
     ServerFault,
     SyncError,
     TooLarge,
+    TooManyTries,
     Unauthorized,
     Unavailable,
     WireChange,
@@ -54,9 +60,51 @@ from clinicdesk.sync.server.store import AuthedDevice, ServerStore
 log = logging.getLogger("clinicdesk.sync.server")
 T = TypeVar("T")
 
+JOIN_TRIES = 20  # refused join codes from one address ...
+JOIN_WINDOW_S = 10 * 60  # ... within this many seconds, before it is refused for a while
 TICK_S = 0.5  # how often a long poll looks for a change another server process committed (a
 # push to this process wakes it at once); each look is a query per waiting desk
 DRAIN_LIMIT = 4 * MAX_BODY  # an oversize body is read (and dropped) this far, so the 413 arrives
+
+
+class JoinTries:
+    """Refused join codes per client address: past ``limit`` within ``window`` seconds, that
+    address is refused (429) until the oldest counted try is out of the window. A join code has
+    over 100 bits, so this only keeps a guesser from loading the server. Bounded: at most
+    ``addresses`` are remembered, the longest quiet forgotten first."""
+
+    def __init__(
+        self, limit: int = JOIN_TRIES, window: float = JOIN_WINDOW_S, addresses: int = 10_000
+    ) -> None:
+        self.limit, self.window, self.addresses = limit, window, addresses
+        self._tries: dict[str, list[float]] = {}
+
+    def _recent(self, address: str, now: float) -> list[float]:
+        tries = [t for t in self._tries.get(address, []) if now - t < self.window]
+        if tries:
+            self._tries[address] = tries
+        else:
+            self._tries.pop(address, None)
+        return tries
+
+    def check(self, address: str) -> None:
+        now = time.monotonic()
+        tries = self._recent(address, now)
+        if len(tries) >= self.limit:
+            wait = max(1, round(self.window - (now - tries[0])))
+            minutes = max(1, -(-wait // 60))
+            raise TooManyTries(
+                f"Too many wrong join codes came from this computer; try again in {minutes} "
+                f"minute{'s' if minutes > 1 else ''}."
+            )
+
+    def refused(self, address: str) -> None:
+        now = time.monotonic()
+        tries = self._recent(address, now)
+        self._tries.pop(address, None)  # moved to the end: the most recently active
+        self._tries[address] = [*tries, now][-self.limit :]
+        while len(self._tries) > self.addresses:
+            self._tries.pop(next(iter(self._tries)))
 
 
 class ClinicWaiters:
@@ -181,9 +229,20 @@ def _int_param(request: Request, name: str, default: int, least: int, most: int 
     return value if most is None else min(value, most)
 
 
+def _bundle(data: dict[str, Any]) -> bytes:
+    encoded = data.get("wrapped")
+    if not isinstance(encoded, str) or len(encoded) > 2 * MAX_BUNDLE:
+        raise BadRequest('The body must hold "wrapped", the sealed bundle as base64 text.')
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest('"wrapped" is not valid base64.') from None
+
+
 def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
     """The server's routes over ``store``, which the caller opens and closes."""
     waiters = ClinicWaiters()
+    join_tries = JoinTries()
 
     async def answer(body: dict[str, Any], epoch: str | None = None) -> Response:
         epoch = epoch or await _db(store.epoch)
@@ -296,6 +355,38 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
         done = await _db(store.revoke, target, data.get("reason"), clinic_id=device.clinic_id)
         return await answer({"device": done.to_json()}, epoch)
 
+    async def add_join_code(request: Request) -> Response:
+        device, epoch = await device_of(request)
+        data = await _json_object(request)
+        expires = await _db(
+            store.add_join_code,
+            device,
+            data.get("lookup"),
+            _bundle(data),
+            data.get("device_name"),
+            data.get("expires_in"),
+        )
+        return await answer({"expires_at": expires.isoformat().replace("+00:00", "Z")}, epoch)
+
+    async def join(request: Request) -> Response:
+        address = request.client.host if request.client else ""
+        join_tries.check(address)
+        data = await _json_object(request)
+        try:
+            joined = await _db(store.join, data.get("lookup"))
+        except JoinRefused:
+            join_tries.refused(address)
+            raise
+        made = joined.device
+        return await answer(
+            {
+                "clinic_id": made.clinic_id,
+                "device_id": made.device_id,
+                "token": made.token,
+                "wrapped": base64.b64encode(joined.wrapped).decode("ascii"),
+            }
+        )
+
     async def error_answer(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException):  # no such route, or not with this method
             if exc.status_code == 404:
@@ -333,6 +424,8 @@ def create_app(store: ServerStore, *, tick: float = TICK_S) -> Starlette:
             Route(f"{prefix}/parts/{{blob}}/{{index:int}}", put_part, methods=["POST"]),
             Route(f"{prefix}/parts/{{blob}}/{{index:int}}", get_part, methods=["GET"]),
             Route(f"{prefix}/devices/{{device_id}}/revoke", revoke, methods=["POST"]),
+            Route(f"{prefix}/join-codes", add_join_code, methods=["POST"]),
+            Route(f"{prefix}/join", join, methods=["POST"]),
         ],
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={

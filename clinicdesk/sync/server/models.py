@@ -117,3 +117,20 @@ class ChangePart(ServerBase):
     index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime]
+
+
+class JoinCode(ServerBase):
+    """A code an admin's desk made for a further desk of its clinic. Only the SHA-256 of the
+    code's lookup is kept; ``wrapped`` is the clinic's key bundle sealed under a key derived
+    from the code, which the server never sees. Used once: ``device_id`` is the desk it made."""
+
+    __tablename__ = "join_codes"
+    lookup_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), index=True)
+    made_by: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    device_name: Mapped[str] = mapped_column(String(MAX_NAME))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))

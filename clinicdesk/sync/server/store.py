@@ -15,7 +15,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,6 +25,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.sync import chain
 from clinicdesk.sync.protocol import (
+    JOIN_CODE_LIFE,
+    LOOKUP_LENGTH,
+    MAX_BUNDLE,
     MAX_ID,
     MAX_NAME,
     MAX_PARTS,
@@ -32,6 +35,8 @@ from clinicdesk.sync.protocol import (
     MAX_PUSH,
     MAX_SPLIT,
     BadRequest,
+    CodeExpired,
+    CodeUsed,
     Conflict,
     MissingParts,
     NotFound,
@@ -40,6 +45,7 @@ from clinicdesk.sync.protocol import (
     Revoked,
     TooLarge,
     Unauthorized,
+    UnknownCode,
     WireChange,
 )
 from clinicdesk.sync.server import migrate
@@ -49,6 +55,7 @@ from clinicdesk.sync.server.models import (
     ChangePart,
     Clinic,
     Device,
+    JoinCode,
     OperatorToken,
     ServerMeta,
 )
@@ -57,6 +64,7 @@ EPOCH_KEY = "epoch"
 CURSOR_WAIT_MS = 100
 _CLINIC_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_ID}}}")
 _UNKNOWN_DEVICE = hashlib.sha256(b"no such device").hexdigest()
+_LOOKUP = re.compile(rf"[0-9a-f]{{{LOOKUP_LENGTH}}}")
 
 
 def _sha256(secret: str) -> str:
@@ -69,6 +77,15 @@ def _name(value: Any, what: str) -> str:
     value = value.strip()
     if len(value) > MAX_NAME or any(ord(ch) < 0x20 for ch in value):
         raise BadRequest(f"The {what} must be one line of at most {MAX_NAME} characters.")
+    return value
+
+
+def _lookup(value: Any, refusal: type[BadRequest] | type[UnknownCode] = BadRequest) -> str:
+    if not isinstance(value, str) or not _LOOKUP.fullmatch(value):
+        raise refusal(
+            "That is not a join code this server can know: its lookup must be "
+            f"{LOOKUP_LENGTH} hexadecimal characters."
+        )
     return value
 
 
@@ -140,6 +157,14 @@ class DeviceInfo:
             "revoked_at": _utc(self.revoked_at),
             "revoked_reason": self.revoked_reason,
         }
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A desk made from a join code: its device and the bundle the code's maker sealed."""
+
+    device: NewDevice
+    wrapped: bytes
 
 
 @dataclass(frozen=True)
@@ -278,6 +303,97 @@ class ServerStore:
             )
         )
         return NewDevice(clinic_id, device_id, f"{device_id}.{secret}")
+
+    # ---- join codes ----
+
+    def add_join_code(
+        self, device: AuthedDevice, lookup: Any, wrapped: bytes, device_name: Any, life: Any
+    ) -> datetime:
+        """Keep a join code of ``device``'s clinic for ``life`` seconds (at most 30 minutes):
+        the hash of its lookup, and the bundle, which only the code opens. When it expires."""
+        _lookup(lookup)
+        device_name = _name(device_name, "new desk's name")
+        if isinstance(life, bool) or not isinstance(life, int) or not 1 <= life <= JOIN_CODE_LIFE:
+            raise BadRequest(f"A join code lasts 1 to {JOIN_CODE_LIFE} seconds.")
+        if not 0 < len(wrapped) <= MAX_BUNDLE:
+            raise BadRequest(f"A join code's bundle holds 1 to {MAX_BUNDLE} bytes.")
+        now = utcnow()
+        expires = now + timedelta(seconds=life)
+        try:
+            with self._write.begin() as conn:
+                self._still_allowed(conn, device)
+                self._drop_stale_bundles(conn, now)
+                conn.execute(
+                    insert(JoinCode).values(
+                        lookup_hash=_sha256(lookup),
+                        clinic_id=device.clinic_id,
+                        made_by=device.id,
+                        device_name=device_name,
+                        wrapped=wrapped,
+                        created_at=now,
+                        expires_at=expires,
+                    )
+                )
+        except IntegrityError:  # the same lookup twice: a desk's code is never made again
+            raise Conflict("This join code is known to the server already.") from None
+        return expires
+
+    def join(self, lookup: Any) -> Joined:
+        """Use a join code, once: a new device of its clinic, named as its maker said, and the
+        sealed bundle. A code unknown, used or expired is refused, and nothing changes."""
+        _lookup(lookup, refusal=UnknownCode)
+        with self._write.begin() as conn:
+            code = conn.execute(
+                select(JoinCode).where(JoinCode.lookup_hash == _sha256(lookup)).with_for_update()
+            ).first()
+            if code is None:
+                raise UnknownCode(
+                    "The sync server knows no such join code. Check it against the one shown "
+                    "on the administrator's desk."
+                )
+            if code.used_at is not None:
+                raise CodeUsed(
+                    "This join code has been used already: each code adds one desk. Ask the "
+                    "administrator for a new one."
+                )
+            if code.expires_at <= utcnow():
+                raise CodeExpired(
+                    "This join code has expired (a code lasts 30 minutes). Ask the "
+                    "administrator for a new one."
+                )
+            maker = conn.execute(select(Device.revoked_at).where(Device.id == code.made_by)).one()
+            if maker.revoked_at is not None:
+                raise CodeExpired(
+                    "The desk that made this join code was removed from the clinic since, so "
+                    "the code no longer works. Ask the administrator for a new one."
+                )
+            made = self._add_device(conn, code.clinic_id, code.device_name)
+            taken = conn.execute(
+                update(JoinCode)
+                .where(JoinCode.lookup_hash == code.lookup_hash, JoinCode.used_at.is_(None))
+                .values(used_at=utcnow(), device_id=made.device_id, wrapped=b"")
+            )
+            if taken.rowcount != 1:  # used by another request meanwhile: undo this device
+                raise CodeUsed("This join code has been used already: each code adds one desk.")
+        return Joined(made, bytes(code.wrapped))
+
+    @staticmethod
+    def _drop_stale_bundles(conn, now: datetime) -> None:
+        """Bundles of codes past their time are emptied (a used one is, as it is used): a copy
+        of the server's database taken later holds none, even for whoever saw the code."""
+        conn.execute(
+            update(JoinCode)
+            .where(JoinCode.expires_at <= now, func.length(JoinCode.wrapped) > 0)
+            .values(wrapped=b"")
+        )
+
+    @staticmethod
+    def _still_allowed(conn, device: AuthedDevice) -> None:
+        row = conn.execute(
+            select(Device.revoked_at, Device.revoked_reason).where(Device.id == device.id)
+        ).one()
+        if row.revoked_at is not None:
+            raise Revoked(row.revoked_reason or "no reason was given")
 
     def authenticate(self, token: str) -> AuthedDevice:
         """The device whose ``<device_id>.<secret>`` this is; Unauthorized, or Revoked with
