@@ -53,6 +53,7 @@ from clinicdesk.sync.protocol import JOIN_CODE_LIFE, certificate_fingerprint
 
 JOINING = JOINING_DIR  # the staging folder, inside the data folder
 STATE = "join.json"  # in the staging folder: what the server gave, sealed under the code
+RECEIVED = "received.json"  # in the staging folder, last: everything is in, to be moved in
 KDF_KEY = "kdf"
 DB_FILES = (f"{DB_FILE}-wal", f"{DB_FILE}-shm", DB_FILE)  # moved in this order
 
@@ -154,6 +155,15 @@ def join_clinic(
     generation = int(bundle["generation"])
     if generation not in keys:
         raise StoreError("The clinic's keys that came with this join code are not whole.")
+    if not (staging / SLOTS_FILE).exists():
+        # in place before the pull: key slots changed since the code was made arrive with it
+        # and are written into this file (``slot_sync.follow``)
+        try:
+            KeySlotFile(staging, **parse_slot_file(bundle["slots"])).write()
+        except ShapeProblem as problem:
+            raise StoreError(
+                f"The clinic's key file that came with the code is damaged: {problem}."
+            ) from None
     store = _staged_store(staging, state, keys[generation], certificate)
     try:
         cipher = PayloadCipher(clinic_id, keys, generation)
@@ -166,23 +176,17 @@ def join_clinic(
             client.close()
     finally:
         store.close()
-    try:
-        slots = KeySlotFile(staging, **parse_slot_file(bundle["slots"]))
-    except ShapeProblem as problem:
-        raise StoreError(
-            f"The clinic's key file that came with the code is damaged: {problem}."
-        ) from None
-    slots.write()  # last in the staging folder: from here on, the join is finished, not redone
+    write_json_atomic(staging / RECEIVED, {"clinic_id": clinic_id})  # the join is finished
     finish_interrupted(folder)
     return JoinedClinic(clinic_id, bundle["clinic_name"])
 
 
 def finish_interrupted(folder: Path) -> bool:
     """A join that had received everything but was stopped while moving its files into the
-    data folder is finished (its key slot file, written last in the staging folder, says so);
-    whether there was one. Nothing else is done here."""
+    data folder is finished (``RECEIVED``, written last in the staging folder, says so); whether
+    there was one. Nothing else is done here."""
     staging = folder / JOINING
-    if not (staging / SLOTS_FILE).exists():
+    if not (staging / RECEIVED).exists():
         return False
     for name in (*DB_FILES, desk.CERTIFICATE, SLOTS_FILE):
         if (staging / name).exists():

@@ -394,6 +394,7 @@ def test_a_join_stopped_while_moving_its_files_in_is_finished_at_the_next_start(
     staging.mkdir()
     for name in (SLOTS_FILE, desk.CERTIFICATE):
         (new_pc / name).replace(staging / name)
+    (staging / join.RECEIVED).write_text("{}")
     assert folder_state(new_pc) is FolderState.READY
     session = sign_in(new_pc, "ben", STAFF_PASSWORD)
     try:
