@@ -25,11 +25,11 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, event, settings, target
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -58,8 +58,14 @@ MOST_DESKS = 5
 FIELDS = ("address", "phone")
 
 
-class PatientsMissing(AssertionError):
-    """A desk lacks a patient registered at another desk."""
+class KnownFaults(AssertionError):
+    """What the examples found of the faults known so far (see ``KNOWN``), told at the end."""
+
+
+# Faults known so far, told once every example has run (see ``run``), so that their first
+# example does not end the search for others. Each has a short case in test_desks_apart.py.
+EDIT_LOST = "an edit neither shown nor kept for review at a desk"
+PATIENT_MISSING = "a desk lacks a patient registered at another desk"
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class Room:
     template: Path
     proxies: list[FaultyProxy]
     folder: Path
+    known: dict[str, list[str]] = field(default_factory=dict)  # known faults met, by fault
 
 
 def make_template(folder: Path) -> Path:
@@ -112,6 +119,8 @@ def make_template(folder: Path) -> Path:
                 STAFF_PASSWORD,
                 must_change_password=False,
             )
+        for family in ("Adeyemi", "Baptiste"):  # at every desk from the start, to edit
+            register(admin, "Ife", family)
     finally:
         admin.close()
     return folder
@@ -151,6 +160,7 @@ class DesksOfOneClinic(RuleBasedStateMachine):
         self.edits: dict[tuple[str, int, str, str], Edit] = {}
         self.made = 0
         self.stepped = True  # False while a step runs: the final check runs after whole steps
+        self.steps: list[str] = []  # what was done, in words, for the known faults' report
 
     # ---- setting up ----
 
@@ -193,6 +203,9 @@ class DesksOfOneClinic(RuleBasedStateMachine):
                 connect(session, room.server, answer, room.proxies[number].url)
             self.sessions.append(session)
             self.online.append(True)
+        for state in held(self.sessions[0]).values():
+            self._record(0, state, None)
+        self.steps.append(f"{count} desks")
         self.stepped = True
 
     # ---- what staff and the network do ----
@@ -213,6 +226,7 @@ class DesksOfOneClinic(RuleBasedStateMachine):
         self.stepped = False
         number, session = self._desk(which)
         patient = register(session, "Amara", f"Okafor{self.made}")
+        self.steps.append(f"{number} registers")
         self._record(number, held(session)[patient], None)
         self.stepped = True
 
@@ -237,21 +251,18 @@ class DesksOfOneClinic(RuleBasedStateMachine):
             record = session.patients.get(session.actor, patient)
             data = PatientInput(**{**record.as_input().__dict__, field: value})
             saved = session.patients.update(session.actor, patient, data, version)
+            self.steps.append(f"{number} edits {patient[-4:]} v{version}")
             assert saved.version == version + 1
             self._record(number, held(session)[patient], parent)
         self.stepped = True
 
     @rule(which=st.integers(0, MOST_DESKS - 1))
-    def go_offline(self, which: int) -> None:
+    def offline_or_back(self, which: int) -> None:
+        """The desk loses its network, or gets it back."""
         number, _ = self._desk(which)
-        self.room.proxies[number].set(Fault.REFUSE)
-        self.online[number] = False
-
-    @rule(which=st.integers(0, MOST_DESKS - 1))
-    def come_back(self, which: int) -> None:
-        number, _ = self._desk(which)
-        self.room.proxies[number].set(Fault.NONE)
-        self.online[number] = True
+        self.online[number] = not self.online[number]
+        self.steps.append(f"{number} {'back' if self.online[number] else 'offline'}")
+        self.room.proxies[number].set(Fault.NONE if self.online[number] else Fault.REFUSE)
 
     @rule(which=st.integers(0, MOST_DESKS - 1), how=st.sampled_from(["sync", "pull", "push"]))
     def sync(self, which: int, how: str) -> None:
@@ -259,6 +270,7 @@ class DesksOfOneClinic(RuleBasedStateMachine):
         self.stepped = False
         number, session = self._desk(which)
         before = (desk.waiting(session.store), cursor(session.store), held(session))
+        self.steps.append(f"{number} {how}")
         if self.online[number]:
             self._sync(session, how)
         else:
@@ -279,7 +291,10 @@ class DesksOfOneClinic(RuleBasedStateMachine):
         self.stepped = False
         number, session = self._desk(which)
         if self.online[number]:
+            if desk.waiting(session.store):
+                event("a push whose answer was lost")
             self.room.proxies[number].set(Fault.DROP)
+            self.steps.append(f"{number} answer lost")
             try:
                 with pytest.raises(Offline):
                     desk.sync(session.store, session.payload_cipher())
@@ -379,10 +394,12 @@ class DesksOfOneClinic(RuleBasedStateMachine):
         registered = {e.patient for e in self.edits.values()}
         shown = [held(session) for session in self.sessions]
         review = [kept(session) for session in self.sessions]
+        concurrent = 0
         for patient in sorted(registered):
             edits = [e for e in self.edits.values() if e.patient == patient]
             at = [n for n in range(len(self.sessions)) if patient in shown[n]]  # the rest: below
             if max(Counter(e.version for e in edits).values()) == 1:  # one desk at a time
+                event("a patient edited at one desk at a time")
                 last = max(edits, key=lambda e: e.version)
                 assert newest[patient] == last.state
                 for number in at:
@@ -394,25 +411,35 @@ class DesksOfOneClinic(RuleBasedStateMachine):
                         f"desk {number} keeps for review a patient no two desks edited at once"
                     )
                 continue
+            event("a patient edited at two desks at once")
+            concurrent += 1
             for number in at:
                 aside = review[number].get(patient, set())
                 assert aside <= self.edits.keys(), f"desk {number} keeps what no desk saved"
                 there = {shown[number][patient], *aside}  # with what each was built on
                 built_on = {e.state for state in there for e in self.edits[state].lineage()}
                 for edit in edits:
-                    assert edit.state in built_on, (
-                        f"desk {number} neither shows nor keeps for review the edit {edit.state} "
-                        f"made at desk {edit.desk}, nor one built on it; it shows "
-                        f"{shown[number][patient]} and keeps {sorted(aside)}"
-                    )
+                    if edit.state not in built_on:
+                        self.found(
+                            EDIT_LOST,
+                            f"desk {number} neither shows nor keeps for review the edit "
+                            f"{edit.state} made at desk {edit.desk}, nor one built on it; it shows "
+                            f"{shown[number][patient]} and keeps {sorted(aside)}",
+                        )
 
+        target(float(concurrent), label="patients edited at two desks at once")
         for number in range(len(self.sessions)):
             lacking = registered - set(shown[number])
             if lacking:
-                raise PatientsMissing(
-                    f"desk {number} lacks patients {sorted(lacking)} (kept for review there: "
-                    f"{sorted(set(review[number]) & lacking)})"
+                self.found(
+                    PATIENT_MISSING,
+                    f"desk {number} of {len(self.sessions)} lacks patients {sorted(lacking)} "
+                    f"(kept for review there: {sorted(set(review[number]) & lacking)})",
                 )
+
+    def found(self, fault: str, what: str) -> None:
+        """A known fault met: kept with the steps that led to it, told when the run is over."""
+        self.room.known.setdefault(fault, []).append(f"{what}\n  after: {', '.join(self.steps)}")
 
 
 def machine_for(room: Room) -> type[DesksOfOneClinic]:
@@ -435,8 +462,10 @@ def room(server: RunningServer, tmp_path: Path, monkeypatch):
 
 def run(room: Room, examples: int, steps: int, shrink: bool) -> None:
     """Derandomized, so a run in CI is the same each time; shrinking (minutes with these
-    examples) only in the long run: the everyday one reports a failing example as it was."""
-    phases = [Phase.explicit, Phase.generate, *([Phase.shrink] if shrink else []), Phase.explain]
+    examples) only in the long run: the everyday one reports a failing example as it was.
+    The known faults are told once every example has run."""
+    phases = [Phase.explicit, Phase.generate, Phase.target]
+    phases += [Phase.shrink, Phase.explain] if shrink else []
     run_state_machine_as_test(
         machine_for(room),
         settings=settings(
@@ -449,26 +478,33 @@ def run(room: Room, examples: int, steps: int, shrink: bool) -> None:
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+    if room.known:
+        raise KnownFaults(
+            "\n".join(
+                f"{fault}, {len(met)} times; the first: {met[0]}"
+                for fault, met in room.known.items()
+            )
+        )
 
 
-# Two desks that register a patient each while apart give both the same record number; the
-# one that arrives second clashes with the first and is kept for review, never shown there.
-# Nothing but that may fail these tests until record numbers are unique across desks.
-SAME_RECORD_NUMBER = pytest.mark.xfail(
-    raises=PatientsMissing,
+# Until the known faults are mended (then this mark goes: strict, it fails once they are),
+# nothing else may fail these tests.
+KNOWN_FAULTS = pytest.mark.xfail(
+    raises=KnownFaults,
     strict=True,
-    reason="desks apart hand out the same record number: the second patient is kept for review",
+    reason="an edit sent late from an older version is lost at the desk that went on; desks "
+    "apart hand out the same record number, and the second patient is kept for review",
 )
 
 
-@SAME_RECORD_NUMBER
+@KNOWN_FAULTS
 @pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_desks_editing_offline_and_back_converge_and_lose_nothing(room):
-    run(room, examples=10, steps=15, shrink=False)
+    run(room, examples=10, steps=20, shrink=False)
 
 
-@SAME_RECORD_NUMBER
+@KNOWN_FAULTS
 @pytest.mark.long
 @pytest.mark.parametrize("server", BACKENDS, indirect=True)
 def test_desks_editing_offline_and_back_at_length(room):
-    run(room, examples=60, steps=30, shrink=True)
+    run(room, examples=30, steps=40, shrink=True)
