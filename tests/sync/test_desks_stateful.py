@@ -59,7 +59,7 @@ FIELDS = ("address", "phone")
 
 
 class KnownFaults(AssertionError):
-    """What the examples found of the faults known so far (see ``KNOWN``), told at the end."""
+    """What the examples met of the faults known so far (``KNOWN_FAULTS``), told at the end."""
 
 
 # Faults known so far, told once every example has run (see ``run``), so that their first
@@ -72,7 +72,6 @@ PATIENT_MISSING = "a desk lacks a patient registered at another desk"
 class Edit:
     """A patient as one desk saved it: registered (``parent`` None) or edited from ``parent``."""
 
-    number: int
     desk: int
     patient: str
     version: int
@@ -217,7 +216,7 @@ class DesksOfOneClinic(RuleBasedStateMachine):
     def _record(self, number: int, state: tuple[str, int, str, str], parent: Edit | None) -> None:
         self.made += 1
         patient, version, address, phone = state
-        edit = Edit(self.made, number, patient, version, address, phone, parent)
+        edit = Edit(number, patient, version, address, phone, parent)
         assert edit.state not in self.edits
         self.edits[edit.state] = edit
 
