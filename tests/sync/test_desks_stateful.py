@@ -233,11 +233,16 @@ class DesksOfOneClinic(RuleBasedStateMachine):
         which=st.integers(0, MOST_DESKS - 1),
         pick=st.integers(0, 50),
         field=st.sampled_from(FIELDS),
+        caught_up=st.booleans(),
     )
-    def edit_patient(self, which: int, pick: int, field: str) -> None:
-        """A patient's address or phone changed at this desk, from the version it shows."""
+    def edit_patient(self, which: int, pick: int, field: str, caught_up: bool) -> None:
+        """A patient's address or phone changed at this desk, from the version it shows; with
+        ``caught_up``, an online desk has first synced (as its runner does within a second)."""
         self.stepped = False
         number, session = self._desk(which)
+        if caught_up and self.online[number]:
+            self.steps.append(f"{number} sync")
+            self._sync(session, "sync")
         rows = sorted(held(session).values())
         if rows:
             patient, version, _, _ = rows[pick % len(rows)]
