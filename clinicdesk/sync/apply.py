@@ -38,6 +38,7 @@ from clinicdesk.sync.protocol import PulledChange
 CURSOR = "sync.cursor"  # the last sequence number of the server's log applied here
 DEVICE = "sync.device"  # this desk's device on the server
 LINK = "sync.link"  # the server log's hash-chain link at the cursor (``chain.py``)
+CATCHING_UP = "sync.catching_up"  # set by a restart until the server has what it lacks
 
 
 @dataclass
@@ -95,11 +96,12 @@ def apply_page(
         s.info[outbox.APPLYING] = True
         device = s.get(Meta, DEVICE)
         own = device.value if device else None
+        replaying = s.get(Meta, CATCHING_UP) is not None  # the whole log again, from the start
         written: dict[str, list[Synced]] = {}
         for pulled in page:
             try:
                 with s.begin_nested():  # a change that clashes is undone alone
-                    row = _apply(s, models, cipher, pulled, report, own)
+                    row = _apply(s, models, cipher, pulled, report, own, replaying)
                     s.flush()
             except UnreadableChange as error:
                 report.unreadable.append(f"Change {pulled.seq}: {error.message}")
@@ -129,8 +131,13 @@ def _apply(
     p: PulledChange,
     report: Applied,
     own: str | None,
+    replaying: bool,
 ) -> Synced | None:
-    """Apply one change; the row it wrote, if it wrote one."""
+    """Apply one change; the row it wrote, if it wrote one.
+
+    In the log's order a change comes after every change it was made from, so one from another
+    desk with a version below this desk's was made apart from what this desk went on from: kept
+    for review, unless the log is being pulled again from its start (``replaying``)."""
     c = p.change
     model = models.get(c.entity)
     if model is None:
@@ -157,12 +164,15 @@ def _apply(
         report.applied += 1
         return local
     mine = outbox.row_payload(local)
-    if (c.version < local.version and not pending) or plain.decode() == mine:
-        report.unchanged += 1  # already here, or built upon here
+    if plain.decode() == mine or (c.version < local.version and not pending and replaying):
+        report.unchanged += 1  # the same as here, or pulled again and built upon here
         return None
-    reason = (
-        "changed here too and not yet sent" if pending else "changed here from the same version"
-    )
+    if pending:
+        reason = "changed here too and not yet sent"
+    elif c.version == local.version:
+        reason = "changed here from the same version"
+    else:
+        reason = "made from an older version, while this desk went on from another"
     report.conflicts += _keep(s, p, plain.decode(), reason, local.version, mine)
     return None
 

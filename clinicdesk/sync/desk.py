@@ -30,6 +30,7 @@ from clinicdesk.store.database import Store
 from clinicdesk.store.models import Meta, OutboxEntry
 from clinicdesk.sync import chain
 from clinicdesk.sync.apply import (
+    CATCHING_UP,
     CURSOR,
     DEVICE,
     LINK,
@@ -59,7 +60,6 @@ from clinicdesk.sync.protocol import (
 SERVER, TOKEN, EPOCH = "sync.server", "sync.token", "sync.epoch"
 TOO_LARGE = "sync.too_large."  # and an op id: a change the server refused as too large
 BATCH_BYTES = 8 * 1024 * 1024  # of payload in one push, well under the server's 16 MiB
-CATCHING_UP = "sync.catching_up"  # set by a restart until the server has what it lacks
 CERTIFICATE = "sync-server.pem"
 
 

@@ -27,10 +27,6 @@ def addresses_kept(session, patient: str) -> set[str]:
     return {json.loads(p)["address"] for p in payloads}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a change made from an older version than this desk's is taken as already here",
-)
 @pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_an_edit_made_apart_reaches_the_desk_that_edited_the_patient_twice(desks):
     a, b = desks

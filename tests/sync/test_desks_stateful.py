@@ -45,8 +45,8 @@ from clinicdesk.permissions import Role
 from clinicdesk.services.access import AdminAccount, ClinicSession, create_clinic, sign_in
 from clinicdesk.services.patients import PatientInput
 from clinicdesk.store.models import Patient, SyncConflict
-from clinicdesk.sync import client, desk
-from clinicdesk.sync.apply import cursor
+from clinicdesk.sync import chain, client, desk
+from clinicdesk.sync.apply import LINK, cursor, set_meta
 from clinicdesk.sync.client import Offline
 from clinicdesk.sync.protocol import PulledChange
 from clinicdesk.sync.server.store import AuthedDevice, ServerStore
@@ -63,8 +63,7 @@ class KnownFaults(AssertionError):
 
 
 # Faults known so far, told once every example has run (see ``run``), so that their first
-# example does not end the search for others. Each has a short case in test_desks_apart.py.
-EDIT_LOST = "an edit neither shown nor kept for review at a desk"
+# example does not end the search for others. It has a short case in test_desks_apart.py.
 PATIENT_MISSING = "a desk lacks a patient registered at another desk"
 
 
@@ -181,6 +180,8 @@ class DesksOfOneClinic(RuleBasedStateMachine):
         opened = sign_in(first, "admin", ADMIN_PASSWORD)
         try:
             connect(opened, room.server, made.json(), room.proxies[0].url)
+            with opened.store.write() as s:  # the log's chain starts from the space's own id
+                set_meta(s, LINK, chain.genesis(space))
             desk.sync(opened.store, opened.payload_cipher())
             assert desk.waiting(opened.store) == 0
         finally:
@@ -423,13 +424,11 @@ class DesksOfOneClinic(RuleBasedStateMachine):
                 there = {shown[number][patient], *aside}  # with what each was built on
                 built_on = {e.state for state in there for e in self.edits[state].lineage()}
                 for edit in edits:
-                    if edit.state not in built_on:
-                        self.found(
-                            EDIT_LOST,
-                            f"desk {number} neither shows nor keeps for review the edit "
-                            f"{edit.state} made at desk {edit.desk}, nor one built on it; it shows "
-                            f"{shown[number][patient]} and keeps {sorted(aside)}",
-                        )
+                    assert edit.state in built_on, (
+                        f"desk {number} neither shows nor keeps for review the edit "
+                        f"{edit.state} made at desk {edit.desk}, nor one built on it; it shows "
+                        f"{shown[number][patient]} and keeps {sorted(aside)}"
+                    )
 
         target(float(concurrent), label="patients edited at two desks at once")
         for number in range(len(self.sessions)):
@@ -496,8 +495,8 @@ def run(room: Room, examples: int, steps: int, shrink: bool) -> None:
 KNOWN_FAULTS = pytest.mark.xfail(
     raises=KnownFaults,
     strict=True,
-    reason="an edit sent late from an older version is lost at the desk that went on; desks "
-    "apart hand out the same record number, and the second patient is kept for review",
+    reason="desks apart hand out the same record number, and the second patient is kept for "
+    "review (numbers per desk come with the next issue)",
 )
 
 
