@@ -14,15 +14,18 @@ cluster in that order ("ko" waits for the Ks).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from clinicdesk.store.models import Patient, PatientSearchTerm
 from clinicdesk.text import digits, fold, words
 
 COUNT_CAP = 1000  # past this, which word is rarer hardly changes the work
+_CHUNK = 500  # patients whose terms are made anew in one statement
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
 _DIGIT_QUERY = re.compile(r"^[+0-9 ()./-]+$")
 
@@ -63,9 +66,26 @@ def row_sort_key(row: Patient) -> str:
 
 def index(s: Session, row: Patient) -> None:
     """The patient's search terms, made anew (after a change here, or one that came by sync)."""
-    s.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == row.id))
-    sort = row_sort_key(row)
-    s.add_all(PatientSearchTerm(term=t, patient_id=row.id, sort_key=sort) for t in row_terms(row))
+    index_many(s, [row])
+
+
+def index_many(s: Session, rows: Sequence[Any]) -> None:
+    """The search terms of many patients made anew at once (a page that came by sync): one
+    delete and one insert per few hundred patients. ``rows``: patients (written first), or
+    anything with their fields already in the database; the last of one id counts."""
+    s.flush()
+    latest = list({row.id: row for row in rows}.values())
+    table = PatientSearchTerm.__table__
+    for start in range(0, len(latest), _CHUNK):
+        chunk = latest[start : start + _CHUNK]
+        s.execute(table.delete().where(table.c.patient_id.in_([row.id for row in chunk])))
+        terms = [
+            {"term": term, "patient_id": row.id, "sort_key": row_sort_key(row)}
+            for row in chunk
+            for term in row_terms(row)
+        ]
+        if terms:
+            s.execute(table.insert(), terms)
 
 
 def tokens(query: str) -> list[str]:

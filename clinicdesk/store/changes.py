@@ -7,7 +7,8 @@ of a savepoint is not the commit (a screen told then would read the data as it w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -23,25 +24,27 @@ _MARKS = "changed_rows_marks"  # each open savepoint: how much was collected whe
 Collected = dict[tuple[str, str], None]
 
 
-def _patient_of(obj: Synced) -> str | None:
-    if isinstance(obj, Patient):
-        return obj.id
-    return getattr(obj, "patient_id", None)
-
-
 def _collected(session: Session) -> tuple[Collected, Collected]:
     return session.info.setdefault(_PENDING, {}), session.info.setdefault(_ENTITIES, {})
 
 
 def _collect(session: Session, _flush_context, _instances) -> None:
-    pending, entities = _collected(session)
     dirty = (o for o in session.dirty if session.is_modified(o, include_collections=False))
     for obj in (*session.new, *dirty):
-        if not isinstance(obj, Synced):
-            continue
-        table = type(obj).__tablename__
-        entities[(table, obj.id)] = None
-        if patient_id := _patient_of(obj):
+        if isinstance(obj, Synced):
+            note(session, type(obj).__tablename__, [obj])
+
+
+def note(session: Session, table: str, rows: Iterable[Any]) -> None:
+    """Rows of ``table`` this unit of work wrote, for the change feed once it commits. Its
+    flushes are noted by themselves; rows inserted in bulk are noted with this (``rows``:
+    anything with the rows' fields). Noted inside a savepoint that rolls back, they are
+    forgotten with it."""
+    pending, entities = _collected(session)
+    for row in rows:
+        entities[(table, row.id)] = None
+        patient_id = row.id if table == Patient.__tablename__ else getattr(row, "patient_id", None)
+        if patient_id:
             pending[(table, patient_id)] = None
 
 

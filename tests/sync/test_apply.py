@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from clinicdesk.services.access import ClinicSession, sign_in
 from clinicdesk.services.booking import SlotUnavailable
 from clinicdesk.services.patients import PatientInput
-from clinicdesk.store.models import OutboxEntry, SyncConflict
-from clinicdesk.sync import desk
-from clinicdesk.sync.apply import apply_page, cursor
+from clinicdesk.store.models import Meta, OutboxEntry, SyncConflict
+from clinicdesk.sync import apply, desk
+from clinicdesk.sync.apply import DEVICE, apply_page, cursor, set_meta
 from clinicdesk.sync.protocol import PulledChange, WireChange
 from tests.conftest import ADMIN_PASSWORD
 from tests.ui.scheduling_setup import make_practice
@@ -280,3 +280,137 @@ def test_what_the_feed_announces_can_be_read_when_it_is_told(desks):
     apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
 
     assert found_when_told and all(found_when_told), found_when_told
+
+
+def relayed(changes: list[PulledChange]) -> list[PulledChange]:
+    """Changes as one page of the server's log: numbered in the order given."""
+    return [PulledChange(n, p.device_id, p.change) for n, p in enumerate(changes, start=1)]
+
+
+def as_device(changes: list[PulledChange], device_id: str) -> list[PulledChange]:
+    return [PulledChange(p.seq, device_id, p.change) for p in changes]
+
+
+def damaged(p: PulledChange) -> PulledChange:
+    c = p.change
+    flipped = c.payload[:-1] + bytes([c.payload[-1] ^ 1])
+    altered = WireChange(c.op_id, c.entity, c.entity_id, c.version, c.deleted, c.key_gen, flipped)
+    return PulledChange(p.seq, p.device_id, altered)
+
+
+def rename(session: ClinicSession, patient_id: str, given: str, family: str) -> None:
+    view = session.patients.get(session.actor, patient_id)
+    data = PatientInput(given, family, date(1980, 5, 17), "female")
+    session.patients.update(session.actor, patient_id, data, view.version)
+
+
+def set_device(session: ClinicSession, device_id: str) -> None:
+    with session.store.write() as s:
+        set_meta(s, DEVICE, device_id)
+
+
+def names(session: ClinicSession, query: str) -> list[str]:
+    return [p.full_name for p in session.patients.search(session.actor, query)]
+
+
+def test_a_page_of_new_rows_updates_own_echoes_and_an_unreadable_change_applies_at_once(desks):
+    a, b = desks
+    start = newest(a)
+    known = register(a, "Oskar", "Oldname")
+    first = unpushed(a, start)
+    apply_page(b.store, b.payload_cipher(), first, after=first[-1].seq)
+    set_device(b, "desk-b")
+    b_start = newest(b)
+    mine = register(b, "Bea", "Localone")  # B's own, come back through the server
+    echoes = as_device(unpushed(b, b_start), "desk-b")
+    a_start = newest(a)
+    elsewhere = register(a, "Fay", "Filler")  # not in the page: A's record numbers run ahead
+    rename(a, known, "Oskar", "Renamed")  # an update of a row B holds
+    twice = register(a, "Quinn", "Firstname")
+    rename(a, twice, "Quinn", "Secondname")  # a row new in the page, and changed again in it
+    lost = register(a, "Lars", "Unreadable")
+    fresh = register(a, "Vera", "Newrow")
+    from_a = [p for p in unpushed(a, a_start) if p.change.entity_id != elsewhere]
+    lost_change = next(p for p in from_a if p.change.entity_id == lost)
+    page = relayed(echoes + [damaged(p) if p is lost_change else p for p in from_a])
+    b_outbox, seen = outbox_size(b), []
+    b.store.changes.subscribe(seen.append)
+
+    report = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+
+    assert report.conflicts == 0
+    (unreadable,) = report.unreadable
+    assert unreadable.startswith(f"Change {page[len(echoes) + from_a.index(lost_change)].seq}:")
+    assert report.unchanged == len(echoes)
+    assert report.applied == len(from_a) - 1
+    assert names(b, "renamed") == ["Oskar Renamed"] and names(b, "oldname") == []
+    assert names(b, "secondname") == ["Quinn Secondname"] and names(b, "firstname") == []
+    assert names(b, "newrow") == ["Vera Newrow"] and names(b, "localone") == ["Bea Localone"]
+    assert names(b, "unreadable") == []
+    assert outbox_size(b) == b_outbox  # nothing that arrived goes out again from here
+    assert cursor(b.store) == page[-1].seq
+    told = set().union(*(change.entities for change in seen))
+    assert {("patients", known), ("patients", twice), ("patients", fresh)} <= told
+    assert len(seen) == 1  # once, after the page committed
+    # the record numbers that arrived are not given again here
+    taken = {b.patients.get(b.actor, i).mrn for i in (known, mine, twice, fresh)}
+    assert b.patients.get(b.actor, register(b, "Nina", "Next")).mrn not in taken
+
+    with b.store.write() as s:
+        set_meta(s, apply.CATCHING_UP, "1")  # the log pulled again from its start (a restore)
+    again = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+    assert again.applied == 0 and again.conflicts == 0
+    assert names(b, "secondname") == ["Quinn Secondname"]
+    with b.store.write() as s:
+        s.delete(s.get(Meta, apply.CATCHING_UP))
+    # not replaying: the first version of Quinn, below the second here, was made apart
+    again = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+    assert again.applied == 0 and again.conflicts == 1
+    with b.store.read() as s:
+        kept = s.execute(select(SyncConflict.entity_id, SyncConflict.reason)).all()
+    assert kept == [(twice, "made from an older version, while this desk went on from another")]
+    assert names(b, "secondname") == ["Quinn Secondname"]
+
+
+@pytest.mark.parametrize("slice_size", [apply.SLICE, 1, 3])
+def test_a_clash_in_a_page_is_kept_aside_alone_whatever_slice_it_falls_in(
+    desks, monkeypatch, slice_size
+):
+    a, b = desks
+    monkeypatch.setattr(apply, "SLICE", slice_size)
+    start = newest(a)
+    known = register(a, "Oskar", "Oldname")
+    first = unpushed(a, start)
+    apply_page(b.store, b.payload_cipher(), first, after=first[-1].seq)
+    set_device(b, "desk-b")
+    b_start = newest(b)
+    mine = register(b, "Bea", "Localone")  # takes the next record number at B
+    echoes = as_device(unpushed(b, b_start), "desk-b")
+    a_start = newest(a)
+    rename(a, known, "Oskar", "Renamed")
+    clash = register(a, "Carl", "Samenumber")  # the same record number at A
+    register(a, "Vera", "Newrow")
+    lost = register(a, "Lars", "Unreadable")
+    from_a = unpushed(a, a_start)
+    page = relayed(echoes + [damaged(p) if p.change.entity_id == lost else p for p in from_a])
+    assert a.patients.get(a.actor, clash).mrn == b.patients.get(b.actor, mine).mrn
+    seen = []
+    b.store.changes.subscribe(seen.append)
+
+    report = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+
+    with b.store.read() as s:
+        kept = s.execute(select(SyncConflict.entity_id, SyncConflict.reason)).all()
+    assert (clash, "clashes with a row here (patients.mrn)") in kept
+    assert report.conflicts == len(kept) >= 1 and len(report.unreadable) == 1
+    assert names(b, "renamed") == ["Oskar Renamed"] and names(b, "newrow") == ["Vera Newrow"]
+    assert names(b, "samenumber") == [] and names(b, "localone") == ["Bea Localone"]
+    assert report.unchanged == len(echoes)
+    told = set().union(*(change.entities for change in seen))
+    assert ("patients", known) in told
+    assert ("patients", clash) not in told  # written in an undone slice, then kept aside
+
+    again = apply_page(b.store, b.payload_cipher(), page, after=page[-1].seq)
+    assert again.applied == 0 and again.conflicts == 0
+    with b.store.read() as s:
+        assert s.scalar(select(func.count()).select_from(SyncConflict)) == len(kept)
