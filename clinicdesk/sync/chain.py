@@ -16,7 +16,7 @@ SHA-256 it is named by (its blob), which is the digest of the payload it makes u
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from clinicdesk.sync.protocol import PulledChange, SyncError
@@ -64,27 +64,20 @@ def link(
     return hashlib.sha256("\0".join(fields).encode()).hexdigest()
 
 
-def remade(
-    before: str, rows: Iterable[Any], digest_of: Callable[[Any], str] | None = None
-) -> Iterator[tuple[Any, str, str]]:
-    """Each of a log's ``rows`` (in order, each with the fields of a change and its payload)
-    with its payload digest and link remade from ``before``. ``digest_of``: the payload's
-    digest where the row does not hold the payload itself (one sent in parts)."""
-    for r in rows:
-        payload_digest = digest_of(r) if digest_of else digest(bytes(r.payload))
-        before = link(
-            before,
-            r.seq,
-            r.device_id,
-            r.op_id,
-            r.entity,
-            r.entity_id,
-            r.version,
-            bool(r.deleted),
-            r.key_gen,
-            payload_digest,
-        )
-        yield r, payload_digest, before
+def row_link(before: str, row: Any, payload_digest: str) -> str:
+    """The link of a log's ``row`` (with the fields of a change) after ``before``."""
+    return link(
+        before,
+        row.seq,
+        row.device_id,
+        row.op_id,
+        row.entity,
+        row.entity_id,
+        row.version,
+        bool(row.deleted),
+        row.key_gen,
+        payload_digest,
+    )
 
 
 def link_of(before: str, pulled: PulledChange) -> str:

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -594,9 +593,8 @@ class ServerStore:
                 ).all()
                 for r in rows:
                     # each link remade from the one before it as stored: a fault is told once
-                    ((_, payload_digest, remade),) = chain.remade(
-                        last, [r], partial(self._stored_digest, conn)
-                    )
+                    payload_digest = self._stored_digest(conn, r)
+                    remade = chain.row_link(last, r, payload_digest)
                     count += 1
                     if r.seq != count:
                         problems.append(f"change {count} is missing (the next is {r.seq})")

@@ -64,13 +64,14 @@ def _chain_the_logs_kept() -> None:
                 .order_by(changes.c.seq)
                 .limit(BATCH)
             ).all()
-            for r, payload_digest, made in chain.remade(last, rows):
+            for r in rows:
+                payload_digest = chain.digest(bytes(r.payload))
+                last = chain.row_link(last, r, payload_digest)
                 conn.execute(
                     sa.update(changes)
                     .where(changes.c.clinic_id == clinic_id, changes.c.seq == r.seq)
-                    .values(digest=payload_digest, link=made)
+                    .values(digest=payload_digest, link=last)
                 )
-                last = made
             if len(rows) < BATCH:
                 break
             after = rows[-1].seq
