@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, update
 from clinicdesk.ids import new_id, utcnow
 from clinicdesk.logs import log
 from clinicdesk.store import outbox, slot_sync
-from clinicdesk.store.database import Store
+from clinicdesk.store.database import CLINIC_ID_KEY, Store
 from clinicdesk.store.models import Meta, OutboxEntry
 from clinicdesk.sync import chain
 from clinicdesk.sync.apply import (
@@ -299,7 +299,7 @@ def _link(store: Store, at: int) -> str | None:
         row = s.get(Meta, LINK)
         if row is not None:
             return row.value
-        clinic = s.get(Meta, "clinic_id")
+        clinic = s.get(Meta, CLINIC_ID_KEY)
     return chain.genesis(clinic.value) if at == 0 and clinic is not None else None
 
 
